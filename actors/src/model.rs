@@ -1,0 +1,275 @@
+//! Domain model: identifiers, story specification, plan and scenes.
+//! Parsed once at the edge into these types so actors never re-validate.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use uuid::Uuid;
+
+macro_rules! id_type {
+    ($name:ident, $what:literal) => {
+        #[doc = concat!("Identifier of a ", $what, ".")]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            pub fn new() -> Self {
+                Self(Uuid::new_v4())
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = uuid::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s).map(Self)
+            }
+        }
+    };
+}
+
+id_type!(UserId, "user");
+id_type!(StoryId, "story");
+id_type!(SceneId, "scene");
+
+/// Lifecycle of a story, lowercase on the wire (the Dart client uses `values.byName`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoryStatus {
+    Pending,
+    Processing,
+    Completed,
+    Failed,
+}
+
+impl StoryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Processing => "processing",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed)
+    }
+}
+
+impl FromStr for StoryStatus {
+    type Err = UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "pending" => Self::Pending,
+            "processing" => Self::Processing,
+            "completed" => Self::Completed,
+            "failed" => Self::Failed,
+            _ => return Err(UnknownValue(s.to_owned())),
+        })
+    }
+}
+
+/// What the generator is doing right now; finer than [`StoryStatus`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    Queued,
+    Planning,
+    Writing,
+    Illustrating,
+    Narrating,
+    Done,
+    Failed,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Planning => "planning",
+            Self::Writing => "writing",
+            Self::Illustrating => "illustrating",
+            Self::Narrating => "narrating",
+            Self::Done => "done",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl FromStr for Stage {
+    type Err = UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "queued" => Self::Queued,
+            "planning" => Self::Planning,
+            "writing" => Self::Writing,
+            "illustrating" => Self::Illustrating,
+            "narrating" => Self::Narrating,
+            "done" => Self::Done,
+            "failed" => Self::Failed,
+            _ => return Err(UnknownValue(s.to_owned())),
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown value `{0}`")]
+pub struct UnknownValue(pub String);
+
+/// Story styles the service knows how to write and draw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Style {
+    Fantasy,
+    #[serde(rename = "sci-fi")]
+    SciFi,
+    Adventure,
+    Animals,
+    Bedtime,
+    Funny,
+    Mystery,
+}
+
+impl Style {
+    pub const ALL: [Style; 7] = [
+        Self::Fantasy,
+        Self::SciFi,
+        Self::Adventure,
+        Self::Animals,
+        Self::Bedtime,
+        Self::Funny,
+        Self::Mystery,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fantasy => "fantasy",
+            Self::SciFi => "sci-fi",
+            Self::Adventure => "adventure",
+            Self::Animals => "animals",
+            Self::Bedtime => "bedtime",
+            Self::Funny => "funny",
+            Self::Mystery => "mystery",
+        }
+    }
+}
+
+impl FromStr for Style {
+    type Err = UnknownValue;
+    /// Lenient about spelling (`Sci-Fi`, `scifi`, `science fiction`), strict about meaning.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let norm: String = s
+            .trim()
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .collect();
+        Ok(match norm.as_str() {
+            "fantasy" | "magic" | "fairytale" => Self::Fantasy,
+            "scifi" | "sciencefiction" | "space" => Self::SciFi,
+            "adventure" => Self::Adventure,
+            "animals" | "animal" => Self::Animals,
+            "bedtime" | "sleepy" | "calm" => Self::Bedtime,
+            "funny" | "silly" | "comedy" => Self::Funny,
+            "mystery" | "detective" => Self::Mystery,
+            _ => return Err(UnknownValue(s.to_owned())),
+        })
+    }
+}
+
+impl fmt::Display for Style {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What was asked for: everything the generator needs, already validated.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StorySpec {
+    pub title: Option<String>,
+    pub prompt: String,
+    pub style: Style,
+    pub num_scenes: u8,
+    pub age: u8,
+    pub language: String,
+}
+
+/// The outline the storyteller produces before writing scenes; persisted so a
+/// resumed story keeps the same plot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoryPlan {
+    pub title: String,
+    pub scenes: Vec<ScenePlan>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScenePlan {
+    pub title: String,
+    pub outline: String,
+}
+
+/// A written scene as the storyteller returns it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SceneDraft {
+    pub title: String,
+    pub text: String,
+}
+
+/// A persisted scene.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Scene {
+    pub scene_id: SceneId,
+    /// 1-based position in the story.
+    pub sequence: u32,
+    pub title: String,
+    pub text: String,
+    pub image_url: Option<String>,
+    pub audio_url: Option<String>,
+}
+
+/// Everything the story actor needs to know to continue a story.
+#[derive(Clone, Debug)]
+pub struct StoryState {
+    pub story_id: StoryId,
+    pub user_id: UserId,
+    pub spec: StorySpec,
+    pub status: StoryStatus,
+    pub plan: Option<StoryPlan>,
+    /// Sequences already persisted, ascending.
+    pub scenes: Vec<Scene>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn style_parses_lenient_spellings() {
+        assert_eq!("Sci-Fi".parse::<Style>().unwrap(), Style::SciFi);
+        assert_eq!("science fiction".parse::<Style>().unwrap(), Style::SciFi);
+        assert_eq!(" Bedtime ".parse::<Style>().unwrap(), Style::Bedtime);
+        assert!("horror".parse::<Style>().is_err());
+    }
+
+    #[test]
+    fn wire_enums_are_lowercase() {
+        assert_eq!(serde_json::to_string(&StoryStatus::Processing).unwrap(), "\"processing\"");
+        assert_eq!(serde_json::to_string(&Style::SciFi).unwrap(), "\"sci-fi\"");
+        for s in Style::ALL {
+            assert_eq!(s.as_str().parse::<Style>().unwrap(), s);
+        }
+    }
+}

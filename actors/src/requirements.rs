@@ -1,0 +1,269 @@
+//! Reading what a child asked for out of free text: the hero and their kind, companions,
+//! setting, style, number of scenes and age. Used by the builtin storyteller today and by
+//! the conversation agent to fill its draft.
+
+use crate::model::Style;
+use serde::{Deserialize, Serialize};
+
+/// A character the child mentioned.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Character {
+    pub name: Option<String>,
+    /// What they are: `dragon`, `fox`, `girl`…
+    pub kind: Option<String>,
+    /// A word that describes them: `brave`, `sleepy`…
+    pub trait_word: Option<String>,
+}
+
+impl Character {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none() && self.kind.is_none()
+    }
+}
+
+/// Everything that could be read from the text; absent fields were not mentioned.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Extracted {
+    pub hero: Character,
+    pub companions: Vec<Character>,
+    pub setting: Option<String>,
+    pub style: Option<Style>,
+    pub num_scenes: Option<u8>,
+    pub age: Option<u8>,
+    /// What the hero wants or fears, as a verb phrase in the past tense ("wanted to fly").
+    pub wish: Option<String>,
+}
+
+/// Singular kinds, with the plural or diminutive forms children use.
+const KINDS: &[(&str, &[&str])] = &[
+    ("dragon", &["dragons"]), ("unicorn", &["unicorns"]), ("fox", &["foxes"]), ("robot", &["robots"]),
+    ("cat", &["cats", "kitten", "kitty", "kittens"]), ("dog", &["dogs", "puppy", "puppies", "doggy"]),
+    ("bear", &["bears", "teddy"]), ("rabbit", &["rabbits", "bunny", "bunnies"]), ("owl", &["owls"]),
+    ("mouse", &["mice"]), ("lion", &["lions"]), ("tiger", &["tigers"]), ("elephant", &["elephants"]),
+    ("monkey", &["monkeys"]), ("penguin", &["penguins"]), ("dinosaur", &["dinosaurs", "dino", "t-rex"]),
+    ("turtle", &["turtles", "tortoise"]), ("whale", &["whales"]), ("dolphin", &["dolphins"]),
+    ("horse", &["horses", "pony", "ponies"]), ("frog", &["frogs"]), ("bird", &["birds"]),
+    ("squirrel", &["squirrels"]), ("hedgehog", &["hedgehogs"]), ("octopus", &["octopuses"]),
+    ("princess", &["princesses"]), ("prince", &["princes"]), ("knight", &["knights"]),
+    ("pirate", &["pirates"]), ("wizard", &["wizards"]), ("witch", &["witches"]), ("fairy", &["fairies"]),
+    ("mermaid", &["mermaids"]), ("astronaut", &["astronauts"]), ("alien", &["aliens"]),
+    ("monster", &["monsters"]), ("giant", &["giants"]), ("girl", &["girls"]), ("boy", &["boys"]),
+    ("child", &["children", "kid", "kids"]), ("detective", &["detectives"]), ("ghost", &["ghosts"]),
+];
+
+/// Setting keywords, mapped to the setting the story and pictures use.
+const SETTINGS: &[(&str, &[&str])] = &[
+    ("forest", &["forest", "woods", "wood", "trees"]),
+    ("castle", &["castle", "palace", "kingdom", "tower"]),
+    ("sea", &["sea", "ocean", "beach", "underwater", "waves", "ship", "boat"]),
+    ("space", &["space", "planet", "planets", "stars", "moon", "rocket", "galaxy", "spaceship"]),
+    ("city", &["city", "town", "streets", "street"]),
+    ("snow", &["snow", "snowy", "ice", "icy", "arctic", "winter", "north pole"]),
+    ("jungle", &["jungle", "rainforest"]),
+    ("desert", &["desert", "sand", "dunes"]),
+    ("mountains", &["mountain", "mountains", "hills", "volcano"]),
+    ("island", &["island"]),
+    ("garden", &["garden", "park", "meadow"]),
+    ("farm", &["farm", "barn"]),
+    ("cave", &["cave", "caves", "underground"]),
+];
+
+const STYLE_WORDS: &[(Style, &[&str])] = &[
+    (Style::Bedtime, &["bedtime", "sleepy", "sleep", "calm", "gentle", "lullaby"]),
+    (Style::Funny, &["funny", "silly", "giggle", "laugh", "hilarious", "jokes"]),
+    (Style::Mystery, &["mystery", "detective", "clue", "clues", "solve", "missing"]),
+    (Style::SciFi, &["space", "robot", "robots", "future", "alien", "aliens", "rocket", "planet", "sci-fi"]),
+    (Style::Fantasy, &["magic", "magical", "wizard", "dragon", "unicorn", "fairy", "spell", "enchanted"]),
+    (Style::Animals, &["animals", "animal", "farm", "zoo", "pets"]),
+    (Style::Adventure, &["adventure", "treasure", "explore", "journey", "quest", "pirate", "pirates"]),
+];
+
+const TRAITS: &[&str] = &[
+    "brave", "shy", "curious", "clever", "kind", "sleepy", "grumpy", "silly", "tiny", "little", "big",
+    "happy", "sad", "lonely", "friendly", "cheeky", "gentle", "clumsy", "bold", "smart", "young", "old",
+    "magic", "magical", "purple", "green", "blue", "red", "pink", "golden", "silver", "fluffy", "cheerful",
+];
+
+const NUMBERS: &[(&str, u8)] = &[
+    ("one", 1), ("two", 2), ("three", 3), ("four", 4), ("five", 5), ("six", 6), ("seven", 7),
+    ("eight", 8), ("nine", 9), ("ten", 10), ("eleven", 11), ("twelve", 12),
+];
+
+/// Words that look like names (capitalised) but are not.
+const NOT_NAMES: &[&str] = &[
+    "I", "A", "An", "The", "And", "But", "Can", "Please", "Make", "Tell", "Once", "Yes", "No", "Okay", "Ok",
+    "My", "Our", "She", "He", "They", "It", "There", "Then", "What", "Who", "Where", "When", "Let",
+    "Write", "Story", "Maybe", "Actually", "Hi", "Hello", "Mummy", "Mommy", "Daddy", "Mum", "Mom", "Dad",
+];
+
+fn tokens(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '\''))
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn kind_of(word: &str) -> Option<&'static str> {
+    let w = word.to_lowercase();
+    KINDS.iter().find(|(k, alts)| *k == w || alts.contains(&w.as_str())).map(|(k, _)| *k)
+}
+
+fn number(word: &str) -> Option<u8> {
+    let w = word.to_lowercase();
+    w.parse().ok().or_else(|| NUMBERS.iter().find(|(n, _)| *n == w).map(|(_, v)| *v))
+}
+
+fn looks_like_name(word: &str) -> bool {
+    let mut chars = word.chars();
+    chars.next().is_some_and(char::is_uppercase)
+        && chars.all(|c| c.is_lowercase() || c == '\'' || c == '-')
+        && word.len() > 1
+        && !NOT_NAMES.contains(&word)
+        && kind_of(word).is_none()
+}
+
+/// Read everything we can from `text`.
+pub fn extract(text: &str) -> Extracted {
+    let toks = tokens(text);
+    let lower: Vec<String> = toks.iter().map(|t| t.to_lowercase()).collect();
+    let mut out = Extracted::default();
+    let mut characters: Vec<(usize, Character)> = Vec::new();
+
+    for (i, word) in lower.iter().enumerate() {
+        if let Some(kind) = kind_of(word) {
+            // "a fox called Ruby" / "a fox named Ruby"
+            let after = match (lower.get(i + 1).map(String::as_str), toks.get(i + 2)) {
+                (Some("called" | "named"), Some(n)) if looks_like_name(n) || n.chars().all(char::is_lowercase) => {
+                    Some(capitalise(n))
+                }
+                _ => None,
+            };
+            // "Pip the dragon"
+            let before = (i >= 2 && lower[i - 1] == "the" && looks_like_name(&toks[i - 2])).then(|| toks[i - 2].clone());
+            let trait_word = (1..=2)
+                .filter_map(|d| i.checked_sub(d))
+                .map(|j| lower[j].as_str())
+                .find(|w| TRAITS.contains(w))
+                .map(str::to_owned);
+            characters.push((i, Character { name: after.or(before), kind: Some(kind.to_owned()), trait_word }));
+        }
+    }
+    // "my name is Lily", "her name is Zoe", "called Max" without a kind.
+    for (i, word) in lower.iter().enumerate() {
+        let named = (word == "called" || word == "named")
+            || (word == "is" && i >= 1 && lower[i - 1] == "name");
+        if let Some(n) = toks.get(i + 1).filter(|_| named)
+            && looks_like_name(n)
+            && !characters.iter().any(|(_, c)| c.name.as_deref() == Some(n))
+        {
+            characters.push((i, Character { name: Some(n.clone()), kind: None, trait_word: None }));
+        }
+    }
+    characters.sort_by_key(|(i, _)| *i);
+    let mut people = characters.into_iter().map(|(_, c)| c);
+    if let Some(hero) = people.next() {
+        out.hero = hero;
+    }
+    out.companions = people.collect();
+
+    let joined = format!(" {} ", lower.join(" "));
+    out.setting = SETTINGS
+        .iter()
+        .filter_map(|(setting, words)| {
+            words.iter().filter_map(|w| joined.find(&format!(" {w} "))).min().map(|pos| (pos, *setting))
+        })
+        .min()
+        .map(|(_, s)| s.to_owned());
+    out.style = STYLE_WORDS
+        .iter()
+        .find(|(_, words)| words.iter().any(|w| joined.contains(&format!(" {w} "))))
+        .map(|(style, _)| *style);
+
+    for (i, word) in lower.iter().enumerate() {
+        let next = lower.get(i + 1).map(String::as_str);
+        if let (Some(n), Some("scenes" | "scene" | "parts" | "part" | "chapters" | "chapter" | "pages" | "page")) =
+            (number(word), next)
+        {
+            out.num_scenes = Some(n);
+        }
+        // "5 years old", "five year old", "I am 6", "I'm six"
+        if let (Some(n), Some("years" | "year")) = (number(word), next) {
+            out.age = Some(n);
+        }
+        if (word == "i'm" || (word == "am" && i >= 1 && lower[i - 1] == "i"))
+            && let Some(n) = next.and_then(number)
+        {
+            out.age = Some(n);
+        }
+    }
+    out.wish = wish(&lower);
+    out
+}
+
+/// "who wants to fly" → "wanted to fly"; "who is afraid of the dark" → "was afraid of the dark".
+fn wish(lower: &[String]) -> Option<String> {
+    let start = lower.iter().position(|w| w == "who" || w == "that")?;
+    let rest: Vec<&str> = lower[start + 1..].iter().map(String::as_str).take_while(|w| *w != "and").take(8).collect();
+    let (head, tail) = rest.split_first()?;
+    let head = match *head {
+        "wants" => "wanted",
+        "is" => "was",
+        "loves" => "loved",
+        "likes" => "liked",
+        "can't" | "cannot" => "could not",
+        "can" => "could",
+        "has" => "had",
+        "lives" => return None,
+        w if w.ends_with("s") && tail.first().is_some_and(|t| *t == "to") => return None,
+        _ => return None,
+    };
+    (!tail.is_empty()).then(|| format!("{head} {}", tail.join(" ")))
+}
+
+fn capitalise(word: &str) -> String {
+    let mut c = word.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hero_with_name_kind_and_trait() {
+        let e = extract("A story about a brave dragon called Pip who is afraid of the dark");
+        assert_eq!(e.hero.name.as_deref(), Some("Pip"));
+        assert_eq!(e.hero.kind.as_deref(), Some("dragon"));
+        assert_eq!(e.hero.trait_word.as_deref(), Some("brave"));
+        assert_eq!(e.wish.as_deref(), Some("was afraid of the dark"));
+        assert_eq!(e.style, Some(Style::Fantasy));
+    }
+
+    #[test]
+    fn name_before_kind_and_companion() {
+        let e = extract("Luna the unicorn and her friend, a fox named Ruby, explore the snowy mountains");
+        assert_eq!(e.hero.name.as_deref(), Some("Luna"));
+        assert_eq!(e.hero.kind.as_deref(), Some("unicorn"));
+        assert_eq!(e.companions[0].name.as_deref(), Some("Ruby"));
+        assert_eq!(e.companions[0].kind.as_deref(), Some("fox"));
+        assert_eq!(e.setting.as_deref(), Some("snow"));
+    }
+
+    #[test]
+    fn counts_ages_and_plurals() {
+        let e = extract("I'm five. Make it five parts about puppies in space");
+        assert_eq!(e.age, Some(5));
+        assert_eq!(e.num_scenes, Some(5));
+        assert_eq!(e.hero.kind.as_deref(), Some("dog"));
+        assert_eq!(e.setting.as_deref(), Some("space"));
+        assert_eq!(e.style, Some(Style::SciFi));
+        assert_eq!(extract("for a 6 year old, 3 scenes").age, Some(6));
+    }
+
+    #[test]
+    fn plain_text_yields_nothing_invented() {
+        let e = extract("hello there");
+        assert!(e.hero.is_empty());
+        assert!(e.setting.is_none() && e.style.is_none() && e.num_scenes.is_none() && e.age.is_none());
+    }
+}
