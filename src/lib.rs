@@ -1,1 +1,16 @@
+//! StoryMimi server: the HTTP edge, the adapters (libSQL store, providers, metrics) and the
+//! wiring that hands them to the actor tree in the `actors` crate.
 
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod providers;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::{Application, Overrides};

@@ -236,8 +236,8 @@ pub struct Scene {
     pub sequence: u32,
     pub title: String,
     pub text: String,
-    pub image_url: Option<String>,
-    pub audio_url: Option<String>,
+    pub image_key: Option<String>,
+    pub audio_key: Option<String>,
 }
 
 /// Everything the story actor needs to know to continue a story.

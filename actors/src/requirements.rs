@@ -196,16 +196,29 @@ pub fn extract(text: &str) -> Extracted {
             out.age = Some(n);
         }
     }
-    out.wish = wish(&lower);
+    out.wish = wish(text);
     out
 }
 
 /// "who wants to fly" → "wanted to fly"; "who is afraid of the dark" → "was afraid of the dark".
-fn wish(lower: &[String]) -> Option<String> {
-    let start = lower.iter().position(|w| w == "who" || w == "that")?;
-    let rest: Vec<&str> = lower[start + 1..].iter().map(String::as_str).take_while(|w| *w != "and").take(8).collect();
-    let (head, tail) = rest.split_first()?;
-    let head = match *head {
+/// The phrase ends at the clause: punctuation, "and", or a place ("in the snowy mountains").
+fn wish(text: &str) -> Option<String> {
+    let lower = text.to_lowercase();
+    let start = [" who ", " that "].iter().filter_map(|w| lower.find(w).map(|i| i + w.len())).min()?;
+    let clause = lower[start..].split(['.', ',', '!', '?', ';']).next()?;
+    let mut words: Vec<&str> = Vec::new();
+    for word in clause.split_whitespace() {
+        let stop = ["and", "but", "so", "because"].contains(&word)
+            || (words.len() >= 3 && ["in", "on", "at", "near", "inside", "under", "with"].contains(&word));
+        if stop {
+            break;
+        }
+        words.push(word);
+    }
+    if words.len() < 2 || words.len() > 10 {
+        return None;
+    }
+    let head = match words[0] {
         "wants" => "wanted",
         "is" => "was",
         "loves" => "loved",
@@ -213,11 +226,11 @@ fn wish(lower: &[String]) -> Option<String> {
         "can't" | "cannot" => "could not",
         "can" => "could",
         "has" => "had",
-        "lives" => return None,
-        w if w.ends_with("s") && tail.first().is_some_and(|t| *t == "to") => return None,
+        "dreams" => "dreamed",
+        "hates" => "hated",
         _ => return None,
     };
-    (!tail.is_empty()).then(|| format!("{head} {}", tail.join(" ")))
+    Some(format!("{head} {}", words[1..].join(" ")))
 }
 
 fn capitalise(word: &str) -> String {
@@ -247,6 +260,15 @@ mod tests {
         assert_eq!(e.companions[0].name.as_deref(), Some("Ruby"));
         assert_eq!(e.companions[0].kind.as_deref(), Some("fox"));
         assert_eq!(e.setting.as_deref(), Some("snow"));
+    }
+
+    #[test]
+    fn wishes_end_at_the_clause() {
+        let wish = |t: &str| extract(t).wish;
+        assert_eq!(wish("a unicorn who wants to see the northern lights in the snowy mountains").as_deref(), Some("wanted to see the northern lights"));
+        assert_eq!(wish("a cat who can't sleep, and a dog").as_deref(), Some("could not sleep"));
+        assert_eq!(wish("a fox who lives in a den"), None);
+        assert_eq!(wish("a robot"), None);
     }
 
     #[test]

@@ -76,7 +76,7 @@ impl Actor for RootActor {
 /// The running actor tree, as the edge sees it.
 pub struct Engine {
     root: ActorRef<RootMessage>,
-    handle: JoinHandle<()>,
+    handle: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,7 +87,7 @@ impl Engine {
     /// Start the tree; unfinished stories are re-adopted straight away.
     pub async fn start(deps: Arc<StoryDeps>) -> Result<Self, SpawnErr> {
         let (root, handle) = Actor::spawn(None, RootActor, deps).await?;
-        Ok(Self { root, handle })
+        Ok(Self { root, handle: std::sync::Mutex::new(Some(handle)) })
     }
 
     pub fn start_story(&self, id: StoryId) -> Result<(), EngineDown> {
@@ -111,11 +111,14 @@ impl Engine {
     }
 
     /// Stop the tree, letting in-flight steps finish for at most `grace`.
-    pub async fn shutdown(self, grace: Duration) {
+    pub async fn shutdown(&self, grace: Duration) {
         if self.root.stop_and_wait(Some("shutdown".into()), Some(grace)).await.is_err() {
             tracing::warn!("actor tree did not stop within {grace:?}; unfinished stories resume at next start");
             self.root.kill();
         }
-        let _ = self.handle.await;
+        let handle = self.handle.lock().ok().and_then(|mut h| h.take());
+        if let Some(handle) = handle {
+            let _ = handle.await;
+        }
     }
 }

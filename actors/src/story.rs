@@ -149,8 +149,8 @@ async fn step(state: &mut StoryActorState) -> Result<Next, StepError> {
         sequence: index as u32 + 1,
         title: draft.title,
         text: draft.text,
-        image_url: None,
-        audio_url: None,
+        image_key: None,
+        audio_key: None,
     };
     deps.store.save_scene(story.story_id, &scene).await?;
     deps.observer.scene_saved(story.story_id, &scene);
@@ -202,8 +202,8 @@ mod tests {
             sequence,
             title: String::new(),
             text: String::new(),
-            image_url: None,
-            audio_url: None,
+            image_key: None,
+            audio_key: None,
         }
     }
 

@@ -1,0 +1,34 @@
+//! `AuthUser`: the caller, from `Authorization: Bearer <jwt>`; 401 otherwise.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use actors::model::UserId;
+use axum::extract::FromRequestParts;
+use axum::http::{HeaderMap, header, request::Parts};
+
+/// The authenticated caller.
+#[derive(Clone, Copy, Debug)]
+pub struct AuthUser(pub UserId);
+
+impl AuthUser {
+    /// 403 unless the caller is `user`: a user may act only on their own resources.
+    pub fn must_be(self, user: UserId) -> Result<(), ApiError> {
+        if self.0 == user { Ok(()) } else { Err(ApiError::Forbidden) }
+    }
+}
+
+/// The token of an `Authorization: Bearer …` header, if present.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(&parts.headers).ok_or(ApiError::Unauthorized("missing bearer token"))?;
+        state.keys.verify(token).map(AuthUser).ok_or(ApiError::Unauthorized("invalid or expired token"))
+    }
+}

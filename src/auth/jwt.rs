@@ -1,0 +1,82 @@
+//! Access tokens: HS256 only, with `exp`, `iss`, `aud` and `sub` = user id.
+
+use crate::config::Config;
+use actors::model::UserId;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub iss: String,
+    pub aud: String,
+}
+
+/// Signing and verification keys with the pinned validation rules.
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+    pub ttl_secs: u64,
+}
+
+impl JwtKeys {
+    pub fn from_config(config: &Config) -> Self {
+        let secret = config.jwt_secret();
+        // Only HS256 is accepted: `none`, HS512 or RS256 tokens fail validation.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[&config.jwt_issuer]);
+        validation.set_audience(&[&config.jwt_audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        Self {
+            encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
+            decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
+            validation,
+            issuer: config.jwt_issuer.clone(),
+            audience: config.jwt_audience.clone(),
+            ttl_secs: config.access_token_ttl_secs,
+        }
+    }
+
+    pub fn issue(&self, user: UserId) -> Result<String, jsonwebtoken::errors::Error> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: user.to_string(),
+            iat: now,
+            exp: now + i64::try_from(self.ttl_secs).unwrap_or(i64::MAX / 2),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+    }
+
+    /// The user a valid token speaks for, or `None` for anything invalid.
+    pub fn verify(&self, token: &str) -> Option<UserId> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
+        data.claims.sub.parse().ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_rejections() {
+        let keys = JwtKeys::from_config(&Config::default());
+        let user = UserId::new();
+        let token = keys.issue(user).unwrap();
+        assert_eq!(keys.verify(&token), Some(user));
+
+        let other = JwtKeys::from_config(&Config { jwt_audience: "someone-else".into(), ..Config::default() });
+        assert_eq!(other.verify(&token), None, "wrong audience");
+        let mut tampered = token.clone();
+        tampered.pop();
+        assert_eq!(keys.verify(&tampered), None);
+    }
+}

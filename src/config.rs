@@ -1,0 +1,185 @@
+//! Service configuration: one typed struct, from defaults ← `storymimi.toml` ← `STORYMIMI_*` env.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A secret string: never printed by `Debug` or `Display`.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// `development` or `production` (JSON logs, a JWT secret is required).
+    pub env: Environment,
+    pub addr: SocketAddr,
+    /// The database file and media live under this directory.
+    pub data_dir: PathBuf,
+    /// `tracing` filter, e.g. `info,storymimi=debug`.
+    pub log: String,
+    pub jwt_secret: Option<Secret>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_secs: u64,
+    /// Largest accepted request body; larger gets 413.
+    pub max_body_bytes: usize,
+    pub max_prompt_chars: usize,
+    pub max_title_chars: usize,
+    /// Largest `num_scenes` a story may ask for (at most 12).
+    pub max_scenes: u8,
+    pub default_scenes: u8,
+    /// Largest `limit` for list endpoints.
+    pub max_page_size: u32,
+    /// Concurrent calls into the storyteller across all stories.
+    pub llm_concurrency: usize,
+    pub provider_retries: u32,
+    pub provider_timeout_secs: u64,
+    /// How often one story's actor may crash before the story is marked failed.
+    pub story_restart_limit: u32,
+    /// Artificial delay per builtin storyteller call, to watch progress or test crash/resume.
+    pub builtin_llm_delay_ms: u64,
+    /// How long shutdown waits for in-flight work.
+    pub shutdown_grace_secs: u64,
+    /// Read connections to the database (writes go through one connection).
+    pub db_readers: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            env: Environment::Development,
+            addr: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            data_dir: PathBuf::from("./data"),
+            log: "info".into(),
+            jwt_secret: None,
+            jwt_issuer: "storymimi".into(),
+            jwt_audience: "storymimi-app".into(),
+            access_token_ttl_secs: 30 * 60,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            max_body_bytes: 64 * 1024,
+            max_prompt_chars: 2_000,
+            max_title_chars: 120,
+            max_scenes: 12,
+            default_scenes: 3,
+            max_page_size: 100,
+            llm_concurrency: 4,
+            provider_retries: 3,
+            provider_timeout_secs: 120,
+            story_restart_limit: 3,
+            builtin_llm_delay_ms: 0,
+            shutdown_grace_secs: 20,
+            db_readers: 4,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid configuration: {0}")]
+    Parse(#[from] Box<figment::Error>),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Used only outside production, so a newcomer's `cargo run` works without setup.
+const DEV_JWT_SECRET: &str = "storymimi-development-secret-not-for-production";
+
+impl Config {
+    /// Defaults, then `storymimi.toml` (or the file named by `STORYMIMI_CONFIG`), then env.
+    pub fn load() -> Result<Self, ConfigError> {
+        let file = std::env::var("STORYMIMI_CONFIG").unwrap_or_else(|_| "storymimi.toml".into());
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("STORYMIMI_").ignore(&["config"]))
+            .extract()
+            .map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        if self.env == Environment::Production && self.jwt_secret.is_none() {
+            return invalid("STORYMIMI_JWT_SECRET is required when STORYMIMI_ENV=production");
+        }
+        if self.jwt_secret.as_ref().is_some_and(|s| s.expose().len() < 32) {
+            return invalid("STORYMIMI_JWT_SECRET must be at least 32 characters");
+        }
+        if !(1..=12).contains(&self.max_scenes) {
+            return invalid("max_scenes must be between 1 and 12");
+        }
+        if !(1..=self.max_scenes).contains(&self.default_scenes) {
+            return invalid("default_scenes must be between 1 and max_scenes");
+        }
+        if self.llm_concurrency == 0 || self.db_readers == 0 || self.max_page_size == 0 {
+            return invalid("llm_concurrency, db_readers and max_page_size must be at least 1");
+        }
+        Ok(())
+    }
+
+    pub fn jwt_secret(&self) -> Secret {
+        self.jwt_secret.clone().unwrap_or_else(|| Secret::new(DEV_JWT_SECRET))
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("storymimi.db")
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_do_not_leak_through_debug() {
+        let config = Config { jwt_secret: Some(Secret::new("super-secret-value-0123456789abcdef")), ..Config::default() };
+        assert!(!format!("{config:?}").contains("super-secret"));
+    }
+
+    #[test]
+    fn production_requires_a_secret() {
+        let config = Config { env: Environment::Production, ..Config::default() };
+        assert!(config.validate().is_err());
+        let config = Config { jwt_secret: Some(Secret::new("x".repeat(32))), ..config };
+        assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn scene_limits_are_checked() {
+        assert!(Config { max_scenes: 13, ..Config::default() }.validate().is_err());
+        assert!(Config { max_scenes: 2, default_scenes: 3, ..Config::default() }.validate().is_err());
+    }
+}

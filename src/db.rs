@@ -1,0 +1,140 @@
+//! libSQL persistence: one write connection (libSQL locks under concurrent writers), a few
+//! read connections, migrations at open. Query modules per table group live in `db/`.
+
+mod migrations;
+pub mod stories;
+mod story_store;
+pub mod tokens;
+pub mod users;
+
+use libsql::{Connection, Database, Row};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::sync::{Mutex, MutexGuard};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(transparent)]
+    Sql(#[from] libsql::Error),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("could not create the data directory: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type DbResult<T> = Result<T, DbError>;
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    _database: Database,
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+impl Db {
+    /// Open (creating if needed) the database file and bring its schema up to date.
+    pub async fn open(path: &Path, readers: usize) -> DbResult<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let database = libsql::Builder::new_local(path).build().await?;
+        let writer = database.connect()?;
+        configure(&writer).await?;
+        // WAL lets readers proceed while the writer writes; it persists in the file.
+        let mode: String = writer.query("PRAGMA journal_mode = WAL", ()).await?.next().await?.map_or(Ok(String::new()), |r| r.get(0))?;
+        tracing::debug!(journal_mode = %mode, "database opened");
+        migrations::apply(&writer).await?;
+        let mut pool = Vec::with_capacity(readers);
+        for _ in 0..readers.max(1) {
+            let conn = database.connect()?;
+            configure(&conn).await?;
+            pool.push(Mutex::new(conn));
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                _database: database,
+                writer: Mutex::new(writer),
+                readers: pool,
+                next_reader: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    /// The single write connection. Hold it only for the statements of one logical write.
+    pub async fn writer(&self) -> MutexGuard<'_, Connection> {
+        self.inner.writer.lock().await
+    }
+
+    /// A read connection, round-robin.
+    pub async fn reader(&self) -> MutexGuard<'_, Connection> {
+        let i = self.inner.next_reader.fetch_add(1, Ordering::Relaxed) % self.inner.readers.len();
+        self.inner.readers[i].lock().await
+    }
+
+    /// Readiness: a trivial query answers.
+    pub async fn ping(&self) -> DbResult<()> {
+        let conn = self.reader().await;
+        let one: i64 = conn.query("SELECT 1", ()).await?.next().await?.map_or(Ok(0), |r| r.get(0))?;
+        if one == 1 { Ok(()) } else { Err(DbError::Corrupt("SELECT 1 did not answer 1".into())) }
+    }
+}
+
+async fn configure(conn: &Connection) -> DbResult<()> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    // Each PRAGMA's rows are dropped at once: a live `Rows` keeps an implicit transaction open.
+    for pragma in ["PRAGMA foreign_keys = ON", "PRAGMA synchronous = NORMAL"] {
+        drop(conn.query(pragma, ()).await?);
+    }
+    Ok(())
+}
+
+/// Collect every row of a query through `map`, so no `Rows` outlives the call.
+pub(crate) async fn query_all<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl libsql::params::IntoParams,
+    map: impl Fn(&Row) -> DbResult<T>,
+) -> DbResult<Vec<T>> {
+    let mut rows = conn.query(sql, params).await?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().await? {
+        out.push(map(&row)?);
+    }
+    Ok(out)
+}
+
+/// The first row of a query, if any.
+pub(crate) async fn query_one<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl libsql::params::IntoParams,
+    map: impl Fn(&Row) -> DbResult<T>,
+) -> DbResult<Option<T>> {
+    let mut rows = conn.query(sql, params).await?;
+    let first = rows.next().await?;
+    let value = first.as_ref().map(map).transpose()?;
+    drop(rows);
+    Ok(value)
+}
+
+/// Now, as stored: RFC 3339 UTC with milliseconds.
+pub fn now_text() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+pub fn now_unix() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Parse a stored value into a domain type, turning bad data into an error instead of a panic.
+pub(crate) fn parse<T: std::str::FromStr>(value: &str, what: &str) -> DbResult<T> {
+    value.parse().map_err(|_| DbError::Corrupt(format!("{what}: {value:?}")))
+}

@@ -1,0 +1,209 @@
+//! Stories and scenes: creation (idempotent), detail, status, listing, deletion, retry.
+
+use super::{Db, DbError, DbResult, now_text, parse, query_all, query_one};
+use actors::model::{Scene, Stage, StoryId, StoryPlan, StorySpec, StoryStatus, UserId};
+use libsql::{Connection, Row};
+
+/// One story row, without scenes.
+#[derive(Clone, Debug)]
+pub struct StoryRow {
+    pub id: StoryId,
+    pub user_id: UserId,
+    pub spec: StorySpec,
+    pub status: StoryStatus,
+    pub stage: Stage,
+    pub error: Option<String>,
+    pub plan: Option<StoryPlan>,
+    pub cover_key: Option<String>,
+    pub scenes_done: u32,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl StoryRow {
+    /// The requested title, else the storyteller's, else empty while planning.
+    pub fn title(&self) -> String {
+        self.spec.title.clone().or_else(|| self.plan.as_ref().map(|p| p.title.clone())).unwrap_or_default()
+    }
+}
+
+const STORY_COLUMNS: &str = "s.id, s.user_id, s.title, s.prompt, s.style, s.num_scenes, s.age, s.language, s.status, \
+     s.stage, s.error, s.plan, s.cover_key, s.created_at, s.updated_at, \
+     (SELECT COUNT(*) FROM scenes c WHERE c.story_id = s.id)";
+
+fn story_from_row(row: &Row) -> DbResult<StoryRow> {
+    let plan = row
+        .get::<Option<String>>(11)?
+        .map(|json| serde_json::from_str(&json).map_err(|e| DbError::Corrupt(format!("story plan: {e}"))))
+        .transpose()?;
+    Ok(StoryRow {
+        id: parse(&row.get::<String>(0)?, "story id")?,
+        user_id: parse(&row.get::<String>(1)?, "user id")?,
+        spec: StorySpec {
+            title: row.get(2)?,
+            prompt: row.get(3)?,
+            style: parse(&row.get::<String>(4)?, "style")?,
+            num_scenes: u8::try_from(row.get::<i64>(5)?).map_err(|e| DbError::Corrupt(e.to_string()))?,
+            age: u8::try_from(row.get::<i64>(6)?).map_err(|e| DbError::Corrupt(e.to_string()))?,
+            language: row.get(7)?,
+        },
+        status: parse(&row.get::<String>(8)?, "status")?,
+        stage: parse(&row.get::<String>(9)?, "stage")?,
+        error: row.get(10)?,
+        plan,
+        cover_key: row.get(12)?,
+        created_at: row.get(13)?,
+        updated_at: row.get(14)?,
+        scenes_done: u32::try_from(row.get::<i64>(15)?).unwrap_or(0),
+    })
+}
+
+fn scene_from_row(row: &Row) -> DbResult<Scene> {
+    Ok(Scene {
+        scene_id: parse(&row.get::<String>(0)?, "scene id")?,
+        sequence: u32::try_from(row.get::<i64>(1)?).map_err(|e| DbError::Corrupt(e.to_string()))?,
+        title: row.get(2)?,
+        text: row.get(3)?,
+        image_key: row.get(4)?,
+        audio_key: row.get(5)?,
+    })
+}
+
+/// What creating a story did.
+#[derive(Debug, PartialEq)]
+pub enum CreateOutcome {
+    Created(StoryId),
+    /// The same Idempotency-Key and body were seen before: this is that story.
+    Replayed(StoryId),
+    /// The Idempotency-Key was used before with a different body.
+    KeyReused,
+}
+
+/// A page of a user's stories, newest first.
+pub struct StoryPage {
+    pub stories: Vec<StoryRow>,
+    /// Pass back as `cursor` for the next page; `None` on the last page.
+    pub next: Option<(String, StoryId)>,
+}
+
+impl Db {
+    /// Create a pending story. With `idempotency = Some((key, request_hash))`, a repeat of the
+    /// same key returns the first story instead of creating another one.
+    pub async fn create_story(
+        &self,
+        user: UserId,
+        spec: &StorySpec,
+        idempotency: Option<(&str, &str)>,
+    ) -> DbResult<CreateOutcome> {
+        let conn = self.writer().await;
+        if let Some((key, hash)) = idempotency {
+            let seen = query_one(
+                &conn,
+                "SELECT request_hash, story_id FROM idempotency_keys WHERE user_id = ?1 AND key = ?2",
+                [user.to_string(), key.to_owned()],
+                |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)),
+            )
+            .await?;
+            if let Some((seen_hash, story)) = seen {
+                return Ok(if seen_hash == hash { CreateOutcome::Replayed(parse(&story, "story id")?) } else { CreateOutcome::KeyReused });
+            }
+        }
+        let id = StoryId::new();
+        let now = now_text();
+        let tx = conn.transaction().await?;
+        tx.execute(
+            "INSERT INTO stories (id, user_id, title, prompt, style, num_scenes, age, language, status, stage, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 'queued', ?9, ?9)",
+            libsql::params![
+                id.to_string(),
+                user.to_string(),
+                spec.title.clone(),
+                spec.prompt.as_str(),
+                spec.style.as_str(),
+                i64::from(spec.num_scenes),
+                i64::from(spec.age),
+                spec.language.as_str(),
+                now.as_str()
+            ],
+        )
+        .await?;
+        if let Some((key, hash)) = idempotency {
+            tx.execute(
+                "INSERT INTO idempotency_keys (user_id, key, request_hash, story_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                libsql::params![user.to_string(), key, hash, id.to_string(), now.as_str()],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(CreateOutcome::Created(id))
+    }
+
+    pub async fn story(&self, id: StoryId) -> DbResult<Option<StoryRow>> {
+        let conn = self.reader().await;
+        story_row(&conn, id).await
+    }
+
+    /// A story and its scenes, read consistently on one connection.
+    pub async fn story_with_scenes(&self, id: StoryId) -> DbResult<Option<(StoryRow, Vec<Scene>)>> {
+        let conn = self.reader().await;
+        let Some(story) = story_row(&conn, id).await? else { return Ok(None) };
+        let scenes = scenes_of(&conn, id).await?;
+        Ok(Some((story, scenes)))
+    }
+
+    pub async fn list_stories(&self, user: UserId, limit: u32, cursor: Option<(String, StoryId)>) -> DbResult<StoryPage> {
+        let conn = self.reader().await;
+        let (after_time, after_id) = cursor.map_or((None, None), |(t, id)| (Some(t), Some(id.to_string())));
+        let mut stories = query_all(
+            &conn,
+            &format!(
+                "SELECT {STORY_COLUMNS} FROM stories s WHERE s.user_id = ?1
+                 AND (?2 IS NULL OR s.created_at < ?2 OR (s.created_at = ?2 AND s.id < ?3))
+                 ORDER BY s.created_at DESC, s.id DESC LIMIT ?4"
+            ),
+            libsql::params![user.to_string(), after_time, after_id, i64::from(limit) + 1],
+            story_from_row,
+        )
+        .await?;
+        let next = if stories.len() > limit as usize {
+            stories.truncate(limit as usize);
+            stories.last().map(|s| (s.created_at.clone(), s.id))
+        } else {
+            None
+        };
+        Ok(StoryPage { stories, next })
+    }
+
+    /// Delete a story with its scenes; `false` when there was none.
+    pub async fn delete_story(&self, id: StoryId) -> DbResult<bool> {
+        let conn = self.writer().await;
+        Ok(conn.execute("DELETE FROM stories WHERE id = ?1", [id.to_string()]).await? > 0)
+    }
+
+    /// Put a failed story back in the queue; `false` when it is not failed.
+    pub async fn reset_failed_story(&self, id: StoryId) -> DbResult<bool> {
+        let conn = self.writer().await;
+        let changed = conn
+            .execute(
+                "UPDATE stories SET status = 'pending', stage = 'queued', error = NULL, updated_at = ?1
+                 WHERE id = ?2 AND status = 'failed'",
+                [now_text(), id.to_string()],
+            )
+            .await?;
+        Ok(changed > 0)
+    }
+}
+
+pub(super) async fn story_row(conn: &Connection, id: StoryId) -> DbResult<Option<StoryRow>> {
+    query_one(conn, &format!("SELECT {STORY_COLUMNS} FROM stories s WHERE s.id = ?1"), [id.to_string()], story_from_row).await
+}
+
+pub(super) async fn scenes_of(conn: &Connection, id: StoryId) -> DbResult<Vec<Scene>> {
+    query_all(
+        conn,
+        "SELECT id, sequence, title, text, image_key, audio_key FROM scenes WHERE story_id = ?1 ORDER BY sequence",
+        [id.to_string()],
+        scene_from_row,
+    )
+    .await
+}

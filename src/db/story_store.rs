@@ -1,0 +1,91 @@
+//! The libSQL implementation of the core's `StoryStore` port.
+
+use super::stories::{scenes_of, story_row};
+use super::{Db, DbError, now_text, query_all};
+use actors::model::{Scene, StoryId, StoryPlan, StoryState};
+use actors::ports::{Progress, StoreError, StoryStore};
+use async_trait::async_trait;
+
+impl From<DbError> for StoreError {
+    fn from(e: DbError) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+fn found(changed: u64) -> Result<(), StoreError> {
+    if changed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+#[async_trait]
+impl StoryStore for Db {
+    async fn load_story(&self, id: StoryId) -> Result<Option<StoryState>, StoreError> {
+        let conn = self.reader().await;
+        let Some(row) = story_row(&conn, id).await? else { return Ok(None) };
+        let scenes = scenes_of(&conn, id).await?;
+        Ok(Some(StoryState { story_id: id, user_id: row.user_id, spec: row.spec, status: row.status, plan: row.plan, scenes }))
+    }
+
+    async fn save_plan(&self, id: StoryId, plan: &StoryPlan) -> Result<(), StoreError> {
+        let json = serde_json::to_string(plan).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let conn = self.writer().await;
+        let changed = conn
+            .execute("UPDATE stories SET plan = ?1, updated_at = ?2 WHERE id = ?3", [json, now_text(), id.to_string()])
+            .await
+            .map_err(DbError::from)?;
+        found(changed)
+    }
+
+    async fn save_scene(&self, id: StoryId, scene: &Scene) -> Result<(), StoreError> {
+        found(insert_scene(self, id, scene).await?)
+    }
+
+    async fn set_progress(&self, id: StoryId, p: &Progress) -> Result<(), StoreError> {
+        let conn = self.writer().await;
+        found(
+            conn.execute(
+                "UPDATE stories SET status = ?1, stage = ?2, error = ?3, updated_at = ?4 WHERE id = ?5",
+                libsql::params![p.status.as_str(), p.stage.as_str(), p.error.clone(), now_text(), id.to_string()],
+            )
+            .await
+            .map_err(DbError::from)?,
+        )
+    }
+
+    async fn unfinished_stories(&self) -> Result<Vec<StoryId>, StoreError> {
+        let conn = self.reader().await;
+        let ids = query_all(
+            &conn,
+            "SELECT id FROM stories WHERE status IN ('pending', 'processing') ORDER BY created_at",
+            (),
+            |r| super::parse(&r.get::<String>(0)?, "story id"),
+        )
+        .await?;
+        Ok(ids)
+    }
+}
+
+/// Insert a scene and touch its story in one transaction; returns the stories updated (0: gone).
+async fn insert_scene(db: &Db, id: StoryId, scene: &Scene) -> Result<u64, DbError> {
+        let conn = db.writer().await;
+        let tx = conn.transaction().await?;
+        // Only for a story that still exists; a sequence already saved is kept as it was.
+        tx.execute(
+            "INSERT INTO scenes (id, story_id, sequence, title, text, image_key, audio_key, created_at)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE EXISTS (SELECT 1 FROM stories WHERE id = ?2)
+             ON CONFLICT (story_id, sequence) DO NOTHING",
+            libsql::params![
+                scene.scene_id.to_string(),
+                id.to_string(),
+                i64::from(scene.sequence),
+                scene.title.as_str(),
+                scene.text.as_str(),
+                scene.image_key.clone(),
+                scene.audio_key.clone(),
+                now_text()
+            ],
+        )
+        .await?;
+        let changed = tx.execute("UPDATE stories SET updated_at = ?1 WHERE id = ?2", [now_text(), id.to_string()]).await?;
+        tx.commit().await?;
+        Ok(changed)
+}

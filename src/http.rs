@@ -1,0 +1,69 @@
+//! The HTTP edge: each module exposes `router()`; this file merges them and adds the layers
+//! (metrics, body limit, request ids, tracing without query strings).
+
+mod auth;
+mod health;
+mod json;
+pub(crate) mod openapi;
+mod stories;
+mod users;
+
+use crate::error::ApiError;
+use crate::metrics::track_http;
+use crate::state::AppState;
+use axum::{Extension, Router};
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, Uri};
+use axum::middleware::from_fn_with_state;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use json::ApiJson;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Every route of the service, with its layers.
+pub fn router(state: AppState) -> Router {
+    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request| {
+        let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+        // The path only: query strings may carry tokens (`?access_token=`).
+        tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id)
+    });
+    Router::new()
+        .merge(auth::router())
+        .merge(users::router())
+        .merge(stories::router())
+        .merge(health::router())
+        .fallback(|| async { ApiError::NotFound("route") })
+        .method_not_allowed_fallback(|| async { ApiError::BadRequest("method not allowed on this route".into()) })
+        .layer(from_fn_with_state(state.metrics.clone(), track_http))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(Extension(json::BodyLimit(state.config.max_body_bytes)))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(trace)
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+        .merge(openapi::router())
+}
+
+/// `/stories/` and `/stories` are the same route (the seed app posts to `/stories/`).
+/// Runs before routing. `/docs/` is left alone: the docs UI lives under it.
+pub fn trim_trailing_slash(mut request: Request) -> Request {
+    let path = request.uri().path();
+    if path.len() > 1 && path.ends_with('/') && !path.starts_with("/docs") {
+        let trimmed = path.trim_end_matches('/');
+        let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+        let new = match request.uri().query() {
+            Some(q) => format!("{trimmed}?{q}"),
+            None => trimmed.to_owned(),
+        };
+        let mut parts = request.uri().clone().into_parts();
+        if let Ok(pq) = new.parse() {
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = Uri::from_parts(parts) {
+                *request.uri_mut() = uri;
+            }
+        }
+    }
+    request
+}

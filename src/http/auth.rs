@@ -1,0 +1,175 @@
+//! `/auth/*`: register, login, refresh (rotating), logout.
+
+use crate::auth::{hash_password, new_refresh_token, token_hash, verify_password};
+use crate::db::tokens::RefreshError;
+use crate::db::users::{CreateUserError, UserRecord};
+use crate::error::{ApiError, ApiResult};
+use crate::http::ApiJson;
+use crate::http::users::UserView;
+use crate::state::AppState;
+use actors::model::UserId;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/register", post(register))
+        .route("/auth/login", post(login))
+        .route("/auth/refresh", post(refresh))
+        .route("/auth/logout", post(logout))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RegisterRequest {
+    pub email: String,
+    /// 8 to 128 characters.
+    pub password: String,
+    #[serde(default, alias = "username", alias = "name")]
+    pub display_name: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// JWT for `Authorization: Bearer`.
+    pub access_token: String,
+    /// Opaque; use once at `/auth/refresh`.
+    pub refresh_token: String,
+    /// Always `bearer`.
+    pub token_type: &'static str,
+    /// Seconds until `access_token` expires.
+    pub expires_in: u64,
+    #[schema(value_type = String, format = "uuid")]
+    pub user_id: UserId,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RegisterResponse {
+    pub user: UserView,
+    #[serde(flatten)]
+    pub tokens: TokenResponse,
+}
+
+/// A validated new account.
+pub struct NewAccount {
+    pub email: String,
+    pub password: String,
+    pub display_name: String,
+}
+
+impl RegisterRequest {
+    pub fn validate(self) -> ApiResult<NewAccount> {
+        let email = self.email.trim().to_owned();
+        let valid_email = email.len() <= 254
+            && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.'))
+            && !email.chars().any(char::is_whitespace);
+        if !valid_email {
+            return Err(ApiError::validation("email", "a valid email address is required"));
+        }
+        if !(8..=128).contains(&self.password.chars().count()) {
+            return Err(ApiError::validation("password", "the password must be 8 to 128 characters"));
+        }
+        let display_name = self.display_name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+        let display_name = display_name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
+        if display_name.chars().count() > 80 {
+            return Err(ApiError::validation("display_name", "the display name must be at most 80 characters"));
+        }
+        Ok(NewAccount { email, password: self.password, display_name })
+    }
+}
+
+/// Create an account (shared with `POST /users/`).
+pub async fn create_account(state: &AppState, request: RegisterRequest) -> ApiResult<UserRecord> {
+    let account = request.validate()?;
+    let hash = hash_password(account.password).await?;
+    state.db.create_user(&account.email, &account.display_name, &hash).await.map_err(|e| match e {
+        CreateUserError::EmailTaken => ApiError::Conflict { code: "email_taken", message: "this email is already registered".into() },
+        CreateUserError::Db(e) => e.into(),
+    })
+}
+
+/// Tokens for a fresh login: the refresh token starts a new family.
+async fn issue_tokens(state: &AppState, user: UserId) -> ApiResult<TokenResponse> {
+    let access_token = state.keys.issue(user).map_err(|e| anyhow::anyhow!("signing failed: {e}"))?;
+    let refresh_token = new_refresh_token();
+    let family = uuid::Uuid::new_v4().to_string();
+    state.db.insert_refresh_token(&token_hash(&refresh_token), &family, user, state.config.refresh_token_ttl_secs).await?;
+    Ok(TokenResponse { access_token, refresh_token, token_type: "bearer", expires_in: state.keys.ttl_secs, user_id: user })
+}
+
+/// Register a new account and sign in.
+#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses((status = 201, body = RegisterResponse), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn register(State(state): State<AppState>, ApiJson(request): ApiJson<RegisterRequest>) -> ApiResult<(StatusCode, ApiJson<RegisterResponse>)> {
+    let user = create_account(&state, request).await?;
+    let tokens = issue_tokens(&state, user.id).await?;
+    Ok((StatusCode::CREATED, ApiJson(RegisterResponse { user: UserView::from(&user), tokens })))
+}
+
+/// Sign in with email and password.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn login(State(state): State<AppState>, ApiJson(request): ApiJson<LoginRequest>) -> ApiResult<ApiJson<TokenResponse>> {
+    let user = state.db.user_by_email(request.email.trim()).await?;
+    // Verify against a real hash even for unknown emails, so timing does not reveal accounts.
+    let stored = user.as_ref().map_or(DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
+    let ok = verify_password(request.password, stored).await?;
+    match user {
+        Some(user) if ok => Ok(ApiJson(issue_tokens(&state, user.id).await?)),
+        _ => Err(ApiError::Unauthorized("wrong email or password")),
+    }
+}
+
+/// argon2id hash of a random password nobody knows.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2Q1yV8YbVMp8FhUr4Mxm3qvyJ0z3kJ8Xq3Yd2yUO6UQ";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dummy_hash_is_a_well_formed_argon2id_hash() {
+        let parsed = argon2::password_hash::phc::PasswordHash::new(super::DUMMY_HASH).unwrap();
+        assert_eq!(parsed.algorithm.as_str(), "argon2id");
+    }
+}
+
+/// Exchange a refresh token for new tokens. Each refresh token works once; presenting a used
+/// one signs out every session that descends from the same login.
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn refresh(State(state): State<AppState>, ApiJson(request): ApiJson<RefreshRequest>) -> ApiResult<ApiJson<TokenResponse>> {
+    let new_token = new_refresh_token();
+    let old = token_hash(&request.refresh_token);
+    let user = state
+        .db
+        .rotate_refresh_token(&old, &token_hash(&new_token), state.config.refresh_token_ttl_secs)
+        .await
+        .map_err(|e| match e {
+            RefreshError::Unknown | RefreshError::Expired => ApiError::Unauthorized("invalid or expired refresh token"),
+            RefreshError::Revoked => ApiError::Unauthorized("this session was signed out"),
+            RefreshError::Reused => ApiError::Unauthorized("refresh token reused; please sign in again"),
+            RefreshError::Db(e) => e.into(),
+        })?;
+    let access_token = state.keys.issue(user).map_err(|e| anyhow::anyhow!("signing failed: {e}"))?;
+    Ok(ApiJson(TokenResponse { access_token, refresh_token: new_token, token_type: "bearer", expires_in: state.keys.ttl_secs, user_id: user }))
+}
+
+/// Sign out: the refresh token's whole family stops working. Always 204.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body = RefreshRequest, responses((status = 204)))]
+pub async fn logout(State(state): State<AppState>, ApiJson(request): ApiJson<RefreshRequest>) -> ApiResult<StatusCode> {
+    state.db.revoke_refresh_family(&token_hash(&request.refresh_token)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

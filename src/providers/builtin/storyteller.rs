@@ -1,0 +1,374 @@
+//! The builtin storyteller: an offline `Llm` that writes real children's stories from the
+//! request. It casts the story (hero, companion, setting, quest) from the child's words, plans
+//! a beginning, middle and end, and fills scene templates. Deterministic per story id.
+
+use super::phrases::{self, Setting, StyleBank};
+use super::rng::Rng;
+use actors::model::{SceneDraft, ScenePlan, StoryId, StoryPlan, StorySpec};
+use actors::ports::{Llm, ProviderError, SceneRequest};
+use actors::requirements::{self, Extracted};
+use async_trait::async_trait;
+use std::time::Duration;
+
+/// Scenes shorter than this get extra description; the builtin aims at 60–200 words.
+const MIN_WORDS: usize = 70;
+const MAX_WORDS: usize = 200;
+
+pub struct Storyteller {
+    /// Pretend to think for this long per call (demos, crash/resume tests).
+    delay: Duration,
+}
+
+impl Storyteller {
+    pub fn new(delay: Duration) -> Self {
+        Self { delay }
+    }
+
+    async fn think(&self) {
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
+        }
+    }
+}
+
+#[async_trait]
+impl Llm for Storyteller {
+    fn name(&self) -> &str {
+        "builtin"
+    }
+
+    async fn plan_story(&self, story_id: StoryId, spec: &StorySpec) -> Result<StoryPlan, ProviderError> {
+        self.think().await;
+        Ok(plan(story_id, spec))
+    }
+
+    async fn write_scene(&self, request: SceneRequest<'_>) -> Result<SceneDraft, ProviderError> {
+        self.think().await;
+        let total = request.plan.scenes.len();
+        if request.index >= total {
+            return Err(ProviderError::permanent(format!("scene {} of a {total}-scene plan", request.index + 1)));
+        }
+        Ok(write(request.story_id, request.spec, total, request.index))
+    }
+}
+
+/// Who and where the story is about, fixed for a story id.
+struct Cast {
+    seed: u64,
+    hero: String,
+    kind: String,
+    trait_word: String,
+    companion: String,
+    companion_kind: String,
+    setting: &'static Setting,
+    place: String,
+    object: String,
+    guardian: (&'static str, &'static str),
+    small: (&'static str, &'static str),
+    gift: &'static str,
+    hobby: &'static str,
+    lesson: &'static str,
+    time: &'static str,
+    landmark: &'static str,
+    wish: Option<String>,
+    style: &'static StyleBank,
+}
+
+fn cast(story_id: StoryId, spec: &StorySpec) -> Cast {
+    let seed = Rng::seed_of(story_id.0.as_bytes());
+    let mut rng = Rng::new(seed);
+    let heard: Extracted = requirements::extract(&format!("{}. {}", spec.title.as_deref().unwrap_or(""), spec.prompt));
+    let style = phrases::STYLES.iter().find(|b| b.style == spec.style).unwrap_or(&phrases::STYLES[0]);
+    let kind = heard.hero.kind.clone().unwrap_or_else(|| (*rng.pick(style.kinds)).to_owned());
+    let hero = heard.hero.name.clone().unwrap_or_else(|| (*rng.pick(phrases::NAMES)).to_owned());
+    let trait_word = heard.hero.trait_word.clone().unwrap_or_else(|| (*rng.pick(phrases::TRAITS)).to_owned());
+    let friend = heard.companions.first();
+    let companion_kind = friend.and_then(|c| c.kind.clone()).unwrap_or_else(|| {
+        let kinds = ["owl", "rabbit", "mouse", "turtle", "squirrel", "hedgehog", "robot", "frog"];
+        let choices: Vec<&str> = kinds.into_iter().filter(|k| *k != kind).collect();
+        (*rng.pick(&choices)).to_owned()
+    });
+    let companion = friend.and_then(|c| c.name.clone()).unwrap_or_else(|| {
+        let choices: Vec<&str> = phrases::NAMES.iter().copied().filter(|n| *n != hero).collect();
+        (*rng.pick(&choices)).to_owned()
+    });
+    let setting_key = heard.setting.clone().unwrap_or_else(|| (*rng.pick(style.settings)).to_owned());
+    let setting = phrases::SETTINGS.iter().find(|s| s.key == setting_key).unwrap_or(&phrases::SETTINGS[0]);
+    Cast {
+        seed,
+        place: (*rng.pick(setting.names)).to_owned(),
+        object: (*rng.pick(style.objects)).to_owned(),
+        guardian: *rng.pick(style.guardians),
+        small: *rng.pick(phrases::SMALL_FRIENDS),
+        gift: *rng.pick(phrases::GIFTS),
+        hobby: *rng.pick(phrases::HOBBIES),
+        lesson: *rng.pick(style.lessons),
+        time: *rng.pick(phrases::TIMES),
+        landmark: *rng.pick(phrases::LANDMARKS),
+        wish: heard.wish,
+        hero,
+        kind,
+        trait_word,
+        companion,
+        companion_kind,
+        setting,
+        style,
+    }
+}
+
+/// What each scene of an `n`-scene story does.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Role {
+    Whole,
+    Opening,
+    Companion,
+    Episode(usize),
+    Climax,
+    /// The last scene of a two-scene story: the challenge and the way home together.
+    ClimaxAndHome,
+    Ending,
+}
+
+fn roles(cast: &Cast, n: usize) -> Vec<Role> {
+    match n {
+        0 => vec![],
+        1 => vec![Role::Whole],
+        2 => vec![Role::Opening, Role::ClimaxAndHome],
+        _ => {
+            let mut episodes: Vec<usize> = (0..phrases::EPISODES.len()).collect();
+            Rng::new(cast.seed ^ 0xe915).shuffle(&mut episodes);
+            let mut roles = vec![Role::Opening];
+            let middle = n - 3;
+            if middle > 0 {
+                roles.push(Role::Companion);
+            }
+            roles.extend((0..middle.saturating_sub(1)).map(|i| Role::Episode(episodes[i % episodes.len()])));
+            roles.extend([Role::Climax, Role::Ending]);
+            roles
+        }
+    }
+}
+
+fn plan(story_id: StoryId, spec: &StorySpec) -> StoryPlan {
+    let cast = cast(story_id, spec);
+    let n = usize::from(spec.num_scenes);
+    let scenes = roles(&cast, n)
+        .into_iter()
+        .map(|role| {
+            let (title, outline) = match role {
+                Role::Whole => ("{H}'s Adventure", "{H} the {k} finds {obj} with {C} and learns that {lesson}."),
+                Role::Opening => ("{H} Sets Off", "{H} the {k} sets off from {place} to find {obj}."),
+                Role::Companion => ("A New Friend", "{H} meets {C} the {ck}, who joins the quest."),
+                Role::Episode(i) => (phrases::EPISODES[i].title, "{H} and {C} face a new surprise on the way."),
+                Role::Climax | Role::ClimaxAndHome => ("The Final Challenge", "{H} faces {guardian} and finds {obj}."),
+                Role::Ending => ("Home Again", "{H} goes home to {home} and learns that {lesson}."),
+            };
+            ScenePlan { title: fill(title, &cast, 0), outline: fill(outline, &cast, 0) }
+        })
+        .collect();
+    let title = spec.title.clone().unwrap_or_else(|| {
+        let patterns = ["{H} and {obj}", "The {T} {K} of {place}", "{H}'s Big Adventure"];
+        let pattern: &str = *Rng::new(cast.seed ^ 0x717e).pick(&patterns);
+        title_case(&fill(pattern, &cast, 0))
+    });
+    StoryPlan { title, scenes }
+}
+
+fn write(story_id: StoryId, spec: &StorySpec, total: usize, index: usize) -> SceneDraft {
+    let cast = cast(story_id, spec);
+    let roles = roles(&cast, total);
+    let role = roles.get(index).copied().unwrap_or(Role::Ending);
+    let variant = Rng::new(cast.seed ^ 0xa17).below(2);
+    let mut lines: Vec<&str> = match role {
+        Role::Whole => phrases::WHOLE.to_vec(),
+        Role::Opening => phrases::OPENINGS[variant % phrases::OPENINGS.len()].to_vec(),
+        Role::Companion => phrases::MEET_COMPANION.lines.to_vec(),
+        Role::Episode(i) => phrases::EPISODES[i].lines.to_vec(),
+        Role::Climax => phrases::CLIMAX.lines.to_vec(),
+        Role::ClimaxAndHome => {
+            let mut l = phrases::CLIMAX.lines.to_vec();
+            l.extend(["Then {H} and {C} went home to {home}, happy and tired.", "{wish_end}", "{H} had learned that {lesson}. The end."]);
+            l
+        }
+        Role::Ending => phrases::ENDINGS[variant % phrases::ENDINGS.len()].to_vec(),
+    };
+    // Short stories never had a scene where the friend joined: introduce them at the start.
+    if role == Role::Opening && !roles.contains(&Role::Companion) {
+        lines.push("{H}'s best friend, {C} the {ck}, came along too.");
+    }
+    let mut text = lines.iter().map(|l| fill(l, &cast, index)).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
+    // Pad thin scenes with description of the place, never with filler.
+    let mut extra = 1;
+    while words(&text) < MIN_WORDS && extra <= cast.setting.details.len() + cast.style.flavour.len() {
+        let pool: Vec<&str> = cast.setting.details.iter().chain(cast.style.flavour).copied().collect();
+        let sentence = pool[(index + extra) % pool.len()];
+        if !text.contains(sentence) {
+            text.push(' ');
+            text.push_str(sentence);
+        }
+        extra += 1;
+    }
+    if words(&text) > MAX_WORDS {
+        text = text.split_inclusive(". ").scan(0, |n, s| { *n += words(s); (*n <= MAX_WORDS).then_some(s) }).collect::<String>();
+    }
+    let title = match role {
+        Role::Episode(i) => phrases::EPISODES[i].title.to_owned(),
+        _ => plan(story_id, spec).scenes.get(index).map(|s| s.title.clone()).unwrap_or_default(),
+    };
+    SceneDraft { title, text }
+}
+
+fn is_fear(wish: &str) -> bool {
+    ["afraid", "scared", "frightened", "worried", "shy", "nervous", "could not"].iter().any(|w| wish.contains(w))
+}
+
+/// How the story answers the hero's wish in its last scene.
+fn wish_fulfilled(hero: &str, wish: &str) -> String {
+    if let Some(rest) = wish.strip_prefix("wanted to ") {
+        format!("And best of all, {hero} finally got to {rest}.")
+    } else if let Some(rest) = wish.strip_prefix("could not ") {
+        format!("And guess what? Now {hero} could {rest} after all.")
+    } else if is_fear(wish) {
+        format!("{hero} was not so {} any more.", wish.trim_start_matches("was ").split(' ').next().unwrap_or("scared"))
+    } else {
+        format!("{hero} still {wish}, and that was just right.")
+    }
+}
+
+fn words(text: &str) -> usize {
+    text.split_whitespace().count()
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+fn title_case(s: &str) -> String {
+    const SMALL: [&str; 9] = ["a", "an", "of", "the", "and", "that", "for", "to", "in"];
+    s.split(' ')
+        .enumerate()
+        .map(|(i, w)| if i > 0 && SMALL.contains(&w) { w.to_owned() } else { capitalise(w) })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Replace `{key}` placeholders from the cast; `index` varies per-scene description.
+fn fill(template: &str, cast: &Cast, index: usize) -> String {
+    let details = cast.setting.details;
+    let value = |key: &str| -> String {
+        match key {
+            "H" => cast.hero.clone(),
+            "k" => cast.kind.clone(),
+            "K" => capitalise(&cast.kind),
+            "t" => cast.trait_word.clone(),
+            "T" => capitalise(&cast.trait_word),
+            "C" => cast.companion.clone(),
+            "ck" => cast.companion_kind.clone(),
+            "place" => cast.place.clone(),
+            "obj" => cast.object.clone(),
+            "Obj" => title_case(&cast.object),
+            "obstacle" => cast.setting.obstacle.to_owned(),
+            "home" => cast.setting.home.to_owned(),
+            "guardian" => cast.guardian.0.to_owned(),
+            "resolution" => cast.guardian.1.to_owned(),
+            "small" => cast.small.0.to_owned(),
+            "stuck" => cast.small.1.to_owned(),
+            "gift" => cast.gift.to_owned(),
+            "hobby" => cast.hobby.to_owned(),
+            "lesson" => cast.lesson.to_owned(),
+            "time" => cast.time.to_owned(),
+            "landmark" => cast.landmark.to_owned(),
+            "detail" => details[index % details.len()].to_owned(),
+            "flavour" => cast.style.flavour[index % cast.style.flavour.len()].to_owned(),
+            "wish_line" => match &cast.wish {
+                Some(w) => format!("But {} {w}.", cast.hero),
+                None => format!("More than anything, {} wanted to find {}.", cast.hero, cast.object),
+            },
+            "fear_line" => match cast.wish.as_deref().filter(|w| is_fear(w)) {
+                Some(w) => format!("Even a {} who {w} can be brave when it matters, {} thought.", cast.kind, cast.hero),
+                None => format!("{} remembered every brave thing they had done on this journey.", cast.hero),
+            },
+            "wish_end" => cast.wish.as_deref().map(|w| wish_fulfilled(&cast.hero, w)).unwrap_or_default(),
+            other => format!("{{{other}}}"),
+        }
+    };
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        match rest[open..].find('}') {
+            Some(close) => {
+                out.push_str(&value(&rest[open + 1..open + close]));
+                rest = &rest[open + close + 1..];
+            }
+            None => {
+                out.push_str(&rest[open..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actors::model::Style;
+
+    fn spec(prompt: &str, style: Style, n: u8) -> StorySpec {
+        StorySpec { title: None, prompt: prompt.into(), style, num_scenes: n, age: 5, language: "en".into() }
+    }
+
+    fn story(id: StoryId, spec: &StorySpec) -> (StoryPlan, Vec<SceneDraft>) {
+        let plan = plan(id, spec);
+        let scenes = (0..plan.scenes.len()).map(|i| write(id, spec, plan.scenes.len(), i)).collect();
+        (plan, scenes)
+    }
+
+    #[test]
+    fn uses_the_childs_hero_setting_and_style() {
+        let s = spec("a brave dragon called Pip who is afraid of the dark, in a snowy land", Style::Fantasy, 5);
+        let (plan, scenes) = story(StoryId::new(), &s);
+        assert_eq!(plan.scenes.len(), 5);
+        let all: String = scenes.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ");
+        assert!(scenes.iter().all(|s| s.text.contains("Pip")), "{all}");
+        assert!(all.contains("dragon") && all.contains("afraid of the dark"), "{all}");
+        assert!(all.contains("snow") || all.contains("Frosty") || all.contains("Snowdrift"), "{all}");
+        assert!(scenes.last().unwrap().text.ends_with("The end."));
+        assert!(scenes.last().unwrap().text.contains("Pip was not so afraid any more."), "{all}");
+    }
+
+    #[test]
+    fn every_length_reads_well() {
+        for style in Style::ALL {
+            for n in 1..=12u8 {
+                let (plan, scenes) = story(StoryId::new(), &spec("a story about a fox named Ruby", style, n));
+                assert_eq!(plan.scenes.len(), usize::from(n));
+                for scene in &scenes {
+                    let w = words(&scene.text);
+                    assert!((60..=200).contains(&w), "{style:?} n={n}: {w} words: {}", scene.text);
+                    assert!(!scene.text.contains('{') && !scene.title.contains('{'), "{}", scene.text);
+                    assert!(scene.text.contains("Ruby"));
+                }
+                assert!(scenes.last().unwrap().text.contains("The end."), "{style:?} n={n}");
+            }
+        }
+    }
+
+    #[test]
+    fn deterministic_per_story_and_different_across_prompts() {
+        let id = StoryId::new();
+        let a = spec("a curious robot called Bolt on the moon", Style::SciFi, 4);
+        assert_eq!(story(id, &a).1, story(id, &a).1);
+        let b = spec("a gentle owl named Hoot in the forest", Style::Bedtime, 4);
+        assert_ne!(story(id, &a).1, story(id, &b).1);
+    }
+
+    #[test]
+    fn requested_title_is_kept() {
+        let s = StorySpec { title: Some("Moonlight Muffins".into()), ..spec("a bear", Style::Funny, 3) };
+        assert_eq!(plan(StoryId::new(), &s).title, "Moonlight Muffins");
+    }
+}

@@ -1,0 +1,109 @@
+//! Building and running the application: the one place where config becomes a running
+//! service (database, actor tree, providers, routes). `main` and the tests both use it.
+
+use crate::auth::JwtKeys;
+use crate::config::Config;
+use crate::db::Db;
+use crate::http;
+use crate::metrics::Metrics;
+use crate::providers;
+use crate::state::AppState;
+use actors::Engine;
+use actors::ports::{Llm, StoryObserver, StoryStore};
+use actors::retry::RetryPolicy;
+use actors::story::StoryDeps;
+use anyhow::Context;
+use axum::ServiceExt as _;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+/// Overrides for parts that live outside us (tests swap in their own storyteller).
+#[derive(Default)]
+pub struct Overrides {
+    pub llm: Option<Arc<dyn Llm>>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with(config, Overrides::default()).await
+    }
+
+    pub async fn build_with(config: Config, overrides: Overrides) -> anyhow::Result<Self> {
+        config.validate()?;
+        let db = Db::open(&config.db_path(), config.db_readers)
+            .await
+            .with_context(|| format!("opening the database at {}", config.db_path().display()))?;
+        let metrics = Arc::new(Metrics::new()?);
+        let llm = overrides.llm.unwrap_or_else(|| providers::llm(&config));
+        let deps = Arc::new(StoryDeps {
+            store: Arc::new(db.clone()) as Arc<dyn StoryStore>,
+            llm,
+            observer: metrics.clone() as Arc<dyn StoryObserver>,
+            llm_permits: Arc::new(Semaphore::new(config.llm_concurrency)),
+            retry: RetryPolicy {
+                retries: config.provider_retries,
+                attempt_timeout: Duration::from_secs(config.provider_timeout_secs),
+                ..RetryPolicy::default()
+            },
+            restart_limit: config.story_restart_limit,
+        });
+        let engine = Engine::start(deps).await.context("starting the actor tree")?;
+        let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
+        let state = AppState {
+            keys: Arc::new(JwtKeys::from_config(&config)),
+            config: Arc::new(config),
+            db,
+            engine: Arc::new(engine),
+            metrics,
+        };
+        Ok(Self { listener, state })
+    }
+
+    /// The address actually bound (port 0 becomes a real port).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or(self.state.config.addr)
+    }
+
+    /// Serve until `shutdown` resolves, then stop accepting, let in-flight requests and story
+    /// steps finish (bounded by `shutdown_grace_secs`) and stop the actor tree.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let addr = self.local_addr();
+        tracing::info!(%addr, "storymimi listening");
+        let Self { listener, state } = self;
+        let app = tower::util::MapRequest::new(http::router(state.clone()), http::trim_trailing_slash);
+        axum::serve(listener, app.into_make_service()).with_graceful_shutdown(shutdown).await?;
+        tracing::info!("stopped accepting; stopping story actors");
+        state.engine.shutdown(state.config.shutdown_grace()).await;
+        tracing::info!("shutdown complete");
+        Ok(())
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutdown signal received");
+}

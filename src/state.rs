@@ -1,0 +1,17 @@
+//! `AppState`: everything a handler needs, built once in `startup` and cloned per request.
+
+use crate::auth::JwtKeys;
+use crate::config::Config;
+use crate::db::Db;
+use crate::metrics::Metrics;
+use actors::Engine;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub keys: Arc<JwtKeys>,
+    pub engine: Arc<Engine>,
+    pub metrics: Arc<Metrics>,
+}
