@@ -131,7 +131,11 @@ impl Config {
         if self.env == Environment::Production && self.jwt_secret.is_none() {
             return invalid("STORYMIMI_JWT_SECRET is required when STORYMIMI_ENV=production");
         }
-        if self.jwt_secret.as_ref().is_some_and(|s| s.expose().len() < 32) {
+        if self
+            .jwt_secret
+            .as_ref()
+            .is_some_and(|s| s.expose().len() < 32)
+        {
             return invalid("STORYMIMI_JWT_SECRET must be at least 32 characters");
         }
         if !(1..=12).contains(&self.max_scenes) {
@@ -147,7 +151,9 @@ impl Config {
     }
 
     pub fn jwt_secret(&self) -> Secret {
-        self.jwt_secret.clone().unwrap_or_else(|| Secret::new(DEV_JWT_SECRET))
+        self.jwt_secret
+            .clone()
+            .unwrap_or_else(|| Secret::new(DEV_JWT_SECRET))
     }
 
     pub fn db_path(&self) -> PathBuf {
@@ -165,21 +171,45 @@ mod tests {
 
     #[test]
     fn secrets_do_not_leak_through_debug() {
-        let config = Config { jwt_secret: Some(Secret::new("super-secret-value-0123456789abcdef")), ..Config::default() };
+        let config = Config {
+            jwt_secret: Some(Secret::new("super-secret-value-0123456789abcdef")),
+            ..Config::default()
+        };
         assert!(!format!("{config:?}").contains("super-secret"));
     }
 
     #[test]
     fn production_requires_a_secret() {
-        let config = Config { env: Environment::Production, ..Config::default() };
+        let config = Config {
+            env: Environment::Production,
+            ..Config::default()
+        };
         assert!(config.validate().is_err());
-        let config = Config { jwt_secret: Some(Secret::new("x".repeat(32))), ..config };
+        let config = Config {
+            jwt_secret: Some(Secret::new("x".repeat(32))),
+            ..config
+        };
         assert!(config.validate().is_ok());
     }
 
     #[test]
     fn scene_limits_are_checked() {
-        assert!(Config { max_scenes: 13, ..Config::default() }.validate().is_err());
-        assert!(Config { max_scenes: 2, default_scenes: 3, ..Config::default() }.validate().is_err());
+        assert!(
+            Config {
+                max_scenes: 13,
+                ..Config::default()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            Config {
+                max_scenes: 2,
+                default_scenes: 3,
+                ..Config::default()
+            }
+            .validate()
+            .is_err()
+        );
     }
 }

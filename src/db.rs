@@ -49,7 +49,12 @@ impl Db {
         let writer = database.connect()?;
         configure(&writer).await?;
         // WAL lets readers proceed while the writer writes; it persists in the file.
-        let mode: String = writer.query("PRAGMA journal_mode = WAL", ()).await?.next().await?.map_or(Ok(String::new()), |r| r.get(0))?;
+        let mode: String = writer
+            .query("PRAGMA journal_mode = WAL", ())
+            .await?
+            .next()
+            .await?
+            .map_or(Ok(String::new()), |r| r.get(0))?;
         tracing::debug!(journal_mode = %mode, "database opened");
         migrations::apply(&writer).await?;
         let mut pool = Vec::with_capacity(readers);
@@ -82,8 +87,17 @@ impl Db {
     /// Readiness: a trivial query answers.
     pub async fn ping(&self) -> DbResult<()> {
         let conn = self.reader().await;
-        let one: i64 = conn.query("SELECT 1", ()).await?.next().await?.map_or(Ok(0), |r| r.get(0))?;
-        if one == 1 { Ok(()) } else { Err(DbError::Corrupt("SELECT 1 did not answer 1".into())) }
+        let one: i64 = conn
+            .query("SELECT 1", ())
+            .await?
+            .next()
+            .await?
+            .map_or(Ok(0), |r| r.get(0))?;
+        if one == 1 {
+            Ok(())
+        } else {
+            Err(DbError::Corrupt("SELECT 1 did not answer 1".into()))
+        }
     }
 }
 
@@ -136,5 +150,7 @@ pub fn now_unix() -> i64 {
 
 /// Parse a stored value into a domain type, turning bad data into an error instead of a panic.
 pub(crate) fn parse<T: std::str::FromStr>(value: &str, what: &str) -> DbResult<T> {
-    value.parse().map_err(|_| DbError::Corrupt(format!("{what}: {value:?}")))
+    value
+        .parse()
+        .map_err(|_| DbError::Corrupt(format!("{what}: {value:?}")))
 }

@@ -11,10 +11,10 @@ mod users;
 use crate::error::ApiError;
 use crate::metrics::track_http;
 use crate::state::AppState;
-use axum::{Extension, Router};
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, Uri};
 use axum::middleware::from_fn_with_state;
+use axum::{Extension, Router};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -35,7 +35,9 @@ pub fn router(state: AppState) -> Router {
         .merge(stories::router())
         .merge(health::router())
         .fallback(|| async { ApiError::NotFound("route") })
-        .method_not_allowed_fallback(|| async { ApiError::BadRequest("method not allowed on this route".into()) })
+        .method_not_allowed_fallback(|| async {
+            ApiError::BadRequest("method not allowed on this route".into())
+        })
         .layer(from_fn_with_state(state.metrics.clone(), track_http))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(Extension(json::BodyLimit(state.config.max_body_bytes)))

@@ -6,7 +6,10 @@ use actors::ports::{ActorKind, StoryObserver};
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,30 +27,57 @@ impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new_custom(Some("storymimi".into()), None)?;
         let http_requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "HTTP requests by route, method and status"),
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests by route, method and status",
+            ),
             &["method", "route", "status"],
         )?;
         let http_duration = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by route")
-                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "HTTP request latency by route",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
             &["method", "route"],
         )?;
-        let story_transitions =
-            IntCounterVec::new(Opts::new("story_status_transitions_total", "Stories entering each status"), &["status"])?;
+        let story_transitions = IntCounterVec::new(
+            Opts::new(
+                "story_status_transitions_total",
+                "Stories entering each status",
+            ),
+            &["status"],
+        )?;
         let story_duration = HistogramVec::new(
-            HistogramOpts::new("story_generation_duration_seconds", "Time a story actor spent until the story finished")
-                .buckets(vec![0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0]),
+            HistogramOpts::new(
+                "story_generation_duration_seconds",
+                "Time a story actor spent until the story finished",
+            )
+            .buckets(vec![
+                0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+            ]),
             &["outcome"],
         )?;
         let scenes_written = IntCounter::new("scenes_written_total", "Scenes persisted")?;
-        let actors_alive = IntGaugeVec::new(Opts::new("actors_alive", "Live actors by kind"), &["kind"])?;
+        let actors_alive =
+            IntGaugeVec::new(Opts::new("actors_alive", "Live actors by kind"), &["kind"])?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(story_transitions.clone()))?;
         registry.register(Box::new(story_duration.clone()))?;
         registry.register(Box::new(scenes_written.clone()))?;
         registry.register(Box::new(actors_alive.clone()))?;
-        Ok(Self { registry, http_requests, http_duration, story_transitions, story_duration, scenes_written, actors_alive })
+        Ok(Self {
+            registry,
+            http_requests,
+            http_duration,
+            story_transitions,
+            story_duration,
+            scenes_written,
+            actors_alive,
+        })
     }
 
     /// The Prometheus text exposition of every metric.
@@ -59,15 +89,27 @@ impl Metrics {
     }
 
     fn observe_http(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        self.http_requests.with_label_values(&[method, route, &status.to_string()]).inc();
-        self.http_duration.with_label_values(&[method, route]).observe(elapsed.as_secs_f64());
+        self.http_requests
+            .with_label_values(&[method, route, &status.to_string()])
+            .inc();
+        self.http_duration
+            .with_label_values(&[method, route])
+            .observe(elapsed.as_secs_f64());
     }
 }
 
 /// Middleware: count and time every request by its route template (never the raw path,
 /// which would explode label cardinality and could carry ids).
-pub async fn track_http(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
+pub async fn track_http(
+    State(metrics): State<Arc<Metrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_owned();
     let method = request.method().as_str().to_owned();
     let start = Instant::now();
     let response = next.run(request).await;
@@ -83,19 +125,25 @@ impl StoryObserver for Metrics {
         self.actors_alive.with_label_values(&[kind.as_str()]).dec();
     }
     fn status_changed(&self, _: StoryId, status: StoryStatus) {
-        self.story_transitions.with_label_values(&[status.as_str()]).inc();
+        self.story_transitions
+            .with_label_values(&[status.as_str()])
+            .inc();
     }
     fn scene_saved(&self, _: StoryId, _: &Scene) {
         self.scenes_written.inc();
     }
     fn story_finished(&self, _: StoryId, status: StoryStatus, elapsed: Duration) {
-        self.story_duration.with_label_values(&[status.as_str()]).observe(elapsed.as_secs_f64());
+        self.story_duration
+            .with_label_values(&[status.as_str()])
+            .observe(elapsed.as_secs_f64());
     }
 }
 
 /// Lets the edge count what it does to stories (creation, retry) with the same counters.
 impl Metrics {
     pub fn story_entered(&self, status: StoryStatus) {
-        self.story_transitions.with_label_values(&[status.as_str()]).inc();
+        self.story_transitions
+            .with_label_values(&[status.as_str()])
+            .inc();
     }
 }

@@ -56,8 +56,12 @@ impl Application {
             },
             restart_limit: config.story_restart_limit,
         });
-        let engine = Engine::start(deps).await.context("starting the actor tree")?;
-        let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
+        let engine = Engine::start(deps)
+            .await
+            .context("starting the actor tree")?;
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .with_context(|| format!("binding {}", config.addr))?;
         let state = AppState {
             keys: Arc::new(JwtKeys::from_config(&config)),
             config: Arc::new(config),
@@ -75,12 +79,18 @@ impl Application {
 
     /// Serve until `shutdown` resolves, then stop accepting, let in-flight requests and story
     /// steps finish (bounded by `shutdown_grace_secs`) and stop the actor tree.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let addr = self.local_addr();
         tracing::info!(%addr, "storymimi listening");
         let Self { listener, state } = self;
-        let app = tower::util::MapRequest::new(http::router(state.clone()), http::trim_trailing_slash);
-        axum::serve(listener, app.into_make_service()).with_graceful_shutdown(shutdown).await?;
+        let app =
+            tower::util::MapRequest::new(http::router(state.clone()), http::trim_trailing_slash);
+        axum::serve(listener, app.into_make_service())
+            .with_graceful_shutdown(shutdown)
+            .await?;
         tracing::info!("stopped accepting; stopping story actors");
         state.engine.shutdown(state.config.shutdown_grace()).await;
         tracing::info!("shutdown complete");

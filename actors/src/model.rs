@@ -9,7 +9,9 @@ use uuid::Uuid;
 macro_rules! id_type {
     ($name:ident, $what:literal) => {
         #[doc = concat!("Identifier of a ", $what, ".")]
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+        )]
         #[serde(transparent)]
         pub struct $name(pub Uuid);
 
@@ -266,7 +268,10 @@ mod tests {
 
     #[test]
     fn wire_enums_are_lowercase() {
-        assert_eq!(serde_json::to_string(&StoryStatus::Processing).unwrap(), "\"processing\"");
+        assert_eq!(
+            serde_json::to_string(&StoryStatus::Processing).unwrap(),
+            "\"processing\""
+        );
         assert_eq!(serde_json::to_string(&Style::SciFi).unwrap(), "\"sci-fi\"");
         for s in Style::ALL {
             assert_eq!(s.as_str().parse::<Style>().unwrap(), s);

@@ -1,7 +1,9 @@
 //! Ports: what the core needs from the outside world, as traits.
 //! `src/` implements them (libSQL store, providers, metrics) and hands them in at start-up.
 
-use crate::model::{Scene, SceneDraft, Stage, StoryId, StoryPlan, StorySpec, StoryState, StoryStatus};
+use crate::model::{
+    Scene, SceneDraft, Stage, StoryId, StoryPlan, StorySpec, StoryState, StoryStatus,
+};
 use async_trait::async_trait;
 use std::time::Duration;
 
@@ -15,10 +17,16 @@ pub struct ProviderError {
 
 impl ProviderError {
     pub fn transient(message: impl Into<String>) -> Self {
-        Self { message: message.into(), retryable: true }
+        Self {
+            message: message.into(),
+            retryable: true,
+        }
     }
     pub fn permanent(message: impl Into<String>) -> Self {
-        Self { message: message.into(), retryable: false }
+        Self {
+            message: message.into(),
+            retryable: false,
+        }
     }
 }
 
@@ -38,7 +46,11 @@ pub struct SceneRequest<'a> {
 pub trait Llm: Send + Sync + 'static {
     /// Short name for logs and metrics (`builtin`, `openai`).
     fn name(&self) -> &str;
-    async fn plan_story(&self, story_id: StoryId, spec: &StorySpec) -> Result<StoryPlan, ProviderError>;
+    async fn plan_story(
+        &self,
+        story_id: StoryId,
+        spec: &StorySpec,
+    ) -> Result<StoryPlan, ProviderError>;
     async fn write_scene(&self, request: SceneRequest<'_>) -> Result<SceneDraft, ProviderError>;
 }
 

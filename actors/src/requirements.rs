@@ -36,29 +36,92 @@ pub struct Extracted {
 
 /// Singular kinds, with the plural or diminutive forms children use.
 const KINDS: &[(&str, &[&str])] = &[
-    ("dragon", &["dragons"]), ("unicorn", &["unicorns"]), ("fox", &["foxes"]), ("robot", &["robots"]),
-    ("cat", &["cats", "kitten", "kitty", "kittens"]), ("dog", &["dogs", "puppy", "puppies", "doggy"]),
-    ("bear", &["bears", "teddy"]), ("rabbit", &["rabbits", "bunny", "bunnies"]), ("owl", &["owls"]),
-    ("mouse", &["mice"]), ("lion", &["lions"]), ("tiger", &["tigers"]), ("elephant", &["elephants"]),
-    ("monkey", &["monkeys"]), ("penguin", &["penguins"]), ("dinosaur", &["dinosaurs", "dino", "t-rex"]),
-    ("turtle", &["turtles", "tortoise"]), ("whale", &["whales"]), ("dolphin", &["dolphins"]),
-    ("horse", &["horses", "pony", "ponies"]), ("frog", &["frogs"]), ("bird", &["birds"]),
-    ("squirrel", &["squirrels"]), ("hedgehog", &["hedgehogs"]), ("octopus", &["octopuses"]),
-    ("princess", &["princesses"]), ("prince", &["princes"]), ("knight", &["knights"]),
-    ("pirate", &["pirates"]), ("wizard", &["wizards"]), ("witch", &["witches"]), ("fairy", &["fairies"]),
-    ("mermaid", &["mermaids"]), ("astronaut", &["astronauts"]), ("alien", &["aliens"]),
-    ("monster", &["monsters"]), ("giant", &["giants"]), ("girl", &["girls"]), ("boy", &["boys"]),
-    ("child", &["children", "kid", "kids"]), ("detective", &["detectives"]), ("ghost", &["ghosts"]),
+    ("dragon", &["dragons"]),
+    ("unicorn", &["unicorns"]),
+    ("fox", &["foxes"]),
+    ("robot", &["robots"]),
+    ("cat", &["cats", "kitten", "kitty", "kittens"]),
+    ("dog", &["dogs", "puppy", "puppies", "doggy"]),
+    ("bear", &["bears", "teddy"]),
+    ("rabbit", &["rabbits", "bunny", "bunnies"]),
+    ("owl", &["owls"]),
+    ("mouse", &["mice"]),
+    ("lion", &["lions"]),
+    ("tiger", &["tigers"]),
+    ("elephant", &["elephants"]),
+    ("monkey", &["monkeys"]),
+    ("penguin", &["penguins"]),
+    ("dinosaur", &["dinosaurs", "dino", "t-rex"]),
+    ("turtle", &["turtles", "tortoise"]),
+    ("whale", &["whales"]),
+    ("dolphin", &["dolphins"]),
+    ("horse", &["horses", "pony", "ponies"]),
+    ("frog", &["frogs"]),
+    ("bird", &["birds"]),
+    ("squirrel", &["squirrels"]),
+    ("hedgehog", &["hedgehogs"]),
+    ("octopus", &["octopuses"]),
+    ("princess", &["princesses"]),
+    ("prince", &["princes"]),
+    ("knight", &["knights"]),
+    ("pirate", &["pirates"]),
+    ("wizard", &["wizards"]),
+    ("witch", &["witches"]),
+    ("fairy", &["fairies"]),
+    ("mermaid", &["mermaids"]),
+    ("astronaut", &["astronauts"]),
+    ("alien", &["aliens"]),
+    ("monster", &["monsters"]),
+    ("giant", &["giants"]),
+    ("girl", &["girls"]),
+    ("boy", &["boys"]),
+    ("child", &["children", "kid", "kids"]),
+    ("detective", &["detectives"]),
+    ("ghost", &["ghosts"]),
 ];
 
 /// Setting keywords, mapped to the setting the story and pictures use.
 const SETTINGS: &[(&str, &[&str])] = &[
     ("forest", &["forest", "woods", "wood", "trees"]),
     ("castle", &["castle", "palace", "kingdom", "tower"]),
-    ("sea", &["sea", "ocean", "beach", "underwater", "waves", "ship", "boat"]),
-    ("space", &["space", "planet", "planets", "stars", "moon", "rocket", "galaxy", "spaceship"]),
+    (
+        "sea",
+        &[
+            "sea",
+            "ocean",
+            "beach",
+            "underwater",
+            "waves",
+            "ship",
+            "boat",
+        ],
+    ),
+    (
+        "space",
+        &[
+            "space",
+            "planet",
+            "planets",
+            "stars",
+            "moon",
+            "rocket",
+            "galaxy",
+            "spaceship",
+        ],
+    ),
     ("city", &["city", "town", "streets", "street"]),
-    ("snow", &["snow", "snowy", "ice", "icy", "arctic", "winter", "north pole"]),
+    (
+        "snow",
+        &[
+            "snow",
+            "snowy",
+            "ice",
+            "icy",
+            "arctic",
+            "winter",
+            "north pole",
+        ],
+    ),
     ("jungle", &["jungle", "rainforest"]),
     ("desert", &["desert", "sand", "dunes"]),
     ("mountains", &["mountain", "mountains", "hills", "volcano"]),
@@ -69,31 +132,83 @@ const SETTINGS: &[(&str, &[&str])] = &[
 ];
 
 const STYLE_WORDS: &[(Style, &[&str])] = &[
-    (Style::Bedtime, &["bedtime", "sleepy", "sleep", "calm", "gentle", "lullaby"]),
-    (Style::Funny, &["funny", "silly", "giggle", "laugh", "hilarious", "jokes"]),
-    (Style::Mystery, &["mystery", "detective", "clue", "clues", "solve", "missing"]),
-    (Style::SciFi, &["space", "robot", "robots", "future", "alien", "aliens", "rocket", "planet", "sci-fi"]),
-    (Style::Fantasy, &["magic", "magical", "wizard", "dragon", "unicorn", "fairy", "spell", "enchanted"]),
-    (Style::Animals, &["animals", "animal", "farm", "zoo", "pets"]),
-    (Style::Adventure, &["adventure", "treasure", "explore", "journey", "quest", "pirate", "pirates"]),
+    (
+        Style::Bedtime,
+        &["bedtime", "sleepy", "sleep", "calm", "gentle", "lullaby"],
+    ),
+    (
+        Style::Funny,
+        &["funny", "silly", "giggle", "laugh", "hilarious", "jokes"],
+    ),
+    (
+        Style::Mystery,
+        &["mystery", "detective", "clue", "clues", "solve", "missing"],
+    ),
+    (
+        Style::SciFi,
+        &[
+            "space", "robot", "robots", "future", "alien", "aliens", "rocket", "planet", "sci-fi",
+        ],
+    ),
+    (
+        Style::Fantasy,
+        &[
+            "magic",
+            "magical",
+            "wizard",
+            "dragon",
+            "unicorn",
+            "fairy",
+            "spell",
+            "enchanted",
+        ],
+    ),
+    (
+        Style::Animals,
+        &["animals", "animal", "farm", "zoo", "pets"],
+    ),
+    (
+        Style::Adventure,
+        &[
+            "adventure",
+            "treasure",
+            "explore",
+            "journey",
+            "quest",
+            "pirate",
+            "pirates",
+        ],
+    ),
 ];
 
 const TRAITS: &[&str] = &[
-    "brave", "shy", "curious", "clever", "kind", "sleepy", "grumpy", "silly", "tiny", "little", "big",
-    "happy", "sad", "lonely", "friendly", "cheeky", "gentle", "clumsy", "bold", "smart", "young", "old",
-    "magic", "magical", "purple", "green", "blue", "red", "pink", "golden", "silver", "fluffy", "cheerful",
+    "brave", "shy", "curious", "clever", "kind", "sleepy", "grumpy", "silly", "tiny", "little",
+    "big", "happy", "sad", "lonely", "friendly", "cheeky", "gentle", "clumsy", "bold", "smart",
+    "young", "old", "magic", "magical", "purple", "green", "blue", "red", "pink", "golden",
+    "silver", "fluffy", "cheerful",
 ];
 
 const NUMBERS: &[(&str, u8)] = &[
-    ("one", 1), ("two", 2), ("three", 3), ("four", 4), ("five", 5), ("six", 6), ("seven", 7),
-    ("eight", 8), ("nine", 9), ("ten", 10), ("eleven", 11), ("twelve", 12),
+    ("one", 1),
+    ("two", 2),
+    ("three", 3),
+    ("four", 4),
+    ("five", 5),
+    ("six", 6),
+    ("seven", 7),
+    ("eight", 8),
+    ("nine", 9),
+    ("ten", 10),
+    ("eleven", 11),
+    ("twelve", 12),
 ];
 
 /// Words that look like names (capitalised) but are not.
 const NOT_NAMES: &[&str] = &[
-    "I", "A", "An", "The", "And", "But", "Can", "Please", "Make", "Tell", "Once", "Yes", "No", "Okay", "Ok",
-    "My", "Our", "She", "He", "They", "It", "There", "Then", "What", "Who", "Where", "When", "Let",
-    "Write", "Story", "Maybe", "Actually", "Hi", "Hello", "Mummy", "Mommy", "Daddy", "Mum", "Mom", "Dad",
+    "I", "A", "An", "The", "And", "But", "Can", "Please", "Make", "Tell", "Once", "Yes", "No",
+    "Okay", "Ok", "My", "Our", "She", "He", "They", "It", "There", "Then", "What", "Who", "Where",
+    "When", "Let", "Write", "Story", "Maybe", "Actually", "Hi", "Hello", "Mummy", "Mommy", "Daddy",
+    "Mum", "Mom", "Dad",
 ];
 
 fn tokens(text: &str) -> Vec<String> {
@@ -105,12 +220,17 @@ fn tokens(text: &str) -> Vec<String> {
 
 fn kind_of(word: &str) -> Option<&'static str> {
     let w = word.to_lowercase();
-    KINDS.iter().find(|(k, alts)| *k == w || alts.contains(&w.as_str())).map(|(k, _)| *k)
+    KINDS
+        .iter()
+        .find(|(k, alts)| *k == w || alts.contains(&w.as_str()))
+        .map(|(k, _)| *k)
 }
 
 fn number(word: &str) -> Option<u8> {
     let w = word.to_lowercase();
-    w.parse().ok().or_else(|| NUMBERS.iter().find(|(n, _)| *n == w).map(|(_, v)| *v))
+    w.parse()
+        .ok()
+        .or_else(|| NUMBERS.iter().find(|(n, _)| *n == w).map(|(_, v)| *v))
 }
 
 fn looks_like_name(word: &str) -> bool {
@@ -133,19 +253,29 @@ pub fn extract(text: &str) -> Extracted {
         if let Some(kind) = kind_of(word) {
             // "a fox called Ruby" / "a fox named Ruby"
             let after = match (lower.get(i + 1).map(String::as_str), toks.get(i + 2)) {
-                (Some("called" | "named"), Some(n)) if looks_like_name(n) || n.chars().all(char::is_lowercase) => {
+                (Some("called" | "named"), Some(n))
+                    if looks_like_name(n) || n.chars().all(char::is_lowercase) =>
+                {
                     Some(capitalise(n))
                 }
                 _ => None,
             };
             // "Pip the dragon"
-            let before = (i >= 2 && lower[i - 1] == "the" && looks_like_name(&toks[i - 2])).then(|| toks[i - 2].clone());
+            let before = (i >= 2 && lower[i - 1] == "the" && looks_like_name(&toks[i - 2]))
+                .then(|| toks[i - 2].clone());
             let trait_word = (1..=2)
                 .filter_map(|d| i.checked_sub(d))
                 .map(|j| lower[j].as_str())
                 .find(|w| TRAITS.contains(w))
                 .map(str::to_owned);
-            characters.push((i, Character { name: after.or(before), kind: Some(kind.to_owned()), trait_word }));
+            characters.push((
+                i,
+                Character {
+                    name: after.or(before),
+                    kind: Some(kind.to_owned()),
+                    trait_word,
+                },
+            ));
         }
     }
     // "my name is Lily", "her name is Zoe", "called Max" without a kind.
@@ -156,7 +286,14 @@ pub fn extract(text: &str) -> Extracted {
             && looks_like_name(n)
             && !characters.iter().any(|(_, c)| c.name.as_deref() == Some(n))
         {
-            characters.push((i, Character { name: Some(n.clone()), kind: None, trait_word: None }));
+            characters.push((
+                i,
+                Character {
+                    name: Some(n.clone()),
+                    kind: None,
+                    trait_word: None,
+                },
+            ));
         }
     }
     characters.sort_by_key(|(i, _)| *i);
@@ -170,7 +307,11 @@ pub fn extract(text: &str) -> Extracted {
     out.setting = SETTINGS
         .iter()
         .filter_map(|(setting, words)| {
-            words.iter().filter_map(|w| joined.find(&format!(" {w} "))).min().map(|pos| (pos, *setting))
+            words
+                .iter()
+                .filter_map(|w| joined.find(&format!(" {w} ")))
+                .min()
+                .map(|pos| (pos, *setting))
         })
         .min()
         .map(|(_, s)| s.to_owned());
@@ -181,8 +322,10 @@ pub fn extract(text: &str) -> Extracted {
 
     for (i, word) in lower.iter().enumerate() {
         let next = lower.get(i + 1).map(String::as_str);
-        if let (Some(n), Some("scenes" | "scene" | "parts" | "part" | "chapters" | "chapter" | "pages" | "page")) =
-            (number(word), next)
+        if let (
+            Some(n),
+            Some("scenes" | "scene" | "parts" | "part" | "chapters" | "chapter" | "pages" | "page"),
+        ) = (number(word), next)
         {
             out.num_scenes = Some(n);
         }
@@ -204,12 +347,16 @@ pub fn extract(text: &str) -> Extracted {
 /// The phrase ends at the clause: punctuation, "and", or a place ("in the snowy mountains").
 fn wish(text: &str) -> Option<String> {
     let lower = text.to_lowercase();
-    let start = [" who ", " that "].iter().filter_map(|w| lower.find(w).map(|i| i + w.len())).min()?;
+    let start = [" who ", " that "]
+        .iter()
+        .filter_map(|w| lower.find(w).map(|i| i + w.len()))
+        .min()?;
     let clause = lower[start..].split(['.', ',', '!', '?', ';']).next()?;
     let mut words: Vec<&str> = Vec::new();
     for word in clause.split_whitespace() {
         let stop = ["and", "but", "so", "because"].contains(&word)
-            || (words.len() >= 3 && ["in", "on", "at", "near", "inside", "under", "with"].contains(&word));
+            || (words.len() >= 3
+                && ["in", "on", "at", "near", "inside", "under", "with"].contains(&word));
         if stop {
             break;
         }
@@ -235,7 +382,9 @@ fn wish(text: &str) -> Option<String> {
 
 fn capitalise(word: &str) -> String {
     let mut c = word.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -254,7 +403,9 @@ mod tests {
 
     #[test]
     fn name_before_kind_and_companion() {
-        let e = extract("Luna the unicorn and her friend, a fox named Ruby, explore the snowy mountains");
+        let e = extract(
+            "Luna the unicorn and her friend, a fox named Ruby, explore the snowy mountains",
+        );
         assert_eq!(e.hero.name.as_deref(), Some("Luna"));
         assert_eq!(e.hero.kind.as_deref(), Some("unicorn"));
         assert_eq!(e.companions[0].name.as_deref(), Some("Ruby"));
@@ -265,8 +416,15 @@ mod tests {
     #[test]
     fn wishes_end_at_the_clause() {
         let wish = |t: &str| extract(t).wish;
-        assert_eq!(wish("a unicorn who wants to see the northern lights in the snowy mountains").as_deref(), Some("wanted to see the northern lights"));
-        assert_eq!(wish("a cat who can't sleep, and a dog").as_deref(), Some("could not sleep"));
+        assert_eq!(
+            wish("a unicorn who wants to see the northern lights in the snowy mountains")
+                .as_deref(),
+            Some("wanted to see the northern lights")
+        );
+        assert_eq!(
+            wish("a cat who can't sleep, and a dog").as_deref(),
+            Some("could not sleep")
+        );
         assert_eq!(wish("a fox who lives in a den"), None);
         assert_eq!(wish("a robot"), None);
     }
@@ -286,6 +444,8 @@ mod tests {
     fn plain_text_yields_nothing_invented() {
         let e = extract("hello there");
         assert!(e.hero.is_empty());
-        assert!(e.setting.is_none() && e.style.is_none() && e.num_scenes.is_none() && e.age.is_none());
+        assert!(
+            e.setting.is_none() && e.style.is_none() && e.num_scenes.is_none() && e.age.is_none()
+        );
     }
 }

@@ -27,7 +27,8 @@ async fn spawn_stories(
     myself: &ActorRef<RootMessage>,
     deps: &Arc<StoryDeps>,
 ) -> Result<ActorRef<StorySupervisorMessage>, SpawnErr> {
-    let (stories, _) = Actor::spawn_linked(None, StorySupervisor, deps.clone(), myself.get_cell()).await?;
+    let (stories, _) =
+        Actor::spawn_linked(None, StorySupervisor, deps.clone(), myself.get_cell()).await?;
     // Cannot fail: the supervisor was just started and nothing has stopped it yet.
     let _ = stories.send_message(StorySupervisorMessage::AdoptUnfinished);
     Ok(stories)
@@ -38,19 +39,32 @@ impl Actor for RootActor {
     type State = RootState;
     type Arguments = Arc<StoryDeps>;
 
-    async fn pre_start(&self, myself: ActorRef<Self::Msg>, deps: Arc<StoryDeps>) -> Result<Self::State, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        deps: Arc<StoryDeps>,
+    ) -> Result<Self::State, ActorProcessingErr> {
         deps.observer.actor_started(ActorKind::Root);
         let stories = spawn_stories(&myself, &deps).await?;
         Ok(RootState { deps, stories })
     }
 
-    async fn post_stop(&self, _: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+    async fn post_stop(
+        &self,
+        _: ActorRef<Self::Msg>,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
         let _ = state.stories.stop_and_wait(None, None).await;
         state.deps.observer.actor_stopped(ActorKind::Root);
         Ok(())
     }
 
-    async fn handle(&self, _: ActorRef<Self::Msg>, message: Self::Msg, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        _: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
         match message {
             RootMessage::Stories(msg) => state.stories.send_message(msg)?,
         }
@@ -87,7 +101,10 @@ impl Engine {
     /// Start the tree; unfinished stories are re-adopted straight away.
     pub async fn start(deps: Arc<StoryDeps>) -> Result<Self, SpawnErr> {
         let (root, handle) = Actor::spawn(None, RootActor, deps).await?;
-        Ok(Self { root, handle: std::sync::Mutex::new(Some(handle)) })
+        Ok(Self {
+            root,
+            handle: std::sync::Mutex::new(Some(handle)),
+        })
     }
 
     pub fn start_story(&self, id: StoryId) -> Result<(), EngineDown> {
@@ -107,13 +124,22 @@ impl Engine {
     }
 
     fn stories(&self, msg: StorySupervisorMessage) -> Result<(), EngineDown> {
-        self.root.send_message(RootMessage::Stories(msg)).map_err(|_| EngineDown)
+        self.root
+            .send_message(RootMessage::Stories(msg))
+            .map_err(|_| EngineDown)
     }
 
     /// Stop the tree, letting in-flight steps finish for at most `grace`.
     pub async fn shutdown(&self, grace: Duration) {
-        if self.root.stop_and_wait(Some("shutdown".into()), Some(grace)).await.is_err() {
-            tracing::warn!("actor tree did not stop within {grace:?}; unfinished stories resume at next start");
+        if self
+            .root
+            .stop_and_wait(Some("shutdown".into()), Some(grace))
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "actor tree did not stop within {grace:?}; unfinished stories resume at next start"
+            );
             self.root.kill();
         }
         let handle = self.handle.lock().ok().and_then(|mut h| h.take());

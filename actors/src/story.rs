@@ -3,7 +3,9 @@
 //! steps and a restarted actor resumes from the first scene not yet persisted.
 
 use crate::model::{Scene, SceneId, Stage, StoryId, StoryState, StoryStatus};
-use crate::ports::{ActorKind, Llm, Progress, ProviderError, SceneRequest, StoreError, StoryObserver, StoryStore};
+use crate::ports::{
+    ActorKind, Llm, Progress, ProviderError, SceneRequest, StoreError, StoryObserver, StoryStore,
+};
 use crate::retry::RetryPolicy;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use std::sync::Arc;
@@ -68,10 +70,19 @@ impl Actor for StoryActor {
     ) -> Result<Self::State, ActorProcessingErr> {
         args.deps.observer.actor_started(ActorKind::Story);
         myself.send_message(StoryMessage::Advance)?;
-        Ok(StoryActorState { story_id: args.story_id, deps: args.deps, started: Instant::now(), story: None })
+        Ok(StoryActorState {
+            story_id: args.story_id,
+            deps: args.deps,
+            started: Instant::now(),
+            story: None,
+        })
     }
 
-    async fn post_stop(&self, _: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+    async fn post_stop(
+        &self,
+        _: ActorRef<Self::Msg>,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
         state.deps.observer.actor_stopped(ActorKind::Story);
         Ok(())
     }
@@ -85,7 +96,9 @@ impl Actor for StoryActor {
         match message {
             StoryMessage::Advance => match step(state).await {
                 Ok(Next::Continue) => myself.send_message(StoryMessage::Advance)?,
-                Ok(Next::Finished) | Err(StepError::Store(StoreError::NotFound)) => myself.stop(None),
+                Ok(Next::Finished) | Err(StepError::Store(StoreError::NotFound)) => {
+                    myself.stop(None)
+                }
                 Err(StepError::Provider(e)) => {
                     tracing::warn!(story = %state.story_id, error = %e, "story failed");
                     fail(state, &e.message).await?;
@@ -104,7 +117,11 @@ async fn step(state: &mut StoryActorState) -> Result<Next, StepError> {
     let story = match &mut state.story {
         Some(story) => story,
         slot => {
-            let loaded = deps.store.load_story(state.story_id).await?.ok_or(StoreError::NotFound)?;
+            let loaded = deps
+                .store
+                .load_story(state.story_id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
             slot.insert(loaded)
         }
     };
@@ -127,7 +144,11 @@ async fn step(state: &mut StoryActorState) -> Result<Next, StepError> {
     let total = plan.scenes.len();
     let Some(index) = first_missing(&story.scenes, total) else {
         set_progress(&deps, story, StoryStatus::Completed, Stage::Done).await?;
-        deps.observer.story_finished(story.story_id, StoryStatus::Completed, state.started.elapsed());
+        deps.observer.story_finished(
+            story.story_id,
+            StoryStatus::Completed,
+            state.started.elapsed(),
+        );
         return Ok(Next::Finished);
     };
 
@@ -170,7 +191,16 @@ async fn set_progress(
     status: StoryStatus,
     stage: Stage,
 ) -> Result<(), StoreError> {
-    deps.store.set_progress(story.story_id, &Progress { status, stage, error: None }).await?;
+    deps.store
+        .set_progress(
+            story.story_id,
+            &Progress {
+                status,
+                stage,
+                error: None,
+            },
+        )
+        .await?;
     if story.status != status {
         story.status = status;
         deps.observer.status_changed(story.story_id, status);
@@ -180,13 +210,25 @@ async fn set_progress(
 
 async fn fail(state: &StoryActorState, reason: &str) -> Result<(), StoreError> {
     mark_failed(&state.deps, state.story_id, reason).await?;
-    state.deps.observer.story_finished(state.story_id, StoryStatus::Failed, state.started.elapsed());
+    state.deps.observer.story_finished(
+        state.story_id,
+        StoryStatus::Failed,
+        state.started.elapsed(),
+    );
     Ok(())
 }
 
 /// Record a story as failed with a reason the app can show.
-pub(crate) async fn mark_failed(deps: &StoryDeps, id: StoryId, reason: &str) -> Result<(), StoreError> {
-    let progress = Progress { status: StoryStatus::Failed, stage: Stage::Failed, error: Some(reason.to_owned()) };
+pub(crate) async fn mark_failed(
+    deps: &StoryDeps,
+    id: StoryId,
+    reason: &str,
+) -> Result<(), StoreError> {
+    let progress = Progress {
+        status: StoryStatus::Failed,
+        stage: Stage::Failed,
+        error: Some(reason.to_owned()),
+    };
     deps.store.set_progress(id, &progress).await?;
     deps.observer.status_changed(id, StoryStatus::Failed);
     Ok(())

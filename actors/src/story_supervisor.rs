@@ -5,7 +5,9 @@
 use crate::model::StoryId;
 use crate::ports::ActorKind;
 use crate::story::{StoryActor, StoryArgs, StoryDeps, StoryMessage, mark_failed};
-use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use ractor::{
+    Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,8 +38,16 @@ pub struct StorySupervisorState {
 }
 
 impl StorySupervisorState {
-    async fn spawn(&mut self, myself: &ActorRef<StorySupervisorMessage>, id: StoryId, restarts: u32) {
-        let args = StoryArgs { story_id: id, deps: self.deps.clone() };
+    async fn spawn(
+        &mut self,
+        myself: &ActorRef<StorySupervisorMessage>,
+        id: StoryId,
+        restarts: u32,
+    ) {
+        let args = StoryArgs {
+            story_id: id,
+            deps: self.deps.clone(),
+        };
         match Actor::spawn_linked(None, StoryActor, args, myself.get_cell()).await {
             Ok((actor, _)) => {
                 self.by_actor.insert(actor.get_id(), id);
@@ -58,17 +68,32 @@ impl Actor for StorySupervisor {
     type State = StorySupervisorState;
     type Arguments = Arc<StoryDeps>;
 
-    async fn pre_start(&self, _: ActorRef<Self::Msg>, deps: Arc<StoryDeps>) -> Result<Self::State, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        _: ActorRef<Self::Msg>,
+        deps: Arc<StoryDeps>,
+    ) -> Result<Self::State, ActorProcessingErr> {
         deps.observer.actor_started(ActorKind::StorySupervisor);
-        Ok(StorySupervisorState { deps, children: HashMap::new(), by_actor: HashMap::new() })
+        Ok(StorySupervisorState {
+            deps,
+            children: HashMap::new(),
+            by_actor: HashMap::new(),
+        })
     }
 
-    async fn post_stop(&self, _: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+    async fn post_stop(
+        &self,
+        _: ActorRef<Self::Msg>,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
         // Let each story finish the step it is in (a scene being saved), then stop.
         for (_, child) in state.children.drain() {
             let _ = child.actor.stop_and_wait(None, None).await;
         }
-        state.deps.observer.actor_stopped(ActorKind::StorySupervisor);
+        state
+            .deps
+            .observer
+            .actor_stopped(ActorKind::StorySupervisor);
         Ok(())
     }
 
@@ -89,19 +114,21 @@ impl Actor for StorySupervisor {
                     child.actor.stop(Some("cancelled".into()));
                 }
             }
-            StorySupervisorMessage::AdoptUnfinished => match state.deps.store.unfinished_stories().await {
-                Ok(ids) => {
-                    if !ids.is_empty() {
-                        tracing::info!(count = ids.len(), "re-adopting unfinished stories");
-                    }
-                    for id in ids {
-                        if !state.children.contains_key(&id) {
-                            state.spawn(&myself, id, 0).await;
+            StorySupervisorMessage::AdoptUnfinished => {
+                match state.deps.store.unfinished_stories().await {
+                    Ok(ids) => {
+                        if !ids.is_empty() {
+                            tracing::info!(count = ids.len(), "re-adopting unfinished stories");
+                        }
+                        for id in ids {
+                            if !state.children.contains_key(&id) {
+                                state.spawn(&myself, id, 0).await;
+                            }
                         }
                     }
+                    Err(e) => tracing::error!(error = %e, "could not list unfinished stories"),
                 }
-                Err(e) => tracing::error!(error = %e, "could not list unfinished stories"),
-            },
+            }
             StorySupervisorMessage::RunningStories(reply) => {
                 let _ = reply.send(state.children.keys().copied().collect());
             }
@@ -120,7 +147,9 @@ impl Actor for StorySupervisor {
                 state.forget(&cell);
             }
             SupervisionEvent::ActorFailed(cell, error) => {
-                let Some((id, child)) = state.forget(&cell) else { return Ok(()) };
+                let Some((id, child)) = state.forget(&cell) else {
+                    return Ok(());
+                };
                 let restarts = child.restarts + 1;
                 if restarts <= state.deps.restart_limit {
                     tracing::warn!(story = %id, restarts, %error, "story actor crashed, restarting");

@@ -1,12 +1,15 @@
 //! Password hashing with argon2id, on the blocking pool (a hash takes ~0.1–0.2 s of CPU).
 
+use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::Argon2;
 
 pub async fn hash_password(password: String) -> anyhow::Result<String> {
     tokio::task::spawn_blocking(move || {
-        Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
     })
     .await?
 }
@@ -14,7 +17,11 @@ pub async fn hash_password(password: String) -> anyhow::Result<String> {
 /// `false` for a wrong password or a malformed stored hash.
 pub async fn verify_password(password: String, stored: String) -> anyhow::Result<bool> {
     Ok(tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&stored).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        PasswordHash::new(&stored).is_ok_and(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
     })
     .await?)
 }
@@ -29,8 +36,16 @@ mod tests {
         let b = hash_password("correct horse".into()).await.unwrap();
         assert_ne!(a, b);
         assert!(a.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse".into(), a.clone()).await.unwrap());
+        assert!(
+            verify_password("correct horse".into(), a.clone())
+                .await
+                .unwrap()
+        );
         assert!(!verify_password("wrong".into(), a).await.unwrap());
-        assert!(!verify_password("x".into(), "not a hash".into()).await.unwrap());
+        assert!(
+            !verify_password("x".into(), "not a hash".into())
+                .await
+                .unwrap()
+        );
     }
 }

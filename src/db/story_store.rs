@@ -13,23 +13,39 @@ impl From<DbError> for StoreError {
 }
 
 fn found(changed: u64) -> Result<(), StoreError> {
-    if changed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    if changed == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 #[async_trait]
 impl StoryStore for Db {
     async fn load_story(&self, id: StoryId) -> Result<Option<StoryState>, StoreError> {
         let conn = self.reader().await;
-        let Some(row) = story_row(&conn, id).await? else { return Ok(None) };
+        let Some(row) = story_row(&conn, id).await? else {
+            return Ok(None);
+        };
         let scenes = scenes_of(&conn, id).await?;
-        Ok(Some(StoryState { story_id: id, user_id: row.user_id, spec: row.spec, status: row.status, plan: row.plan, scenes }))
+        Ok(Some(StoryState {
+            story_id: id,
+            user_id: row.user_id,
+            spec: row.spec,
+            status: row.status,
+            plan: row.plan,
+            scenes,
+        }))
     }
 
     async fn save_plan(&self, id: StoryId, plan: &StoryPlan) -> Result<(), StoreError> {
         let json = serde_json::to_string(plan).map_err(|e| StoreError::Backend(e.to_string()))?;
         let conn = self.writer().await;
         let changed = conn
-            .execute("UPDATE stories SET plan = ?1, updated_at = ?2 WHERE id = ?3", [json, now_text(), id.to_string()])
+            .execute(
+                "UPDATE stories SET plan = ?1, updated_at = ?2 WHERE id = ?3",
+                [json, now_text(), id.to_string()],
+            )
             .await
             .map_err(DbError::from)?;
         found(changed)
@@ -66,10 +82,10 @@ impl StoryStore for Db {
 
 /// Insert a scene and touch its story in one transaction; returns the stories updated (0: gone).
 async fn insert_scene(db: &Db, id: StoryId, scene: &Scene) -> Result<u64, DbError> {
-        let conn = db.writer().await;
-        let tx = conn.transaction().await?;
-        // Only for a story that still exists; a sequence already saved is kept as it was.
-        tx.execute(
+    let conn = db.writer().await;
+    let tx = conn.transaction().await?;
+    // Only for a story that still exists; a sequence already saved is kept as it was.
+    tx.execute(
             "INSERT INTO scenes (id, story_id, sequence, title, text, image_key, audio_key, created_at)
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE EXISTS (SELECT 1 FROM stories WHERE id = ?2)
              ON CONFLICT (story_id, sequence) DO NOTHING",
@@ -85,7 +101,12 @@ async fn insert_scene(db: &Db, id: StoryId, scene: &Scene) -> Result<u64, DbErro
             ],
         )
         .await?;
-        let changed = tx.execute("UPDATE stories SET updated_at = ?1 WHERE id = ?2", [now_text(), id.to_string()]).await?;
-        tx.commit().await?;
-        Ok(changed)
+    let changed = tx
+        .execute(
+            "UPDATE stories SET updated_at = ?1 WHERE id = ?2",
+            [now_text(), id.to_string()],
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(changed)
 }

@@ -35,7 +35,12 @@ pub enum CreateUserError {
 }
 
 impl Db {
-    pub async fn create_user(&self, email: &str, display_name: &str, password_hash: &str) -> Result<UserRecord, CreateUserError> {
+    pub async fn create_user(
+        &self,
+        email: &str,
+        display_name: &str,
+        password_hash: &str,
+    ) -> Result<UserRecord, CreateUserError> {
         let user = UserRecord {
             id: UserId::new(),
             email: email.to_owned(),
@@ -60,11 +65,23 @@ impl Db {
 
     pub async fn user_by_email(&self, email: &str) -> DbResult<Option<UserRecord>> {
         let conn = self.reader().await;
-        query_one(&conn, &format!("SELECT {COLUMNS} FROM users WHERE email = ?1"), [email], from_row).await
+        query_one(
+            &conn,
+            &format!("SELECT {COLUMNS} FROM users WHERE email = ?1"),
+            [email],
+            from_row,
+        )
+        .await
     }
 
     pub async fn user_by_id(&self, id: UserId) -> DbResult<Option<UserRecord>> {
         let conn = self.reader().await;
-        query_one(&conn, &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"), [id.to_string()], from_row).await
+        query_one(
+            &conn,
+            &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
+            [id.to_string()],
+            from_row,
+        )
+        .await
     }
 }

@@ -75,20 +75,39 @@ impl RegisterRequest {
     pub fn validate(self) -> ApiResult<NewAccount> {
         let email = self.email.trim().to_owned();
         let valid_email = email.len() <= 254
-            && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.'))
+            && email.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+            })
             && !email.chars().any(char::is_whitespace);
         if !valid_email {
-            return Err(ApiError::validation("email", "a valid email address is required"));
+            return Err(ApiError::validation(
+                "email",
+                "a valid email address is required",
+            ));
         }
         if !(8..=128).contains(&self.password.chars().count()) {
-            return Err(ApiError::validation("password", "the password must be 8 to 128 characters"));
+            return Err(ApiError::validation(
+                "password",
+                "the password must be 8 to 128 characters",
+            ));
         }
-        let display_name = self.display_name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-        let display_name = display_name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
+        let display_name = self
+            .display_name
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty());
+        let display_name =
+            display_name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
         if display_name.chars().count() > 80 {
-            return Err(ApiError::validation("display_name", "the display name must be at most 80 characters"));
+            return Err(ApiError::validation(
+                "display_name",
+                "the display name must be at most 80 characters",
+            ));
         }
-        Ok(NewAccount { email, password: self.password, display_name })
+        Ok(NewAccount {
+            email,
+            password: self.password,
+            display_name,
+        })
     }
 }
 
@@ -96,37 +115,75 @@ impl RegisterRequest {
 pub async fn create_account(state: &AppState, request: RegisterRequest) -> ApiResult<UserRecord> {
     let account = request.validate()?;
     let hash = hash_password(account.password).await?;
-    state.db.create_user(&account.email, &account.display_name, &hash).await.map_err(|e| match e {
-        CreateUserError::EmailTaken => ApiError::Conflict { code: "email_taken", message: "this email is already registered".into() },
-        CreateUserError::Db(e) => e.into(),
-    })
+    state
+        .db
+        .create_user(&account.email, &account.display_name, &hash)
+        .await
+        .map_err(|e| match e {
+            CreateUserError::EmailTaken => ApiError::Conflict {
+                code: "email_taken",
+                message: "this email is already registered".into(),
+            },
+            CreateUserError::Db(e) => e.into(),
+        })
 }
 
 /// Tokens for a fresh login: the refresh token starts a new family.
 async fn issue_tokens(state: &AppState, user: UserId) -> ApiResult<TokenResponse> {
-    let access_token = state.keys.issue(user).map_err(|e| anyhow::anyhow!("signing failed: {e}"))?;
+    let access_token = state
+        .keys
+        .issue(user)
+        .map_err(|e| anyhow::anyhow!("signing failed: {e}"))?;
     let refresh_token = new_refresh_token();
     let family = uuid::Uuid::new_v4().to_string();
-    state.db.insert_refresh_token(&token_hash(&refresh_token), &family, user, state.config.refresh_token_ttl_secs).await?;
-    Ok(TokenResponse { access_token, refresh_token, token_type: "bearer", expires_in: state.keys.ttl_secs, user_id: user })
+    state
+        .db
+        .insert_refresh_token(
+            &token_hash(&refresh_token),
+            &family,
+            user,
+            state.config.refresh_token_ttl_secs,
+        )
+        .await?;
+    Ok(TokenResponse {
+        access_token,
+        refresh_token,
+        token_type: "bearer",
+        expires_in: state.keys.ttl_secs,
+        user_id: user,
+    })
 }
 
 /// Register a new account and sign in.
 #[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest,
     responses((status = 201, body = RegisterResponse), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn register(State(state): State<AppState>, ApiJson(request): ApiJson<RegisterRequest>) -> ApiResult<(StatusCode, ApiJson<RegisterResponse>)> {
+pub async fn register(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RegisterRequest>,
+) -> ApiResult<(StatusCode, ApiJson<RegisterResponse>)> {
     let user = create_account(&state, request).await?;
     let tokens = issue_tokens(&state, user.id).await?;
-    Ok((StatusCode::CREATED, ApiJson(RegisterResponse { user: UserView::from(&user), tokens })))
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(RegisterResponse {
+            user: UserView::from(&user),
+            tokens,
+        }),
+    ))
 }
 
 /// Sign in with email and password.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn login(State(state): State<AppState>, ApiJson(request): ApiJson<LoginRequest>) -> ApiResult<ApiJson<TokenResponse>> {
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<LoginRequest>,
+) -> ApiResult<ApiJson<TokenResponse>> {
     let user = state.db.user_by_email(request.email.trim()).await?;
     // Verify against a real hash even for unknown emails, so timing does not reveal accounts.
-    let stored = user.as_ref().map_or(DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
+    let stored = user
+        .as_ref()
+        .map_or(DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
     let ok = verify_password(request.password, stored).await?;
     match user {
         Some(user) if ok => Ok(ApiJson(issue_tokens(&state, user.id).await?)),
@@ -150,26 +207,52 @@ mod tests {
 /// one signs out every session that descends from the same login.
 #[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn refresh(State(state): State<AppState>, ApiJson(request): ApiJson<RefreshRequest>) -> ApiResult<ApiJson<TokenResponse>> {
+pub async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RefreshRequest>,
+) -> ApiResult<ApiJson<TokenResponse>> {
     let new_token = new_refresh_token();
     let old = token_hash(&request.refresh_token);
     let user = state
         .db
-        .rotate_refresh_token(&old, &token_hash(&new_token), state.config.refresh_token_ttl_secs)
+        .rotate_refresh_token(
+            &old,
+            &token_hash(&new_token),
+            state.config.refresh_token_ttl_secs,
+        )
         .await
         .map_err(|e| match e {
-            RefreshError::Unknown | RefreshError::Expired => ApiError::Unauthorized("invalid or expired refresh token"),
+            RefreshError::Unknown | RefreshError::Expired => {
+                ApiError::Unauthorized("invalid or expired refresh token")
+            }
             RefreshError::Revoked => ApiError::Unauthorized("this session was signed out"),
-            RefreshError::Reused => ApiError::Unauthorized("refresh token reused; please sign in again"),
+            RefreshError::Reused => {
+                ApiError::Unauthorized("refresh token reused; please sign in again")
+            }
             RefreshError::Db(e) => e.into(),
         })?;
-    let access_token = state.keys.issue(user).map_err(|e| anyhow::anyhow!("signing failed: {e}"))?;
-    Ok(ApiJson(TokenResponse { access_token, refresh_token: new_token, token_type: "bearer", expires_in: state.keys.ttl_secs, user_id: user }))
+    let access_token = state
+        .keys
+        .issue(user)
+        .map_err(|e| anyhow::anyhow!("signing failed: {e}"))?;
+    Ok(ApiJson(TokenResponse {
+        access_token,
+        refresh_token: new_token,
+        token_type: "bearer",
+        expires_in: state.keys.ttl_secs,
+        user_id: user,
+    }))
 }
 
 /// Sign out: the refresh token's whole family stops working. Always 204.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body = RefreshRequest, responses((status = 204)))]
-pub async fn logout(State(state): State<AppState>, ApiJson(request): ApiJson<RefreshRequest>) -> ApiResult<StatusCode> {
-    state.db.revoke_refresh_family(&token_hash(&request.refresh_token)).await?;
+pub async fn logout(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RefreshRequest>,
+) -> ApiResult<StatusCode> {
+    state
+        .db
+        .revoke_refresh_family(&token_hash(&request.refresh_token))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -35,13 +35,23 @@ impl Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
     }
 }
 
 fn string_enum(values: &[&str]) -> Schema {
-    Schema::Object(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values.iter().copied())).build())
+    Schema::Object(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(values.iter().copied()))
+            .build(),
+    )
 }
 
 /// `StoryStatus` lives in the core, which knows nothing of OpenAPI; described here.
@@ -50,9 +60,19 @@ pub fn status_schema() -> Schema {
 }
 
 pub fn stage_schema() -> Schema {
-    string_enum(&["queued", "planning", "writing", "illustrating", "narrating", "done", "failed"])
+    string_enum(&[
+        "queued",
+        "planning",
+        "writing",
+        "illustrating",
+        "narrating",
+        "done",
+        "failed",
+    ])
 }
 
 pub fn router() -> Router {
-    SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()).into()
+    SwaggerUi::new("/docs")
+        .url("/openapi.json", ApiDoc::openapi())
+        .into()
 }

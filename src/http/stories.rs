@@ -23,7 +23,10 @@ pub use validate::CreateStoryRequest;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/stories", post(create_story))
-        .route("/stories/{story_id}", get(story_detail).delete(delete_story))
+        .route(
+            "/stories/{story_id}",
+            get(story_detail).delete(delete_story),
+        )
         .route("/stories/{story_id}/status", get(story_status))
         .route("/stories/{story_id}/retry", post(retry_story))
         .route("/users/{user_id}/stories", get(list_stories))
@@ -52,7 +55,14 @@ pub struct SceneView {
 impl From<Scene> for SceneView {
     fn from(s: Scene) -> Self {
         // Media URLs are filled in once illustration and narration are wired (keys → capability URLs).
-        Self { scene_id: s.scene_id, sequence: s.sequence, title: s.title, text: s.text, image_url: None, audio_url: None }
+        Self {
+            scene_id: s.scene_id,
+            sequence: s.sequence,
+            title: s.title,
+            text: s.text,
+            image_url: None,
+            audio_url: None,
+        }
     }
 }
 
@@ -123,7 +133,8 @@ pub struct ListParams {
 }
 
 fn parse_story_id(raw: &str) -> ApiResult<StoryId> {
-    raw.parse().map_err(|_| ApiError::BadRequest("the story id must be a UUID".into()))
+    raw.parse()
+        .map_err(|_| ApiError::BadRequest("the story id must be a UUID".into()))
 }
 
 /// The story, if it exists and belongs to the caller. Someone else's story is "not found".
@@ -149,7 +160,14 @@ pub async fn create_story(
     let key = idempotency_key(&headers)?;
     let fingerprint = token_hash(&serde_json::to_string(&request).map_err(anyhow::Error::from)?);
     let spec = request.validate(caller, &state.config)?;
-    let outcome = state.db.create_story(caller.0, &spec, key.as_deref().map(|k| (k, fingerprint.as_str()))).await?;
+    let outcome = state
+        .db
+        .create_story(
+            caller.0,
+            &spec,
+            key.as_deref().map(|k| (k, fingerprint.as_str())),
+        )
+        .await?;
     let (id, replayed) = match outcome {
         CreateOutcome::Created(id) => (id, false),
         CreateOutcome::Replayed(id) => (id, true),
@@ -161,7 +179,11 @@ pub async fn create_story(
         }
     };
     let status = if replayed {
-        state.db.story(id).await?.map_or(StoryStatus::Pending, |s| s.status)
+        state
+            .db
+            .story(id)
+            .await?
+            .map_or(StoryStatus::Pending, |s| s.status)
     } else {
         state.metrics.story_entered(StoryStatus::Pending);
         if state.engine.start_story(id).is_err() {
@@ -170,18 +192,35 @@ pub async fn create_story(
         }
         StoryStatus::Pending
     };
-    let mut response = (StatusCode::ACCEPTED, ApiJson(CreateStoryResponse { story_id: id, status })).into_response();
+    let mut response = (
+        StatusCode::ACCEPTED,
+        ApiJson(CreateStoryResponse {
+            story_id: id,
+            status,
+        }),
+    )
+        .into_response();
     if replayed {
-        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
 }
 
 fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
-    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
     match value.to_str() {
-        Ok(key) if !key.is_empty() && key.len() <= 255 && key.chars().all(|c| c.is_ascii_graphic()) => Ok(Some(key.to_owned())),
-        _ => Err(ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into())),
+        Ok(key)
+            if !key.is_empty() && key.len() <= 255 && key.chars().all(|c| c.is_ascii_graphic()) =>
+        {
+            Ok(Some(key.to_owned()))
+        }
+        _ => Err(ApiError::BadRequest(
+            "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
+        )),
     }
 }
 
@@ -189,7 +228,12 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
 #[utoipa::path(get, path = "/stories/{story_id}", tag = "stories", security(("bearer" = [])),
     params(("story_id" = String, Path)),
     responses((status = 200, body = StoryDetail), (status = 304), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn story_detail(State(state): State<AppState>, caller: AuthUser, Path(story_id): Path<String>, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn story_detail(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    Path(story_id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let id = parse_story_id(&story_id)?;
     let (story, scenes) = match state.db.story_with_scenes(id).await? {
         Some((story, scenes)) if story.user_id == caller.0 => (story, scenes),
@@ -218,19 +262,40 @@ pub async fn story_detail(State(state): State<AppState>, caller: AuthUser, Path(
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    let etag_header = (header::ETAG, HeaderValue::from_str(&etag).map_err(anyhow::Error::from)?);
-    let cache = (header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    let etag_header = (
+        header::ETAG,
+        HeaderValue::from_str(&etag).map_err(anyhow::Error::from)?,
+    );
+    let cache = (
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
     if matches {
         return Ok((StatusCode::NOT_MODIFIED, [etag_header, cache]).into_response());
     }
-    Ok(([etag_header, cache, (header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response())
+    Ok((
+        [
+            etag_header,
+            cache,
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// Progress of a story: status, stage and scene counts.
 #[utoipa::path(get, path = "/stories/{story_id}/status", tag = "stories", security(("bearer" = [])),
     params(("story_id" = String, Path)),
     responses((status = 200, body = StoryStatusView), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn story_status(State(state): State<AppState>, caller: AuthUser, Path(story_id): Path<String>) -> ApiResult<ApiJson<StoryStatusView>> {
+pub async fn story_status(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    Path(story_id): Path<String>,
+) -> ApiResult<ApiJson<StoryStatusView>> {
     let story = owned_story(&state, caller, &story_id).await?;
     Ok(ApiJson(StoryStatusView {
         story_id: story.id,
@@ -245,7 +310,11 @@ pub async fn story_status(State(state): State<AppState>, caller: AuthUser, Path(
 /// Delete a story and its scenes (stops its generation if running).
 #[utoipa::path(delete, path = "/stories/{story_id}", tag = "stories", security(("bearer" = [])),
     params(("story_id" = String, Path)), responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn delete_story(State(state): State<AppState>, caller: AuthUser, Path(story_id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_story(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    Path(story_id): Path<String>,
+) -> ApiResult<StatusCode> {
     let story = owned_story(&state, caller, &story_id).await?;
     let _ = state.engine.cancel_story(story.id);
     state.db.delete_story(story.id).await?;
@@ -256,17 +325,33 @@ pub async fn delete_story(State(state): State<AppState>, caller: AuthUser, Path(
 #[utoipa::path(post, path = "/stories/{story_id}/retry", tag = "stories", security(("bearer" = [])),
     params(("story_id" = String, Path)),
     responses((status = 202, body = CreateStoryResponse), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn retry_story(State(state): State<AppState>, caller: AuthUser, Path(story_id): Path<String>) -> ApiResult<(StatusCode, ApiJson<CreateStoryResponse>)> {
+pub async fn retry_story(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    Path(story_id): Path<String>,
+) -> ApiResult<(StatusCode, ApiJson<CreateStoryResponse>)> {
     let story = owned_story(&state, caller, &story_id).await?;
     if !state.db.reset_failed_story(story.id).await? {
         return Err(ApiError::Conflict {
             code: "not_failed",
-            message: format!("only a failed story can be retried; this one is {}", story.status.as_str()),
+            message: format!(
+                "only a failed story can be retried; this one is {}",
+                story.status.as_str()
+            ),
         });
     }
     state.metrics.story_entered(StoryStatus::Pending);
-    state.engine.start_story(story.id).map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    Ok((StatusCode::ACCEPTED, ApiJson(CreateStoryResponse { story_id: story.id, status: StoryStatus::Pending })))
+    state
+        .engine
+        .start_story(story.id)
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    Ok((
+        StatusCode::ACCEPTED,
+        ApiJson(CreateStoryResponse {
+            story_id: story.id,
+            status: StoryStatus::Pending,
+        }),
+    ))
 }
 
 /// A user's stories, newest first. Only your own.
@@ -285,7 +370,12 @@ pub async fn list_stories(
     let limit = match params.limit {
         None => 20.min(max),
         Some(n) if (1..=i64::from(max)).contains(&n) => n as u32,
-        Some(_) => return Err(ApiError::validation("limit", format!("limit must be between 1 and {max}"))),
+        Some(_) => {
+            return Err(ApiError::validation(
+                "limit",
+                format!("limit must be between 1 and {max}"),
+            ));
+        }
     };
     let cursor = params.cursor.as_deref().map(decode_cursor).transpose()?;
     let page = state.db.list_stories(user, limit, cursor).await?;
@@ -305,13 +395,16 @@ pub async fn list_stories(
                 updated_at: s.updated_at,
             })
             .collect(),
-        next_cursor: page.next.map(|(t, id)| URL_SAFE_NO_PAD.encode(format!("{t}|{id}"))),
+        next_cursor: page
+            .next
+            .map(|(t, id)| URL_SAFE_NO_PAD.encode(format!("{t}|{id}"))),
     }))
 }
 
 fn decode_cursor(raw: &str) -> ApiResult<(String, StoryId)> {
     let bad = || ApiError::BadRequest("invalid cursor".into());
-    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?).map_err(|_| bad())?;
+    let text =
+        String::from_utf8(URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?).map_err(|_| bad())?;
     let (time, id) = text.split_once('|').ok_or_else(bad)?;
     Ok((time.to_owned(), id.parse().map_err(|_| bad())?))
 }

@@ -15,7 +15,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/users", post(create_user)).route("/users/me", get(me)).route("/users/{user_id}", get(user))
+    Router::new()
+        .route("/users", post(create_user))
+        .route("/users/me", get(me))
+        .route("/users/{user_id}", get(user))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -29,14 +32,22 @@ pub struct UserView {
 
 impl From<&UserRecord> for UserView {
     fn from(u: &UserRecord) -> Self {
-        Self { user_id: u.id, email: u.email.clone(), display_name: u.display_name.clone(), created_at: u.created_at.clone() }
+        Self {
+            user_id: u.id,
+            email: u.email.clone(),
+            display_name: u.display_name.clone(),
+            created_at: u.created_at.clone(),
+        }
     }
 }
 
 /// Create a user (the seed's form of registration; sign in with `/auth/login`).
 #[utoipa::path(post, path = "/users/", tag = "users", request_body = RegisterRequest,
     responses((status = 201, body = UserView), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn create_user(State(state): State<AppState>, ApiJson(request): ApiJson<RegisterRequest>) -> ApiResult<(StatusCode, ApiJson<UserView>)> {
+pub async fn create_user(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RegisterRequest>,
+) -> ApiResult<(StatusCode, ApiJson<UserView>)> {
     let user = create_account(&state, request).await?;
     Ok((StatusCode::CREATED, ApiJson(UserView::from(&user))))
 }
@@ -45,7 +56,11 @@ pub async fn create_user(State(state): State<AppState>, ApiJson(request): ApiJso
 #[utoipa::path(get, path = "/users/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = UserView), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn me(State(state): State<AppState>, caller: AuthUser) -> ApiResult<ApiJson<UserView>> {
-    let user = state.db.user_by_id(caller.0).await?.ok_or(ApiError::NotFound("user"))?;
+    let user = state
+        .db
+        .user_by_id(caller.0)
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
     Ok(ApiJson(UserView::from(&user)))
 }
 
@@ -53,7 +68,11 @@ pub async fn me(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Ap
 #[utoipa::path(get, path = "/users/{user_id}", tag = "users", security(("bearer" = [])),
     params(("user_id" = String, Path, description = "user id (UUID)")),
     responses((status = 200, body = UserView), (status = 403, body = crate::error::ErrorBody)))]
-pub async fn user(State(state): State<AppState>, caller: AuthUser, Path(user_id): Path<String>) -> ApiResult<ApiJson<UserView>> {
+pub async fn user(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    Path(user_id): Path<String>,
+) -> ApiResult<ApiJson<UserView>> {
     let id: UserId = user_id.parse().map_err(|_| ApiError::Forbidden)?;
     caller.must_be(id)?;
     me(State(state), caller).await

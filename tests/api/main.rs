@@ -1,0 +1,8 @@
+//! Black-box tests against a real server on a random port with a temp database.
+//! One binary for all of them: linking is the slow part on small machines.
+
+mod auth;
+mod helpers;
+mod lifecycle;
+mod operations;
+mod stories;
