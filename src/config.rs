@@ -46,6 +46,10 @@ pub struct Config {
     /// `tracing` filter, e.g. `info,storymimi=debug`.
     pub log: String,
     pub jwt_secret: Option<Secret>,
+    /// Key for media capability URLs; derived from the JWT secret when unset.
+    pub media_secret: Option<Secret>,
+    /// Public base URL (e.g. `https://storymimi.fly.dev`) for absolute media URLs; relative when unset.
+    pub public_url: Option<String>,
     pub jwt_issuer: String,
     pub jwt_audience: String,
     pub access_token_ttl_secs: u64,
@@ -71,6 +75,31 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     /// Read connections to the database (writes go through one connection).
     pub db_readers: usize,
+    /// Browser origins allowed to open the WebSocket, besides the service's own.
+    pub allowed_origins: Vec<String>,
+    /// Largest WebSocket message, counted over all its fragments; larger closes with 1009.
+    pub ws_max_message_bytes: usize,
+    /// Events queued for one socket before the client counts as too slow (close 1008).
+    pub ws_outbound_queue: usize,
+    /// Messages per second a socket may send on average…
+    pub ws_rate_per_sec: f64,
+    /// …with bursts up to this many.
+    pub ws_burst: u32,
+    /// Refused messages tolerated within 10 s before the socket is closed (1008).
+    pub ws_max_strikes: u32,
+    pub ws_ping_interval_secs: u64,
+    /// A socket silent this long (no frames, no pongs) is closed.
+    pub ws_idle_timeout_secs: u64,
+    /// A write to a socket blocked this long drops the connection.
+    pub ws_write_timeout_secs: u64,
+    /// A conversation with no socket this long is passivated (its state stays in the database).
+    pub conversation_idle_secs: u64,
+    /// Events kept per conversation so a reconnecting client can `resume`.
+    pub conversation_ring_size: usize,
+    /// Pause between the chunks of a streamed agent reply.
+    pub agent_delta_delay_ms: u64,
+    /// Longest transcript accepted by `POST /conversation/{user_id}/transcripts`.
+    pub max_transcript_chars: usize,
 }
 
 impl Default for Config {
@@ -81,6 +110,8 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             log: "info".into(),
             jwt_secret: None,
+            media_secret: None,
+            public_url: None,
             jwt_issuer: "storymimi".into(),
             jwt_audience: "storymimi-app".into(),
             access_token_ttl_secs: 30 * 60,
@@ -98,6 +129,19 @@ impl Default for Config {
             builtin_llm_delay_ms: 0,
             shutdown_grace_secs: 20,
             db_readers: 4,
+            allowed_origins: Vec::new(),
+            ws_max_message_bytes: 16 * 1024,
+            ws_outbound_queue: 256,
+            ws_rate_per_sec: 10.0,
+            ws_burst: 20,
+            ws_max_strikes: 10,
+            ws_ping_interval_secs: 20,
+            ws_idle_timeout_secs: 60,
+            ws_write_timeout_secs: 10,
+            conversation_idle_secs: 300,
+            conversation_ring_size: 512,
+            agent_delta_delay_ms: 30,
+            max_transcript_chars: 4_000,
         }
     }
 }
@@ -131,11 +175,7 @@ impl Config {
         if self.env == Environment::Production && self.jwt_secret.is_none() {
             return invalid("STORYMIMI_JWT_SECRET is required when STORYMIMI_ENV=production");
         }
-        if self
-            .jwt_secret
-            .as_ref()
-            .is_some_and(|s| s.expose().len() < 32)
-        {
+        if self.jwt_secret.as_ref().is_some_and(|s| s.expose().len() < 32) {
             return invalid("STORYMIMI_JWT_SECRET must be at least 32 characters");
         }
         if !(1..=12).contains(&self.max_scenes) {
@@ -147,13 +187,20 @@ impl Config {
         if self.llm_concurrency == 0 || self.db_readers == 0 || self.max_page_size == 0 {
             return invalid("llm_concurrency, db_readers and max_page_size must be at least 1");
         }
+        if self.ws_outbound_queue == 0 || self.ws_max_message_bytes == 0 || self.conversation_ring_size == 0 {
+            return invalid("ws_outbound_queue, ws_max_message_bytes and conversation_ring_size must be at least 1");
+        }
+        if self.ws_ping_interval_secs == 0 || self.ws_idle_timeout_secs <= self.ws_ping_interval_secs {
+            return invalid("ws_idle_timeout_secs must be longer than ws_ping_interval_secs (which must be > 0)");
+        }
+        if !(self.ws_rate_per_sec > 0.0) || self.ws_burst == 0 {
+            return invalid("ws_rate_per_sec and ws_burst must be positive");
+        }
         Ok(())
     }
 
     pub fn jwt_secret(&self) -> Secret {
-        self.jwt_secret
-            .clone()
-            .unwrap_or_else(|| Secret::new(DEV_JWT_SECRET))
+        self.jwt_secret.clone().unwrap_or_else(|| Secret::new(DEV_JWT_SECRET))
     }
 
     pub fn db_path(&self) -> PathBuf {
@@ -171,45 +218,22 @@ mod tests {
 
     #[test]
     fn secrets_do_not_leak_through_debug() {
-        let config = Config {
-            jwt_secret: Some(Secret::new("super-secret-value-0123456789abcdef")),
-            ..Config::default()
-        };
+        let config =
+            Config { jwt_secret: Some(Secret::new("super-secret-value-0123456789abcdef")), ..Config::default() };
         assert!(!format!("{config:?}").contains("super-secret"));
     }
 
     #[test]
     fn production_requires_a_secret() {
-        let config = Config {
-            env: Environment::Production,
-            ..Config::default()
-        };
+        let config = Config { env: Environment::Production, ..Config::default() };
         assert!(config.validate().is_err());
-        let config = Config {
-            jwt_secret: Some(Secret::new("x".repeat(32))),
-            ..config
-        };
+        let config = Config { jwt_secret: Some(Secret::new("x".repeat(32))), ..config };
         assert!(config.validate().is_ok());
     }
 
     #[test]
     fn scene_limits_are_checked() {
-        assert!(
-            Config {
-                max_scenes: 13,
-                ..Config::default()
-            }
-            .validate()
-            .is_err()
-        );
-        assert!(
-            Config {
-                max_scenes: 2,
-                default_scenes: 3,
-                ..Config::default()
-            }
-            .validate()
-            .is_err()
-        );
+        assert!(Config { max_scenes: 13, ..Config::default() }.validate().is_err());
+        assert!(Config { max_scenes: 2, default_scenes: 3, ..Config::default() }.validate().is_err());
     }
 }

@@ -1,10 +1,12 @@
 //! libSQL persistence: one write connection (libSQL locks under concurrent writers), a few
 //! read connections, migrations at open. Query modules per table group live in `db/`.
 
+mod conversations;
 mod migrations;
 pub mod stories;
 mod story_store;
 pub mod tokens;
+pub mod transcripts;
 pub mod users;
 
 use libsql::{Connection, Database, Row};
@@ -87,17 +89,8 @@ impl Db {
     /// Readiness: a trivial query answers.
     pub async fn ping(&self) -> DbResult<()> {
         let conn = self.reader().await;
-        let one: i64 = conn
-            .query("SELECT 1", ())
-            .await?
-            .next()
-            .await?
-            .map_or(Ok(0), |r| r.get(0))?;
-        if one == 1 {
-            Ok(())
-        } else {
-            Err(DbError::Corrupt("SELECT 1 did not answer 1".into()))
-        }
+        let one: i64 = conn.query("SELECT 1", ()).await?.next().await?.map_or(Ok(0), |r| r.get(0))?;
+        if one == 1 { Ok(()) } else { Err(DbError::Corrupt("SELECT 1 did not answer 1".into())) }
     }
 }
 
@@ -150,7 +143,5 @@ pub fn now_unix() -> i64 {
 
 /// Parse a stored value into a domain type, turning bad data into an error instead of a panic.
 pub(crate) fn parse<T: std::str::FromStr>(value: &str, what: &str) -> DbResult<T> {
-    value
-        .parse()
-        .map_err(|_| DbError::Corrupt(format!("{what}: {value:?}")))
+    value.parse().map_err(|_| DbError::Corrupt(format!("{what}: {value:?}")))
 }

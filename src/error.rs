@@ -22,10 +22,7 @@ pub enum ApiError {
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{message}")]
-    Validation {
-        field: &'static str,
-        message: String,
-    },
+    Validation { field: &'static str, message: String },
     #[error("the service is not ready: {0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -49,10 +46,7 @@ pub struct ErrorDetail {
 
 impl ApiError {
     pub fn validation(field: &'static str, message: impl Into<String>) -> Self {
-        Self::Validation {
-            field,
-            message: message.into(),
-        }
+        Self::Validation { field, message: message.into() }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -90,13 +84,7 @@ impl ApiError {
             Self::Validation { field, .. } => Some((*field).to_owned()),
             _ => None,
         };
-        ErrorBody {
-            error: ErrorDetail {
-                code: self.code().to_owned(),
-                message: self.to_string(),
-                field,
-            },
-        }
+        ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message: self.to_string(), field } }
     }
 }
 
@@ -107,9 +95,7 @@ impl IntoResponse for ApiError {
         }
         let mut response = (self.status(), axum::Json(self.body())).into_response();
         if matches!(self, Self::Unauthorized(_)) {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

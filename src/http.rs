@@ -2,6 +2,7 @@
 //! (metrics, body limit, request ids, tracing without query strings).
 
 mod auth;
+mod conversation;
 mod health;
 mod json;
 pub(crate) mod openapi;
@@ -34,10 +35,10 @@ pub fn router(state: AppState) -> Router {
         .merge(users::router())
         .merge(stories::router())
         .merge(health::router())
+        .merge(conversation::router())
+        .merge(crate::ws::router())
         .fallback(|| async { ApiError::NotFound("route") })
-        .method_not_allowed_fallback(|| async {
-            ApiError::BadRequest("method not allowed on this route".into())
-        })
+        .method_not_allowed_fallback(|| async { ApiError::BadRequest("method not allowed on this route".into()) })
         .layer(from_fn_with_state(state.metrics.clone(), track_http))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(Extension(json::BodyLimit(state.config.max_body_bytes)))

@@ -6,11 +6,13 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod media_links;
 pub mod metrics;
 pub mod providers;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod ws;
 
 pub use config::Config;
 pub use startup::{Application, Overrides};

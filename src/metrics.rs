@@ -1,13 +1,13 @@
 //! Prometheus metrics, in a registry owned by the app (no globals, so tests can run several
-//! apps in one process). Also the core's `StoryObserver`, so actors report without knowing Prometheus.
+//! apps in one process). Also the core's `Observer`, so actors report without knowing Prometheus.
 
 use actors::model::{Scene, StoryId, StoryStatus};
-use actors::ports::{ActorKind, StoryObserver};
+use actors::ports::{ActorKind, Observer};
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
     TextEncoder,
 };
 use std::sync::Arc;
@@ -21,33 +21,28 @@ pub struct Metrics {
     story_duration: HistogramVec,
     scenes_written: IntCounter,
     actors_alive: IntGaugeVec,
+    pub ws_connections: IntGauge,
+    ws_messages_in: IntCounterVec,
+    ws_messages_out: IntCounterVec,
+    ws_rejected: IntCounterVec,
+    ws_dropped: IntCounter,
+    ws_fanout: Histogram,
 }
 
 impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new_custom(Some("storymimi".into()), None)?;
         let http_requests = IntCounterVec::new(
-            Opts::new(
-                "http_requests_total",
-                "HTTP requests by route, method and status",
-            ),
+            Opts::new("http_requests_total", "HTTP requests by route, method and status"),
             &["method", "route", "status"],
         )?;
         let http_duration = HistogramVec::new(
-            HistogramOpts::new(
-                "http_request_duration_seconds",
-                "HTTP request latency by route",
-            )
-            .buckets(vec![
-                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-            ]),
+            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by route")
+                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
             &["method", "route"],
         )?;
         let story_transitions = IntCounterVec::new(
-            Opts::new(
-                "story_status_transitions_total",
-                "Stories entering each status",
-            ),
+            Opts::new("story_status_transitions_total", "Stories entering each status"),
             &["status"],
         )?;
         let story_duration = HistogramVec::new(
@@ -55,14 +50,33 @@ impl Metrics {
                 "story_generation_duration_seconds",
                 "Time a story actor spent until the story finished",
             )
-            .buckets(vec![
-                0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0,
-            ]),
+            .buckets(vec![0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0]),
             &["outcome"],
         )?;
         let scenes_written = IntCounter::new("scenes_written_total", "Scenes persisted")?;
-        let actors_alive =
-            IntGaugeVec::new(Opts::new("actors_alive", "Live actors by kind"), &["kind"])?;
+        let actors_alive = IntGaugeVec::new(Opts::new("actors_alive", "Live actors by kind"), &["kind"])?;
+        let ws_connections = IntGauge::new("ws_connections", "Open WebSocket connections")?;
+        let ws_messages_in =
+            IntCounterVec::new(Opts::new("ws_messages_in_total", "Client messages accepted, by type"), &["type"])?;
+        let ws_messages_out =
+            IntCounterVec::new(Opts::new("ws_messages_out_total", "Events queued to sockets, by type"), &["type"])?;
+        let ws_rejected =
+            IntCounterVec::new(Opts::new("ws_frames_rejected_total", "Client frames refused, by reason"), &["reason"])?;
+        let ws_dropped =
+            IntCounter::new("ws_outbound_dropped_total", "Slow clients disconnected: outbound queue full")?;
+        let ws_fanout = Histogram::with_opts(
+            HistogramOpts::new(
+                "ws_fanout_seconds",
+                "From a story event to its being queued on every socket of the owner",
+            )
+            .buckets(vec![0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1]),
+        )?;
+        for c in [&ws_messages_in, &ws_messages_out, &ws_rejected] {
+            registry.register(Box::new(c.clone()))?;
+        }
+        registry.register(Box::new(ws_connections.clone()))?;
+        registry.register(Box::new(ws_dropped.clone()))?;
+        registry.register(Box::new(ws_fanout.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(story_transitions.clone()))?;
@@ -77,6 +91,12 @@ impl Metrics {
             story_duration,
             scenes_written,
             actors_alive,
+            ws_connections,
+            ws_messages_in,
+            ws_messages_out,
+            ws_rejected,
+            ws_dropped,
+            ws_fanout,
         })
     }
 
@@ -89,27 +109,15 @@ impl Metrics {
     }
 
     fn observe_http(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        self.http_requests
-            .with_label_values(&[method, route, &status.to_string()])
-            .inc();
-        self.http_duration
-            .with_label_values(&[method, route])
-            .observe(elapsed.as_secs_f64());
+        self.http_requests.with_label_values(&[method, route, &status.to_string()]).inc();
+        self.http_duration.with_label_values(&[method, route]).observe(elapsed.as_secs_f64());
     }
 }
 
 /// Middleware: count and time every request by its route template (never the raw path,
 /// which would explode label cardinality and could carry ids).
-pub async fn track_http(
-    State(metrics): State<Arc<Metrics>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |p| p.as_str())
-        .to_owned();
+pub async fn track_http(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
     let method = request.method().as_str().to_owned();
     let start = Instant::now();
     let response = next.run(request).await;
@@ -117,7 +125,7 @@ pub async fn track_http(
     response
 }
 
-impl StoryObserver for Metrics {
+impl Observer for Metrics {
     fn actor_started(&self, kind: ActorKind) {
         self.actors_alive.with_label_values(&[kind.as_str()]).inc();
     }
@@ -125,25 +133,34 @@ impl StoryObserver for Metrics {
         self.actors_alive.with_label_values(&[kind.as_str()]).dec();
     }
     fn status_changed(&self, _: StoryId, status: StoryStatus) {
-        self.story_transitions
-            .with_label_values(&[status.as_str()])
-            .inc();
+        self.story_transitions.with_label_values(&[status.as_str()]).inc();
     }
     fn scene_saved(&self, _: StoryId, _: &Scene) {
         self.scenes_written.inc();
     }
     fn story_finished(&self, _: StoryId, status: StoryStatus, elapsed: Duration) {
-        self.story_duration
-            .with_label_values(&[status.as_str()])
-            .observe(elapsed.as_secs_f64());
+        self.story_duration.with_label_values(&[status.as_str()]).observe(elapsed.as_secs_f64());
+    }
+    fn message_in(&self, kind: &str) {
+        self.ws_messages_in.with_label_values(&[kind]).inc();
+    }
+    fn message_out(&self, kind: &str, sockets: usize) {
+        self.ws_messages_out.with_label_values(&[kind]).inc_by(sockets as u64);
+    }
+    fn frame_rejected(&self, reason: &str) {
+        self.ws_rejected.with_label_values(&[reason]).inc();
+    }
+    fn outbound_dropped(&self) {
+        self.ws_dropped.inc();
+    }
+    fn fanout(&self, latency: Duration) {
+        self.ws_fanout.observe(latency.as_secs_f64());
     }
 }
 
 /// Lets the edge count what it does to stories (creation, retry) with the same counters.
 impl Metrics {
     pub fn story_entered(&self, status: StoryStatus) {
-        self.story_transitions
-            .with_label_values(&[status.as_str()])
-            .inc();
+        self.story_transitions.with_label_values(&[status.as_str()]).inc();
     }
 }

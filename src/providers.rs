@@ -10,7 +10,5 @@ use std::time::Duration;
 
 /// The storyteller chosen by config.
 pub fn llm(config: &Config) -> Arc<dyn Llm> {
-    Arc::new(builtin::Storyteller::new(Duration::from_millis(
-        config.builtin_llm_delay_ms,
-    )))
+    Arc::new(builtin::Storyteller::new(Duration::from_millis(config.builtin_llm_delay_ms)))
 }

@@ -5,13 +5,16 @@ use crate::auth::JwtKeys;
 use crate::config::Config;
 use crate::db::Db;
 use crate::http;
+use crate::media_links::MediaUrls;
 use crate::metrics::Metrics;
 use crate::providers;
 use crate::state::AppState;
-use actors::Engine;
-use actors::ports::{Llm, StoryObserver, StoryStore};
+use actors::agent::AgentLimits;
+use actors::connection::ConnectionLimits;
+use actors::conversation::ConversationConfig;
+use actors::ports::Llm;
 use actors::retry::RetryPolicy;
-use actors::story::StoryDeps;
+use actors::{Engine, EngineConfig, Ports};
 use anyhow::Context;
 use axum::ServiceExt as _;
 use std::future::Future;
@@ -19,7 +22,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 
 pub struct Application {
     listener: TcpListener,
@@ -43,31 +45,23 @@ impl Application {
             .await
             .with_context(|| format!("opening the database at {}", config.db_path().display()))?;
         let metrics = Arc::new(Metrics::new()?);
-        let llm = overrides.llm.unwrap_or_else(|| providers::llm(&config));
-        let deps = Arc::new(StoryDeps {
-            store: Arc::new(db.clone()) as Arc<dyn StoryStore>,
-            llm,
-            observer: metrics.clone() as Arc<dyn StoryObserver>,
-            llm_permits: Arc::new(Semaphore::new(config.llm_concurrency)),
-            retry: RetryPolicy {
-                retries: config.provider_retries,
-                attempt_timeout: Duration::from_secs(config.provider_timeout_secs),
-                ..RetryPolicy::default()
-            },
-            restart_limit: config.story_restart_limit,
-        });
-        let engine = Engine::start(deps)
-            .await
-            .context("starting the actor tree")?;
-        let listener = TcpListener::bind(config.addr)
-            .await
-            .with_context(|| format!("binding {}", config.addr))?;
+        let links = Arc::new(MediaUrls::from_config(&config));
+        let ports = Ports {
+            stories: Arc::new(db.clone()),
+            conversations: Arc::new(db.clone()),
+            llm: overrides.llm.unwrap_or_else(|| providers::llm(&config)),
+            observer: metrics.clone(),
+            links: links.clone(),
+        };
+        let engine = Engine::start(ports, engine_config(&config)).await.context("starting the actor tree")?;
+        let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
         let state = AppState {
             keys: Arc::new(JwtKeys::from_config(&config)),
             config: Arc::new(config),
             db,
             engine: Arc::new(engine),
             metrics,
+            links,
         };
         Ok(Self { listener, state })
     }
@@ -79,22 +73,46 @@ impl Application {
 
     /// Serve until `shutdown` resolves, then stop accepting, let in-flight requests and story
     /// steps finish (bounded by `shutdown_grace_secs`) and stop the actor tree.
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let addr = self.local_addr();
         tracing::info!(%addr, "storymimi listening");
         let Self { listener, state } = self;
-        let app =
-            tower::util::MapRequest::new(http::router(state.clone()), http::trim_trailing_slash);
-        axum::serve(listener, app.into_make_service())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        let app = tower::util::MapRequest::new(http::router(state.clone()), http::trim_trailing_slash);
+        axum::serve(listener, app.into_make_service()).with_graceful_shutdown(shutdown).await?;
         tracing::info!("stopped accepting; stopping story actors");
         state.engine.shutdown(state.config.shutdown_grace()).await;
         tracing::info!("shutdown complete");
         Ok(())
+    }
+}
+
+/// The actor tree's limits, from the service config.
+fn engine_config(config: &Config) -> EngineConfig {
+    EngineConfig {
+        llm_concurrency: config.llm_concurrency,
+        retry: RetryPolicy {
+            retries: config.provider_retries,
+            attempt_timeout: Duration::from_secs(config.provider_timeout_secs),
+            ..RetryPolicy::default()
+        },
+        restart_limit: config.story_restart_limit,
+        conversation: ConversationConfig {
+            ring_size: config.conversation_ring_size,
+            passivate_after: Duration::from_secs(config.conversation_idle_secs),
+            delta_delay: Duration::from_millis(config.agent_delta_delay_ms),
+            history_turns: 20,
+            agent: AgentLimits {
+                max_scenes: config.max_scenes,
+                default_scenes: config.default_scenes,
+                max_prompt_chars: config.max_prompt_chars,
+            },
+        },
+        connection: ConnectionLimits {
+            rate_per_sec: config.ws_rate_per_sec,
+            burst: config.ws_burst,
+            max_strikes: config.ws_max_strikes,
+            strike_window: Duration::from_secs(10),
+        },
     }
 }
 

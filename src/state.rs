@@ -3,6 +3,7 @@
 use crate::auth::JwtKeys;
 use crate::config::Config;
 use crate::db::Db;
+use crate::media_links::MediaUrls;
 use crate::metrics::Metrics;
 use actors::Engine;
 use std::sync::Arc;
@@ -14,4 +15,5 @@ pub struct AppState {
     pub keys: Arc<JwtKeys>,
     pub engine: Arc<Engine>,
     pub metrics: Arc<Metrics>,
+    pub links: Arc<MediaUrls>,
 }

@@ -9,9 +9,7 @@ use uuid::Uuid;
 macro_rules! id_type {
     ($name:ident, $what:literal) => {
         #[doc = concat!("Identifier of a ", $what, ".")]
-        #[derive(
-            Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-        )]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(pub Uuid);
 
@@ -146,15 +144,8 @@ pub enum Style {
 }
 
 impl Style {
-    pub const ALL: [Style; 7] = [
-        Self::Fantasy,
-        Self::SciFi,
-        Self::Adventure,
-        Self::Animals,
-        Self::Bedtime,
-        Self::Funny,
-        Self::Mystery,
-    ];
+    pub const ALL: [Style; 7] =
+        [Self::Fantasy, Self::SciFi, Self::Adventure, Self::Animals, Self::Bedtime, Self::Funny, Self::Mystery];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -173,12 +164,7 @@ impl FromStr for Style {
     type Err = UnknownValue;
     /// Lenient about spelling (`Sci-Fi`, `scifi`, `science fiction`), strict about meaning.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let norm: String = s
-            .trim()
-            .to_lowercase()
-            .chars()
-            .filter(|c| c.is_alphanumeric())
-            .collect();
+        let norm: String = s.trim().to_lowercase().chars().filter(|c| c.is_alphanumeric()).collect();
         Ok(match norm.as_str() {
             "fantasy" | "magic" | "fairytale" => Self::Fantasy,
             "scifi" | "sciencefiction" | "space" => Self::SciFi,
@@ -268,10 +254,7 @@ mod tests {
 
     #[test]
     fn wire_enums_are_lowercase() {
-        assert_eq!(
-            serde_json::to_string(&StoryStatus::Processing).unwrap(),
-            "\"processing\""
-        );
+        assert_eq!(serde_json::to_string(&StoryStatus::Processing).unwrap(), "\"processing\"");
         assert_eq!(serde_json::to_string(&Style::SciFi).unwrap(), "\"sci-fi\"");
         for s in Style::ALL {
             assert_eq!(s.as_str().parse::<Style>().unwrap(), s);

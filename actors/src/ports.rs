@@ -1,10 +1,11 @@
 //! Ports: what the core needs from the outside world, as traits.
 //! `src/` implements them (libSQL store, providers, metrics) and hands them in at start-up.
 
-use crate::model::{
-    Scene, SceneDraft, Stage, StoryId, StoryPlan, StorySpec, StoryState, StoryStatus,
-};
+use crate::agent::Draft;
+use crate::model::{Scene, SceneDraft, Stage, StoryId, StoryPlan, StorySpec, StoryState, StoryStatus, UserId};
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A failed provider call. `retryable` decides between backing off and giving up.
@@ -17,16 +18,10 @@ pub struct ProviderError {
 
 impl ProviderError {
     pub fn transient(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            retryable: true,
-        }
+        Self { message: message.into(), retryable: true }
     }
     pub fn permanent(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            retryable: false,
-        }
+        Self { message: message.into(), retryable: false }
     }
 }
 
@@ -46,11 +41,7 @@ pub struct SceneRequest<'a> {
 pub trait Llm: Send + Sync + 'static {
     /// Short name for logs and metrics (`builtin`, `openai`).
     fn name(&self) -> &str;
-    async fn plan_story(
-        &self,
-        story_id: StoryId,
-        spec: &StorySpec,
-    ) -> Result<StoryPlan, ProviderError>;
+    async fn plan_story(&self, story_id: StoryId, spec: &StorySpec) -> Result<StoryPlan, ProviderError>;
     async fn write_scene(&self, request: SceneRequest<'_>) -> Result<SceneDraft, ProviderError>;
 }
 
@@ -83,12 +74,86 @@ pub trait StoryStore: Send + Sync + 'static {
     async fn unfinished_stories(&self) -> Result<Vec<StoryId>, StoreError>;
 }
 
+/// Who said a conversation turn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Speaker {
+    Child,
+    Agent,
+}
+
+impl Speaker {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Child => "child",
+            Self::Agent => "agent",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TurnRecord {
+    pub speaker: Speaker,
+    pub content: String,
+    /// The client's id for a child's message, so a resend is recognised.
+    pub client_id: Option<String>,
+}
+
+/// A user's conversation as stored: what rehydrates a passivated ConversationActor.
+#[derive(Clone, Debug)]
+pub struct ConversationRecord {
+    pub conversation_id: String,
+    pub draft: Draft,
+    /// Most recent turns, oldest first.
+    pub turns: Vec<TurnRecord>,
+}
+
+/// Persistence the conversation actors need.
+#[async_trait]
+pub trait ConversationStore: Send + Sync + 'static {
+    async fn load_conversation(&self, user: UserId) -> Result<Option<ConversationRecord>, StoreError>;
+    /// Store a turn and the draft as it stands after it, atomically; a child's turn is also
+    /// kept as a transcript. `Ok(false)` when the turn's `client_id` was already stored (a resend).
+    async fn record_turn(
+        &self,
+        user: UserId,
+        conversation_id: &str,
+        turn: &TurnRecord,
+        draft: &Draft,
+    ) -> Result<bool, StoreError>;
+    /// Store the draft alone (a new conversation, or the draft after a story started).
+    async fn save_draft(&self, user: UserId, conversation_id: &str, draft: &Draft) -> Result<(), StoreError>;
+    /// Create a pending story for `user`.
+    async fn create_story(&self, user: UserId, spec: &StorySpec) -> Result<StoryId, StoreError>;
+}
+
+/// The client is not reading fast enough: its outbound queue is full.
+#[derive(Debug, thiserror::Error)]
+#[error("outbound queue full")]
+pub struct OutboundFull;
+
+/// The write side of one client connection, as the core sees it: a bounded queue of
+/// already-encoded text frames, and a way to close with a WebSocket close code.
+pub trait Outbound: Send + Sync + 'static {
+    fn send(&self, frame: Arc<str>) -> Result<(), OutboundFull>;
+    /// Close with `code` (1000 normal, 1001 going away, 1008 policy, 1011 error). Idempotent.
+    fn close(&self, code: u16, reason: &'static str);
+}
+
+/// Turns a stored media key into the URL the app fetches (capability URLs live at the edge).
+pub trait MediaLinks: Send + Sync + 'static {
+    fn link(&self, key: &str) -> String;
+}
+
 /// Kinds of actors, for the "actors alive" gauge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ActorKind {
     Root,
     StorySupervisor,
     Story,
+    ConversationSupervisor,
+    Conversation,
+    Connection,
 }
 
 impl ActorKind {
@@ -97,21 +162,33 @@ impl ActorKind {
             Self::Root => "root",
             Self::StorySupervisor => "story_supervisor",
             Self::Story => "story",
+            Self::ConversationSupervisor => "conversation_supervisor",
+            Self::Conversation => "conversation",
+            Self::Connection => "connection",
         }
     }
 }
 
-/// Side channel for what happened in the core: metrics today, live fan-out to sockets next.
-/// Calls must not block.
-pub trait StoryObserver: Send + Sync + 'static {
+/// Side channel for what happened in the core (metrics). Calls must not block.
+pub trait Observer: Send + Sync + 'static {
     fn actor_started(&self, _kind: ActorKind) {}
     fn actor_stopped(&self, _kind: ActorKind) {}
     fn status_changed(&self, _story: StoryId, _status: StoryStatus) {}
     fn scene_saved(&self, _story: StoryId, _scene: &Scene) {}
     /// A story reached `completed` or `failed`; `elapsed` is this actor's share of the work.
     fn story_finished(&self, _story: StoryId, _status: StoryStatus, _elapsed: Duration) {}
+    /// A client message of this `type` was accepted.
+    fn message_in(&self, _kind: &str) {}
+    /// An event of this `type` was queued for `sockets` connections.
+    fn message_out(&self, _kind: &str, _sockets: usize) {}
+    /// A client frame was refused (`bad_json`, `rate_limited`, `too_large`, …).
+    fn frame_rejected(&self, _reason: &str) {}
+    /// A slow client's queue was full: it was disconnected.
+    fn outbound_dropped(&self) {}
+    /// From a story event happening to its being queued on every socket of its owner.
+    fn fanout(&self, _latency: Duration) {}
 }
 
 /// An observer that ignores everything.
 pub struct NoObserver;
-impl StoryObserver for NoObserver {}
+impl Observer for NoObserver {}

@@ -27,7 +27,10 @@ pub struct Extracted {
     pub hero: Character,
     pub companions: Vec<Character>,
     pub setting: Option<String>,
+    /// A style the child named ("funny", "a bedtime story").
     pub style: Option<Style>,
+    /// A style the story's ingredients suggest (a dragon → fantasy), when none was named.
+    pub style_hint: Option<Style>,
     pub num_scenes: Option<u8>,
     pub age: Option<u8>,
     /// What the hero wants or fears, as a verb phrase in the past tense ("wanted to fly").
@@ -84,44 +87,10 @@ const KINDS: &[(&str, &[&str])] = &[
 const SETTINGS: &[(&str, &[&str])] = &[
     ("forest", &["forest", "woods", "wood", "trees"]),
     ("castle", &["castle", "palace", "kingdom", "tower"]),
-    (
-        "sea",
-        &[
-            "sea",
-            "ocean",
-            "beach",
-            "underwater",
-            "waves",
-            "ship",
-            "boat",
-        ],
-    ),
-    (
-        "space",
-        &[
-            "space",
-            "planet",
-            "planets",
-            "stars",
-            "moon",
-            "rocket",
-            "galaxy",
-            "spaceship",
-        ],
-    ),
+    ("sea", &["sea", "ocean", "beach", "underwater", "waves", "ship", "boat"]),
+    ("space", &["space", "planet", "planets", "stars", "moon", "rocket", "galaxy", "spaceship"]),
     ("city", &["city", "town", "streets", "street"]),
-    (
-        "snow",
-        &[
-            "snow",
-            "snowy",
-            "ice",
-            "icy",
-            "arctic",
-            "winter",
-            "north pole",
-        ],
-    ),
+    ("snow", &["snow", "snowy", "ice", "icy", "arctic", "winter", "north pole"]),
     ("jungle", &["jungle", "rainforest"]),
     ("desert", &["desert", "sand", "dunes"]),
     ("mountains", &["mountain", "mountains", "hills", "volcano"]),
@@ -131,61 +100,31 @@ const SETTINGS: &[(&str, &[&str])] = &[
     ("cave", &["cave", "caves", "underground"]),
 ];
 
+/// Words that name a style outright ("make it funny").
 const STYLE_WORDS: &[(Style, &[&str])] = &[
-    (
-        Style::Bedtime,
-        &["bedtime", "sleepy", "sleep", "calm", "gentle", "lullaby"],
-    ),
-    (
-        Style::Funny,
-        &["funny", "silly", "giggle", "laugh", "hilarious", "jokes"],
-    ),
-    (
-        Style::Mystery,
-        &["mystery", "detective", "clue", "clues", "solve", "missing"],
-    ),
-    (
-        Style::SciFi,
-        &[
-            "space", "robot", "robots", "future", "alien", "aliens", "rocket", "planet", "sci-fi",
-        ],
-    ),
-    (
-        Style::Fantasy,
-        &[
-            "magic",
-            "magical",
-            "wizard",
-            "dragon",
-            "unicorn",
-            "fairy",
-            "spell",
-            "enchanted",
-        ],
-    ),
-    (
-        Style::Animals,
-        &["animals", "animal", "farm", "zoo", "pets"],
-    ),
-    (
-        Style::Adventure,
-        &[
-            "adventure",
-            "treasure",
-            "explore",
-            "journey",
-            "quest",
-            "pirate",
-            "pirates",
-        ],
-    ),
+    (Style::Bedtime, &["bedtime", "sleepy", "lullaby", "calm", "gentle", "goodnight"]),
+    (Style::Funny, &["funny", "silly", "giggle", "laugh", "hilarious", "jokes", "funniest"]),
+    (Style::Mystery, &["mystery", "detective", "clue", "clues", "spooky", "scary", "solve", "secret"]),
+    (Style::SciFi, &["sci-fi", "scifi", "futuristic", "science"]),
+    (Style::Fantasy, &["magic", "magical", "fantasy", "fairytale", "enchanted", "spell", "spells"]),
+    (Style::Animals, &["animals", "animal"]),
+    (Style::Adventure, &["adventure", "adventures", "treasure", "explore", "journey", "quest"]),
+];
+
+/// Words that only suggest a style (a dragon suggests fantasy, a rocket sci-fi).
+const STYLE_HINTS: &[(Style, &[&str])] = &[
+    (Style::SciFi, &["space", "robot", "robots", "future", "alien", "aliens", "rocket", "planet", "astronaut"]),
+    (Style::Fantasy, &["wizard", "dragon", "unicorn", "fairy", "witch", "castle", "princess", "knight", "mermaid"]),
+    (Style::Adventure, &["pirate", "pirates", "island", "jungle", "map"]),
+    (Style::Animals, &["farm", "zoo", "pets", "puppy", "kitten"]),
+    (Style::Mystery, &["missing", "ghost", "lost"]),
+    (Style::Bedtime, &["sleep", "night", "moon", "stars"]),
 ];
 
 const TRAITS: &[&str] = &[
-    "brave", "shy", "curious", "clever", "kind", "sleepy", "grumpy", "silly", "tiny", "little",
-    "big", "happy", "sad", "lonely", "friendly", "cheeky", "gentle", "clumsy", "bold", "smart",
-    "young", "old", "magic", "magical", "purple", "green", "blue", "red", "pink", "golden",
-    "silver", "fluffy", "cheerful",
+    "brave", "shy", "curious", "clever", "kind", "sleepy", "grumpy", "silly", "tiny", "little", "big", "happy", "sad",
+    "lonely", "friendly", "cheeky", "gentle", "clumsy", "bold", "smart", "young", "old", "magic", "magical", "purple",
+    "green", "blue", "red", "pink", "golden", "silver", "fluffy", "cheerful",
 ];
 
 const NUMBERS: &[(&str, u8)] = &[
@@ -205,10 +144,9 @@ const NUMBERS: &[(&str, u8)] = &[
 
 /// Words that look like names (capitalised) but are not.
 const NOT_NAMES: &[&str] = &[
-    "I", "A", "An", "The", "And", "But", "Can", "Please", "Make", "Tell", "Once", "Yes", "No",
-    "Okay", "Ok", "My", "Our", "She", "He", "They", "It", "There", "Then", "What", "Who", "Where",
-    "When", "Let", "Write", "Story", "Maybe", "Actually", "Hi", "Hello", "Mummy", "Mommy", "Daddy",
-    "Mum", "Mom", "Dad",
+    "I", "A", "An", "The", "And", "But", "Can", "Please", "Make", "Tell", "Once", "Yes", "No", "Okay", "Ok", "My",
+    "Our", "She", "He", "They", "It", "There", "Then", "What", "Who", "Where", "When", "Let", "Write", "Story",
+    "Maybe", "Actually", "Hi", "Hello", "Mummy", "Mommy", "Daddy", "Mum", "Mom", "Dad",
 ];
 
 fn tokens(text: &str) -> Vec<String> {
@@ -220,17 +158,12 @@ fn tokens(text: &str) -> Vec<String> {
 
 fn kind_of(word: &str) -> Option<&'static str> {
     let w = word.to_lowercase();
-    KINDS
-        .iter()
-        .find(|(k, alts)| *k == w || alts.contains(&w.as_str()))
-        .map(|(k, _)| *k)
+    KINDS.iter().find(|(k, alts)| *k == w || alts.contains(&w.as_str())).map(|(k, _)| *k)
 }
 
 fn number(word: &str) -> Option<u8> {
     let w = word.to_lowercase();
-    w.parse()
-        .ok()
-        .or_else(|| NUMBERS.iter().find(|(n, _)| *n == w).map(|(_, v)| *v))
+    w.parse().ok().or_else(|| NUMBERS.iter().find(|(n, _)| *n == w).map(|(_, v)| *v))
 }
 
 fn looks_like_name(word: &str) -> bool {
@@ -253,47 +186,32 @@ pub fn extract(text: &str) -> Extracted {
         if let Some(kind) = kind_of(word) {
             // "a fox called Ruby" / "a fox named Ruby"
             let after = match (lower.get(i + 1).map(String::as_str), toks.get(i + 2)) {
-                (Some("called" | "named"), Some(n))
-                    if looks_like_name(n) || n.chars().all(char::is_lowercase) =>
-                {
+                (Some("called" | "named"), Some(n)) if looks_like_name(n) || n.chars().all(char::is_lowercase) => {
                     Some(capitalise(n))
                 }
                 _ => None,
             };
+            // "my cat Whiskers"
+            let after = after.or_else(|| toks.get(i + 1).filter(|n| looks_like_name(n)).cloned());
             // "Pip the dragon"
-            let before = (i >= 2 && lower[i - 1] == "the" && looks_like_name(&toks[i - 2]))
-                .then(|| toks[i - 2].clone());
+            let before =
+                (i >= 2 && lower[i - 1] == "the" && looks_like_name(&toks[i - 2])).then(|| toks[i - 2].clone());
             let trait_word = (1..=2)
                 .filter_map(|d| i.checked_sub(d))
                 .map(|j| lower[j].as_str())
                 .find(|w| TRAITS.contains(w))
                 .map(str::to_owned);
-            characters.push((
-                i,
-                Character {
-                    name: after.or(before),
-                    kind: Some(kind.to_owned()),
-                    trait_word,
-                },
-            ));
+            characters.push((i, Character { name: after.or(before), kind: Some(kind.to_owned()), trait_word }));
         }
     }
     // "my name is Lily", "her name is Zoe", "called Max" without a kind.
     for (i, word) in lower.iter().enumerate() {
-        let named = (word == "called" || word == "named")
-            || (word == "is" && i >= 1 && lower[i - 1] == "name");
+        let named = (word == "called" || word == "named") || (word == "is" && i >= 1 && lower[i - 1] == "name");
         if let Some(n) = toks.get(i + 1).filter(|_| named)
             && looks_like_name(n)
             && !characters.iter().any(|(_, c)| c.name.as_deref() == Some(n))
         {
-            characters.push((
-                i,
-                Character {
-                    name: Some(n.clone()),
-                    kind: None,
-                    trait_word: None,
-                },
-            ));
+            characters.push((i, Character { name: Some(n.clone()), kind: None, trait_word: None }));
         }
     }
     characters.sort_by_key(|(i, _)| *i);
@@ -307,25 +225,23 @@ pub fn extract(text: &str) -> Extracted {
     out.setting = SETTINGS
         .iter()
         .filter_map(|(setting, words)| {
-            words
-                .iter()
-                .filter_map(|w| joined.find(&format!(" {w} ")))
-                .min()
-                .map(|pos| (pos, *setting))
+            words.iter().filter_map(|w| joined.find(&format!(" {w} "))).min().map(|pos| (pos, *setting))
         })
         .min()
         .map(|(_, s)| s.to_owned());
-    out.style = STYLE_WORDS
-        .iter()
-        .find(|(_, words)| words.iter().any(|w| joined.contains(&format!(" {w} "))))
-        .map(|(style, _)| *style);
+    let style_in = |table: &[(Style, &[&str])]| {
+        table
+            .iter()
+            .find(|(_, words)| words.iter().any(|w| joined.contains(&format!(" {w} "))))
+            .map(|(style, _)| *style)
+    };
+    out.style = style_in(STYLE_WORDS);
+    out.style_hint = style_in(STYLE_HINTS);
 
     for (i, word) in lower.iter().enumerate() {
         let next = lower.get(i + 1).map(String::as_str);
-        if let (
-            Some(n),
-            Some("scenes" | "scene" | "parts" | "part" | "chapters" | "chapter" | "pages" | "page"),
-        ) = (number(word), next)
+        if let (Some(n), Some("scenes" | "scene" | "parts" | "part" | "chapters" | "chapter" | "pages" | "page")) =
+            (number(word), next)
         {
             out.num_scenes = Some(n);
         }
@@ -347,16 +263,12 @@ pub fn extract(text: &str) -> Extracted {
 /// The phrase ends at the clause: punctuation, "and", or a place ("in the snowy mountains").
 fn wish(text: &str) -> Option<String> {
     let lower = text.to_lowercase();
-    let start = [" who ", " that "]
-        .iter()
-        .filter_map(|w| lower.find(w).map(|i| i + w.len()))
-        .min()?;
+    let start = [" who ", " that "].iter().filter_map(|w| lower.find(w).map(|i| i + w.len())).min()?;
     let clause = lower[start..].split(['.', ',', '!', '?', ';']).next()?;
     let mut words: Vec<&str> = Vec::new();
     for word in clause.split_whitespace() {
         let stop = ["and", "but", "so", "because"].contains(&word)
-            || (words.len() >= 3
-                && ["in", "on", "at", "near", "inside", "under", "with"].contains(&word));
+            || (words.len() >= 3 && ["in", "on", "at", "near", "inside", "under", "with"].contains(&word));
         if stop {
             break;
         }
@@ -382,9 +294,7 @@ fn wish(text: &str) -> Option<String> {
 
 fn capitalise(word: &str) -> String {
     let mut c = word.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -398,14 +308,13 @@ mod tests {
         assert_eq!(e.hero.kind.as_deref(), Some("dragon"));
         assert_eq!(e.hero.trait_word.as_deref(), Some("brave"));
         assert_eq!(e.wish.as_deref(), Some("was afraid of the dark"));
-        assert_eq!(e.style, Some(Style::Fantasy));
+        assert_eq!(e.style, None, "a dragon only hints at fantasy");
+        assert_eq!(e.style_hint, Some(Style::Fantasy));
     }
 
     #[test]
     fn name_before_kind_and_companion() {
-        let e = extract(
-            "Luna the unicorn and her friend, a fox named Ruby, explore the snowy mountains",
-        );
+        let e = extract("Luna the unicorn and her friend, a fox named Ruby, explore the snowy mountains");
         assert_eq!(e.hero.name.as_deref(), Some("Luna"));
         assert_eq!(e.hero.kind.as_deref(), Some("unicorn"));
         assert_eq!(e.companions[0].name.as_deref(), Some("Ruby"));
@@ -417,14 +326,10 @@ mod tests {
     fn wishes_end_at_the_clause() {
         let wish = |t: &str| extract(t).wish;
         assert_eq!(
-            wish("a unicorn who wants to see the northern lights in the snowy mountains")
-                .as_deref(),
+            wish("a unicorn who wants to see the northern lights in the snowy mountains").as_deref(),
             Some("wanted to see the northern lights")
         );
-        assert_eq!(
-            wish("a cat who can't sleep, and a dog").as_deref(),
-            Some("could not sleep")
-        );
+        assert_eq!(wish("a cat who can't sleep, and a dog").as_deref(), Some("could not sleep"));
         assert_eq!(wish("a fox who lives in a den"), None);
         assert_eq!(wish("a robot"), None);
     }
@@ -436,7 +341,7 @@ mod tests {
         assert_eq!(e.num_scenes, Some(5));
         assert_eq!(e.hero.kind.as_deref(), Some("dog"));
         assert_eq!(e.setting.as_deref(), Some("space"));
-        assert_eq!(e.style, Some(Style::SciFi));
+        assert_eq!(e.style_hint, Some(Style::SciFi));
         assert_eq!(extract("for a 6 year old, 3 scenes").age, Some(6));
     }
 
@@ -444,8 +349,6 @@ mod tests {
     fn plain_text_yields_nothing_invented() {
         let e = extract("hello there");
         assert!(e.hero.is_empty());
-        assert!(
-            e.setting.is_none() && e.style.is_none() && e.num_scenes.is_none() && e.age.is_none()
-        );
+        assert!(e.setting.is_none() && e.style.is_none() && e.num_scenes.is_none() && e.age.is_none());
     }
 }

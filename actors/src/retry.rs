@@ -27,9 +27,7 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     pub fn delay(&self, attempt: u32) -> Duration {
-        self.base_delay
-            .saturating_mul(1 << attempt.min(16))
-            .min(self.max_delay)
+        self.base_delay.saturating_mul(1 << attempt.min(16)).min(self.max_delay)
     }
 
     /// Run `call` until it succeeds, fails permanently, or the retries are spent.
@@ -42,9 +40,7 @@ impl RetryPolicy {
         loop {
             let result = match tokio::time::timeout(self.attempt_timeout, call()).await {
                 Ok(result) => result,
-                Err(_) => Err(ProviderError::transient(format!(
-                    "{what}: the provider did not answer in time"
-                ))),
+                Err(_) => Err(ProviderError::transient(format!("{what}: the provider did not answer in time"))),
             };
             match result {
                 Ok(value) => return Ok(value),
@@ -115,11 +111,7 @@ mod tests {
 
     #[test]
     fn delay_grows_and_is_capped() {
-        let p = RetryPolicy {
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(1),
-            ..fast(0)
-        };
+        let p = RetryPolicy { base_delay: Duration::from_millis(100), max_delay: Duration::from_secs(1), ..fast(0) };
         assert_eq!(p.delay(0), Duration::from_millis(100));
         assert_eq!(p.delay(2), Duration::from_millis(400));
         assert_eq!(p.delay(10), Duration::from_secs(1));

@@ -1,61 +1,123 @@
-//! Root of the actor tree and the handle the edge holds ([`Engine`]).
-//! The root restarts a crashed StorySupervisor, which then re-adopts unfinished stories.
+//! Root of the actor tree and the handle the edge holds ([`Engine`]). The root restarts a
+//! crashed supervisor, forwards requests to the current one, and parents the connection actors
+//! so that stopping the tree closes every socket (1001) before stopping the rest.
 
-use crate::model::StoryId;
-use crate::ports::ActorKind;
+use crate::connection::{ConnectionActor, ConnectionArgs, ConnectionLimits, ConnectionMessage};
+use crate::conversation::{ConversationConfig, ConversationDeps};
+use crate::conversation_supervisor::{ConversationSupervisor, ConversationSupervisorMessage, Registry};
+use crate::model::{StoryId, UserId};
+use crate::ports::{ActorKind, ConversationStore, Llm, MediaLinks, Observer, Outbound, StoryStore};
+use crate::retry::RetryPolicy;
 use crate::story::StoryDeps;
 use crate::story_supervisor::{StorySupervisor, StorySupervisorMessage};
+use ractor::rpc::CallResult;
 use ractor::{Actor, ActorProcessingErr, ActorRef, SpawnErr, SupervisionEvent};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
+
+/// What the core needs from outside, implemented in `src/`.
+pub struct Ports {
+    pub stories: Arc<dyn StoryStore>,
+    pub conversations: Arc<dyn ConversationStore>,
+    pub llm: Arc<dyn Llm>,
+    pub observer: Arc<dyn Observer>,
+    pub links: Arc<dyn MediaLinks>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct EngineConfig {
+    /// Concurrent calls into the storyteller across all stories.
+    pub llm_concurrency: usize,
+    pub retry: RetryPolicy,
+    /// Crashes of one story's actor before the story is marked failed.
+    pub restart_limit: u32,
+    pub conversation: ConversationConfig,
+    pub connection: ConnectionLimits,
+}
 
 pub struct RootActor;
 
-#[derive(Debug)]
 pub enum RootMessage {
-    /// Forward to the current StorySupervisor.
     Stories(StorySupervisorMessage),
+    Conversations(ConversationSupervisorMessage),
+}
+
+pub struct RootArgs {
+    ports: Ports,
+    config: EngineConfig,
+    registry: Registry,
 }
 
 pub struct RootState {
-    deps: Arc<StoryDeps>,
+    story_deps: Arc<StoryDeps>,
+    conversation_deps: Arc<ConversationDeps>,
+    registry: Registry,
     stories: ActorRef<StorySupervisorMessage>,
+    conversations: ActorRef<ConversationSupervisorMessage>,
+    observer: Arc<dyn Observer>,
 }
 
 async fn spawn_stories(
     myself: &ActorRef<RootMessage>,
     deps: &Arc<StoryDeps>,
 ) -> Result<ActorRef<StorySupervisorMessage>, SpawnErr> {
-    let (stories, _) =
-        Actor::spawn_linked(None, StorySupervisor, deps.clone(), myself.get_cell()).await?;
+    let (stories, _) = Actor::spawn_linked(None, StorySupervisor, deps.clone(), myself.get_cell()).await?;
     // Cannot fail: the supervisor was just started and nothing has stopped it yet.
     let _ = stories.send_message(StorySupervisorMessage::AdoptUnfinished);
     Ok(stories)
 }
 
+async fn spawn_conversations(
+    myself: &ActorRef<RootMessage>,
+    deps: &Arc<ConversationDeps>,
+    registry: &Registry,
+) -> Result<ActorRef<ConversationSupervisorMessage>, SpawnErr> {
+    let args = (deps.clone(), registry.clone());
+    Ok(Actor::spawn_linked(None, ConversationSupervisor, args, myself.get_cell()).await?.0)
+}
+
 impl Actor for RootActor {
     type Msg = RootMessage;
     type State = RootState;
-    type Arguments = Arc<StoryDeps>;
+    type Arguments = RootArgs;
 
-    async fn pre_start(
-        &self,
-        myself: ActorRef<Self::Msg>,
-        deps: Arc<StoryDeps>,
-    ) -> Result<Self::State, ActorProcessingErr> {
-        deps.observer.actor_started(ActorKind::Root);
-        let stories = spawn_stories(&myself, &deps).await?;
-        Ok(RootState { deps, stories })
+    async fn pre_start(&self, myself: ActorRef<Self::Msg>, args: RootArgs) -> Result<Self::State, ActorProcessingErr> {
+        let RootArgs { ports, config, registry } = args;
+        ports.observer.actor_started(ActorKind::Root);
+        let story_deps = Arc::new(StoryDeps {
+            store: ports.stories,
+            llm: ports.llm,
+            observer: ports.observer.clone(),
+            llm_permits: Arc::new(Semaphore::new(config.llm_concurrency.max(1))),
+            retry: config.retry,
+            restart_limit: config.restart_limit,
+            registry: registry.clone(),
+            links: ports.links,
+        });
+        let conversation_deps = Arc::new(ConversationDeps {
+            store: ports.conversations,
+            observer: ports.observer.clone(),
+            config: config.conversation,
+            root: myself.clone(),
+        });
+        let stories = spawn_stories(&myself, &story_deps).await?;
+        let conversations = spawn_conversations(&myself, &conversation_deps, &registry).await?;
+        Ok(RootState { story_deps, conversation_deps, registry, stories, conversations, observer: ports.observer })
     }
 
-    async fn post_stop(
-        &self,
-        _: ActorRef<Self::Msg>,
-        state: &mut Self::State,
-    ) -> Result<(), ActorProcessingErr> {
+    async fn post_stop(&self, myself: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+        // Sockets first (close 1001), then conversations and stories, each finishing its step.
+        let (stories, conversations) = (state.stories.get_id(), state.conversations.get_id());
+        for child in myself.get_children() {
+            if child.get_id() != stories && child.get_id() != conversations {
+                child.stop(Some("shutdown".into()));
+            }
+        }
+        let _ = state.conversations.stop_and_wait(None, Some(Duration::from_secs(5))).await;
         let _ = state.stories.stop_and_wait(None, None).await;
-        state.deps.observer.actor_stopped(ActorKind::Root);
+        state.observer.actor_stopped(ActorKind::Root);
         Ok(())
     }
 
@@ -67,6 +129,7 @@ impl Actor for RootActor {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             RootMessage::Stories(msg) => state.stories.send_message(msg)?,
+            RootMessage::Conversations(msg) => state.conversations.send_message(msg)?,
         }
         Ok(())
     }
@@ -77,11 +140,16 @@ impl Actor for RootActor {
         event: SupervisionEvent,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        if let SupervisionEvent::ActorFailed(cell, error) = event
-            && cell.get_id() == state.stories.get_id()
-        {
-            tracing::error!(%error, "story supervisor crashed, restarting it");
-            state.stories = spawn_stories(&myself, &state.deps).await?;
+        if let SupervisionEvent::ActorFailed(cell, error) = event {
+            if cell.get_id() == state.stories.get_id() {
+                tracing::error!(%error, "story supervisor crashed, restarting it");
+                state.stories = spawn_stories(&myself, &state.story_deps).await?;
+            } else if cell.get_id() == state.conversations.get_id() {
+                tracing::error!(%error, "conversation supervisor crashed, restarting it");
+                state.conversations = spawn_conversations(&myself, &state.conversation_deps, &state.registry).await?;
+            } else {
+                tracing::warn!(%error, "connection actor crashed; its socket is closed");
+            }
         }
         Ok(())
     }
@@ -91,55 +159,102 @@ impl Actor for RootActor {
 pub struct Engine {
     root: ActorRef<RootMessage>,
     handle: std::sync::Mutex<Option<JoinHandle<()>>>,
+    registry: Registry,
+    observer: Arc<dyn Observer>,
+    connection_limits: ConnectionLimits,
 }
 
 #[derive(Debug, thiserror::Error)]
 #[error("the story engine is not running")]
 pub struct EngineDown;
 
+/// The edge's handle on one socket's ConnectionActor.
+pub struct Connection {
+    actor: ActorRef<ConnectionMessage>,
+}
+
+impl Connection {
+    /// Hand over a text message; returns once it is handled (backpressure for the reader).
+    /// `false` when the connection actor is gone (the connection was closed).
+    pub async fn text(&self, text: String) -> bool {
+        matches!(self.actor.call(|reply| ConnectionMessage::Text(text, reply), None).await, Ok(CallResult::Success(())))
+    }
+
+    pub fn binary(&self) {
+        let _ = self.actor.send_message(ConnectionMessage::Binary);
+    }
+
+    pub fn too_large(&self) {
+        let _ = self.actor.send_message(ConnectionMessage::TooLarge);
+    }
+
+    /// The socket is gone: detach and stop.
+    pub fn closed(&self) {
+        self.actor.stop(None);
+    }
+}
+
 impl Engine {
     /// Start the tree; unfinished stories are re-adopted straight away.
-    pub async fn start(deps: Arc<StoryDeps>) -> Result<Self, SpawnErr> {
-        let (root, handle) = Actor::spawn(None, RootActor, deps).await?;
+    pub async fn start(ports: Ports, config: EngineConfig) -> Result<Self, SpawnErr> {
+        let registry = Registry::default();
+        let observer = ports.observer.clone();
+        let args = RootArgs { ports, config, registry: registry.clone() };
+        let (root, handle) = Actor::spawn(None, RootActor, args).await?;
         Ok(Self {
             root,
             handle: std::sync::Mutex::new(Some(handle)),
+            registry,
+            observer,
+            connection_limits: config.connection,
         })
     }
 
     pub fn start_story(&self, id: StoryId) -> Result<(), EngineDown> {
-        self.stories(StorySupervisorMessage::StartStory(id))
+        self.root.send_message(RootMessage::Stories(StorySupervisorMessage::StartStory(id))).map_err(|_| EngineDown)
     }
 
     pub fn cancel_story(&self, id: StoryId) -> Result<(), EngineDown> {
-        self.stories(StorySupervisorMessage::CancelStory(id))
+        self.root.send_message(RootMessage::Stories(StorySupervisorMessage::CancelStory(id))).map_err(|_| EngineDown)
     }
 
     pub async fn running_stories(&self) -> Result<Vec<StoryId>, EngineDown> {
         let ask = |reply| RootMessage::Stories(StorySupervisorMessage::RunningStories(reply));
         match self.root.call(ask, Some(Duration::from_secs(5))).await {
-            Ok(ractor::rpc::CallResult::Success(ids)) => Ok(ids),
+            Ok(CallResult::Success(ids)) => Ok(ids),
             _ => Err(EngineDown),
         }
     }
 
-    fn stories(&self, msg: StorySupervisorMessage) -> Result<(), EngineDown> {
-        self.root
-            .send_message(RootMessage::Stories(msg))
-            .map_err(|_| EngineDown)
+    /// Conversation actors alive right now.
+    pub fn conversations_alive(&self) -> usize {
+        self.registry.len()
     }
 
-    /// Stop the tree, letting in-flight steps finish for at most `grace`.
+    /// Start the ConnectionActor for a new socket of `user`, attached to their conversation.
+    pub async fn open_connection(
+        &self,
+        user: UserId,
+        outbound: Arc<dyn Outbound>,
+        resume_from: Option<u64>,
+    ) -> Result<Connection, EngineDown> {
+        let args = ConnectionArgs {
+            user,
+            outbound,
+            root: self.root.clone(),
+            observer: self.observer.clone(),
+            limits: self.connection_limits,
+            resume_from,
+        };
+        let (actor, _) =
+            Actor::spawn_linked(None, ConnectionActor, args, self.root.get_cell()).await.map_err(|_| EngineDown)?;
+        Ok(Connection { actor })
+    }
+
+    /// Stop the tree: sockets close with 1001, in-flight story steps finish (at most `grace`).
     pub async fn shutdown(&self, grace: Duration) {
-        if self
-            .root
-            .stop_and_wait(Some("shutdown".into()), Some(grace))
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                "actor tree did not stop within {grace:?}; unfinished stories resume at next start"
-            );
+        if self.root.stop_and_wait(Some("shutdown".into()), Some(grace)).await.is_err() {
+            tracing::warn!("actor tree did not stop within {grace:?}; unfinished stories resume at next start");
             self.root.kill();
         }
         let handle = self.handle.lock().ok().and_then(|mut h| h.take());

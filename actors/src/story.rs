@@ -2,10 +2,13 @@
 //! before announcing it. Each step is one message to itself, so a stop request lands between
 //! steps and a restarted actor resumes from the first scene not yet persisted.
 
-use crate::model::{Scene, SceneId, Stage, StoryId, StoryState, StoryStatus};
+use crate::conversation::ConversationMessage;
+use crate::conversation_supervisor::Registry;
+use crate::model::{Scene, SceneId, Stage, StoryId, StoryState, StoryStatus, UserId};
 use crate::ports::{
-    ActorKind, Llm, Progress, ProviderError, SceneRequest, StoreError, StoryObserver, StoryStore,
+    ActorKind, Llm, MediaLinks, Observer, Progress, ProviderError, SceneRequest, StoreError, StoryStore,
 };
+use crate::protocol::{SceneView, ServerEvent};
 use crate::retry::RetryPolicy;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use std::sync::Arc;
@@ -16,12 +19,34 @@ use tokio::sync::Semaphore;
 pub struct StoryDeps {
     pub store: Arc<dyn StoryStore>,
     pub llm: Arc<dyn Llm>,
-    pub observer: Arc<dyn StoryObserver>,
+    pub observer: Arc<dyn Observer>,
     /// Concurrent calls allowed into the LLM provider; a burst of stories queues here.
     pub llm_permits: Arc<Semaphore>,
     pub retry: RetryPolicy,
     /// How often one story may crash its actor before it is marked failed.
     pub restart_limit: u32,
+    /// Where live progress goes: the owner's conversation actor, if one is alive.
+    pub registry: Registry,
+    pub links: Arc<dyn MediaLinks>,
+}
+
+impl StoryDeps {
+    /// Tell the owner's connected devices (if any) what happened.
+    pub(crate) fn publish(&self, user: UserId, event: ServerEvent) {
+        if let Some(conversation) = self.registry.get(user) {
+            let _ = conversation.send_message(ConversationMessage::Story { event, at: Instant::now() });
+        }
+    }
+
+    fn progress_event(&self, story: &StoryState, stage: Stage) -> ServerEvent {
+        ServerEvent::StoryProgress {
+            story_id: story.story_id,
+            status: story.status,
+            stage,
+            scenes_done: story.scenes.len() as u32,
+            scenes_total: u32::from(story.spec.num_scenes),
+        }
+    }
 }
 
 pub struct StoryActor;
@@ -70,19 +95,10 @@ impl Actor for StoryActor {
     ) -> Result<Self::State, ActorProcessingErr> {
         args.deps.observer.actor_started(ActorKind::Story);
         myself.send_message(StoryMessage::Advance)?;
-        Ok(StoryActorState {
-            story_id: args.story_id,
-            deps: args.deps,
-            started: Instant::now(),
-            story: None,
-        })
+        Ok(StoryActorState { story_id: args.story_id, deps: args.deps, started: Instant::now(), story: None })
     }
 
-    async fn post_stop(
-        &self,
-        _: ActorRef<Self::Msg>,
-        state: &mut Self::State,
-    ) -> Result<(), ActorProcessingErr> {
+    async fn post_stop(&self, _: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
         state.deps.observer.actor_stopped(ActorKind::Story);
         Ok(())
     }
@@ -96,9 +112,7 @@ impl Actor for StoryActor {
         match message {
             StoryMessage::Advance => match step(state).await {
                 Ok(Next::Continue) => myself.send_message(StoryMessage::Advance)?,
-                Ok(Next::Finished) | Err(StepError::Store(StoreError::NotFound)) => {
-                    myself.stop(None)
-                }
+                Ok(Next::Finished) | Err(StepError::Store(StoreError::NotFound)) => myself.stop(None),
                 Err(StepError::Provider(e)) => {
                     tracing::warn!(story = %state.story_id, error = %e, "story failed");
                     fail(state, &e.message).await?;
@@ -117,17 +131,14 @@ async fn step(state: &mut StoryActorState) -> Result<Next, StepError> {
     let story = match &mut state.story {
         Some(story) => story,
         slot => {
-            let loaded = deps
-                .store
-                .load_story(state.story_id)
-                .await?
-                .ok_or(StoreError::NotFound)?;
+            let loaded = deps.store.load_story(state.story_id).await?.ok_or(StoreError::NotFound)?;
             slot.insert(loaded)
         }
     };
     if story.status == StoryStatus::Completed {
         return Ok(Next::Finished);
     }
+    let (user, id) = (story.user_id, story.story_id);
 
     let Some(plan) = story.plan.clone() else {
         set_progress(&deps, story, StoryStatus::Processing, Stage::Planning).await?;
@@ -144,24 +155,16 @@ async fn step(state: &mut StoryActorState) -> Result<Next, StepError> {
     let total = plan.scenes.len();
     let Some(index) = first_missing(&story.scenes, total) else {
         set_progress(&deps, story, StoryStatus::Completed, Stage::Done).await?;
-        deps.observer.story_finished(
-            story.story_id,
-            StoryStatus::Completed,
-            state.started.elapsed(),
-        );
+        deps.observer.story_finished(id, StoryStatus::Completed, state.started.elapsed());
+        deps.publish(user, ServerEvent::StoryCompleted { story_id: id });
         return Ok(Next::Finished);
     };
 
     set_progress(&deps, story, StoryStatus::Processing, Stage::Writing).await?;
     let draft = {
         let _permit = deps.llm_permits.acquire().await;
-        let request = SceneRequest {
-            story_id: story.story_id,
-            spec: &story.spec,
-            plan: &plan,
-            index,
-            previous: &story.scenes,
-        };
+        let request =
+            SceneRequest { story_id: story.story_id, spec: &story.spec, plan: &plan, index, previous: &story.scenes };
         let llm = &deps.llm;
         deps.retry.run("scene", || llm.write_scene(request)).await?
     };
@@ -173,10 +176,13 @@ async fn step(state: &mut StoryActorState) -> Result<Next, StepError> {
         image_key: None,
         audio_key: None,
     };
-    deps.store.save_scene(story.story_id, &scene).await?;
-    deps.observer.scene_saved(story.story_id, &scene);
+    deps.store.save_scene(id, &scene).await?;
+    deps.observer.scene_saved(id, &scene);
+    let view = SceneView::new(&scene, |key| deps.links.link(key));
     story.scenes.push(scene);
     story.scenes.sort_by_key(|s| s.sequence);
+    deps.publish(user, ServerEvent::SceneReady { story_id: id, scene: view });
+    deps.publish(user, deps.progress_event(story, Stage::Writing));
     Ok(Next::Continue)
 }
 
@@ -191,46 +197,42 @@ async fn set_progress(
     status: StoryStatus,
     stage: Stage,
 ) -> Result<(), StoreError> {
-    deps.store
-        .set_progress(
-            story.story_id,
-            &Progress {
-                status,
-                stage,
-                error: None,
-            },
-        )
-        .await?;
+    deps.store.set_progress(story.story_id, &Progress { status, stage, error: None }).await?;
     if story.status != status {
+        if status == StoryStatus::Processing {
+            deps.publish(story.user_id, ServerEvent::StoryStarted { story_id: story.story_id });
+        }
         story.status = status;
         deps.observer.status_changed(story.story_id, status);
+        deps.publish(story.user_id, deps.progress_event(story, stage));
     }
     Ok(())
 }
 
 async fn fail(state: &StoryActorState, reason: &str) -> Result<(), StoreError> {
-    mark_failed(&state.deps, state.story_id, reason).await?;
-    state.deps.observer.story_finished(
-        state.story_id,
-        StoryStatus::Failed,
-        state.started.elapsed(),
-    );
+    let user = state.story.as_ref().map(|s| s.user_id);
+    mark_failed(&state.deps, state.story_id, user, reason).await?;
+    state.deps.observer.story_finished(state.story_id, StoryStatus::Failed, state.started.elapsed());
     Ok(())
 }
 
-/// Record a story as failed with a reason the app can show.
+/// Record a story as failed with a reason the app can show, and tell the owner.
 pub(crate) async fn mark_failed(
     deps: &StoryDeps,
     id: StoryId,
+    user: Option<UserId>,
     reason: &str,
 ) -> Result<(), StoreError> {
-    let progress = Progress {
-        status: StoryStatus::Failed,
-        stage: Stage::Failed,
-        error: Some(reason.to_owned()),
-    };
+    let progress = Progress { status: StoryStatus::Failed, stage: Stage::Failed, error: Some(reason.to_owned()) };
     deps.store.set_progress(id, &progress).await?;
     deps.observer.status_changed(id, StoryStatus::Failed);
+    let user = match user {
+        Some(user) => Some(user),
+        None => deps.store.load_story(id).await?.map(|s| s.user_id),
+    };
+    if let Some(user) = user {
+        deps.publish(user, ServerEvent::StoryFailed { story_id: id, error: reason.to_owned() });
+    }
     Ok(())
 }
 

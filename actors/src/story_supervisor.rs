@@ -5,9 +5,7 @@
 use crate::model::StoryId;
 use crate::ports::ActorKind;
 use crate::story::{StoryActor, StoryArgs, StoryDeps, StoryMessage, mark_failed};
-use ractor::{
-    Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent,
-};
+use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,16 +36,8 @@ pub struct StorySupervisorState {
 }
 
 impl StorySupervisorState {
-    async fn spawn(
-        &mut self,
-        myself: &ActorRef<StorySupervisorMessage>,
-        id: StoryId,
-        restarts: u32,
-    ) {
-        let args = StoryArgs {
-            story_id: id,
-            deps: self.deps.clone(),
-        };
+    async fn spawn(&mut self, myself: &ActorRef<StorySupervisorMessage>, id: StoryId, restarts: u32) {
+        let args = StoryArgs { story_id: id, deps: self.deps.clone() };
         match Actor::spawn_linked(None, StoryActor, args, myself.get_cell()).await {
             Ok((actor, _)) => {
                 self.by_actor.insert(actor.get_id(), id);
@@ -68,32 +58,17 @@ impl Actor for StorySupervisor {
     type State = StorySupervisorState;
     type Arguments = Arc<StoryDeps>;
 
-    async fn pre_start(
-        &self,
-        _: ActorRef<Self::Msg>,
-        deps: Arc<StoryDeps>,
-    ) -> Result<Self::State, ActorProcessingErr> {
+    async fn pre_start(&self, _: ActorRef<Self::Msg>, deps: Arc<StoryDeps>) -> Result<Self::State, ActorProcessingErr> {
         deps.observer.actor_started(ActorKind::StorySupervisor);
-        Ok(StorySupervisorState {
-            deps,
-            children: HashMap::new(),
-            by_actor: HashMap::new(),
-        })
+        Ok(StorySupervisorState { deps, children: HashMap::new(), by_actor: HashMap::new() })
     }
 
-    async fn post_stop(
-        &self,
-        _: ActorRef<Self::Msg>,
-        state: &mut Self::State,
-    ) -> Result<(), ActorProcessingErr> {
+    async fn post_stop(&self, _: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
         // Let each story finish the step it is in (a scene being saved), then stop.
         for (_, child) in state.children.drain() {
             let _ = child.actor.stop_and_wait(None, None).await;
         }
-        state
-            .deps
-            .observer
-            .actor_stopped(ActorKind::StorySupervisor);
+        state.deps.observer.actor_stopped(ActorKind::StorySupervisor);
         Ok(())
     }
 
@@ -114,21 +89,19 @@ impl Actor for StorySupervisor {
                     child.actor.stop(Some("cancelled".into()));
                 }
             }
-            StorySupervisorMessage::AdoptUnfinished => {
-                match state.deps.store.unfinished_stories().await {
-                    Ok(ids) => {
-                        if !ids.is_empty() {
-                            tracing::info!(count = ids.len(), "re-adopting unfinished stories");
-                        }
-                        for id in ids {
-                            if !state.children.contains_key(&id) {
-                                state.spawn(&myself, id, 0).await;
-                            }
+            StorySupervisorMessage::AdoptUnfinished => match state.deps.store.unfinished_stories().await {
+                Ok(ids) => {
+                    if !ids.is_empty() {
+                        tracing::info!(count = ids.len(), "re-adopting unfinished stories");
+                    }
+                    for id in ids {
+                        if !state.children.contains_key(&id) {
+                            state.spawn(&myself, id, 0).await;
                         }
                     }
-                    Err(e) => tracing::error!(error = %e, "could not list unfinished stories"),
                 }
-            }
+                Err(e) => tracing::error!(error = %e, "could not list unfinished stories"),
+            },
             StorySupervisorMessage::RunningStories(reply) => {
                 let _ = reply.send(state.children.keys().copied().collect());
             }
@@ -159,7 +132,7 @@ impl Actor for StorySupervisor {
                 } else {
                     tracing::error!(story = %id, %error, "story actor keeps crashing, giving up");
                     let reason = "Something went wrong while writing this story. Please try again.";
-                    if let Err(e) = mark_failed(&state.deps, id, reason).await {
+                    if let Err(e) = mark_failed(&state.deps, id, None, reason).await {
                         tracing::error!(story = %id, error = %e, "could not mark story failed");
                     }
                 }

@@ -13,11 +13,7 @@ pub struct AuthUser(pub UserId);
 impl AuthUser {
     /// 403 unless the caller is `user`: a user may act only on their own resources.
     pub fn must_be(self, user: UserId) -> Result<(), ApiError> {
-        if self.0 == user {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden)
-        }
+        if self.0 == user { Ok(()) } else { Err(ApiError::Forbidden) }
     }
 }
 
@@ -25,24 +21,14 @@ impl AuthUser {
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then_some(token.trim())
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
 }
 
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let token =
-            bearer_token(&parts.headers).ok_or(ApiError::Unauthorized("missing bearer token"))?;
-        state
-            .keys
-            .verify(token)
-            .map(AuthUser)
-            .ok_or(ApiError::Unauthorized("invalid or expired token"))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(&parts.headers).ok_or(ApiError::Unauthorized("missing bearer token"))?;
+        state.keys.verify(token).map(AuthUser).ok_or(ApiError::Unauthorized("invalid or expired token"))
     }
 }

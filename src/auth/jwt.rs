@@ -73,10 +73,7 @@ mod tests {
         let token = keys.issue(user).unwrap();
         assert_eq!(keys.verify(&token), Some(user));
 
-        let other = JwtKeys::from_config(&Config {
-            jwt_audience: "someone-else".into(),
-            ..Config::default()
-        });
+        let other = JwtKeys::from_config(&Config { jwt_audience: "someone-else".into(), ..Config::default() });
         assert_eq!(other.verify(&token), None, "wrong audience");
         let mut tampered = token.clone();
         tampered.pop();

@@ -17,11 +17,8 @@ pub async fn hash_password(password: String) -> anyhow::Result<String> {
 /// `false` for a wrong password or a malformed stored hash.
 pub async fn verify_password(password: String, stored: String) -> anyhow::Result<bool> {
     Ok(tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&stored).is_ok_and(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
+        PasswordHash::new(&stored)
+            .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
     })
     .await?)
 }
@@ -36,16 +33,8 @@ mod tests {
         let b = hash_password("correct horse".into()).await.unwrap();
         assert_ne!(a, b);
         assert!(a.starts_with("$argon2id$"));
-        assert!(
-            verify_password("correct horse".into(), a.clone())
-                .await
-                .unwrap()
-        );
+        assert!(verify_password("correct horse".into(), a.clone()).await.unwrap());
         assert!(!verify_password("wrong".into(), a).await.unwrap());
-        assert!(
-            !verify_password("x".into(), "not a hash".into())
-                .await
-                .unwrap()
-        );
+        assert!(!verify_password("x".into(), "not a hash".into()).await.unwrap());
     }
 }

@@ -5,8 +5,10 @@ use super::{DbResult, query_one};
 use libsql::Connection;
 
 /// Every file in `schema/`, in order. A unit test checks this list matches the folder.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "0001_init", include_str!("../../schema/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "0001_init", include_str!("../../schema/0001_init.sql")),
+    (2, "0002_conversations", include_str!("../../schema/0002_conversations.sql")),
+];
 
 pub async fn apply(conn: &Connection) -> DbResult<()> {
     conn.execute(
@@ -14,14 +16,10 @@ pub async fn apply(conn: &Connection) -> DbResult<()> {
         (),
     )
     .await?;
-    let current: i64 = query_one(
-        conn,
-        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-        (),
-        |r| Ok(r.get(0)?),
-    )
-    .await?
-    .unwrap_or(0);
+    let current: i64 =
+        query_one(conn, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", (), |r| Ok(r.get(0)?))
+            .await?
+            .unwrap_or(0);
     for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
         let tx = conn.transaction().await?;
         tx.execute_batch(sql).await?;
@@ -61,19 +59,12 @@ mod tests {
     #[tokio::test]
     async fn applying_twice_is_a_no_op() {
         let dir = tempfile::tempdir().unwrap();
-        let db = libsql::Builder::new_local(dir.path().join("t.db"))
-            .build()
-            .await
-            .unwrap();
+        let db = libsql::Builder::new_local(dir.path().join("t.db")).build().await.unwrap();
         let conn = db.connect().unwrap();
         apply(&conn).await.unwrap();
         apply(&conn).await.unwrap();
-        let n: i64 = query_one(&conn, "SELECT COUNT(*) FROM schema_migrations", (), |r| {
-            Ok(r.get(0)?)
-        })
-        .await
-        .unwrap()
-        .unwrap();
+        let n: i64 =
+            query_one(&conn, "SELECT COUNT(*) FROM schema_migrations", (), |r| Ok(r.get(0)?)).await.unwrap().unwrap();
         assert_eq!(n, MIGRATIONS.len() as i64);
     }
 }

@@ -23,11 +23,7 @@ pub struct StoryRow {
 impl StoryRow {
     /// The requested title, else the storyteller's, else empty while planning.
     pub fn title(&self) -> String {
-        self.spec
-            .title
-            .clone()
-            .or_else(|| self.plan.as_ref().map(|p| p.title.clone()))
-            .unwrap_or_default()
+        self.spec.title.clone().or_else(|| self.plan.as_ref().map(|p| p.title.clone())).unwrap_or_default()
     }
 }
 
@@ -38,9 +34,7 @@ const STORY_COLUMNS: &str = "s.id, s.user_id, s.title, s.prompt, s.style, s.num_
 fn story_from_row(row: &Row) -> DbResult<StoryRow> {
     let plan = row
         .get::<Option<String>>(11)?
-        .map(|json| {
-            serde_json::from_str(&json).map_err(|e| DbError::Corrupt(format!("story plan: {e}")))
-        })
+        .map(|json| serde_json::from_str(&json).map_err(|e| DbError::Corrupt(format!("story plan: {e}"))))
         .transpose()?;
     Ok(StoryRow {
         id: parse(&row.get::<String>(0)?, "story id")?,
@@ -49,8 +43,7 @@ fn story_from_row(row: &Row) -> DbResult<StoryRow> {
             title: row.get(2)?,
             prompt: row.get(3)?,
             style: parse(&row.get::<String>(4)?, "style")?,
-            num_scenes: u8::try_from(row.get::<i64>(5)?)
-                .map_err(|e| DbError::Corrupt(e.to_string()))?,
+            num_scenes: u8::try_from(row.get::<i64>(5)?).map_err(|e| DbError::Corrupt(e.to_string()))?,
             age: u8::try_from(row.get::<i64>(6)?).map_err(|e| DbError::Corrupt(e.to_string()))?,
             language: row.get(7)?,
         },
@@ -171,8 +164,7 @@ impl Db {
         cursor: Option<(String, StoryId)>,
     ) -> DbResult<StoryPage> {
         let conn = self.reader().await;
-        let (after_time, after_id) =
-            cursor.map_or((None, None), |(t, id)| (Some(t), Some(id.to_string())));
+        let (after_time, after_id) = cursor.map_or((None, None), |(t, id)| (Some(t), Some(id.to_string())));
         let mut stories = query_all(
             &conn,
             &format!(
@@ -196,10 +188,7 @@ impl Db {
     /// Delete a story with its scenes; `false` when there was none.
     pub async fn delete_story(&self, id: StoryId) -> DbResult<bool> {
         let conn = self.writer().await;
-        Ok(conn
-            .execute("DELETE FROM stories WHERE id = ?1", [id.to_string()])
-            .await?
-            > 0)
+        Ok(conn.execute("DELETE FROM stories WHERE id = ?1", [id.to_string()]).await? > 0)
     }
 
     /// Put a failed story back in the queue; `false` when it is not failed.
@@ -217,13 +206,8 @@ impl Db {
 }
 
 pub(super) async fn story_row(conn: &Connection, id: StoryId) -> DbResult<Option<StoryRow>> {
-    query_one(
-        conn,
-        &format!("SELECT {STORY_COLUMNS} FROM stories s WHERE s.id = ?1"),
-        [id.to_string()],
-        story_from_row,
-    )
-    .await
+    query_one(conn, &format!("SELECT {STORY_COLUMNS} FROM stories s WHERE s.id = ?1"), [id.to_string()], story_from_row)
+        .await
 }
 
 pub(super) async fn scenes_of(conn: &Connection, id: StoryId) -> DbResult<Vec<Scene>> {

@@ -13,11 +13,7 @@ impl From<DbError> for StoreError {
 }
 
 fn found(changed: u64) -> Result<(), StoreError> {
-    if changed == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
+    if changed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
 #[async_trait]
@@ -42,10 +38,7 @@ impl StoryStore for Db {
         let json = serde_json::to_string(plan).map_err(|e| StoreError::Backend(e.to_string()))?;
         let conn = self.writer().await;
         let changed = conn
-            .execute(
-                "UPDATE stories SET plan = ?1, updated_at = ?2 WHERE id = ?3",
-                [json, now_text(), id.to_string()],
-            )
+            .execute("UPDATE stories SET plan = ?1, updated_at = ?2 WHERE id = ?3", [json, now_text(), id.to_string()])
             .await
             .map_err(DbError::from)?;
         found(changed)
@@ -86,27 +79,22 @@ async fn insert_scene(db: &Db, id: StoryId, scene: &Scene) -> Result<u64, DbErro
     let tx = conn.transaction().await?;
     // Only for a story that still exists; a sequence already saved is kept as it was.
     tx.execute(
-            "INSERT INTO scenes (id, story_id, sequence, title, text, image_key, audio_key, created_at)
+        "INSERT INTO scenes (id, story_id, sequence, title, text, image_key, audio_key, created_at)
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE EXISTS (SELECT 1 FROM stories WHERE id = ?2)
              ON CONFLICT (story_id, sequence) DO NOTHING",
-            libsql::params![
-                scene.scene_id.to_string(),
-                id.to_string(),
-                i64::from(scene.sequence),
-                scene.title.as_str(),
-                scene.text.as_str(),
-                scene.image_key.clone(),
-                scene.audio_key.clone(),
-                now_text()
-            ],
-        )
-        .await?;
-    let changed = tx
-        .execute(
-            "UPDATE stories SET updated_at = ?1 WHERE id = ?2",
-            [now_text(), id.to_string()],
-        )
-        .await?;
+        libsql::params![
+            scene.scene_id.to_string(),
+            id.to_string(),
+            i64::from(scene.sequence),
+            scene.title.as_str(),
+            scene.text.as_str(),
+            scene.image_key.clone(),
+            scene.audio_key.clone(),
+            now_text()
+        ],
+    )
+    .await?;
+    let changed = tx.execute("UPDATE stories SET updated_at = ?1 WHERE id = ?2", [now_text(), id.to_string()]).await?;
     tx.commit().await?;
     Ok(changed)
 }

@@ -29,13 +29,7 @@ struct TokenRow {
 
 impl Db {
     /// Store a new token (by hash) in `family_id`.
-    pub async fn insert_refresh_token(
-        &self,
-        hash: &str,
-        family_id: &str,
-        user: UserId,
-        ttl_secs: u64,
-    ) -> DbResult<()> {
+    pub async fn insert_refresh_token(&self, hash: &str, family_id: &str, user: UserId, ttl_secs: u64) -> DbResult<()> {
         let conn = self.writer().await;
         insert(&conn, hash, family_id, user, ttl_secs).await
     }
@@ -76,12 +70,9 @@ impl Db {
             return Err(RefreshError::Expired);
         }
         let tx = conn.transaction().await.map_err(DbError::from)?;
-        tx.execute(
-            "UPDATE refresh_tokens SET used_at = ?1 WHERE token_hash = ?2",
-            libsql::params![now, old_hash],
-        )
-        .await
-        .map_err(DbError::from)?;
+        tx.execute("UPDATE refresh_tokens SET used_at = ?1 WHERE token_hash = ?2", libsql::params![now, old_hash])
+            .await
+            .map_err(DbError::from)?;
         insert(&tx, new_hash, &row.family_id, row.user_id, ttl_secs).await?;
         tx.commit().await.map_err(DbError::from)?;
         Ok(row.user_id)
@@ -90,13 +81,9 @@ impl Db {
     /// Revoke the family `hash` belongs to (logout). Unknown tokens are ignored.
     pub async fn revoke_refresh_family(&self, hash: &str) -> DbResult<()> {
         let conn = self.writer().await;
-        let family: Option<String> = query_one(
-            &conn,
-            "SELECT family_id FROM refresh_tokens WHERE token_hash = ?1",
-            [hash],
-            |r| Ok(r.get(0)?),
-        )
-        .await?;
+        let family: Option<String> =
+            query_one(&conn, "SELECT family_id FROM refresh_tokens WHERE token_hash = ?1", [hash], |r| Ok(r.get(0)?))
+                .await?;
         if let Some(family) = family {
             revoke_family(&conn, &family, now_unix()).await?;
         }
@@ -104,13 +91,7 @@ impl Db {
     }
 }
 
-async fn insert(
-    conn: &libsql::Connection,
-    hash: &str,
-    family_id: &str,
-    user: UserId,
-    ttl_secs: u64,
-) -> DbResult<()> {
+async fn insert(conn: &libsql::Connection, hash: &str, family_id: &str, user: UserId, ttl_secs: u64) -> DbResult<()> {
     let expires = now_unix().saturating_add(i64::try_from(ttl_secs).unwrap_or(i64::MAX));
     conn.execute(
         "INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -53,7 +53,13 @@ impl Db {
             .execute(
                 "INSERT INTO users (id, email, display_name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (email) DO NOTHING",
-                libsql::params![user.id.to_string(), user.email.as_str(), user.display_name.as_str(), user.password_hash.as_str(), user.created_at.as_str()],
+                libsql::params![
+                    user.id.to_string(),
+                    user.email.as_str(),
+                    user.display_name.as_str(),
+                    user.password_hash.as_str(),
+                    user.created_at.as_str()
+                ],
             )
             .await
             .map_err(DbError::from)?;
@@ -65,23 +71,11 @@ impl Db {
 
     pub async fn user_by_email(&self, email: &str) -> DbResult<Option<UserRecord>> {
         let conn = self.reader().await;
-        query_one(
-            &conn,
-            &format!("SELECT {COLUMNS} FROM users WHERE email = ?1"),
-            [email],
-            from_row,
-        )
-        .await
+        query_one(&conn, &format!("SELECT {COLUMNS} FROM users WHERE email = ?1"), [email], from_row).await
     }
 
     pub async fn user_by_id(&self, id: UserId) -> DbResult<Option<UserRecord>> {
         let conn = self.reader().await;
-        query_one(
-            &conn,
-            &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
-            [id.to_string()],
-            from_row,
-        )
-        .await
+        query_one(&conn, &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"), [id.to_string()], from_row).await
     }
 }

@@ -75,39 +75,22 @@ impl RegisterRequest {
     pub fn validate(self) -> ApiResult<NewAccount> {
         let email = self.email.trim().to_owned();
         let valid_email = email.len() <= 254
-            && email.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
-            })
+            && email
+                .split_once('@')
+                .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.'))
             && !email.chars().any(char::is_whitespace);
         if !valid_email {
-            return Err(ApiError::validation(
-                "email",
-                "a valid email address is required",
-            ));
+            return Err(ApiError::validation("email", "a valid email address is required"));
         }
         if !(8..=128).contains(&self.password.chars().count()) {
-            return Err(ApiError::validation(
-                "password",
-                "the password must be 8 to 128 characters",
-            ));
+            return Err(ApiError::validation("password", "the password must be 8 to 128 characters"));
         }
-        let display_name = self
-            .display_name
-            .map(|n| n.trim().to_owned())
-            .filter(|n| !n.is_empty());
-        let display_name =
-            display_name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
+        let display_name = self.display_name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+        let display_name = display_name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
         if display_name.chars().count() > 80 {
-            return Err(ApiError::validation(
-                "display_name",
-                "the display name must be at most 80 characters",
-            ));
+            return Err(ApiError::validation("display_name", "the display name must be at most 80 characters"));
         }
-        Ok(NewAccount {
-            email,
-            password: self.password,
-            display_name,
-        })
+        Ok(NewAccount { email, password: self.password, display_name })
     }
 }
 
@@ -115,35 +98,22 @@ impl RegisterRequest {
 pub async fn create_account(state: &AppState, request: RegisterRequest) -> ApiResult<UserRecord> {
     let account = request.validate()?;
     let hash = hash_password(account.password).await?;
-    state
-        .db
-        .create_user(&account.email, &account.display_name, &hash)
-        .await
-        .map_err(|e| match e {
-            CreateUserError::EmailTaken => ApiError::Conflict {
-                code: "email_taken",
-                message: "this email is already registered".into(),
-            },
-            CreateUserError::Db(e) => e.into(),
-        })
+    state.db.create_user(&account.email, &account.display_name, &hash).await.map_err(|e| match e {
+        CreateUserError::EmailTaken => {
+            ApiError::Conflict { code: "email_taken", message: "this email is already registered".into() }
+        }
+        CreateUserError::Db(e) => e.into(),
+    })
 }
 
 /// Tokens for a fresh login: the refresh token starts a new family.
 async fn issue_tokens(state: &AppState, user: UserId) -> ApiResult<TokenResponse> {
-    let access_token = state
-        .keys
-        .issue(user)
-        .map_err(|e| anyhow::anyhow!("signing failed: {e}"))?;
+    let access_token = state.keys.issue(user).map_err(|e| anyhow::anyhow!("signing failed: {e}"))?;
     let refresh_token = new_refresh_token();
     let family = uuid::Uuid::new_v4().to_string();
     state
         .db
-        .insert_refresh_token(
-            &token_hash(&refresh_token),
-            &family,
-            user,
-            state.config.refresh_token_ttl_secs,
-        )
+        .insert_refresh_token(&token_hash(&refresh_token), &family, user, state.config.refresh_token_ttl_secs)
         .await?;
     Ok(TokenResponse {
         access_token,
@@ -163,13 +133,7 @@ pub async fn register(
 ) -> ApiResult<(StatusCode, ApiJson<RegisterResponse>)> {
     let user = create_account(&state, request).await?;
     let tokens = issue_tokens(&state, user.id).await?;
-    Ok((
-        StatusCode::CREATED,
-        ApiJson(RegisterResponse {
-            user: UserView::from(&user),
-            tokens,
-        }),
-    ))
+    Ok((StatusCode::CREATED, ApiJson(RegisterResponse { user: UserView::from(&user), tokens })))
 }
 
 /// Sign in with email and password.
@@ -181,9 +145,7 @@ pub async fn login(
 ) -> ApiResult<ApiJson<TokenResponse>> {
     let user = state.db.user_by_email(request.email.trim()).await?;
     // Verify against a real hash even for unknown emails, so timing does not reveal accounts.
-    let stored = user
-        .as_ref()
-        .map_or(DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
+    let stored = user.as_ref().map_or(DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
     let ok = verify_password(request.password, stored).await?;
     match user {
         Some(user) if ok => Ok(ApiJson(issue_tokens(&state, user.id).await?)),
@@ -192,7 +154,8 @@ pub async fn login(
 }
 
 /// argon2id hash of a random password nobody knows.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2Q1yV8YbVMp8FhUr4Mxm3qvyJ0z3kJ8Xq3Yd2yUO6UQ";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2Q1yV8YbVMp8FhUr4Mxm3qvyJ0z3kJ8Xq3Yd2yUO6UQ";
 
 #[cfg(test)]
 mod tests {
@@ -215,26 +178,15 @@ pub async fn refresh(
     let old = token_hash(&request.refresh_token);
     let user = state
         .db
-        .rotate_refresh_token(
-            &old,
-            &token_hash(&new_token),
-            state.config.refresh_token_ttl_secs,
-        )
+        .rotate_refresh_token(&old, &token_hash(&new_token), state.config.refresh_token_ttl_secs)
         .await
         .map_err(|e| match e {
-            RefreshError::Unknown | RefreshError::Expired => {
-                ApiError::Unauthorized("invalid or expired refresh token")
-            }
+            RefreshError::Unknown | RefreshError::Expired => ApiError::Unauthorized("invalid or expired refresh token"),
             RefreshError::Revoked => ApiError::Unauthorized("this session was signed out"),
-            RefreshError::Reused => {
-                ApiError::Unauthorized("refresh token reused; please sign in again")
-            }
+            RefreshError::Reused => ApiError::Unauthorized("refresh token reused; please sign in again"),
             RefreshError::Db(e) => e.into(),
         })?;
-    let access_token = state
-        .keys
-        .issue(user)
-        .map_err(|e| anyhow::anyhow!("signing failed: {e}"))?;
+    let access_token = state.keys.issue(user).map_err(|e| anyhow::anyhow!("signing failed: {e}"))?;
     Ok(ApiJson(TokenResponse {
         access_token,
         refresh_token: new_token,
@@ -246,13 +198,7 @@ pub async fn refresh(
 
 /// Sign out: the refresh token's whole family stops working. Always 204.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body = RefreshRequest, responses((status = 204)))]
-pub async fn logout(
-    State(state): State<AppState>,
-    ApiJson(request): ApiJson<RefreshRequest>,
-) -> ApiResult<StatusCode> {
-    state
-        .db
-        .revoke_refresh_family(&token_hash(&request.refresh_token))
-        .await?;
+pub async fn logout(State(state): State<AppState>, ApiJson(request): ApiJson<RefreshRequest>) -> ApiResult<StatusCode> {
+    state.db.revoke_refresh_family(&token_hash(&request.refresh_token)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -33,19 +33,12 @@ pub struct BodyLimit(pub usize);
 
 fn map_rejection(rejection: JsonRejection, limit: Option<usize>) -> ApiError {
     match rejection {
-        JsonRejection::JsonDataError(e) => ApiError::Validation {
-            field: "body",
-            message: e.body_text(),
-        },
-        JsonRejection::JsonSyntaxError(e) => {
-            ApiError::BadRequest(format!("malformed JSON: {}", e.body_text()))
-        }
+        JsonRejection::JsonDataError(e) => ApiError::Validation { field: "body", message: e.body_text() },
+        JsonRejection::JsonSyntaxError(e) => ApiError::BadRequest(format!("malformed JSON: {}", e.body_text())),
         JsonRejection::MissingJsonContentType(_) => {
             ApiError::UnsupportedMediaType("expected `Content-Type: application/json`".into())
         }
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::PayloadTooLarge(limit.unwrap_or(0))
-        }
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(limit.unwrap_or(0)),
         other => ApiError::BadRequest(other.body_text()),
     }
 }

@@ -1,7 +1,7 @@
 //! `/openapi.json` (generated from the handlers' types) and `/docs` (Swagger UI, served from
 //! the binary: no CDN, works offline).
 
-use super::{auth, health, stories, users};
+use super::{auth, conversation, health, stories, users};
 use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ObjectBuilder, Schema, Type};
@@ -16,6 +16,7 @@ use utoipa_swagger_ui::SwaggerUi;
         users::create_user, users::me, users::user,
         stories::create_story, stories::story_detail, stories::story_status, stories::delete_story,
         stories::retry_story, stories::list_stories,
+        conversation::history, conversation::add_transcript,
         health::healthz, health::readyz, health::metrics,
     ),
     modifiers(&BearerAuth),
@@ -23,6 +24,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "auth", description = "Accounts and tokens"),
         (name = "users", description = "The seed app's user endpoints"),
         (name = "stories", description = "Story creation, progress and reading"),
+        (name = "conversation", description = "Conversation history (the live conversation is the WebSocket at /conversation/{user_id})"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -35,23 +37,13 @@ impl Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
         );
     }
 }
 
 fn string_enum(values: &[&str]) -> Schema {
-    Schema::Object(
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .enum_values(Some(values.iter().copied()))
-            .build(),
-    )
+    Schema::Object(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values.iter().copied())).build())
 }
 
 /// `StoryStatus` lives in the core, which knows nothing of OpenAPI; described here.
@@ -60,19 +52,9 @@ pub fn status_schema() -> Schema {
 }
 
 pub fn stage_schema() -> Schema {
-    string_enum(&[
-        "queued",
-        "planning",
-        "writing",
-        "illustrating",
-        "narrating",
-        "done",
-        "failed",
-    ])
+    string_enum(&["queued", "planning", "writing", "illustrating", "narrating", "done", "failed"])
 }
 
 pub fn router() -> Router {
-    SwaggerUi::new("/docs")
-        .url("/openapi.json", ApiDoc::openapi())
-        .into()
+    SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()).into()
 }

@@ -23,10 +23,7 @@ pub use validate::CreateStoryRequest;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/stories", post(create_story))
-        .route(
-            "/stories/{story_id}",
-            get(story_detail).delete(delete_story),
-        )
+        .route("/stories/{story_id}", get(story_detail).delete(delete_story))
         .route("/stories/{story_id}/status", get(story_status))
         .route("/stories/{story_id}/retry", post(retry_story))
         .route("/users/{user_id}/stories", get(list_stories))
@@ -133,8 +130,7 @@ pub struct ListParams {
 }
 
 fn parse_story_id(raw: &str) -> ApiResult<StoryId> {
-    raw.parse()
-        .map_err(|_| ApiError::BadRequest("the story id must be a UUID".into()))
+    raw.parse().map_err(|_| ApiError::BadRequest("the story id must be a UUID".into()))
 }
 
 /// The story, if it exists and belongs to the caller. Someone else's story is "not found".
@@ -160,14 +156,7 @@ pub async fn create_story(
     let key = idempotency_key(&headers)?;
     let fingerprint = token_hash(&serde_json::to_string(&request).map_err(anyhow::Error::from)?);
     let spec = request.validate(caller, &state.config)?;
-    let outcome = state
-        .db
-        .create_story(
-            caller.0,
-            &spec,
-            key.as_deref().map(|k| (k, fingerprint.as_str())),
-        )
-        .await?;
+    let outcome = state.db.create_story(caller.0, &spec, key.as_deref().map(|k| (k, fingerprint.as_str()))).await?;
     let (id, replayed) = match outcome {
         CreateOutcome::Created(id) => (id, false),
         CreateOutcome::Replayed(id) => (id, true),
@@ -179,11 +168,7 @@ pub async fn create_story(
         }
     };
     let status = if replayed {
-        state
-            .db
-            .story(id)
-            .await?
-            .map_or(StoryStatus::Pending, |s| s.status)
+        state.db.story(id).await?.map_or(StoryStatus::Pending, |s| s.status)
     } else {
         state.metrics.story_entered(StoryStatus::Pending);
         if state.engine.start_story(id).is_err() {
@@ -192,18 +177,9 @@ pub async fn create_story(
         }
         StoryStatus::Pending
     };
-    let mut response = (
-        StatusCode::ACCEPTED,
-        ApiJson(CreateStoryResponse {
-            story_id: id,
-            status,
-        }),
-    )
-        .into_response();
+    let mut response = (StatusCode::ACCEPTED, ApiJson(CreateStoryResponse { story_id: id, status })).into_response();
     if replayed {
-        response
-            .headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
 }
@@ -213,14 +189,10 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
         return Ok(None);
     };
     match value.to_str() {
-        Ok(key)
-            if !key.is_empty() && key.len() <= 255 && key.chars().all(|c| c.is_ascii_graphic()) =>
-        {
+        Ok(key) if !key.is_empty() && key.len() <= 255 && key.chars().all(|c| c.is_ascii_graphic()) => {
             Ok(Some(key.to_owned()))
         }
-        _ => Err(ApiError::BadRequest(
-            "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
-        )),
+        _ => Err(ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into())),
     }
 }
 
@@ -262,28 +234,12 @@ pub async fn story_detail(
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    let etag_header = (
-        header::ETAG,
-        HeaderValue::from_str(&etag).map_err(anyhow::Error::from)?,
-    );
-    let cache = (
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-cache"),
-    );
+    let etag_header = (header::ETAG, HeaderValue::from_str(&etag).map_err(anyhow::Error::from)?);
+    let cache = (header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
     if matches {
         return Ok((StatusCode::NOT_MODIFIED, [etag_header, cache]).into_response());
     }
-    Ok((
-        [
-            etag_header,
-            cache,
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ),
-        ],
-        body,
-    )
+    Ok(([etag_header, cache, (header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body)
         .into_response())
 }
 
@@ -334,24 +290,12 @@ pub async fn retry_story(
     if !state.db.reset_failed_story(story.id).await? {
         return Err(ApiError::Conflict {
             code: "not_failed",
-            message: format!(
-                "only a failed story can be retried; this one is {}",
-                story.status.as_str()
-            ),
+            message: format!("only a failed story can be retried; this one is {}", story.status.as_str()),
         });
     }
     state.metrics.story_entered(StoryStatus::Pending);
-    state
-        .engine
-        .start_story(story.id)
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    Ok((
-        StatusCode::ACCEPTED,
-        ApiJson(CreateStoryResponse {
-            story_id: story.id,
-            status: StoryStatus::Pending,
-        }),
-    ))
+    state.engine.start_story(story.id).map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    Ok((StatusCode::ACCEPTED, ApiJson(CreateStoryResponse { story_id: story.id, status: StoryStatus::Pending })))
 }
 
 /// A user's stories, newest first. Only your own.
@@ -371,10 +315,7 @@ pub async fn list_stories(
         None => 20.min(max),
         Some(n) if (1..=i64::from(max)).contains(&n) => n as u32,
         Some(_) => {
-            return Err(ApiError::validation(
-                "limit",
-                format!("limit must be between 1 and {max}"),
-            ));
+            return Err(ApiError::validation("limit", format!("limit must be between 1 and {max}")));
         }
     };
     let cursor = params.cursor.as_deref().map(decode_cursor).transpose()?;
@@ -395,16 +336,13 @@ pub async fn list_stories(
                 updated_at: s.updated_at,
             })
             .collect(),
-        next_cursor: page
-            .next
-            .map(|(t, id)| URL_SAFE_NO_PAD.encode(format!("{t}|{id}"))),
+        next_cursor: page.next.map(|(t, id)| URL_SAFE_NO_PAD.encode(format!("{t}|{id}"))),
     }))
 }
 
 fn decode_cursor(raw: &str) -> ApiResult<(String, StoryId)> {
     let bad = || ApiError::BadRequest("invalid cursor".into());
-    let text =
-        String::from_utf8(URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?).map_err(|_| bad())?;
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?).map_err(|_| bad())?;
     let (time, id) = text.split_once('|').ok_or_else(bad)?;
     Ok((time.to_owned(), id.parse().map_err(|_| bad())?))
 }

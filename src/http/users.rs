@@ -15,10 +15,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/users", post(create_user))
-        .route("/users/me", get(me))
-        .route("/users/{user_id}", get(user))
+    Router::new().route("/users", post(create_user)).route("/users/me", get(me)).route("/users/{user_id}", get(user))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -56,11 +53,7 @@ pub async fn create_user(
 #[utoipa::path(get, path = "/users/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = UserView), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn me(State(state): State<AppState>, caller: AuthUser) -> ApiResult<ApiJson<UserView>> {
-    let user = state
-        .db
-        .user_by_id(caller.0)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
+    let user = state.db.user_by_id(caller.0).await?.ok_or(ApiError::NotFound("user"))?;
     Ok(ApiJson(UserView::from(&user)))
 }
 

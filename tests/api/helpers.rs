@@ -55,22 +55,13 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Config), overrides: Overrid
 
 pub async fn start(config: Config, data: TempDir, overrides: Overrides) -> TestApp {
     storymimi::telemetry::init(&config);
-    let app = Application::build_with(config.clone(), overrides)
-        .await
-        .expect("app builds");
+    let app = Application::build_with(config.clone(), overrides).await.expect("app builds");
     let base = format!("http://{}", app.local_addr());
     let (tx, rx) = oneshot::channel();
     let handle = tokio::spawn(app.run_until_stopped(async {
         let _ = rx.await;
     }));
-    TestApp {
-        base,
-        client: Client::new(),
-        config,
-        data,
-        shutdown: Some(tx),
-        handle: Some(handle),
-    }
+    TestApp { base, client: Client::new(), config, data, shutdown: Some(tx), handle: Some(handle) }
 }
 
 impl TestApp {
@@ -90,12 +81,7 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Response {
-        self.client
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
+        self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap()
     }
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Response {
@@ -107,17 +93,17 @@ impl TestApp {
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> Response {
-        self.client
-            .delete(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
+        self.client.delete(self.url(path)).bearer_auth(token).send().await.unwrap()
     }
 
     pub async fn register(&self, email: &str) -> User {
-        let response =
-            self.post("/auth/register", None, json!({"email": email, "password": "correct horse battery", "display_name": "Test"})).await;
+        let response = self
+            .post(
+                "/auth/register",
+                None,
+                json!({"email": email, "password": "correct horse battery", "display_name": "Test"}),
+            )
+            .await;
         assert_eq!(response.status(), StatusCode::CREATED);
         let body: Value = response.json().await.unwrap();
         User {
@@ -136,37 +122,20 @@ impl TestApp {
     }
 
     /// Poll the status endpoint until `done` holds (or fail after `secs`).
-    pub async fn wait_for(
-        &self,
-        user: &User,
-        story: &str,
-        secs: u64,
-        done: impl Fn(&Value) -> bool,
-    ) -> Value {
+    pub async fn wait_for(&self, user: &User, story: &str, secs: u64, done: impl Fn(&Value) -> bool) -> Value {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
         loop {
-            let status: Value = self
-                .get(&format!("/stories/{story}/status"), &user.token)
-                .await
-                .json()
-                .await
-                .unwrap();
+            let status: Value = self.get(&format!("/stories/{story}/status"), &user.token).await.json().await.unwrap();
             if done(&status) {
                 return status;
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "story did not get there in {secs}s: {status}"
-            );
+            assert!(tokio::time::Instant::now() < deadline, "story did not get there in {secs}s: {status}");
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
 
     pub async fn wait_until_finished(&self, user: &User, story: &str) -> Value {
-        self.wait_for(user, story, 30, |s| {
-            s["status"] == "completed" || s["status"] == "failed"
-        })
-        .await
+        self.wait_for(user, story, 30, |s| s["status"] == "completed" || s["status"] == "failed").await
     }
 }
 
@@ -175,10 +144,6 @@ pub async fn assert_error(response: Response, status: StatusCode, code: &str) ->
     assert_eq!(response.status(), status);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], code, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty())
-    );
+    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
     body
 }

@@ -18,40 +18,23 @@ use storymimi::providers::builtin::Storyteller;
 /// Sequences of a story's scenes as the API reports them.
 async fn sequences(app_get: reqwest::Response) -> Vec<i64> {
     let detail: Value = app_get.json().await.unwrap();
-    detail["scenes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["sequence"].as_i64().unwrap())
-        .collect()
+    detail["scenes"].as_array().unwrap().iter().map(|s| s["sequence"].as_i64().unwrap()).collect()
 }
 
 #[tokio::test]
 async fn a_story_interrupted_by_a_restart_resumes_where_it_stopped() {
     let app = spawn_app_with(|c| c.builtin_llm_delay_ms = 150, Overrides::default()).await;
     let user = app.register("ada@example.com").await;
-    let id = app
-        .create_story(
-            &user,
-            json!({"prompt": "a sleepy bear called Bruno", "num_scenes": 6}),
-        )
-        .await;
-    app.wait_for(&user, &id, 20, |s| s["scenes_done"].as_u64() >= Some(2))
-        .await;
+    let id = app.create_story(&user, json!({"prompt": "a sleepy bear called Bruno", "num_scenes": 6})).await;
+    app.wait_for(&user, &id, 20, |s| s["scenes_done"].as_u64() >= Some(2)).await;
     let (config, data) = app.stop().await;
 
     let app = start(config, data, Overrides::default()).await;
     let resumed = app.wait_for(&user, &id, 5, |_| true).await;
-    assert!(
-        resumed["scenes_done"].as_u64().unwrap() < 6,
-        "the stop really interrupted the story: {resumed}"
-    );
+    assert!(resumed["scenes_done"].as_u64().unwrap() < 6, "the stop really interrupted the story: {resumed}");
     let status = app.wait_until_finished(&user, &id).await;
     assert_eq!(status["status"], "completed");
-    assert_eq!(
-        sequences(app.get(&format!("/stories/{id}"), &user.token).await).await,
-        [1, 2, 3, 4, 5, 6]
-    );
+    assert_eq!(sequences(app.get(&format!("/stories/{id}"), &user.token).await).await, [1, 2, 3, 4, 5, 6]);
 }
 
 /// The real binary, on a random port, in production mode (JSON logs).
@@ -85,10 +68,7 @@ fn start_binary(data_dir: &std::path::Path) -> Server {
         }
     };
     std::thread::spawn(move || lines.for_each(drop));
-    Server {
-        child,
-        base: format!("http://{addr}"),
-    }
+    Server { child, base: format!("http://{addr}") }
 }
 
 #[tokio::test]
@@ -133,10 +113,7 @@ async fn a_story_survives_kill_9_of_the_process() {
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while status(server.base.clone()).await["scenes_done"].as_u64() < Some(2) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no progress before the kill"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "no progress before the kill");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     server.child.kill().unwrap(); // SIGKILL: no shutdown, no cleanup.
@@ -144,20 +121,14 @@ async fn a_story_survives_kill_9_of_the_process() {
 
     let mut server = start_binary(data.path());
     let first = status(server.base.clone()).await;
-    assert_eq!(
-        first["status"], "processing",
-        "the kill really interrupted the story: {first}"
-    );
+    assert_eq!(first["status"], "processing", "the kill really interrupted the story: {first}");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let s = status(server.base.clone()).await;
         if s["status"] == "completed" {
             break;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "story not resumed: {s}"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "story not resumed: {s}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let detail: Value = client
@@ -169,12 +140,7 @@ async fn a_story_survives_kill_9_of_the_process() {
         .json()
         .await
         .unwrap();
-    let seqs: Vec<i64> = detail["scenes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["sequence"].as_i64().unwrap())
-        .collect();
+    let seqs: Vec<i64> = detail["scenes"].as_array().unwrap().iter().map(|s| s["sequence"].as_i64().unwrap()).collect();
     assert_eq!(seqs, (1..=8).collect::<Vec<_>>());
     server.child.kill().unwrap();
     server.child.wait().unwrap();
@@ -198,48 +164,18 @@ impl Llm for Panicking {
 
 #[tokio::test]
 async fn a_panicking_storyteller_fails_the_story_not_the_server() {
-    let app = spawn_app_with(
-        |c| c.story_restart_limit = 2,
-        Overrides {
-            llm: Some(Arc::new(Panicking)),
-        },
-    )
-    .await;
+    let app = spawn_app_with(|c| c.story_restart_limit = 2, Overrides { llm: Some(Arc::new(Panicking)) }).await;
     let user = app.register("ada@example.com").await;
-    let id = app
-        .create_story(&user, json!({"prompt": "a doomed story", "num_scenes": 2}))
-        .await;
+    let id = app.create_story(&user, json!({"prompt": "a doomed story", "num_scenes": 2})).await;
     let status = app.wait_until_finished(&user, &id).await;
     assert_eq!(status["status"], "failed");
     assert_eq!(status["stage"], "failed");
     let error = status["error"].as_str().unwrap();
-    assert!(
-        !error.is_empty() && !error.contains("storyteller bug"),
-        "internals stay inside: {error}"
-    );
+    assert!(!error.is_empty() && !error.contains("storyteller bug"), "internals stay inside: {error}");
     // Still serving, and other stories still start.
-    assert_eq!(
-        app.client
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains("storymimi_story_status_transitions_total{status=\"failed\"} 1"),
-        "{metrics}"
-    );
+    assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("storymimi_story_status_transitions_total{status=\"failed\"} 1"), "{metrics}");
 }
 
 /// Fails the first `failures` scene calls with a transient error, then writes normally.
@@ -265,48 +201,28 @@ impl Llm for Flaky {
 }
 
 async fn detail(app: &crate::helpers::TestApp, user: &User, id: &str) -> Value {
-    app.get(&format!("/stories/{id}"), &user.token)
-        .await
-        .json()
-        .await
-        .unwrap()
+    app.get(&format!("/stories/{id}"), &user.token).await.json().await.unwrap()
 }
 
 #[tokio::test]
 async fn a_failed_story_keeps_its_scenes_and_retry_resumes_it() {
     // provider_retries = 1: two failed attempts on scene 2 fail the story.
-    let flaky = Arc::new(Flaky {
-        failures: AtomicU32::new(2),
-    });
+    let flaky = Arc::new(Flaky { failures: AtomicU32::new(2) });
     let app = spawn_app_with(|_| {}, Overrides { llm: Some(flaky) }).await;
     let user = app.register("ada@example.com").await;
-    let id = app
-        .create_story(
-            &user,
-            json!({"prompt": "a fox named Ruby", "num_scenes": 3}),
-        )
-        .await;
+    let id = app.create_story(&user, json!({"prompt": "a fox named Ruby", "num_scenes": 3})).await;
     let failed = app.wait_until_finished(&user, &id).await;
     assert_eq!(failed["status"], "failed");
     assert_eq!(failed["error"], "provider overloaded");
     assert_eq!(failed["scenes_done"], 1);
     let first_scene = detail(&app, &user, &id).await["scenes"][0].clone();
 
-    let retry = app
-        .post(
-            &format!("/stories/{id}/retry/"),
-            Some(&user.token),
-            json!({}),
-        )
-        .await;
+    let retry = app.post(&format!("/stories/{id}/retry/"), Some(&user.token), json!({})).await;
     assert_eq!(retry.status(), StatusCode::ACCEPTED);
     let done = app.wait_until_finished(&user, &id).await;
     assert_eq!(done["status"], "completed");
     let after = detail(&app, &user, &id).await;
-    assert_eq!(
-        after["scenes"][0], first_scene,
-        "scene 1 was kept, not rewritten"
-    );
+    assert_eq!(after["scenes"][0], first_scene, "scene 1 was kept, not rewritten");
     assert_eq!(after["scenes"].as_array().unwrap().len(), 3);
     assert!(after["error"].is_null());
 }
@@ -315,38 +231,14 @@ async fn a_failed_story_keeps_its_scenes_and_retry_resumes_it() {
 async fn deleting_a_story_while_it_is_written_stops_it_cleanly() {
     let app = spawn_app_with(|c| c.builtin_llm_delay_ms = 100, Overrides::default()).await;
     let user = app.register("ada@example.com").await;
-    let id = app
-        .create_story(&user, json!({"prompt": "a long story", "num_scenes": 10}))
-        .await;
-    app.wait_for(&user, &id, 20, |s| s["scenes_done"].as_u64() >= Some(1))
-        .await;
-    assert_eq!(
-        app.delete(&format!("/stories/{id}"), &user.token)
-            .await
-            .status(),
-        StatusCode::NO_CONTENT
-    );
+    let id = app.create_story(&user, json!({"prompt": "a long story", "num_scenes": 10})).await;
+    app.wait_for(&user, &id, 20, |s| s["scenes_done"].as_u64() >= Some(1)).await;
+    assert_eq!(app.delete(&format!("/stories/{id}"), &user.token).await.status(), StatusCode::NO_CONTENT);
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(
-        app.get(&format!("/stories/{id}"), &user.token)
-            .await
-            .status(),
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(app.get(&format!("/stories/{id}"), &user.token).await.status(), StatusCode::NOT_FOUND);
     // The actor is gone too.
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains("storymimi_actors_alive{kind=\"story\"} 0"),
-        "{metrics}"
-    );
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("storymimi_actors_alive{kind=\"story\"} 0"), "{metrics}");
 }
 
 #[tokio::test]
@@ -356,21 +248,11 @@ async fn many_stories_at_once_all_complete() {
     let mut ids = Vec::new();
     for i in 0..12 {
         ids.push(
-            app.create_story(
-                &user,
-                json!({"prompt": format!("story number {i} about an owl"), "num_scenes": 3}),
-            )
-            .await,
+            app.create_story(&user, json!({"prompt": format!("story number {i} about an owl"), "num_scenes": 3})).await,
         );
     }
     for id in &ids {
-        assert_eq!(
-            app.wait_until_finished(&user, id).await["status"],
-            "completed"
-        );
-        assert_eq!(
-            sequences(app.get(&format!("/stories/{id}"), &user.token).await).await,
-            [1, 2, 3]
-        );
+        assert_eq!(app.wait_until_finished(&user, id).await["status"], "completed");
+        assert_eq!(sequences(app.get(&format!("/stories/{id}"), &user.token).await).await, [1, 2, 3]);
     }
 }

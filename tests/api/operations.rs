@@ -10,38 +10,17 @@ async fn health_and_readiness() {
     let health = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
     assert!(health.headers().contains_key("x-request-id"));
-    let ready: Value = app
-        .client
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        ready,
-        json!({"status": "ready", "checks": {"database": "ok"}})
-    );
+    let ready: Value = app.client.get(app.url("/readyz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ready, json!({"status": "ready", "checks": {"database": "ok"}}));
 }
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_template_and_stories_by_status() {
     let app = spawn_app().await;
     let user = app.register("ada@example.com").await;
-    let id = app
-        .create_story(&user, json!({"prompt": "a frog", "num_scenes": 1}))
-        .await;
+    let id = app.create_story(&user, json!({"prompt": "a frog", "num_scenes": 1})).await;
     app.wait_until_finished(&user, &id).await;
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     for expected in [
         "storymimi_http_requests_total{method=\"POST\",route=\"/stories\",status=\"202\"} 1",
         "storymimi_http_requests_total{method=\"POST\",route=\"/auth/register\",status=\"201\"} 1",
@@ -59,55 +38,22 @@ async fn metrics_count_requests_by_route_template_and_stories_by_status() {
 #[tokio::test]
 async fn openapi_document_and_offline_docs_page() {
     let app = spawn_app().await;
-    let doc: Value = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for path in [
-        "/auth/login",
-        "/stories/",
-        "/stories/{story_id}",
-        "/users/{user_id}/stories",
-    ] {
-        assert!(
-            doc["paths"].get(path).is_some(),
-            "{path} missing from the OpenAPI document"
-        );
+    for path in ["/auth/login", "/stories/", "/stories/{story_id}", "/users/{user_id}/stories"] {
+        assert!(doc["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
     }
-    let status_enum =
-        &doc["components"]["schemas"]["StoryStatusView"]["properties"]["status"]["enum"];
-    assert_eq!(
-        status_enum,
-        &json!(["pending", "processing", "completed", "failed"])
-    );
+    let status_enum = &doc["components"]["schemas"]["StoryStatusView"]["properties"]["status"]["enum"];
+    assert_eq!(status_enum, &json!(["pending", "processing", "completed", "failed"]));
     let page = app.client.get(app.url("/docs/")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
-    assert!(
-        page.text().await.unwrap().contains("swagger"),
-        "Swagger UI served from the binary"
-    );
-    let asset = app
-        .client
-        .get(app.url("/docs/swagger-ui-bundle.js"))
-        .send()
-        .await
-        .unwrap();
+    assert!(page.text().await.unwrap().contains("swagger"), "Swagger UI served from the binary");
+    let asset = app.client.get(app.url("/docs/swagger-ui-bundle.js")).send().await.unwrap();
     assert_eq!(asset.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn unknown_routes_get_json_404() {
     let app = spawn_app().await;
-    assert_error(
-        app.client.get(app.url("/nope")).send().await.unwrap(),
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    assert_error(app.client.get(app.url("/nope")).send().await.unwrap(), StatusCode::NOT_FOUND, "not_found").await;
 }

@@ -38,65 +38,36 @@ impl CreateStoryRequest {
         }
         let prompt = self.prompt.trim().to_owned();
         if prompt.is_empty() {
-            return Err(ApiError::validation(
-                "prompt",
-                "the prompt must not be empty",
-            ));
+            return Err(ApiError::validation("prompt", "the prompt must not be empty"));
         }
         if prompt.chars().count() > config.max_prompt_chars {
             return Err(ApiError::validation(
                 "prompt",
-                format!(
-                    "the prompt must be at most {} characters",
-                    config.max_prompt_chars
-                ),
+                format!("the prompt must be at most {} characters", config.max_prompt_chars),
             ));
         }
-        let title = self
-            .title
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty());
-        if title
-            .as_ref()
-            .is_some_and(|t| t.chars().count() > config.max_title_chars)
-        {
+        let title = self.title.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+        if title.as_ref().is_some_and(|t| t.chars().count() > config.max_title_chars) {
             return Err(ApiError::validation(
                 "title",
-                format!(
-                    "the title must be at most {} characters",
-                    config.max_title_chars
-                ),
+                format!("the title must be at most {} characters", config.max_title_chars),
             ));
         }
         let heard = requirements::extract(&prompt);
-        let style = match self
-            .style
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
+        let style = match self.style.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(s) => s.parse::<Style>().map_err(|_| {
                 let known: Vec<&str> = Style::ALL.iter().map(|s| s.as_str()).collect();
-                ApiError::validation(
-                    "style",
-                    format!("unknown style `{s}`; use one of: {}", known.join(", ")),
-                )
+                ApiError::validation("style", format!("unknown style `{s}`; use one of: {}", known.join(", ")))
             })?,
-            None => heard.style.unwrap_or(Style::Fantasy),
+            None => heard.style.or(heard.style_hint).unwrap_or(Style::Fantasy),
         };
         let max = config.max_scenes;
         let num_scenes = match self.num_scenes {
             Some(n) if (1..=i64::from(max)).contains(&n) => n as u8,
             Some(_) => {
-                return Err(ApiError::validation(
-                    "num_scenes",
-                    format!("num_scenes must be between 1 and {max}"),
-                ));
+                return Err(ApiError::validation("num_scenes", format!("num_scenes must be between 1 and {max}")));
             }
-            None => heard
-                .num_scenes
-                .filter(|n| (1..=max).contains(n))
-                .unwrap_or(config.default_scenes),
+            None => heard.num_scenes.filter(|n| (1..=max).contains(n)).unwrap_or(config.default_scenes),
         };
         let age = match self.age {
             Some(a) if AGES.contains(&a) => a as u8,
@@ -106,38 +77,21 @@ impl CreateStoryRequest {
                     format!("age must be between {} and {}", AGES.start(), AGES.end()),
                 ));
             }
-            None => heard
-                .age
-                .filter(|a| AGES.contains(&i64::from(*a)))
-                .unwrap_or(DEFAULT_AGE),
+            None => heard.age.filter(|a| AGES.contains(&i64::from(*a))).unwrap_or(DEFAULT_AGE),
         };
-        let language = self
-            .language
-            .map(|l| l.trim().to_owned())
-            .filter(|l| !l.is_empty())
-            .unwrap_or_else(|| "en".into());
+        let language =
+            self.language.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).unwrap_or_else(|| "en".into());
         if !is_language_tag(&language) {
-            return Err(ApiError::validation(
-                "language",
-                "language must be a BCP 47 tag such as `en` or `en-GB`",
-            ));
+            return Err(ApiError::validation("language", "language must be a BCP 47 tag such as `en` or `en-GB`"));
         }
-        Ok(StorySpec {
-            title,
-            prompt,
-            style,
-            num_scenes,
-            age,
-            language,
-        })
+        Ok(StorySpec { title, prompt, style, num_scenes, age, language })
     }
 }
 
 fn is_language_tag(tag: &str) -> bool {
     let mut parts = tag.split('-');
-    let primary_ok = parts
-        .next()
-        .is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
+    let primary_ok =
+        parts.next().is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
     primary_ok
         && tag.len() <= 35
         && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
@@ -165,65 +119,24 @@ mod tests {
         let spec = request("a bedtime story in four parts about a sleepy owl, I'm 4")
             .validate(caller, &Config::default())
             .unwrap();
-        assert_eq!(
-            (
-                spec.style,
-                spec.num_scenes,
-                spec.age,
-                spec.language.as_str()
-            ),
-            (Style::Bedtime, 4, 4, "en")
-        );
+        assert_eq!((spec.style, spec.num_scenes, spec.age, spec.language.as_str()), (Style::Bedtime, 4, 4, "en"));
     }
 
     #[test]
     fn limits_are_enforced() {
         let caller = AuthUser(UserId::new());
-        let config = Config {
-            max_prompt_chars: 10,
-            ..Config::default()
-        };
+        let config = Config { max_prompt_chars: 10, ..Config::default() };
         let err = |r: CreateStoryRequest| match r.validate(caller, &config) {
             Err(ApiError::Validation { field, .. }) => field,
             other => panic!("expected a validation error, got {other:?}"),
         };
         assert_eq!(err(request("   ")), "prompt");
         assert_eq!(err(request("far too long a prompt")), "prompt");
-        assert_eq!(
-            err(CreateStoryRequest {
-                num_scenes: Some(13),
-                ..request("ok")
-            }),
-            "num_scenes"
-        );
-        assert_eq!(
-            err(CreateStoryRequest {
-                num_scenes: Some(0),
-                ..request("ok")
-            }),
-            "num_scenes"
-        );
-        assert_eq!(
-            err(CreateStoryRequest {
-                style: Some("horror".into()),
-                ..request("ok")
-            }),
-            "style"
-        );
-        assert_eq!(
-            err(CreateStoryRequest {
-                age: Some(40),
-                ..request("ok")
-            }),
-            "age"
-        );
-        assert_eq!(
-            err(CreateStoryRequest {
-                language: Some("english please".into()),
-                ..request("ok")
-            }),
-            "language"
-        );
+        assert_eq!(err(CreateStoryRequest { num_scenes: Some(13), ..request("ok") }), "num_scenes");
+        assert_eq!(err(CreateStoryRequest { num_scenes: Some(0), ..request("ok") }), "num_scenes");
+        assert_eq!(err(CreateStoryRequest { style: Some("horror".into()), ..request("ok") }), "style");
+        assert_eq!(err(CreateStoryRequest { age: Some(40), ..request("ok") }), "age");
+        assert_eq!(err(CreateStoryRequest { language: Some("english please".into()), ..request("ok") }), "language");
     }
 
     #[test]

@@ -14,11 +14,7 @@ pub struct Setting {
 pub const SETTINGS: &[Setting] = &[
     Setting {
         key: "forest",
-        names: &[
-            "the Whispering Woods",
-            "Bluebell Forest",
-            "the Old Oak Wood",
-        ],
+        names: &["the Whispering Woods", "Bluebell Forest", "the Old Oak Wood"],
         details: &[
             "Tall trees whispered to each other, and sunlight dripped through the leaves like honey.",
             "Mushrooms grew in little rings, and a woodpecker tapped a busy rhythm.",
@@ -193,14 +189,8 @@ pub const STYLES: &[StyleBank] = &[
                 "sang a gentle song, and the brambles curled back and bloomed into roses",
             ),
         ],
-        flavour: &[
-            "Magic sparkled in the air like glitter.",
-            "Somewhere nearby, a spell was waiting to be spoken.",
-        ],
-        lessons: &[
-            "kindness is the strongest magic of all",
-            "being brave does not mean never feeling scared",
-        ],
+        flavour: &["Magic sparkled in the air like glitter.", "Somewhere nearby, a spell was waiting to be spoken."],
+        lessons: &["kindness is the strongest magic of all", "being brave does not mean never feeling scared"],
     },
     StyleBank {
         style: Style::SciFi,
@@ -249,42 +239,26 @@ pub const STYLES: &[StyleBank] = &[
                 "tried each key patiently, one after another, until the last lock clicked open",
             ),
         ],
-        flavour: &[
-            "Adventure was waiting just around the corner.",
-            "The wind smelled of faraway places.",
-        ],
-        lessons: &[
-            "the best treasure is a good friend",
-            "patience and courage go hand in hand",
-        ],
+        flavour: &["Adventure was waiting just around the corner.", "The wind smelled of faraway places."],
+        lessons: &["the best treasure is a good friend", "patience and courage go hand in hand"],
     },
     StyleBank {
         style: Style::Animals,
         kinds: &["rabbit", "bear", "fox", "hedgehog"],
         settings: &["farm", "forest", "garden"],
-        objects: &[
-            "the missing honey pot",
-            "the sweetest berry bush in the land",
-            "a lost duckling's mother",
-        ],
+        objects: &["the missing honey pot", "the sweetest berry bush in the land", "a lost duckling's mother"],
         guardians: &[
             (
                 "a bossy goose who would not let anyone pass",
                 "offered the goose half of their lunch. The goose honked happily and stepped aside",
             ),
-            (
-                "a very tall fence",
-                "asked all the animals to help, and together they built a wobbly, wonderful ladder",
-            ),
+            ("a very tall fence", "asked all the animals to help, and together they built a wobbly, wonderful ladder"),
         ],
         flavour: &[
             "All around, the animals were busy with their day.",
             "A friendly breeze carried the smell of clover.",
         ],
-        lessons: &[
-            "sharing makes everything better",
-            "friends make every journey easier",
-        ],
+        lessons: &["sharing makes everything better", "friends make every journey easier"],
     },
     StyleBank {
         style: Style::Bedtime,
@@ -300,19 +274,10 @@ pub const STYLES: &[StyleBank] = &[
                 "a big, yawning shadow",
                 "said hello to the shadow, and it turned out to be only an old tree, waving its branches goodnight",
             ),
-            (
-                "a long, dark path",
-                "hummed a quiet song, and one by one the fireflies came to light the way",
-            ),
+            ("a long, dark path", "hummed a quiet song, and one by one the fireflies came to light the way"),
         ],
-        flavour: &[
-            "Everything was calm and quiet and slow.",
-            "A gentle breeze hummed a sleepy tune.",
-        ],
-        lessons: &[
-            "the dark is full of gentle, friendly things",
-            "home is the cosiest place of all",
-        ],
+        flavour: &["Everything was calm and quiet and slow.", "A gentle breeze hummed a sleepy tune."],
+        lessons: &["the dark is full of gentle, friendly things", "home is the cosiest place of all"],
     },
     StyleBank {
         style: Style::Funny,
@@ -328,19 +293,10 @@ pub const STYLES: &[StyleBank] = &[
                 "a very serious giraffe who did not like jokes",
                 "told the giraffe the silliest joke in the world, and the giraffe laughed so hard it fell over in a heap",
             ),
-            (
-                "a mountain of custard",
-                "simply ate a path straight through it, which took quite a long time",
-            ),
+            ("a mountain of custard", "simply ate a path straight through it, which took quite a long time"),
         ],
-        flavour: &[
-            "It was so silly that even the clouds giggled.",
-            "Somewhere, somebody's trousers fell down.",
-        ],
-        lessons: &[
-            "laughing together makes any problem smaller",
-            "it is fine to be a little bit silly",
-        ],
+        flavour: &["It was so silly that even the clouds giggled.", "Somewhere, somebody's trousers fell down."],
+        lessons: &["laughing together makes any problem smaller", "it is fine to be a little bit silly"],
     },
     StyleBank {
         style: Style::Mystery,
@@ -365,21 +321,16 @@ pub const STYLES: &[StyleBank] = &[
             "Something strange was going on, and there were clues everywhere.",
             "A magnifying glass can spot what eyes alone miss.",
         ],
-        lessons: &[
-            "looking carefully helps you find the truth",
-            "asking questions is how mysteries get solved",
-        ],
+        lessons: &["looking carefully helps you find the truth", "asking questions is how mysteries get solved"],
     },
 ];
 
 pub const NAMES: &[&str] = &[
-    "Pip", "Luna", "Milo", "Juniper", "Biscuit", "Hazel", "Ziggy", "Pepper", "Bramble", "Nova",
-    "Otto", "Maple", "Tumble", "Willow", "Sprout", "Clover", "Ruby", "Finn", "Poppy", "Comet",
+    "Pip", "Luna", "Milo", "Juniper", "Biscuit", "Hazel", "Ziggy", "Pepper", "Bramble", "Nova", "Otto", "Maple",
+    "Tumble", "Willow", "Sprout", "Clover", "Ruby", "Finn", "Poppy", "Comet",
 ];
 
-pub const TRAITS: &[&str] = &[
-    "brave", "curious", "kind", "clever", "cheerful", "gentle", "bold", "little",
-];
+pub const TRAITS: &[&str] = &["brave", "curious", "kind", "clever", "cheerful", "gentle", "bold", "little"];
 
 pub const HOBBIES: &[&str] = &[
     "counting clouds",
@@ -394,19 +345,12 @@ pub const HOBBIES: &[&str] = &[
 pub const SMALL_FRIENDS: &[(&str, &str)] = &[
     ("a baby bird", "tangled in a bush"),
     ("a little snail", "stuck on a slippery rock"),
-    (
-        "a tiny mouse",
-        "trapped under a fallen leaf as big as a blanket",
-    ),
+    ("a tiny mouse", "trapped under a fallen leaf as big as a blanket"),
     ("a lost ladybird", "who could not find the way home"),
 ];
 
-pub const GIFTS: &[&str] = &[
-    "a feather that glowed in the dark",
-    "a tiny silver bell",
-    "a map drawn on a leaf",
-    "a pocketful of lucky seeds",
-];
+pub const GIFTS: &[&str] =
+    &["a feather that glowed in the dark", "a tiny silver bell", "a map drawn on a leaf", "a pocketful of lucky seeds"];
 
 pub const TIMES: &[&str] = &["morning", "sunny afternoon", "breezy day", "starry evening"];
 

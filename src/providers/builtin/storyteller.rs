@@ -37,11 +37,7 @@ impl Llm for Storyteller {
         "builtin"
     }
 
-    async fn plan_story(
-        &self,
-        story_id: StoryId,
-        spec: &StorySpec,
-    ) -> Result<StoryPlan, ProviderError> {
+    async fn plan_story(&self, story_id: StoryId, spec: &StorySpec) -> Result<StoryPlan, ProviderError> {
         self.think().await;
         Ok(plan(story_id, spec))
     }
@@ -50,10 +46,7 @@ impl Llm for Storyteller {
         self.think().await;
         let total = request.plan.scenes.len();
         if request.index >= total {
-            return Err(ProviderError::permanent(format!(
-                "scene {} of a {total}-scene plan",
-                request.index + 1
-            )));
+            return Err(ProviderError::permanent(format!("scene {} of a {total}-scene plan", request.index + 1)));
         }
         Ok(write(request.story_id, request.spec, total, request.index))
     }
@@ -84,54 +77,23 @@ struct Cast {
 fn cast(story_id: StoryId, spec: &StorySpec) -> Cast {
     let seed = Rng::seed_of(story_id.0.as_bytes());
     let mut rng = Rng::new(seed);
-    let heard: Extracted = requirements::extract(&format!(
-        "{}. {}",
-        spec.title.as_deref().unwrap_or(""),
-        spec.prompt
-    ));
-    let style = phrases::STYLES
-        .iter()
-        .find(|b| b.style == spec.style)
-        .unwrap_or(&phrases::STYLES[0]);
-    let kind = heard
-        .hero
-        .kind
-        .clone()
-        .unwrap_or_else(|| rng.pick_str(style.kinds).to_owned());
-    let hero = heard
-        .hero
-        .name
-        .clone()
-        .unwrap_or_else(|| rng.pick_str(phrases::NAMES).to_owned());
-    let trait_word = heard
-        .hero
-        .trait_word
-        .clone()
-        .unwrap_or_else(|| rng.pick_str(phrases::TRAITS).to_owned());
+    let heard: Extracted = requirements::extract(&format!("{}. {}", spec.title.as_deref().unwrap_or(""), spec.prompt));
+    let style = phrases::STYLES.iter().find(|b| b.style == spec.style).unwrap_or(&phrases::STYLES[0]);
+    let kind = heard.hero.kind.clone().unwrap_or_else(|| rng.pick_str(style.kinds).to_owned());
+    let hero = heard.hero.name.clone().unwrap_or_else(|| rng.pick_str(phrases::NAMES).to_owned());
+    let trait_word = heard.hero.trait_word.clone().unwrap_or_else(|| rng.pick_str(phrases::TRAITS).to_owned());
     let friend = heard.companions.first();
     let companion_kind = friend.and_then(|c| c.kind.clone()).unwrap_or_else(|| {
-        let kinds = [
-            "owl", "rabbit", "mouse", "turtle", "squirrel", "hedgehog", "robot", "frog",
-        ];
+        let kinds = ["owl", "rabbit", "mouse", "turtle", "squirrel", "hedgehog", "robot", "frog"];
         let choices: Vec<&str> = kinds.into_iter().filter(|k| *k != kind).collect();
         rng.pick_str(&choices).to_owned()
     });
     let companion = friend.and_then(|c| c.name.clone()).unwrap_or_else(|| {
-        let choices: Vec<&str> = phrases::NAMES
-            .iter()
-            .copied()
-            .filter(|n| *n != hero)
-            .collect();
+        let choices: Vec<&str> = phrases::NAMES.iter().copied().filter(|n| *n != hero).collect();
         rng.pick_str(&choices).to_owned()
     });
-    let setting_key = heard
-        .setting
-        .clone()
-        .unwrap_or_else(|| rng.pick_str(style.settings).to_owned());
-    let setting = phrases::SETTINGS
-        .iter()
-        .find(|s| s.key == setting_key)
-        .unwrap_or(&phrases::SETTINGS[0]);
+    let setting_key = heard.setting.clone().unwrap_or_else(|| rng.pick_str(style.settings).to_owned());
+    let setting = phrases::SETTINGS.iter().find(|s| s.key == setting_key).unwrap_or(&phrases::SETTINGS[0]);
     Cast {
         seed,
         place: rng.pick_str(setting.names).to_owned(),
@@ -180,9 +142,7 @@ fn roles(cast: &Cast, n: usize) -> Vec<Role> {
             if middle > 0 {
                 roles.push(Role::Companion);
             }
-            roles.extend(
-                (0..middle.saturating_sub(1)).map(|i| Role::Episode(episodes[i % episodes.len()])),
-            );
+            roles.extend((0..middle.saturating_sub(1)).map(|i| Role::Episode(episodes[i % episodes.len()])));
             roles.extend([Role::Climax, Role::Ending]);
             roles
         }
@@ -196,43 +156,18 @@ fn plan(story_id: StoryId, spec: &StorySpec) -> StoryPlan {
         .into_iter()
         .map(|role| {
             let (title, outline) = match role {
-                Role::Whole => (
-                    "{H}'s Adventure",
-                    "{H} the {k} finds {obj} with {C} and learns that {lesson}.",
-                ),
-                Role::Opening => (
-                    "{H} Sets Off",
-                    "{H} the {k} sets off from {place} to find {obj}.",
-                ),
-                Role::Companion => (
-                    "A New Friend",
-                    "{H} meets {C} the {ck}, who joins the quest.",
-                ),
-                Role::Episode(i) => (
-                    phrases::EPISODES[i].title,
-                    "{H} and {C} face a new surprise on the way.",
-                ),
-                Role::Climax | Role::ClimaxAndHome => (
-                    "The Final Challenge",
-                    "{H} faces {guardian} and finds {obj}.",
-                ),
-                Role::Ending => (
-                    "Home Again",
-                    "{H} goes home to {home} and learns that {lesson}.",
-                ),
+                Role::Whole => ("{H}'s Adventure", "{H} the {k} finds {obj} with {C} and learns that {lesson}."),
+                Role::Opening => ("{H} Sets Off", "{H} the {k} sets off from {place} to find {obj}."),
+                Role::Companion => ("A New Friend", "{H} meets {C} the {ck}, who joins the quest."),
+                Role::Episode(i) => (phrases::EPISODES[i].title, "{H} and {C} face a new surprise on the way."),
+                Role::Climax | Role::ClimaxAndHome => ("The Final Challenge", "{H} faces {guardian} and finds {obj}."),
+                Role::Ending => ("Home Again", "{H} goes home to {home} and learns that {lesson}."),
             };
-            ScenePlan {
-                title: fill(title, &cast, 0),
-                outline: fill(outline, &cast, 0),
-            }
+            ScenePlan { title: fill(title, &cast, 0), outline: fill(outline, &cast, 0) }
         })
         .collect();
     let title = spec.title.clone().unwrap_or_else(|| {
-        let patterns = [
-            "{H} and {obj}",
-            "The {T} {K} of {place}",
-            "{H}'s Big Adventure",
-        ];
+        let patterns = ["{H} and {obj}", "The {T} {K} of {place}", "{H}'s Big Adventure"];
         let pattern: &str = Rng::new(cast.seed ^ 0x717e).pick_str(&patterns);
         title_case(&fill(pattern, &cast, 0))
     });
@@ -265,23 +200,11 @@ fn write(story_id: StoryId, spec: &StorySpec, total: usize, index: usize) -> Sce
     if role == Role::Opening && !roles.contains(&Role::Companion) {
         lines.push("{H}'s best friend, {C} the {ck}, came along too.");
     }
-    let mut text = lines
-        .iter()
-        .map(|l| fill(l, &cast, index))
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let mut text = lines.iter().map(|l| fill(l, &cast, index)).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
     // Pad thin scenes with description of the place, never with filler.
     let mut extra = 1;
-    while words(&text) < MIN_WORDS && extra <= cast.setting.details.len() + cast.style.flavour.len()
-    {
-        let pool: Vec<&str> = cast
-            .setting
-            .details
-            .iter()
-            .chain(cast.style.flavour)
-            .copied()
-            .collect();
+    while words(&text) < MIN_WORDS && extra <= cast.setting.details.len() + cast.style.flavour.len() {
+        let pool: Vec<&str> = cast.setting.details.iter().chain(cast.style.flavour).copied().collect();
         let sentence = pool[(index + extra) % pool.len()];
         if !text.contains(sentence) {
             text.push(' ');
@@ -300,27 +223,13 @@ fn write(story_id: StoryId, spec: &StorySpec, total: usize, index: usize) -> Sce
     }
     let title = match role {
         Role::Episode(i) => phrases::EPISODES[i].title.to_owned(),
-        _ => plan(story_id, spec)
-            .scenes
-            .get(index)
-            .map(|s| s.title.clone())
-            .unwrap_or_default(),
+        _ => plan(story_id, spec).scenes.get(index).map(|s| s.title.clone()).unwrap_or_default(),
     };
     SceneDraft { title, text }
 }
 
 fn is_fear(wish: &str) -> bool {
-    [
-        "afraid",
-        "scared",
-        "frightened",
-        "worried",
-        "shy",
-        "nervous",
-        "could not",
-    ]
-    .iter()
-    .any(|w| wish.contains(w))
+    ["afraid", "scared", "frightened", "worried", "shy", "nervous", "could not"].iter().any(|w| wish.contains(w))
 }
 
 /// How the story answers the hero's wish in its last scene.
@@ -330,13 +239,7 @@ fn wish_fulfilled(hero: &str, wish: &str) -> String {
     } else if let Some(rest) = wish.strip_prefix("could not ") {
         format!("And guess what? Now {hero} could {rest} after all.")
     } else if is_fear(wish) {
-        format!(
-            "{hero} was not so {} any more.",
-            wish.trim_start_matches("was ")
-                .split(' ')
-                .next()
-                .unwrap_or("scared")
-        )
+        format!("{hero} was not so {} any more.", wish.trim_start_matches("was ").split(' ').next().unwrap_or("scared"))
     } else {
         format!("{hero} still {wish}, and that was just right.")
     }
@@ -348,22 +251,14 @@ fn words(text: &str) -> usize {
 
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
 fn title_case(s: &str) -> String {
     const SMALL: [&str; 9] = ["a", "an", "of", "the", "and", "that", "for", "to", "in"];
     s.split(' ')
         .enumerate()
-        .map(|(i, w)| {
-            if i > 0 && SMALL.contains(&w) {
-                w.to_owned()
-            } else {
-                capitalise(w)
-            }
-        })
+        .map(|(i, w)| if i > 0 && SMALL.contains(&w) { w.to_owned() } else { capitalise(w) })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -398,26 +293,13 @@ fn fill(template: &str, cast: &Cast, index: usize) -> String {
             "flavour" => cast.style.flavour[index % cast.style.flavour.len()].to_owned(),
             "wish_line" => match &cast.wish {
                 Some(w) => format!("But {} {w}.", cast.hero),
-                None => format!(
-                    "More than anything, {} wanted to find {}.",
-                    cast.hero, cast.object
-                ),
+                None => format!("More than anything, {} wanted to find {}.", cast.hero, cast.object),
             },
             "fear_line" => match cast.wish.as_deref().filter(|w| is_fear(w)) {
-                Some(w) => format!(
-                    "Even a {} who {w} can be brave when it matters, {} thought.",
-                    cast.kind, cast.hero
-                ),
-                None => format!(
-                    "{} remembered every brave thing they had done on this journey.",
-                    cast.hero
-                ),
+                Some(w) => format!("Even a {} who {w} can be brave when it matters, {} thought.", cast.kind, cast.hero),
+                None => format!("{} remembered every brave thing they had done on this journey.", cast.hero),
             },
-            "wish_end" => cast
-                .wish
-                .as_deref()
-                .map(|w| wish_fulfilled(&cast.hero, w))
-                .unwrap_or_default(),
+            "wish_end" => cast.wish.as_deref().map(|w| wish_fulfilled(&cast.hero, w)).unwrap_or_default(),
             other => format!("{{{other}}}"),
         }
     };
@@ -446,85 +328,41 @@ mod tests {
     use actors::model::Style;
 
     fn spec(prompt: &str, style: Style, n: u8) -> StorySpec {
-        StorySpec {
-            title: None,
-            prompt: prompt.into(),
-            style,
-            num_scenes: n,
-            age: 5,
-            language: "en".into(),
-        }
+        StorySpec { title: None, prompt: prompt.into(), style, num_scenes: n, age: 5, language: "en".into() }
     }
 
     fn story(id: StoryId, spec: &StorySpec) -> (StoryPlan, Vec<SceneDraft>) {
         let plan = plan(id, spec);
-        let scenes = (0..plan.scenes.len())
-            .map(|i| write(id, spec, plan.scenes.len(), i))
-            .collect();
+        let scenes = (0..plan.scenes.len()).map(|i| write(id, spec, plan.scenes.len(), i)).collect();
         (plan, scenes)
     }
 
     #[test]
     fn uses_the_childs_hero_setting_and_style() {
-        let s = spec(
-            "a brave dragon called Pip who is afraid of the dark, in a snowy land",
-            Style::Fantasy,
-            5,
-        );
+        let s = spec("a brave dragon called Pip who is afraid of the dark, in a snowy land", Style::Fantasy, 5);
         let (plan, scenes) = story(StoryId::new(), &s);
         assert_eq!(plan.scenes.len(), 5);
-        let all: String = scenes
-            .iter()
-            .map(|s| s.text.as_str())
-            .collect::<Vec<_>>()
-            .join(" ");
+        let all: String = scenes.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ");
         assert!(scenes.iter().all(|s| s.text.contains("Pip")), "{all}");
-        assert!(
-            all.contains("dragon") && all.contains("afraid of the dark"),
-            "{all}"
-        );
-        assert!(
-            all.contains("snow") || all.contains("Frosty") || all.contains("Snowdrift"),
-            "{all}"
-        );
+        assert!(all.contains("dragon") && all.contains("afraid of the dark"), "{all}");
+        assert!(all.contains("snow") || all.contains("Frosty") || all.contains("Snowdrift"), "{all}");
         assert!(scenes.last().unwrap().text.ends_with("The end."));
-        assert!(
-            scenes
-                .last()
-                .unwrap()
-                .text
-                .contains("Pip was not so afraid any more."),
-            "{all}"
-        );
+        assert!(scenes.last().unwrap().text.contains("Pip was not so afraid any more."), "{all}");
     }
 
     #[test]
     fn every_length_reads_well() {
         for style in Style::ALL {
             for n in 1..=12u8 {
-                let (plan, scenes) = story(
-                    StoryId::new(),
-                    &spec("a story about a fox named Ruby", style, n),
-                );
+                let (plan, scenes) = story(StoryId::new(), &spec("a story about a fox named Ruby", style, n));
                 assert_eq!(plan.scenes.len(), usize::from(n));
                 for scene in &scenes {
                     let w = words(&scene.text);
-                    assert!(
-                        (60..=200).contains(&w),
-                        "{style:?} n={n}: {w} words: {}",
-                        scene.text
-                    );
-                    assert!(
-                        !scene.text.contains('{') && !scene.title.contains('{'),
-                        "{}",
-                        scene.text
-                    );
+                    assert!((60..=200).contains(&w), "{style:?} n={n}: {w} words: {}", scene.text);
+                    assert!(!scene.text.contains('{') && !scene.title.contains('{'), "{}", scene.text);
                     assert!(scene.text.contains("Ruby"));
                 }
-                assert!(
-                    scenes.last().unwrap().text.contains("The end."),
-                    "{style:?} n={n}"
-                );
+                assert!(scenes.last().unwrap().text.contains("The end."), "{style:?} n={n}");
             }
         }
     }
@@ -540,10 +378,7 @@ mod tests {
 
     #[test]
     fn requested_title_is_kept() {
-        let s = StorySpec {
-            title: Some("Moonlight Muffins".into()),
-            ..spec("a bear", Style::Funny, 3)
-        };
+        let s = StorySpec { title: Some("Moonlight Muffins".into()), ..spec("a bear", Style::Funny, 3) };
         assert_eq!(plan(StoryId::new(), &s).title, "Moonlight Muffins");
     }
 }

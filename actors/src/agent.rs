@@ -1,0 +1,542 @@
+//! The builtin conversation agent: gathers what the story needs from what the child says,
+//! asks one friendly question at a time, summarises, and starts the story on "yes".
+//! Pure logic over a [`Draft`] (persisted between turns), so it is easy to test and resume.
+
+use crate::model::{StorySpec, Style};
+use crate::protocol::{CharacterView, RequirementsView};
+use crate::requirements::{self, Character};
+use serde::{Deserialize, Serialize};
+
+/// What the agent asks for, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Slot {
+    Hero,
+    Setting,
+    Style,
+    NumScenes,
+}
+
+impl Slot {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Hero => "hero",
+            Self::Setting => "setting",
+            Self::Style => "style",
+            Self::NumScenes => "num_scenes",
+        }
+    }
+}
+
+/// The story being agreed on, as it stands.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Draft {
+    pub title: Option<String>,
+    pub hero: Character,
+    pub companions: Vec<Character>,
+    pub setting: Option<String>,
+    pub style: Option<Style>,
+    pub num_scenes: Option<u8>,
+    pub age: Option<u8>,
+    pub language: Option<String>,
+    pub wish: Option<String>,
+    /// The question the agent asked last, so a bare answer ("the beach") lands in the right place.
+    pub asked: Option<Slot>,
+    /// The agent summarised and asked "shall I make it?".
+    pub confirming: bool,
+    /// The child's own words, newest last, for the story prompt.
+    pub words: Vec<String>,
+}
+
+/// Limits the agent respects when it turns a draft into a story request.
+#[derive(Clone, Copy, Debug)]
+pub struct AgentLimits {
+    pub max_scenes: u8,
+    pub default_scenes: u8,
+    pub max_prompt_chars: usize,
+}
+
+/// What the agent says, and whether the story should start now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Turn {
+    pub reply: String,
+    pub start: bool,
+}
+
+const YES: &[&str] = &[
+    "yes",
+    "yeah",
+    "yep",
+    "yup",
+    "sure",
+    "ok",
+    "okay",
+    "please",
+    "go",
+    "do it",
+    "make it",
+    "let's go",
+    "sounds good",
+    "perfect",
+    "start",
+];
+const NO: &[&str] = &["no", "nope", "not yet", "wait", "change", "hmm"];
+const CHANGE: &[&str] = &["actually", "instead", "change", "make it", "rather", "no,", "not a", "switch"];
+const DONT_MIND: &[&str] =
+    &["you choose", "you pick", "surprise me", "don't know", "dont know", "any", "whatever", "i don't mind"];
+const MAX_WORDS_KEPT: usize = 12;
+
+fn has_phrase(lower: &str, phrases: &[&str]) -> bool {
+    let padded = format!(" {} ", lower.replace(['!', '.', '?', ','], " "));
+    phrases.iter().any(|p| padded.contains(&format!(" {p} ")) || lower.starts_with(p) && p.ends_with(','))
+}
+
+impl Draft {
+    pub fn missing(&self) -> Vec<Slot> {
+        let mut missing = Vec::new();
+        if self.hero.is_empty() {
+            missing.push(Slot::Hero);
+        }
+        if self.setting.is_none() {
+            missing.push(Slot::Setting);
+        }
+        if self.style.is_none() {
+            missing.push(Slot::Style);
+        }
+        if self.num_scenes.is_none() {
+            missing.push(Slot::NumScenes);
+        }
+        missing
+    }
+
+    pub fn ready(&self) -> bool {
+        self.missing().is_empty()
+    }
+
+    pub fn view(&self) -> RequirementsView {
+        let mut characters = Vec::new();
+        if !self.hero.is_empty() {
+            characters.push(CharacterView::new(&self.hero, "hero"));
+        }
+        characters.extend(self.companions.iter().map(|c| CharacterView::new(c, "friend")));
+        RequirementsView {
+            title: self.title.clone(),
+            characters,
+            setting: self.setting.clone(),
+            style: self.style,
+            num_scenes: self.num_scenes,
+            age: self.age,
+            language: self.language.clone().unwrap_or_else(|| "en".into()),
+            missing: self.missing().into_iter().map(Slot::name).collect(),
+            ready: self.ready(),
+        }
+    }
+
+    /// The story request this draft describes.
+    pub fn to_spec(&self, limits: &AgentLimits) -> StorySpec {
+        let mut prompt = format!("A story about {}", describe(&self.hero));
+        for friend in &self.companions {
+            prompt.push_str(&format!(" and {}", describe(friend)));
+        }
+        if let Some(setting) = &self.setting {
+            prompt.push_str(&format!(", in the {setting}"));
+        }
+        prompt.push('.');
+        if let Some(wish) = &self.wish {
+            prompt.push_str(&format!(" {} {wish}.", hero_name(&self.hero)));
+        }
+        let words = self.words.join(" ");
+        if !words.is_empty() {
+            prompt.push_str(" In the child's words: ");
+            prompt.push_str(&words);
+        }
+        let prompt: String = prompt.chars().take(limits.max_prompt_chars).collect();
+        StorySpec {
+            title: self.title.clone(),
+            prompt,
+            style: self.style.unwrap_or(Style::Fantasy),
+            num_scenes: self.num_scenes.unwrap_or(limits.default_scenes).clamp(1, limits.max_scenes),
+            age: self.age.unwrap_or(6),
+            language: self.language.clone().unwrap_or_else(|| "en".into()),
+        }
+    }
+
+    /// Forget the story just started, keep who the child is.
+    pub fn start_over(&mut self) {
+        *self = Draft { age: self.age, language: self.language.take(), ..Draft::default() };
+    }
+}
+
+fn describe(c: &Character) -> String {
+    match (&c.name, &c.kind) {
+        (Some(n), Some(k)) => {
+            format!("a {}{k} called {n}", c.trait_word.as_ref().map_or(String::new(), |t| format!("{t} ")))
+        }
+        (Some(n), None) => n.clone(),
+        (None, Some(k)) => format!("a {}{k}", c.trait_word.as_ref().map_or(String::new(), |t| format!("{t} "))),
+        (None, None) => "a child".into(),
+    }
+}
+
+fn hero_name(c: &Character) -> String {
+    c.name.clone().or_else(|| c.kind.as_ref().map(|k| format!("the {k}"))).unwrap_or_else(|| "the hero".into())
+}
+
+/// The hero as the agent says it back: "Pip the dragon", "a dragon", "Pip".
+fn hero_phrase(c: &Character) -> String {
+    match (&c.name, &c.kind) {
+        (Some(n), Some(k)) => format!("{n} the {k}"),
+        (Some(n), None) => n.clone(),
+        (None, Some(k)) => format!("a {k}"),
+        (None, None) => "our hero".into(),
+    }
+}
+
+/// Listen to one utterance and answer it.
+pub fn respond(draft: &mut Draft, utterance: &str, limits: &AgentLimits) -> Turn {
+    let text = utterance.trim();
+    let lower = text.to_lowercase();
+    if !text.is_empty() {
+        draft.words.push(text.chars().take(300).collect());
+        if draft.words.len() > MAX_WORDS_KEPT {
+            draft.words.remove(0);
+        }
+    }
+    if draft.confirming && draft.ready() {
+        let changes = has_phrase(&lower, CHANGE);
+        if has_phrase(&lower, YES) && !changes && !has_phrase(&lower, &["no", "not yet"]) {
+            return start(draft);
+        }
+        if has_phrase(&lower, NO) && !changes {
+            draft.confirming = false;
+            return say("No problem! What would you like to change?");
+        }
+    }
+    let learned = listen(draft, text, &lower, limits);
+    next_step(draft, learned)
+}
+
+/// The child pressed "make my story" (`start_story`).
+pub fn confirm(draft: &mut Draft) -> Turn {
+    if draft.ready() {
+        start(draft)
+    } else {
+        let question = ask(draft);
+        say(&format!("We're nearly there! {question}"))
+    }
+}
+
+fn start(draft: &mut Draft) -> Turn {
+    let who = hero_phrase(&draft.hero);
+    draft.confirming = false;
+    Turn { reply: format!("Hooray! I'm writing the story of {who} now. Watch the pages appear!"), start: true }
+}
+
+fn say(reply: &str) -> Turn {
+    Turn { reply: reply.to_owned(), start: false }
+}
+
+/// Fold what was said into the draft; returns a short acknowledgement of what was new.
+fn listen(draft: &mut Draft, text: &str, lower: &str, limits: &AgentLimits) -> Option<String> {
+    let heard = requirements::extract(text);
+    let changing = has_phrase(lower, CHANGE);
+    let dont_mind = has_phrase(lower, DONT_MIND);
+    let mut learned = Vec::new();
+
+    // Characters: the first is the hero unless we have one and the child is not changing it.
+    let mut people = std::iter::once(heard.hero.clone()).chain(heard.companions.clone()).filter(|c| !c.is_empty());
+    if let Some(first) = people.next() {
+        if draft.hero.is_empty() || changing || draft.asked == Some(Slot::Hero) {
+            let keep_name = first.name.is_none() && changing;
+            let name = if keep_name { draft.hero.name.take() } else { first.name.clone() };
+            draft.hero = Character { name, ..first };
+            learned.push(hero_phrase(&draft.hero));
+        } else if draft.hero.kind.is_none() && first.name.is_none() && first.kind.is_some() {
+            draft.hero.kind = first.kind.clone();
+            learned.push(hero_phrase(&draft.hero));
+        } else if first.kind != draft.hero.kind || first.name != draft.hero.name {
+            learned.push(format!("a friend: {}", hero_phrase(&first)));
+            draft.companions.push(first);
+        }
+    }
+    for friend in people {
+        if !draft.companions.contains(&friend) {
+            learned.push(format!("a friend: {}", hero_phrase(&friend)));
+            draft.companions.push(friend);
+        }
+    }
+    if let Some(setting) = heard.setting {
+        learned.push(format!("in the {setting}"));
+        draft.setting = Some(setting);
+    } else if draft.asked == Some(Slot::Setting) && !dont_mind {
+        let free = free_setting(lower);
+        if let Some(place) = free {
+            learned.push(format!("in {place}"));
+            draft.setting = Some(place);
+        }
+    }
+    let style = heard.style.or_else(|| {
+        (draft.asked == Some(Slot::Style))
+            .then(|| lower.split_whitespace().find_map(|w| w.parse::<Style>().ok()))
+            .flatten()
+    });
+    if let Some(style) = style {
+        learned.push(format!("a {} story", style.as_str()));
+        draft.style = Some(style);
+    }
+    let scenes = heard
+        .num_scenes
+        .or_else(|| (draft.asked == Some(Slot::NumScenes)).then(|| length_answer(lower, limits)).flatten());
+    if let Some(n) = scenes {
+        let n = n.clamp(1, limits.max_scenes);
+        learned.push(format!("{n} parts"));
+        draft.num_scenes = Some(n);
+    }
+    if let Some(age) = heard.age {
+        draft.age = Some(age);
+    }
+    if heard.wish.is_some() {
+        draft.wish = heard.wish;
+    }
+    if let Some(title) = title_answer(text) {
+        learned.push(format!("called \"{title}\""));
+        draft.title = Some(title);
+    }
+    // "You choose": fill the slot we asked about with a sensible default.
+    if dont_mind && learned.is_empty() {
+        match draft.asked {
+            Some(Slot::Hero) => {
+                draft.hero = Character { name: Some("Pip".into()), kind: Some("dragon".into()), trait_word: None }
+            }
+            Some(Slot::Setting) => draft.setting = Some("forest".into()),
+            Some(Slot::Style) => draft.style = Some(Style::Fantasy),
+            Some(Slot::NumScenes) => draft.num_scenes = Some(limits.default_scenes),
+            None => {}
+        }
+        if draft.asked.is_some() {
+            learned.push("I'll pick".into());
+        }
+    }
+    (!learned.is_empty()).then(|| learned.join(", "))
+}
+
+fn free_setting(lower: &str) -> Option<String> {
+    let trimmed = lower.trim_matches(|c: char| !c.is_alphanumeric());
+    let place = ["in the ", "in a ", "at the ", "on the ", "on a ", "under the ", "the ", "a "]
+        .iter()
+        .find_map(|p| trimmed.strip_prefix(p))
+        .unwrap_or(trimmed);
+    let words = place.split_whitespace().count();
+    (1..=6).contains(&words).then(|| place.to_owned())
+}
+
+fn length_answer(lower: &str, limits: &AgentLimits) -> Option<u8> {
+    if lower.contains("short") || lower.contains("little") {
+        return Some(3.min(limits.max_scenes));
+    }
+    if lower.contains("medium") || lower.contains("middle") {
+        return Some(5.min(limits.max_scenes));
+    }
+    if lower.contains("long") || lower.contains("big") {
+        return Some(8.min(limits.max_scenes));
+    }
+    lower.split(|c: char| !c.is_alphanumeric()).find_map(|w| {
+        w.parse::<u8>().ok().or_else(|| {
+            ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
+                .iter()
+                .position(|n| *n == w)
+                .map(|i| i as u8 + 1)
+        })
+    })
+}
+
+/// "call it Moon Muffins", "the title is …".
+fn title_answer(text: &str) -> Option<String> {
+    let lower = text.to_lowercase();
+    let start = ["call it ", "call the story ", "the title is ", "title it ", "name the story "]
+        .iter()
+        .find_map(|p| lower.find(p).map(|i| i + p.len()))?;
+    let title = text[start..].trim().trim_matches(|c: char| c == '"' || c == '.' || c == '!' || c == '\'');
+    (!title.is_empty() && title.chars().count() <= 80).then(|| title.to_owned())
+}
+
+fn ask(draft: &mut Draft) -> String {
+    let slot = draft.missing().first().copied();
+    draft.asked = slot;
+    let hero = hero_phrase(&draft.hero);
+    match slot {
+        Some(Slot::Hero) => "Who should our story be about? Maybe a dragon, a brave fox, or a little robot?".into(),
+        Some(Slot::Setting) => format!("Where does {hero} live? In a forest, a castle, under the sea, or up in space?"),
+        Some(Slot::Style) => "What kind of story shall it be: funny, magical, an adventure, a bedtime story, a space story, an animal story or a mystery?".into(),
+        Some(Slot::NumScenes) => "How long should it be? Short (3 parts), medium (5) or long (8)?".into(),
+        None => String::new(),
+    }
+}
+
+fn summary(draft: &Draft) -> String {
+    let mut s = format!("Here's our story: {}", hero_phrase(&draft.hero));
+    for friend in &draft.companions {
+        s.push_str(&format!(" and {}", hero_phrase(friend)));
+    }
+    if let Some(setting) = &draft.setting {
+        s.push_str(&format!(", in the {setting}"));
+    }
+    if let Some(style) = draft.style {
+        s.push_str(&format!(", a {} story", style.as_str()));
+    }
+    if let Some(n) = draft.num_scenes {
+        s.push_str(&format!(" in {n} parts"));
+    }
+    if let Some(title) = &draft.title {
+        s.push_str(&format!(", called \"{title}\""));
+    }
+    s.push_str(". Shall I make it?");
+    s
+}
+
+fn next_step(draft: &mut Draft, learned: Option<String>) -> Turn {
+    if draft.ready() {
+        draft.asked = None;
+        draft.confirming = true;
+        let lead = learned.map_or(String::new(), |l| format!("Lovely, {l}! "));
+        return say(&format!("{lead}{}", summary(draft)));
+    }
+    draft.confirming = false;
+    let question = ask(draft);
+    match learned {
+        Some(l) => say(&format!("Ooh, {l}! {question}")),
+        None if draft.words.len() <= 1 => say(&format!("Hi, I'm Mimi! Let's make a story together. {question}")),
+        None => say(&format!("Hmm, I didn't quite catch that. {question}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: AgentLimits = AgentLimits { max_scenes: 12, default_scenes: 3, max_prompt_chars: 2000 };
+
+    fn talk(lines: &[&str]) -> (Draft, Vec<Turn>) {
+        let mut draft = Draft::default();
+        let turns = lines.iter().map(|l| respond(&mut draft, l, &LIMITS)).collect();
+        (draft, turns)
+    }
+
+    #[test]
+    fn a_whole_conversation_one_question_at_a_time() {
+        let (draft, turns) =
+            talk(&["hello!", "a dragon called Pip", "in a big castle", "make it funny", "five parts", "yes please!"]);
+        assert!(turns[0].reply.contains("Who should our story be about"), "{}", turns[0].reply);
+        assert!(
+            turns[1].reply.contains("Pip the dragon") && turns[1].reply.contains("Where does"),
+            "{}",
+            turns[1].reply
+        );
+        assert!(turns[2].reply.contains("What kind of story"), "{}", turns[2].reply);
+        assert!(turns[3].reply.contains("How long"), "{}", turns[3].reply);
+        assert!(turns[4].reply.contains("Shall I make it?"), "{}", turns[4].reply);
+        assert!(turns[..5].iter().all(|t| !t.start));
+        assert!(turns[5].start);
+        let spec = draft.to_spec(&LIMITS);
+        assert_eq!((spec.style, spec.num_scenes), (Style::Funny, 5));
+        assert!(spec.prompt.starts_with("A story about a dragon called Pip, in the castle."), "{}", spec.prompt);
+    }
+
+    /// Real utterances and what must be understood from each, on a fresh draft.
+    #[test]
+    fn understands_a_table_of_utterances() {
+        type Check = fn(&Draft) -> bool;
+        let table: &[(&str, Check)] = &[
+            ("I want a story about a dragon called Pip", |d| {
+                d.hero.name.as_deref() == Some("Pip") && d.hero.kind.as_deref() == Some("dragon")
+            }),
+            ("tell me a story about my cat Whiskers", |d| {
+                d.hero.name.as_deref() == Some("Whiskers") && d.hero.kind.as_deref() == Some("cat")
+            }),
+            ("a princess and a dragon who are best friends in a castle", |d| {
+                d.hero.kind.as_deref() == Some("princess")
+                    && d.companions[0].kind.as_deref() == Some("dragon")
+                    && d.setting.as_deref() == Some("castle")
+            }),
+            ("Luna the unicorn", |d| {
+                d.hero.name.as_deref() == Some("Luna") && d.hero.kind.as_deref() == Some("unicorn")
+            }),
+            ("a robot in outer space", |d| {
+                d.hero.kind.as_deref() == Some("robot") && d.setting.as_deref() == Some("space")
+            }),
+            ("a fish under the sea", |d| d.setting.as_deref() == Some("sea")),
+            ("something spooky with a ghost", |d| {
+                d.style == Some(Style::Mystery) && d.hero.kind.as_deref() == Some("ghost")
+            }),
+            ("a silly story about a penguin", |d| d.style == Some(Style::Funny)),
+            ("a bedtime story about a sleepy owl", |d| {
+                d.style == Some(Style::Bedtime) && d.hero.trait_word.as_deref() == Some("sleepy")
+            }),
+            ("an adventure on a pirate island", |d| {
+                d.style == Some(Style::Adventure) && d.setting.as_deref() == Some("island")
+            }),
+            ("puppies on a farm", |d| d.hero.kind.as_deref() == Some("dog") && d.setting.as_deref() == Some("farm")),
+            ("make it 4 scenes", |d| d.num_scenes == Some(4)),
+            ("in seven chapters please", |d| d.num_scenes == Some(7)),
+            ("I'm 5 and I love foxes", |d| d.age == Some(5) && d.hero.kind.as_deref() == Some("fox")),
+            ("a bear named Bruno and his friend Tilly the rabbit", |d| {
+                d.hero.name.as_deref() == Some("Bruno")
+                    && d.companions[0].name.as_deref() == Some("Tilly")
+                    && d.companions[0].kind.as_deref() == Some("rabbit")
+            }),
+            ("a knight who is afraid of the dark", |d| d.wish.as_deref() == Some("was afraid of the dark")),
+            ("call it The Moon Muffins", |d| d.title.as_deref() == Some("The Moon Muffins")),
+        ];
+        for (utterance, check) in table {
+            let (draft, _) = talk(&[utterance]);
+            assert!(check(&draft), "{utterance:?} → {draft:?}");
+        }
+    }
+
+    #[test]
+    fn bare_answers_land_in_the_slot_asked_about() {
+        let (draft, _) = talk(&["a fox named Ruby", "a magical land of clouds", "fantasy", "a short one"]);
+        assert_eq!(draft.setting.as_deref(), Some("magical land of clouds"));
+        assert_eq!(draft.style, Some(Style::Fantasy));
+        assert_eq!(draft.num_scenes, Some(3));
+        let (draft, _) = talk(&["a fox", "you choose"]);
+        assert_eq!(draft.setting.as_deref(), Some("forest"));
+    }
+
+    #[test]
+    fn changes_of_mind_replace_instead_of_adding() {
+        let (draft, turns) = talk(&["a dragon called Pip in the forest, funny, 3 parts", "actually make it a unicorn"]);
+        assert!(turns[0].reply.contains("Shall I make it?"));
+        assert_eq!(draft.hero.kind.as_deref(), Some("unicorn"));
+        assert_eq!(draft.hero.name.as_deref(), Some("Pip"), "the name stays");
+        assert!(draft.companions.is_empty());
+        assert!(
+            turns[1].reply.contains("Pip the unicorn") && turns[1].reply.contains("Shall I make it?"),
+            "{}",
+            turns[1].reply
+        );
+        let (draft, turns) = talk(&["a cat in space, funny, 3 parts", "no", "in the sea instead"]);
+        assert!(turns[1].reply.contains("change"));
+        assert_eq!(draft.setting.as_deref(), Some("sea"));
+        assert!(!turns[2].start);
+    }
+
+    #[test]
+    fn start_story_needs_a_ready_draft() {
+        let mut draft = Draft::default();
+        respond(&mut draft, "a fox", &LIMITS);
+        let turn = confirm(&mut draft);
+        assert!(!turn.start && turn.reply.contains("Where does"), "{}", turn.reply);
+        respond(&mut draft, "forest, funny, 2 parts", &LIMITS);
+        assert!(confirm(&mut draft).start);
+    }
+
+    #[test]
+    fn view_lists_missing_slots() {
+        let (draft, _) = talk(&["a fox in the forest"]);
+        let view = draft.view();
+        assert_eq!(view.missing, ["style", "num_scenes"]);
+        assert!(!view.ready);
+        assert_eq!(view.characters[0].role, "hero");
+    }
+}

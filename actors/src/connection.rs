@@ -1,0 +1,175 @@
+//! ConnectionActor: one per socket. Turns text frames into client messages, enforces the
+//! per-connection rate limit, forwards to the user's ConversationActor, and closes clients
+//! that keep abusing the connection. The edge owns the socket; this actor owns the decisions.
+
+use crate::conversation::ConversationMessage;
+use crate::conversation_supervisor::ConversationSupervisorMessage;
+use crate::model::UserId;
+use crate::ports::{ActorKind, Observer, Outbound};
+use crate::protocol::{Refusal, parse_client};
+use crate::rate::TokenBucket;
+use crate::root::RootMessage;
+use ractor::rpc::CallResult;
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionLimits {
+    /// Messages per second on average…
+    pub rate_per_sec: f64,
+    /// …with bursts up to this many.
+    pub burst: u32,
+    /// Refused frames tolerated within `strike_window` before the connection is closed.
+    pub max_strikes: u32,
+    pub strike_window: Duration,
+}
+
+pub struct ConnectionActor;
+
+pub enum ConnectionMessage {
+    /// A whole text message (reassembled and size-checked by the edge). Replies when handled,
+    /// so the reader waits: a fast client cannot queue work without bound.
+    Text(String, RpcReplyPort<()>),
+    Binary,
+    /// A message over the size limit (the edge closes with 1009).
+    TooLarge,
+}
+
+pub struct ConnectionArgs {
+    pub user: UserId,
+    pub outbound: Arc<dyn Outbound>,
+    pub root: ActorRef<RootMessage>,
+    pub observer: Arc<dyn Observer>,
+    pub limits: ConnectionLimits,
+    /// `last_seq` the client gave when connecting, to replay what it missed.
+    pub resume_from: Option<u64>,
+}
+
+pub struct ConnectionState {
+    args: ConnectionArgs,
+    conversation: ActorRef<ConversationMessage>,
+    bucket: TokenBucket,
+    strikes: VecDeque<Instant>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the conversation could not be reached")]
+struct NoConversation;
+
+/// Find (or spawn) the user's conversation and attach this connection to it. Retries when the
+/// conversation it found was just passivating.
+async fn attach(
+    myself: &ActorRef<ConnectionMessage>,
+    args: &ConnectionArgs,
+    resume_from: Option<u64>,
+) -> Result<ActorRef<ConversationMessage>, NoConversation> {
+    let timeout = Some(Duration::from_secs(5));
+    for _ in 0..3 {
+        let get = |reply| RootMessage::Conversations(ConversationSupervisorMessage::GetOrSpawn(args.user, reply));
+        let Ok(CallResult::Success(Some(conversation))) = args.root.call(get, timeout).await else {
+            return Err(NoConversation);
+        };
+        let outbound = args.outbound.clone();
+        let conn = myself.get_id();
+        let attach = |reply| ConversationMessage::Attach { conn, outbound, resume_from, reply };
+        if let Ok(CallResult::Success(Ok(()))) = conversation.call(attach, timeout).await {
+            return Ok(conversation);
+        }
+    }
+    Err(NoConversation)
+}
+
+impl Actor for ConnectionActor {
+    type Msg = ConnectionMessage;
+    type State = ConnectionState;
+    type Arguments = ConnectionArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        args: Self::Arguments,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        let conversation = attach(&myself, &args, args.resume_from).await?;
+        args.observer.actor_started(ActorKind::Connection);
+        let bucket = TokenBucket::new(args.limits.rate_per_sec, args.limits.burst);
+        Ok(ConnectionState { args, conversation, bucket, strikes: VecDeque::new() })
+    }
+
+    async fn post_stop(&self, myself: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+        let _ = state.conversation.send_message(ConversationMessage::Detach(myself.get_id()));
+        // A no-op when the peer already left; on shutdown, tells the client to reconnect later.
+        state.args.outbound.close(1001, "server shutting down");
+        state.args.observer.actor_stopped(ActorKind::Connection);
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            ConnectionMessage::Text(text, reply) => {
+                state.on_text(&myself, text).await;
+                let _ = reply.send(());
+            }
+            ConnectionMessage::Binary => {
+                state.refuse(&myself, Refusal::Binary, "binary frames are not supported; send JSON text".into())
+            }
+            ConnectionMessage::TooLarge => state.args.observer.frame_rejected(Refusal::TooLarge.code()),
+        }
+        Ok(())
+    }
+}
+
+impl ConnectionState {
+    async fn on_text(&mut self, myself: &ActorRef<ConnectionMessage>, text: String) {
+        if !self.bucket.take() {
+            let message = format!("slow down: at most {} messages per second", self.args.limits.rate_per_sec);
+            self.refuse(myself, Refusal::RateLimited, message);
+            return;
+        }
+        match parse_client(&text) {
+            Ok(message) => {
+                let conn = myself.get_id();
+                if let Err(e) = self.conversation.send_message(ConversationMessage::Client { conn, message }) {
+                    // The conversation crashed or was passivated under us: re-attach and resend.
+                    let ractor::MessagingErr::SendErr(ConversationMessage::Client { message, .. }) = e else {
+                        return;
+                    };
+                    match attach(myself, &self.args, None).await {
+                        Ok(conversation) => {
+                            let _ = conversation.send_message(ConversationMessage::Client { conn, message });
+                            self.conversation = conversation;
+                        }
+                        Err(_) => {
+                            self.args.outbound.close(1011, "conversation unavailable");
+                            myself.stop(None);
+                        }
+                    }
+                }
+            }
+            Err((refusal, message)) => self.refuse(myself, refusal, message),
+        }
+    }
+
+    /// Tell the client what was wrong; close the connection if it keeps happening.
+    fn refuse(&mut self, myself: &ActorRef<ConnectionMessage>, refusal: Refusal, message: String) {
+        let now = Instant::now();
+        self.strikes.push_back(now);
+        while self.strikes.front().is_some_and(|t| now.duration_since(*t) > self.args.limits.strike_window) {
+            self.strikes.pop_front();
+        }
+        let conn = myself.get_id();
+        let _ = self.conversation.send_message(ConversationMessage::Refuse { conn, refusal, message });
+        if self.strikes.len() > self.args.limits.max_strikes as usize {
+            let reason =
+                if refusal == Refusal::RateLimited { "rate limit exceeded" } else { "too many invalid messages" };
+            self.args.outbound.close(1008, reason);
+            myself.stop(None);
+        }
+    }
+}

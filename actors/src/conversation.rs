@@ -1,0 +1,419 @@
+//! ConversationActor: one per user. Holds the draft and recent turns (rehydrated from the
+//! store), persists every child turn before answering it, streams the agent's replies, and
+//! fans every event out to all of the user's sockets with a sequence number. A ring of recent
+//! events lets a reconnecting client catch up exactly.
+
+use crate::agent::{self, AgentLimits, Draft};
+use crate::conversation_supervisor::ConversationSupervisorMessage;
+use crate::model::{StoryId, UserId};
+use crate::ports::{ActorKind, ConversationStore, Observer, Outbound, Speaker, TurnRecord};
+use crate::protocol::{ClientMessage, Refusal, ServerEvent, encode};
+use crate::root::RootMessage;
+use crate::story_supervisor::StorySupervisorMessage;
+use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy, Debug)]
+pub struct ConversationConfig {
+    /// Events kept for `resume`.
+    pub ring_size: usize,
+    /// With no socket for this long, the actor stops (its state is in the store).
+    pub passivate_after: Duration,
+    /// Pause between streamed reply chunks (`agent_delta`).
+    pub delta_delay: Duration,
+    /// Turns kept in memory for context.
+    pub history_turns: usize,
+    pub agent: AgentLimits,
+}
+
+pub struct ConversationDeps {
+    pub store: Arc<dyn ConversationStore>,
+    pub observer: Arc<dyn Observer>,
+    pub config: ConversationConfig,
+    /// To start stories the child confirmed.
+    pub root: ActorRef<RootMessage>,
+}
+
+pub struct ConversationActor;
+
+/// The actor is stopping for idleness: ask the supervisor for a fresh one.
+#[derive(Debug)]
+pub struct Passivated;
+
+pub enum ConversationMessage {
+    Attach {
+        conn: ActorId,
+        outbound: Arc<dyn Outbound>,
+        resume_from: Option<u64>,
+        reply: RpcReplyPort<Result<(), Passivated>>,
+    },
+    Detach(ActorId),
+    Client {
+        conn: ActorId,
+        message: ClientMessage,
+    },
+    Refuse {
+        conn: ActorId,
+        refusal: Refusal,
+        message: String,
+    },
+    /// A story of this user changed; `at` is when it happened, for fan-out latency.
+    Story {
+        event: ServerEvent,
+        at: Instant,
+    },
+    /// Send the next chunk of reply number `n`.
+    StreamNext(u64),
+    CheckIdle,
+    /// From the supervisor: stop if still idle (replies whether it will).
+    TryPassivate(RpcReplyPort<bool>),
+}
+
+struct Stream {
+    number: u64,
+    message_id: String,
+    pending: VecDeque<String>,
+    sent: String,
+    full: String,
+}
+
+pub struct ConversationState {
+    user: UserId,
+    deps: Arc<ConversationDeps>,
+    conversation_id: String,
+    draft: Draft,
+    turns: VecDeque<TurnRecord>,
+    conns: Vec<(ActorId, Arc<dyn Outbound>)>,
+    next_seq: u64,
+    ring: VecDeque<(u64, Arc<str>)>,
+    stream: Option<Stream>,
+    streams_started: u64,
+    last_activity: Instant,
+    passivating: bool,
+}
+
+impl Actor for ConversationActor {
+    type Msg = ConversationMessage;
+    type State = ConversationState;
+    type Arguments = (UserId, Arc<ConversationDeps>);
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        (user, deps): Self::Arguments,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        let stored = deps.store.load_conversation(user).await?;
+        let (conversation_id, draft, turns) = match stored {
+            Some(c) => (c.conversation_id, c.draft, c.turns.into_iter().collect()),
+            None => (uuid::Uuid::new_v4().to_string(), Draft::default(), VecDeque::new()),
+        };
+        // Sequence numbers start from the clock so they keep growing across passivation and
+        // restarts: a client holding an older number is told to refetch, never misled.
+        let next_seq = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0) * 1000;
+        let period = (deps.config.passivate_after / 2).max(Duration::from_millis(10));
+        myself.send_interval(period, || ConversationMessage::CheckIdle);
+        deps.observer.actor_started(ActorKind::Conversation);
+        Ok(ConversationState {
+            user,
+            deps,
+            conversation_id,
+            draft,
+            turns,
+            conns: Vec::new(),
+            next_seq,
+            ring: VecDeque::new(),
+            stream: None,
+            streams_started: 0,
+            last_activity: Instant::now(),
+            passivating: false,
+        })
+    }
+
+    async fn post_stop(&self, _: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+        state.deps.observer.actor_stopped(ActorKind::Conversation);
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            ConversationMessage::Attach { conn, outbound, resume_from, reply } => {
+                if state.passivating {
+                    let _ = reply.send(Err(Passivated));
+                    return Ok(());
+                }
+                state.last_activity = Instant::now();
+                state.conns.push((conn, outbound));
+                let _ = reply.send(Ok(()));
+                let resumed = resume_from.is_some_and(|last| state.replay(conn, last));
+                state.unicast(conn, &ServerEvent::Session { conversation_id: state.conversation_id.clone(), resumed });
+                state.unicast(conn, &ServerEvent::Requirements(state.draft.view()));
+            }
+            ConversationMessage::Detach(conn) => {
+                state.conns.retain(|(id, _)| *id != conn);
+                state.last_activity = Instant::now();
+            }
+            ConversationMessage::Client { conn, message } => {
+                state.last_activity = Instant::now();
+                state.deps.observer.message_in(message.kind());
+                state.on_client(&myself, conn, message).await;
+            }
+            ConversationMessage::Refuse { conn, refusal, message } => {
+                state.deps.observer.frame_rejected(refusal.code());
+                state.unicast(conn, &ServerEvent::refusal(refusal, message));
+            }
+            ConversationMessage::Story { event, at } => {
+                state.broadcast(event);
+                state.deps.observer.fanout(at.elapsed());
+            }
+            ConversationMessage::StreamNext(number) => state.stream_next(&myself, number).await,
+            ConversationMessage::CheckIdle => {
+                if state.is_idle() {
+                    if let Some(supervisor) = myself.try_get_supervisor() {
+                        let _ = supervisor.send_message(ConversationSupervisorMessage::Idle(state.user));
+                    }
+                }
+            }
+            ConversationMessage::TryPassivate(reply) => {
+                state.passivating = state.is_idle();
+                let _ = reply.send(state.passivating);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ConversationState {
+    fn is_idle(&self) -> bool {
+        self.conns.is_empty()
+            && self.stream.is_none()
+            && self.last_activity.elapsed() >= self.deps.config.passivate_after
+    }
+
+    fn latest_seq(&self) -> u64 {
+        self.next_seq.saturating_sub(1)
+    }
+
+    /// Queue a frame on one connection; a full queue disconnects that client.
+    fn deliver(&mut self, index: usize, frame: &Arc<str>) -> bool {
+        let (_, outbound) = &self.conns[index];
+        if outbound.send(frame.clone()).is_ok() {
+            return true;
+        }
+        outbound.close(1008, "slow consumer");
+        self.deps.observer.outbound_dropped();
+        self.conns.remove(index);
+        false
+    }
+
+    /// An event for every socket of the user, remembered for `resume`.
+    fn broadcast(&mut self, event: ServerEvent) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let frame: Arc<str> = encode(seq, &event).into();
+        self.ring.push_back((seq, frame.clone()));
+        while self.ring.len() > self.deps.config.ring_size {
+            self.ring.pop_front();
+        }
+        let mut i = 0;
+        while i < self.conns.len() {
+            if self.deliver(i, &frame) {
+                i += 1;
+            }
+        }
+        self.deps.observer.message_out(event.kind(), self.conns.len());
+    }
+
+    /// An event for one socket only (session, error, pong). It repeats the latest sequence
+    /// number and is not replayed.
+    fn unicast(&mut self, conn: ActorId, event: &ServerEvent) {
+        let frame: Arc<str> = encode(self.latest_seq(), event).into();
+        if let Some(i) = self.conns.iter().position(|(id, _)| *id == conn) {
+            self.deliver(i, &frame);
+            self.deps.observer.message_out(event.kind(), 1);
+        }
+    }
+
+    /// Send `conn` every event after `last_seq`; `false` when they are no longer all kept.
+    fn replay(&mut self, conn: ActorId, last_seq: u64) -> bool {
+        if last_seq == self.latest_seq() && !self.ring.is_empty() {
+            return true;
+        }
+        let Some(&(oldest, _)) = self.ring.front() else {
+            return false;
+        };
+        if last_seq > self.latest_seq() || last_seq.saturating_add(1) < oldest {
+            return false;
+        }
+        let Some(i) = self.conns.iter().position(|(id, _)| *id == conn) else {
+            return false;
+        };
+        let missed: Vec<Arc<str>> =
+            self.ring.iter().filter(|(seq, _)| *seq > last_seq).map(|(_, f)| f.clone()).collect();
+        missed.iter().all(|frame| self.deliver(i, frame))
+    }
+
+    async fn on_client(&mut self, myself: &ActorRef<ConversationMessage>, conn: ActorId, message: ClientMessage) {
+        match message {
+            ClientMessage::UserMessage { content, client_id, .. } => {
+                self.on_user_message(myself, conn, content, client_id).await
+            }
+            ClientMessage::PartialTranscript { .. } => {} // live captions only; act on the final message
+            ClientMessage::Cancel => self.finish_stream(true).await,
+            ClientMessage::StartStory => {
+                self.finish_stream(true).await;
+                let mut draft = self.draft.clone();
+                let turn = agent::confirm(&mut draft);
+                self.draft = draft;
+                self.after_turn(myself, turn).await;
+            }
+            ClientMessage::Resume { last_seq } => {
+                if !self.replay(conn, last_seq) {
+                    let event = ServerEvent::Session { conversation_id: self.conversation_id.clone(), resumed: false };
+                    self.unicast(conn, &event);
+                }
+            }
+            ClientMessage::Reset => {
+                self.finish_stream(true).await;
+                self.conversation_id = uuid::Uuid::new_v4().to_string();
+                self.draft.start_over();
+                self.turns.clear();
+                self.save_draft().await;
+                self.broadcast(ServerEvent::Session { conversation_id: self.conversation_id.clone(), resumed: false });
+                self.broadcast(ServerEvent::Requirements(self.draft.view()));
+            }
+            ClientMessage::Ping => self.unicast(conn, &ServerEvent::Pong),
+        }
+    }
+
+    async fn on_user_message(
+        &mut self,
+        myself: &ActorRef<ConversationMessage>,
+        conn: ActorId,
+        content: String,
+        client_id: Option<String>,
+    ) {
+        let content = content.trim().to_owned();
+        if content.is_empty() {
+            self.deps.observer.frame_rejected(Refusal::InvalidMessage.code());
+            self.unicast(conn, &ServerEvent::refusal(Refusal::InvalidMessage, "`content` must not be empty"));
+            return;
+        }
+        // The child spoke over the agent: stop the reply in progress.
+        self.finish_stream(true).await;
+        let mut draft = self.draft.clone();
+        let turn = agent::respond(&mut draft, &content, &self.deps.config.agent);
+        let record = TurnRecord { speaker: Speaker::Child, content, client_id };
+        // Persist before answering: an answered message is never lost.
+        match self.deps.store.record_turn(self.user, &self.conversation_id, &record, &draft).await {
+            Ok(true) => {}
+            Ok(false) => return, // a resend of a message already answered
+            Err(e) => {
+                tracing::error!(user = %self.user, error = %e, "could not save a conversation turn");
+                let event = ServerEvent::Error {
+                    code: "unavailable".into(),
+                    message: "Your message could not be saved; please send it again.".into(),
+                };
+                self.unicast(conn, &event);
+                return;
+            }
+        }
+        self.draft = draft;
+        self.remember(record);
+        self.after_turn(myself, turn).await;
+    }
+
+    /// Show the updated requirements, start the story if agreed, and say the reply.
+    async fn after_turn(&mut self, myself: &ActorRef<ConversationMessage>, turn: agent::Turn) {
+        self.broadcast(ServerEvent::Requirements(self.draft.view()));
+        let mut reply = turn.reply;
+        if turn.start {
+            match self.start_story().await {
+                Ok(_) => {
+                    self.draft.start_over();
+                    self.save_draft().await;
+                    self.broadcast(ServerEvent::Requirements(self.draft.view()));
+                }
+                Err(()) => reply = "Oh no, I couldn't start the story just now. Shall we try again?".into(),
+            }
+        } else {
+            self.save_draft().await;
+        }
+        self.begin_stream(myself, reply).await;
+    }
+
+    async fn start_story(&mut self) -> Result<StoryId, ()> {
+        let spec = self.draft.to_spec(&self.deps.config.agent);
+        let id = self.deps.store.create_story(self.user, &spec).await.map_err(|e| {
+            tracing::error!(user = %self.user, error = %e, "could not create the agreed story");
+        })?;
+        // A story not started now is still pending and is adopted at the next start.
+        let _ = self.deps.root.send_message(RootMessage::Stories(StorySupervisorMessage::StartStory(id)));
+        Ok(id)
+    }
+
+    async fn save_draft(&self) {
+        if let Err(e) = self.deps.store.save_draft(self.user, &self.conversation_id, &self.draft).await {
+            tracing::error!(user = %self.user, error = %e, "could not save the draft");
+        }
+    }
+
+    fn remember(&mut self, turn: TurnRecord) {
+        self.turns.push_back(turn);
+        while self.turns.len() > self.deps.config.history_turns {
+            self.turns.pop_front();
+        }
+    }
+
+    async fn begin_stream(&mut self, myself: &ActorRef<ConversationMessage>, reply: String) {
+        self.streams_started += 1;
+        let words: Vec<&str> = reply.split_inclusive(' ').collect();
+        let pending = words.chunks(3).map(|c| c.concat()).collect();
+        self.stream = Some(Stream {
+            number: self.streams_started,
+            message_id: uuid::Uuid::new_v4().to_string(),
+            pending,
+            sent: String::new(),
+            full: reply,
+        });
+        self.stream_next(myself, self.streams_started).await;
+    }
+
+    async fn stream_next(&mut self, myself: &ActorRef<ConversationMessage>, number: u64) {
+        let delay = self.deps.config.delta_delay;
+        loop {
+            let Some(stream) = self.stream.as_mut().filter(|s| s.number == number) else {
+                return;
+            };
+            let Some(delta) = stream.pending.pop_front() else {
+                self.finish_stream(false).await;
+                return;
+            };
+            stream.sent.push_str(&delta);
+            let event = ServerEvent::AgentDelta { message_id: stream.message_id.clone(), delta };
+            self.broadcast(event);
+            if !delay.is_zero() {
+                myself.send_after(delay, move || ConversationMessage::StreamNext(number));
+                return;
+            }
+        }
+    }
+
+    /// End the reply in progress: whole, or as far as it got when `cancelled`.
+    async fn finish_stream(&mut self, cancelled: bool) {
+        let Some(stream) = self.stream.take() else { return };
+        let content = if cancelled { stream.sent } else { stream.full };
+        let record = TurnRecord { speaker: Speaker::Agent, content: content.clone(), client_id: None };
+        if let Err(e) = self.deps.store.record_turn(self.user, &self.conversation_id, &record, &self.draft).await {
+            tracing::error!(user = %self.user, error = %e, "could not save the agent's turn");
+        }
+        self.remember(record);
+        self.broadcast(ServerEvent::AgentMessage { message_id: stream.message_id, content, cancelled });
+    }
+}

@@ -1,0 +1,125 @@
+//! The libSQL implementation of the core's `ConversationStore` port.
+
+use super::stories::CreateOutcome;
+use super::{Db, DbError, now_text, query_all, query_one};
+use actors::agent::Draft;
+use actors::model::{StoryId, StorySpec, UserId};
+use actors::ports::{ConversationRecord, ConversationStore, Speaker, StoreError, TurnRecord};
+use async_trait::async_trait;
+use libsql::Connection;
+
+/// Turns loaded into a rehydrated conversation.
+const RECENT_TURNS: i64 = 20;
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, DbError> {
+    serde_json::to_string(value).map_err(|e| DbError::Corrupt(e.to_string()))
+}
+
+async fn upsert_draft(conn: &Connection, user: UserId, conversation_id: &str, draft: &Draft) -> Result<(), DbError> {
+    conn.execute(
+        "INSERT INTO conversations (user_id, conversation_id, draft, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (user_id) DO UPDATE SET conversation_id = excluded.conversation_id, draft = excluded.draft,
+         updated_at = excluded.updated_at",
+        libsql::params![user.to_string(), conversation_id, to_json(draft)?, now_text()],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn record(
+    db: &Db,
+    user: UserId,
+    conversation_id: &str,
+    turn: &TurnRecord,
+    draft: &Draft,
+) -> Result<bool, DbError> {
+    let conn = db.writer().await;
+    let tx = conn.transaction().await?;
+    let now = now_text();
+    let inserted = tx
+        .execute(
+            "INSERT OR IGNORE INTO conversation_turns (user_id, conversation_id, speaker, content, client_id, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            libsql::params![
+                user.to_string(),
+                conversation_id,
+                turn.speaker.as_str(),
+                turn.content.as_str(),
+                turn.client_id.clone(),
+                now.as_str()
+            ],
+        )
+        .await?;
+    if inserted == 0 {
+        return Ok(false); // dropping `tx` rolls back
+    }
+    if turn.speaker == Speaker::Child {
+        // What the child said becomes part of their transcript history, with what was understood.
+        tx.execute(
+            "INSERT INTO transcripts (id, user_id, text, requirements, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            libsql::params![
+                uuid::Uuid::new_v4().to_string(),
+                user.to_string(),
+                turn.content.as_str(),
+                to_json(&draft.view())?,
+                now.as_str()
+            ],
+        )
+        .await?;
+    }
+    upsert_draft(&tx, user, conversation_id, draft).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+#[async_trait]
+impl ConversationStore for Db {
+    async fn load_conversation(&self, user: UserId) -> Result<Option<ConversationRecord>, StoreError> {
+        let conn = self.reader().await;
+        let head = query_one(
+            &conn,
+            "SELECT conversation_id, draft FROM conversations WHERE user_id = ?1",
+            [user.to_string()],
+            |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)),
+        )
+        .await?;
+        let Some((conversation_id, draft)) = head else { return Ok(None) };
+        // A draft from an older format should not lock the child out: start a fresh one.
+        let draft: Draft = serde_json::from_str(&draft).unwrap_or_default();
+        let mut turns = query_all(
+            &conn,
+            "SELECT speaker, content, client_id FROM conversation_turns WHERE user_id = ?1 AND conversation_id = ?2
+             ORDER BY id DESC LIMIT ?3",
+            libsql::params![user.to_string(), conversation_id.as_str(), RECENT_TURNS],
+            |r| {
+                let speaker = if r.get::<String>(0)? == "agent" { Speaker::Agent } else { Speaker::Child };
+                Ok(TurnRecord { speaker, content: r.get(1)?, client_id: r.get(2)? })
+            },
+        )
+        .await?;
+        turns.reverse();
+        Ok(Some(ConversationRecord { conversation_id, draft, turns }))
+    }
+
+    async fn record_turn(
+        &self,
+        user: UserId,
+        conversation_id: &str,
+        turn: &TurnRecord,
+        draft: &Draft,
+    ) -> Result<bool, StoreError> {
+        Ok(record(self, user, conversation_id, turn, draft).await?)
+    }
+
+    async fn save_draft(&self, user: UserId, conversation_id: &str, draft: &Draft) -> Result<(), StoreError> {
+        let conn = self.writer().await;
+        Ok(upsert_draft(&conn, user, conversation_id, draft).await?)
+    }
+
+    async fn create_story(&self, user: UserId, spec: &StorySpec) -> Result<StoryId, StoreError> {
+        match Db::create_story(self, user, spec, None).await? {
+            CreateOutcome::Created(id) | CreateOutcome::Replayed(id) => Ok(id),
+            CreateOutcome::KeyReused => Err(StoreError::Backend("unexpected idempotency conflict".into())),
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! Conversation transcripts: what the child said, with the requirements understood from it.
+
+use super::{Db, DbError, DbResult, now_text, query_all};
+use actors::model::UserId;
+
+#[derive(Clone, Debug)]
+pub struct Transcript {
+    pub id: String,
+    pub text: String,
+    pub requirements: Option<serde_json::Value>,
+    pub created_at: String,
+}
+
+impl Db {
+    pub async fn add_transcript(
+        &self,
+        user: UserId,
+        text: &str,
+        requirements: Option<&serde_json::Value>,
+    ) -> DbResult<Transcript> {
+        let transcript = Transcript {
+            id: uuid::Uuid::new_v4().to_string(),
+            text: text.to_owned(),
+            requirements: requirements.cloned(),
+            created_at: now_text(),
+        };
+        let json = requirements.map(serde_json::Value::to_string);
+        let conn = self.writer().await;
+        conn.execute(
+            "INSERT INTO transcripts (id, user_id, text, requirements, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            libsql::params![transcript.id.as_str(), user.to_string(), text, json, transcript.created_at.as_str()],
+        )
+        .await?;
+        Ok(transcript)
+    }
+
+    /// The user's latest transcripts, newest first.
+    pub async fn transcripts(&self, user: UserId, limit: u32) -> DbResult<Vec<Transcript>> {
+        let conn = self.reader().await;
+        query_all(
+            &conn,
+            "SELECT id, text, requirements, created_at FROM transcripts WHERE user_id = ?1
+             ORDER BY created_at DESC, rowid DESC LIMIT ?2",
+            libsql::params![user.to_string(), i64::from(limit)],
+            |r| {
+                let requirements = r
+                    .get::<Option<String>>(2)?
+                    .map(|j| {
+                        serde_json::from_str(&j).map_err(|e| DbError::Corrupt(format!("transcript requirements: {e}")))
+                    })
+                    .transpose()?;
+                Ok(Transcript { id: r.get(0)?, text: r.get(1)?, requirements, created_at: r.get(3)? })
+            },
+        )
+        .await
+    }
+}

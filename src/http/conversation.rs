@@ -1,0 +1,100 @@
+//! `/conversation/{user_id}/history` and `/transcripts`: the seed app's conversation history.
+//! The WebSocket conversation writes every child message here too.
+
+use crate::auth::AuthUser;
+use crate::db::transcripts::Transcript;
+use crate::error::{ApiError, ApiResult};
+use crate::http::ApiJson;
+use crate::state::AppState;
+use actors::model::UserId;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/conversation/{user_id}/history", get(history))
+        .route("/conversation/{user_id}/transcripts", post(add_transcript))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TranscriptView {
+    pub transcript_id: String,
+    pub text: String,
+    /// What was understood from it (the requirements at the time), if known.
+    #[schema(value_type = Option<Object>)]
+    pub requirements: Option<serde_json::Value>,
+    pub created_at: String,
+}
+
+impl From<Transcript> for TranscriptView {
+    fn from(t: Transcript) -> Self {
+        Self { transcript_id: t.id, text: t.text, requirements: t.requirements, created_at: t.created_at }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewTranscript {
+    pub text: String,
+    #[schema(value_type = Option<Object>)]
+    pub requirements: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct HistoryParams {
+    /// How many, newest first (default 5).
+    pub limit: Option<i64>,
+}
+
+fn owner(caller: AuthUser, raw: &str) -> ApiResult<UserId> {
+    let user: UserId = raw.parse().map_err(|_| ApiError::Forbidden)?;
+    caller.must_be(user)?;
+    Ok(user)
+}
+
+/// The latest transcripts, newest first.
+#[utoipa::path(get, path = "/conversation/{user_id}/history", tag = "conversation", security(("bearer" = [])),
+    params(("user_id" = String, Path), HistoryParams),
+    responses((status = 200, body = [TranscriptView]), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn history(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    Path(user_id): Path<String>,
+    Query(params): Query<HistoryParams>,
+) -> ApiResult<ApiJson<Vec<TranscriptView>>> {
+    let user = owner(caller, &user_id)?;
+    let max = state.config.max_page_size;
+    let limit = match params.limit {
+        None => 5.min(max),
+        Some(n) if (1..=i64::from(max)).contains(&n) => n as u32,
+        Some(_) => return Err(ApiError::validation("limit", format!("limit must be between 1 and {max}"))),
+    };
+    let transcripts = state.db.transcripts(user, limit).await?;
+    Ok(ApiJson(transcripts.into_iter().map(TranscriptView::from).collect()))
+}
+
+/// Save a transcript (e.g. one recorded while offline).
+#[utoipa::path(post, path = "/conversation/{user_id}/transcripts", tag = "conversation", security(("bearer" = [])),
+    params(("user_id" = String, Path)), request_body = NewTranscript,
+    responses((status = 201, body = TranscriptView), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn add_transcript(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    Path(user_id): Path<String>,
+    ApiJson(body): ApiJson<NewTranscript>,
+) -> ApiResult<(StatusCode, ApiJson<TranscriptView>)> {
+    let user = owner(caller, &user_id)?;
+    let text = body.text.trim();
+    if text.is_empty() {
+        return Err(ApiError::validation("text", "the transcript must not be empty"));
+    }
+    let max = state.config.max_transcript_chars;
+    if text.chars().count() > max {
+        return Err(ApiError::validation("text", format!("the transcript must be at most {max} characters")));
+    }
+    let saved = state.db.add_transcript(user, text, body.requirements.as_ref()).await?;
+    Ok((StatusCode::CREATED, ApiJson(saved.into())))
+}

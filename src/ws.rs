@@ -1,0 +1,117 @@
+//! `GET /conversation/{user_id}`: the WebSocket. Authentication, the user check and the
+//! `Origin` allowlist happen before the upgrade, so failures are ordinary HTTP errors.
+//! The socket itself is pumped by `socket.rs`; the decisions are the ConnectionActor's.
+
+mod socket;
+
+use crate::auth::bearer_token;
+use crate::error::ApiError;
+use crate::state::AppState;
+use actors::model::UserId;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
+use axum::routing::get;
+use fastwebsockets::upgrade::IncomingUpgrade;
+use serde::Deserialize;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/conversation/{user_id}", get(connect))
+}
+
+#[derive(Deserialize)]
+struct ConnectParams {
+    /// For browsers, which cannot set headers on a WebSocket. Never logged.
+    access_token: Option<String>,
+    /// Resume at connect time: replay events after this sequence number.
+    last_seq: Option<u64>,
+}
+
+/// Every protocol the client offered in `Sec-WebSocket-Protocol` (all header lines).
+fn offered_protocols(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// The protocol to echo: one the client offered, preferring one that is not the token itself
+/// (the seed app offers `Authorization, Bearer <token>`: we answer `Authorization`).
+fn chosen_protocol(offered: &[String]) -> Option<&str> {
+    offered.iter().find(|p| !p.starts_with("Bearer ")).or(offered.first()).map(String::as_str)
+}
+
+/// Browsers send `Origin`; native apps do not. Allowed: the service's own origin (same host as
+/// the request) and the configured list.
+fn origin_allowed(origin: &str, host: Option<&str>, allowed: &[String]) -> bool {
+    let origin = origin.trim_end_matches('/');
+    if allowed.iter().any(|a| a == "*" || a.trim_end_matches('/').eq_ignore_ascii_case(origin)) {
+        return true;
+    }
+    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    host.is_some_and(|h| h.eq_ignore_ascii_case(origin_host))
+}
+
+async fn connect(
+    State(state): State<AppState>,
+    Path(user_id): Path<String>,
+    Query(params): Query<ConnectParams>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let (mut parts, _) = request.into_parts();
+    let offered = offered_protocols(&parts.headers);
+    let token = bearer_token(&parts.headers)
+        .map(str::to_owned)
+        .or_else(|| offered.iter().find_map(|p| p.strip_prefix("Bearer ").map(|t| t.trim().to_owned())))
+        .or(params.access_token)
+        .ok_or(ApiError::Unauthorized("missing bearer token"))?;
+    let caller = state.keys.verify(&token).ok_or(ApiError::Unauthorized("invalid or expired token"))?;
+    let user: UserId = user_id.parse().map_err(|_| ApiError::Forbidden)?;
+    if user != caller {
+        return Err(ApiError::Forbidden);
+    }
+    if let Some(origin) = parts.headers.get(header::ORIGIN) {
+        let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok());
+        if !origin.to_str().is_ok_and(|o| origin_allowed(o, host, &state.config.allowed_origins)) {
+            return Err(ApiError::Forbidden);
+        }
+    }
+    let upgrade = IncomingUpgrade::from_request_parts(&mut parts, &state)
+        .await
+        .map_err(|_| ApiError::BadRequest("expected a WebSocket upgrade (Sec-WebSocket-Key, version 13)".into()))?;
+    let (response, upgraded) = upgrade.upgrade().map_err(|e| ApiError::Internal(anyhow::anyhow!("upgrade: {e}")))?;
+    let mut response = response.map(Body::new);
+    if let Some(protocol) = chosen_protocol(&offered).and_then(|p| HeaderValue::from_str(p).ok()) {
+        response.headers_mut().insert(header::SEC_WEBSOCKET_PROTOCOL, protocol);
+    }
+    tokio::spawn(socket::serve(upgraded, state, user, params.last_seq));
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echoes_an_offered_protocol_never_inventing_one() {
+        let seed = vec!["Authorization".to_owned(), "Bearer abc.def".to_owned()];
+        assert_eq!(chosen_protocol(&seed), Some("Authorization"));
+        assert_eq!(chosen_protocol(&["Bearer abc".to_owned()]), Some("Bearer abc"));
+        assert_eq!(chosen_protocol(&[]), None);
+    }
+
+    #[test]
+    fn origins() {
+        let allowed = vec!["https://app.storymimi.example".to_owned()];
+        assert!(origin_allowed("https://app.storymimi.example", None, &allowed));
+        assert!(origin_allowed("http://localhost:8080", Some("localhost:8080"), &[]));
+        assert!(!origin_allowed("https://evil.example", Some("localhost:8080"), &allowed));
+        assert!(origin_allowed("https://anything.example", None, &["*".to_owned()]));
+    }
+}

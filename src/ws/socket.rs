@@ -1,0 +1,219 @@
+//! Pumping one upgraded socket: a reader (this task) that reassembles messages under the size
+//! cap and hands them to the ConnectionActor, and a writer task that drains the bounded
+//! outbound queue, sends pings, and closes with the code it is told.
+//! `read_frame` is not cancel-safe, so reading and writing live in separate tasks.
+
+use crate::state::AppState;
+use actors::Connection;
+use actors::model::UserId;
+use actors::ports::{Outbound, OutboundFull};
+use fastwebsockets::upgrade::UpgradeFut;
+use fastwebsockets::{Frame, OpCode, Payload, WebSocketError, WebSocketRead, WebSocketWrite};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{ReadHalf, WriteHalf};
+use tokio::sync::{mpsc, watch};
+
+type Io = TokioIo<Upgraded>;
+
+/// Control frames the reader owes the peer (pong, close echo), sent by the writer.
+enum Control {
+    Pong(Vec<u8>),
+    Close(Vec<u8>),
+}
+
+/// The core's view of this socket's write side.
+struct WsOutbound {
+    queue: mpsc::Sender<Arc<str>>,
+    close: watch::Sender<Option<(u16, &'static str)>>,
+}
+
+impl Outbound for WsOutbound {
+    fn send(&self, frame: Arc<str>) -> Result<(), OutboundFull> {
+        match self.queue.try_send(frame) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(_)) => Err(OutboundFull),
+            // The writer is gone: the socket is closing; nothing to deliver to.
+            Err(mpsc::error::TrySendError::Closed(_)) => Ok(()),
+        }
+    }
+
+    fn close(&self, code: u16, reason: &'static str) {
+        // First close wins.
+        self.close.send_if_modified(|current| {
+            current.is_none() && {
+                *current = Some((code, reason));
+                true
+            }
+        });
+    }
+}
+
+struct Limits {
+    max_message: usize,
+    idle: Duration,
+    ping_every: Duration,
+    write_timeout: Duration,
+}
+
+pub async fn serve(upgraded: UpgradeFut, state: AppState, user: UserId, last_seq: Option<u64>) {
+    let ws = match upgraded.await {
+        Ok(ws) => ws,
+        Err(e) => {
+            tracing::debug!(error = %e, "websocket upgrade did not complete");
+            return;
+        }
+    };
+    let config = &state.config;
+    let limits = Limits {
+        max_message: config.ws_max_message_bytes,
+        idle: Duration::from_secs(config.ws_idle_timeout_secs),
+        ping_every: Duration::from_secs(config.ws_ping_interval_secs),
+        write_timeout: Duration::from_secs(config.ws_write_timeout_secs),
+    };
+    let mut ws = ws;
+    ws.set_auto_pong(true);
+    ws.set_auto_close(true);
+    // One frame can never exceed the whole-message cap (the reassembly check covers the rest).
+    ws.set_max_message_size(limits.max_message);
+    let (mut reader, writer) = ws.split(tokio::io::split);
+
+    let (queue_tx, queue_rx) = mpsc::channel(config.ws_outbound_queue);
+    let (close_tx, close_rx) = watch::channel(None);
+    let (control_tx, control_rx) = mpsc::channel(8);
+    let outbound = Arc::new(WsOutbound { queue: queue_tx, close: close_tx });
+    state.metrics.ws_connections.inc();
+    let writing =
+        tokio::spawn(write_loop(writer, queue_rx, control_rx, close_rx, limits.ping_every, limits.write_timeout));
+
+    match state.engine.open_connection(user, outbound.clone(), last_seq).await {
+        Ok(connection) => {
+            read_loop(&mut reader, &connection, &outbound, &control_tx, &limits).await;
+            connection.closed();
+        }
+        Err(e) => {
+            tracing::error!(%user, error = %e, "could not start a connection actor");
+            outbound.close(1011, "conversation unavailable");
+        }
+    }
+    outbound.close(1000, "");
+    drop(control_tx);
+    let _ = writing.await;
+    state.metrics.ws_connections.dec();
+}
+
+async fn read_loop(
+    reader: &mut WebSocketRead<ReadHalf<Io>>,
+    connection: &Connection,
+    outbound: &WsOutbound,
+    control: &mpsc::Sender<Control>,
+    limits: &Limits,
+) {
+    let mut obligated = |frame: Frame<'_>| {
+        let control = control.clone();
+        let owed = match frame.opcode {
+            OpCode::Close => Control::Close(frame.payload.to_vec()),
+            _ => Control::Pong(frame.payload.to_vec()),
+        };
+        // A peer flooding pings gets its pongs dropped rather than queued without bound.
+        async move { control.try_send(owed).or(Ok::<(), std::io::Error>(())) }
+    };
+    // A message being reassembled from fragments: its kind and bytes so far.
+    let mut partial: Option<(OpCode, Vec<u8>)> = None;
+    loop {
+        // Dropping `read_frame` mid-frame is fine here: on timeout we close the socket anyway.
+        let frame = match tokio::time::timeout(limits.idle, reader.read_frame(&mut obligated)).await {
+            Err(_) => {
+                outbound.close(1000, "idle timeout");
+                return;
+            }
+            Ok(Err(WebSocketError::FrameTooLarge)) => return too_large(connection, outbound),
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "websocket read ended");
+                return;
+            }
+            Ok(Ok(frame)) => frame,
+        };
+        let message = match frame.opcode {
+            OpCode::Close => return,
+            OpCode::Ping | OpCode::Pong => continue,
+            OpCode::Text | OpCode::Binary if frame.fin => Some((frame.opcode, frame.payload.to_vec())),
+            OpCode::Text | OpCode::Binary => {
+                partial = Some((frame.opcode, frame.payload.to_vec()));
+                None
+            }
+            OpCode::Continuation => {
+                let Some((_, bytes)) = partial.as_mut() else { return }; // protocol error: nothing to continue
+                if bytes.len() + frame.payload.len() > limits.max_message {
+                    return too_large(connection, outbound);
+                }
+                bytes.extend_from_slice(&frame.payload);
+                if frame.fin { partial.take() } else { None }
+            }
+        };
+        let Some((opcode, bytes)) = message else { continue };
+        if opcode == OpCode::Binary {
+            connection.binary();
+            continue;
+        }
+        let Ok(text) = String::from_utf8(bytes) else {
+            outbound.close(1007, "invalid UTF-8");
+            return;
+        };
+        if !connection.text(text).await {
+            return;
+        }
+    }
+}
+
+fn too_large(connection: &Connection, outbound: &WsOutbound) {
+    connection.too_large();
+    outbound.close(1009, "message too large");
+}
+
+/// What the writer sends next.
+enum Out {
+    Text(Arc<str>),
+    Control(Control),
+    Ping,
+    Close(u16, &'static str),
+    Done,
+}
+
+async fn write_loop(
+    mut writer: WebSocketWrite<WriteHalf<Io>>,
+    mut queue: mpsc::Receiver<Arc<str>>,
+    mut control: mpsc::Receiver<Control>,
+    mut close: watch::Receiver<Option<(u16, &'static str)>>,
+    ping_every: Duration,
+    write_timeout: Duration,
+) {
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    loop {
+        let next = tokio::select! {
+            biased;
+            _ = close.changed() => match *close.borrow() {
+                Some((code, reason)) => Out::Close(code, reason),
+                None => Out::Done,
+            },
+            Some(owed) = control.recv() => Out::Control(owed),
+            item = queue.recv() => item.map_or(Out::Done, Out::Text),
+            _ = ping.tick() => Out::Ping,
+        };
+        let (frame, last) = match &next {
+            Out::Text(text) => (Frame::text(Payload::Borrowed(text.as_bytes())), false),
+            Out::Control(Control::Pong(p)) => (Frame::pong(Payload::Borrowed(p)), false),
+            Out::Control(Control::Close(p)) => (Frame::close_raw(Payload::Borrowed(p)), true),
+            Out::Ping => (Frame::new(true, OpCode::Ping, None, Payload::Borrowed(&[])), false),
+            Out::Close(code, reason) => (Frame::close(*code, reason.as_bytes()), true),
+            Out::Done => return,
+        };
+        // A peer that stops reading blocks the write: give up after the timeout.
+        match tokio::time::timeout(write_timeout, writer.write_frame(frame)).await {
+            Ok(Ok(())) if !last => {}
+            _ => return,
+        }
+    }
+}
