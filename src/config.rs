@@ -193,7 +193,7 @@ impl Config {
         if self.ws_ping_interval_secs == 0 || self.ws_idle_timeout_secs <= self.ws_ping_interval_secs {
             return invalid("ws_idle_timeout_secs must be longer than ws_ping_interval_secs (which must be > 0)");
         }
-        if !(self.ws_rate_per_sec > 0.0) || self.ws_burst == 0 {
+        if !self.ws_rate_per_sec.is_finite() || self.ws_rate_per_sec <= 0.0 || self.ws_burst == 0 {
             return invalid("ws_rate_per_sec and ws_burst must be positive");
         }
         Ok(())

@@ -30,8 +30,9 @@ pub struct ConnectionActor;
 
 pub enum ConnectionMessage {
     /// A whole text message (reassembled and size-checked by the edge). Replies when handled,
-    /// so the reader waits: a fast client cannot queue work without bound.
-    Text(String, RpcReplyPort<()>),
+    /// so the reader waits: a fast client cannot queue work without bound. The reply is
+    /// `false` once the connection is being closed: stop reading.
+    Text(String, RpcReplyPort<bool>),
     Binary,
     /// A message over the size limit (the edge closes with 1009).
     TooLarge,
@@ -52,6 +53,8 @@ pub struct ConnectionState {
     conversation: ActorRef<ConversationMessage>,
     bucket: TokenBucket,
     strikes: VecDeque<Instant>,
+    /// A close was requested; further frames are ignored.
+    closing: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,7 +97,7 @@ impl Actor for ConnectionActor {
         let conversation = attach(&myself, &args, args.resume_from).await?;
         args.observer.actor_started(ActorKind::Connection);
         let bucket = TokenBucket::new(args.limits.rate_per_sec, args.limits.burst);
-        Ok(ConnectionState { args, conversation, bucket, strikes: VecDeque::new() })
+        Ok(ConnectionState { args, conversation, bucket, strikes: VecDeque::new(), closing: false })
     }
 
     async fn post_stop(&self, myself: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
@@ -113,8 +116,10 @@ impl Actor for ConnectionActor {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             ConnectionMessage::Text(text, reply) => {
-                state.on_text(&myself, text).await;
-                let _ = reply.send(());
+                if !state.closing {
+                    state.on_text(&myself, text).await;
+                }
+                let _ = reply.send(!state.closing);
             }
             ConnectionMessage::Binary => {
                 state.refuse(&myself, Refusal::Binary, "binary frames are not supported; send JSON text".into())
@@ -146,8 +151,8 @@ impl ConnectionState {
                             self.conversation = conversation;
                         }
                         Err(_) => {
+                            self.closing = true;
                             self.args.outbound.close(1011, "conversation unavailable");
-                            myself.stop(None);
                         }
                     }
                 }
@@ -163,13 +168,14 @@ impl ConnectionState {
         while self.strikes.front().is_some_and(|t| now.duration_since(*t) > self.args.limits.strike_window) {
             self.strikes.pop_front();
         }
+        let close = (self.strikes.len() > self.args.limits.max_strikes as usize).then(|| {
+            self.closing = true;
+            (1008, if refusal == Refusal::RateLimited { "rate limit exceeded" } else { "too many invalid messages" })
+        });
         let conn = myself.get_id();
-        let _ = self.conversation.send_message(ConversationMessage::Refuse { conn, refusal, message });
-        if self.strikes.len() > self.args.limits.max_strikes as usize {
-            let reason =
-                if refusal == Refusal::RateLimited { "rate limit exceeded" } else { "too many invalid messages" };
-            self.args.outbound.close(1008, reason);
-            myself.stop(None);
+        let refused = ConversationMessage::Refuse { conn, refusal, message, close };
+        if self.conversation.send_message(refused).is_err() && close.is_some() {
+            self.args.outbound.close(1008, "too many refused messages");
         }
     }
 }

@@ -54,10 +54,13 @@ pub enum ConversationMessage {
         conn: ActorId,
         message: ClientMessage,
     },
+    /// Tell one socket what was wrong with its message; then close it when `close` is set, so
+    /// the explanation arrives before the close frame.
     Refuse {
         conn: ActorId,
         refusal: Refusal,
         message: String,
+        close: Option<(u16, &'static str)>,
     },
     /// A story of this user changed; `at` is when it happened, for fan-out latency.
     Story {
@@ -164,9 +167,14 @@ impl Actor for ConversationActor {
                 state.deps.observer.message_in(message.kind());
                 state.on_client(&myself, conn, message).await;
             }
-            ConversationMessage::Refuse { conn, refusal, message } => {
+            ConversationMessage::Refuse { conn, refusal, message, close } => {
                 state.deps.observer.frame_rejected(refusal.code());
                 state.unicast(conn, &ServerEvent::refusal(refusal, message));
+                if let Some((code, reason)) = close
+                    && let Some(i) = state.conns.iter().position(|(id, _)| *id == conn)
+                {
+                    state.conns.remove(i).1.close(code, reason);
+                }
             }
             ConversationMessage::Story { event, at } => {
                 state.broadcast(event);

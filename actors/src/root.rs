@@ -175,9 +175,12 @@ pub struct Connection {
 
 impl Connection {
     /// Hand over a text message; returns once it is handled (backpressure for the reader).
-    /// `false` when the connection actor is gone (the connection was closed).
+    /// `false` when the connection is closing or gone: stop reading.
     pub async fn text(&self, text: String) -> bool {
-        matches!(self.actor.call(|reply| ConnectionMessage::Text(text, reply), None).await, Ok(CallResult::Success(())))
+        matches!(
+            self.actor.call(|reply| ConnectionMessage::Text(text, reply), None).await,
+            Ok(CallResult::Success(true))
+        )
     }
 
     pub fn binary(&self) {

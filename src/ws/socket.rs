@@ -85,12 +85,18 @@ pub async fn serve(upgraded: UpgradeFut, state: AppState, user: UserId, last_seq
     let (control_tx, control_rx) = mpsc::channel(8);
     let outbound = Arc::new(WsOutbound { queue: queue_tx, close: close_tx });
     state.metrics.ws_connections.inc();
-    let writing =
+    let mut writing =
         tokio::spawn(write_loop(writer, queue_rx, control_rx, close_rx, limits.ping_every, limits.write_timeout));
+    let mut writer_done = false;
 
     match state.engine.open_connection(user, outbound.clone(), last_seq).await {
         Ok(connection) => {
-            read_loop(&mut reader, &connection, &outbound, &control_tx, &limits).await;
+            tokio::select! {
+                _ = read_loop(&mut reader, &connection, &outbound, &control_tx, &limits) => {}
+                // The writer ended (closed, or the peer stopped reading): stop reading too.
+                // Dropping a read mid-frame is fine here, the socket is being discarded.
+                _ = &mut writing => writer_done = true,
+            }
             connection.closed();
         }
         Err(e) => {
@@ -100,7 +106,9 @@ pub async fn serve(upgraded: UpgradeFut, state: AppState, user: UserId, last_seq
     }
     outbound.close(1000, "");
     drop(control_tx);
-    let _ = writing.await;
+    if !writer_done {
+        let _ = writing.await;
+    }
     state.metrics.ws_connections.dec();
 }
 
@@ -210,10 +218,21 @@ async fn write_loop(
             Out::Close(code, reason) => (Frame::close(*code, reason.as_bytes()), true),
             Out::Done => return,
         };
-        // A peer that stops reading blocks the write: give up after the timeout.
-        match tokio::time::timeout(write_timeout, writer.write_frame(frame)).await {
-            Ok(Ok(())) if !last => {}
-            _ => return,
+        if let Out::Close(..) = next {
+            // Frames queued before the close (an error explaining it) go out first.
+            while let Ok(text) = queue.try_recv() {
+                if !write(&mut writer, Frame::text(Payload::Borrowed(text.as_bytes())), write_timeout).await {
+                    return;
+                }
+            }
+        }
+        if !write(&mut writer, frame, write_timeout).await || last {
+            return;
         }
     }
+}
+
+/// Write one frame; `false` on error or when the peer stopped reading for `timeout`.
+async fn write(writer: &mut WebSocketWrite<WriteHalf<Io>>, frame: Frame<'_>, timeout: Duration) -> bool {
+    matches!(tokio::time::timeout(timeout, writer.write_frame(frame)).await, Ok(Ok(())))
 }

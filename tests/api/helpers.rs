@@ -37,6 +37,7 @@ pub fn test_config(data: &TempDir) -> Config {
         log: "warn".into(),
         provider_retries: 1,
         shutdown_grace_secs: 5,
+        agent_delta_delay_ms: 0,
         ..Config::default()
     }
 }

@@ -6,3 +6,5 @@ mod helpers;
 mod lifecycle;
 mod operations;
 mod stories;
+mod ws;
+mod ws_client;
