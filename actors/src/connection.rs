@@ -94,7 +94,8 @@ impl Actor for ConnectionActor {
         myself: ActorRef<Self::Msg>,
         args: Self::Arguments,
     ) -> Result<Self::State, ActorProcessingErr> {
-        let conversation = attach(&myself, &args, args.resume_from).await?;
+        // Boxed: a large future inlined here would make every idle connection's task larger.
+        let conversation = Box::pin(attach(&myself, &args, args.resume_from)).await?;
         args.observer.actor_started(ActorKind::Connection);
         let bucket = TokenBucket::new(args.limits.rate_per_sec, args.limits.burst);
         Ok(ConnectionState { args, conversation, bucket, strikes: VecDeque::new(), closing: false })
@@ -117,7 +118,7 @@ impl Actor for ConnectionActor {
         match message {
             ConnectionMessage::Text(text, reply) => {
                 if !state.closing {
-                    state.on_text(&myself, text).await;
+                    Box::pin(state.on_text(&myself, text)).await;
                 }
                 let _ = reply.send(!state.closing);
             }

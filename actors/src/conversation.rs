@@ -69,6 +69,7 @@ pub enum ConversationMessage {
     },
     /// Send the next chunk of reply number `n`.
     StreamNext(u64),
+    /// From the supervisor's periodic sweep: ask to be passivated if idle.
     CheckIdle,
     /// From the supervisor: stop if still idle (replies whether it will).
     TryPassivate(RpcReplyPort<bool>),
@@ -104,7 +105,7 @@ impl Actor for ConversationActor {
 
     async fn pre_start(
         &self,
-        myself: ActorRef<Self::Msg>,
+        _: ActorRef<Self::Msg>,
         (user, deps): Self::Arguments,
     ) -> Result<Self::State, ActorProcessingErr> {
         let stored = deps.store.load_conversation(user).await?;
@@ -115,8 +116,6 @@ impl Actor for ConversationActor {
         // Sequence numbers start from the clock so they keep growing across passivation and
         // restarts: a client holding an older number is told to refetch, never misled.
         let next_seq = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0) * 1000;
-        let period = (deps.config.passivate_after / 2).max(Duration::from_millis(10));
-        myself.send_interval(period, || ConversationMessage::CheckIdle);
         deps.observer.actor_started(ActorKind::Conversation);
         Ok(ConversationState {
             user,
@@ -165,7 +164,8 @@ impl Actor for ConversationActor {
             ConversationMessage::Client { conn, message } => {
                 state.last_activity = Instant::now();
                 state.deps.observer.message_in(message.kind());
-                state.on_client(&myself, conn, message).await;
+                // Boxed so the idle actor's task does not carry the largest handler's state inline.
+                Box::pin(state.on_client(&myself, conn, message)).await;
             }
             ConversationMessage::Refuse { conn, refusal, message, close } => {
                 state.deps.observer.frame_rejected(refusal.code());
@@ -180,7 +180,7 @@ impl Actor for ConversationActor {
                 state.broadcast(event);
                 state.deps.observer.fanout(at.elapsed());
             }
-            ConversationMessage::StreamNext(number) => state.stream_next(&myself, number).await,
+            ConversationMessage::StreamNext(number) => Box::pin(state.stream_next(&myself, number)).await,
             ConversationMessage::CheckIdle => {
                 if state.is_idle() {
                     if let Some(supervisor) = myself.try_get_supervisor() {

@@ -59,6 +59,8 @@ pub enum ConversationSupervisorMessage {
     GetOrSpawn(UserId, RpcReplyPort<Option<ActorRef<ConversationMessage>>>),
     /// From a conversation actor that has had no socket for a while.
     Idle(UserId),
+    /// Periodic: ask every conversation whether it is idle (one timer for all of them).
+    Sweep,
 }
 
 pub struct ConversationSupervisorState {
@@ -82,11 +84,13 @@ impl Actor for ConversationSupervisor {
 
     async fn pre_start(
         &self,
-        _: ActorRef<Self::Msg>,
+        myself: ActorRef<Self::Msg>,
         (deps, registry): Self::Arguments,
     ) -> Result<Self::State, ActorProcessingErr> {
         // After a restart, entries of the previous incarnation point at stopped actors.
         registry.clear();
+        let period = (deps.config.passivate_after / 2).max(Duration::from_millis(10));
+        myself.send_interval(period, || ConversationSupervisorMessage::Sweep);
         deps.observer.actor_started(ActorKind::ConversationSupervisor);
         Ok(ConversationSupervisorState { deps, registry, by_actor: HashMap::new() })
     }
@@ -121,6 +125,11 @@ impl Actor for ConversationSupervisor {
                         tracing::error!(%user, error = %e, "could not start a conversation");
                         let _ = reply.send(None);
                     }
+                }
+            }
+            ConversationSupervisorMessage::Sweep => {
+                for child in myself.get_children() {
+                    let _ = child.send_message(ConversationMessage::CheckIdle);
                 }
             }
             ConversationSupervisorMessage::Idle(user) => {

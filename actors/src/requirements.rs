@@ -100,6 +100,10 @@ const SETTINGS: &[(&str, &[&str])] = &[
     ("cave", &["cave", "caves", "underground"]),
 ];
 
+/// Setting words that describe rather than name a place: used only when no place is named.
+const WEAK_SETTING_WORDS: &[&str] =
+    &["snowy", "icy", "winter", "sandy", "stars", "trees", "waves", "sand", "ice", "street"];
+
 /// Words that name a style outright ("make it funny").
 const STYLE_WORDS: &[(Style, &[&str])] = &[
     (Style::Bedtime, &["bedtime", "sleepy", "lullaby", "calm", "gentle", "goodnight"]),
@@ -222,13 +226,17 @@ pub fn extract(text: &str) -> Extracted {
     out.companions = people.collect();
 
     let joined = format!(" {} ", lower.join(" "));
+    // The first place named wins, but a place noun beats a describing word ("a snowy castle").
+    let text = joined.as_str();
     out.setting = SETTINGS
         .iter()
-        .filter_map(|(setting, words)| {
-            words.iter().filter_map(|w| joined.find(&format!(" {w} "))).min().map(|pos| (pos, *setting))
+        .flat_map(|(setting, words)| {
+            words.iter().filter_map(move |w| {
+                text.find(&format!(" {w} ")).map(|pos| (WEAK_SETTING_WORDS.contains(w), pos, *setting))
+            })
         })
         .min()
-        .map(|(_, s)| s.to_owned());
+        .map(|(_, _, s)| s.to_owned());
     let style_in = |table: &[(Style, &[&str])]| {
         table
             .iter()
@@ -319,7 +327,9 @@ mod tests {
         assert_eq!(e.hero.kind.as_deref(), Some("unicorn"));
         assert_eq!(e.companions[0].name.as_deref(), Some("Ruby"));
         assert_eq!(e.companions[0].kind.as_deref(), Some("fox"));
-        assert_eq!(e.setting.as_deref(), Some("snow"));
+        assert_eq!(e.setting.as_deref(), Some("mountains"));
+        assert_eq!(extract("in a snowy castle").setting.as_deref(), Some("castle"));
+        assert_eq!(extract("somewhere snowy").setting.as_deref(), Some("snow"));
     }
 
     #[test]

@@ -18,21 +18,23 @@ use tokio::sync::{mpsc, watch};
 
 type Io = TokioIo<Upgraded>;
 
-/// Control frames the reader owes the peer (pong, close echo), sent by the writer.
-enum Control {
-    Pong(Vec<u8>),
-    Close(Vec<u8>),
+/// What the writer sends: events from the core, and control frames the reader owes the peer.
+/// One channel for both keeps an idle socket small.
+enum Outgoing {
+    Event(Arc<str>),
+    Pong(Box<[u8]>),
+    CloseEcho(Box<[u8]>),
 }
 
 /// The core's view of this socket's write side.
 struct WsOutbound {
-    queue: mpsc::Sender<Arc<str>>,
+    queue: mpsc::Sender<Outgoing>,
     close: watch::Sender<Option<(u16, &'static str)>>,
 }
 
 impl Outbound for WsOutbound {
     fn send(&self, frame: Arc<str>) -> Result<(), OutboundFull> {
-        match self.queue.try_send(frame) {
+        match self.queue.try_send(Outgoing::Event(frame)) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(_)) => Err(OutboundFull),
             // The writer is gone: the socket is closing; nothing to deliver to.
@@ -82,17 +84,16 @@ pub async fn serve(upgraded: UpgradeFut, state: AppState, user: UserId, last_seq
 
     let (queue_tx, queue_rx) = mpsc::channel(config.ws_outbound_queue);
     let (close_tx, close_rx) = watch::channel(None);
-    let (control_tx, control_rx) = mpsc::channel(8);
     let outbound = Arc::new(WsOutbound { queue: queue_tx, close: close_tx });
     state.metrics.ws_connections.inc();
-    let mut writing =
-        tokio::spawn(write_loop(writer, queue_rx, control_rx, close_rx, limits.ping_every, limits.write_timeout));
+    let mut writing = tokio::spawn(write_loop(writer, queue_rx, close_rx, limits.ping_every, limits.write_timeout));
     let mut writer_done = false;
 
-    match state.engine.open_connection(user, outbound.clone(), last_seq).await {
+    // Boxed: this one-off future would otherwise enlarge the socket task for its whole life.
+    match Box::pin(state.engine.open_connection(user, outbound.clone(), last_seq)).await {
         Ok(connection) => {
             tokio::select! {
-                _ = read_loop(&mut reader, &connection, &outbound, &control_tx, &limits) => {}
+                _ = read_loop(&mut reader, &connection, &outbound, &limits) => {}
                 // The writer ended (closed, or the peer stopped reading): stop reading too.
                 // Dropping a read mid-frame is fine here, the socket is being discarded.
                 _ = &mut writing => writer_done = true,
@@ -105,7 +106,6 @@ pub async fn serve(upgraded: UpgradeFut, state: AppState, user: UserId, last_seq
         }
     }
     outbound.close(1000, "");
-    drop(control_tx);
     if !writer_done {
         let _ = writing.await;
     }
@@ -116,17 +116,16 @@ async fn read_loop(
     reader: &mut WebSocketRead<ReadHalf<Io>>,
     connection: &Connection,
     outbound: &WsOutbound,
-    control: &mpsc::Sender<Control>,
     limits: &Limits,
 ) {
     let mut obligated = |frame: Frame<'_>| {
-        let control = control.clone();
         let owed = match frame.opcode {
-            OpCode::Close => Control::Close(frame.payload.to_vec()),
-            _ => Control::Pong(frame.payload.to_vec()),
+            OpCode::Close => Outgoing::CloseEcho(frame.payload.to_vec().into()),
+            _ => Outgoing::Pong(frame.payload.to_vec().into()),
         };
-        // A peer flooding pings gets its pongs dropped rather than queued without bound.
-        async move { control.try_send(owed).or(Ok::<(), std::io::Error>(())) }
+        // A peer flooding pings while not reading gets its pongs dropped, not queued without bound.
+        let _ = outbound.queue.try_send(owed);
+        std::future::ready(Ok::<(), std::io::Error>(()))
     };
     // A message being reassembled from fragments: its kind and bytes so far.
     let mut partial: Option<(OpCode, Vec<u8>)> = None;
@@ -183,8 +182,7 @@ fn too_large(connection: &Connection, outbound: &WsOutbound) {
 
 /// What the writer sends next.
 enum Out {
-    Text(Arc<str>),
-    Control(Control),
+    Queued(Outgoing),
     Ping,
     Close(u16, &'static str),
     Done,
@@ -192,8 +190,7 @@ enum Out {
 
 async fn write_loop(
     mut writer: WebSocketWrite<WriteHalf<Io>>,
-    mut queue: mpsc::Receiver<Arc<str>>,
-    mut control: mpsc::Receiver<Control>,
+    mut queue: mpsc::Receiver<Outgoing>,
     mut close: watch::Receiver<Option<(u16, &'static str)>>,
     ping_every: Duration,
     write_timeout: Duration,
@@ -206,22 +203,19 @@ async fn write_loop(
                 Some((code, reason)) => Out::Close(code, reason),
                 None => Out::Done,
             },
-            Some(owed) = control.recv() => Out::Control(owed),
-            item = queue.recv() => item.map_or(Out::Done, Out::Text),
+            item = queue.recv() => item.map_or(Out::Done, Out::Queued),
             _ = ping.tick() => Out::Ping,
         };
         let (frame, last) = match &next {
-            Out::Text(text) => (Frame::text(Payload::Borrowed(text.as_bytes())), false),
-            Out::Control(Control::Pong(p)) => (Frame::pong(Payload::Borrowed(p)), false),
-            Out::Control(Control::Close(p)) => (Frame::close_raw(Payload::Borrowed(p)), true),
+            Out::Queued(item) => (frame_of(item), matches!(item, Outgoing::CloseEcho(_))),
             Out::Ping => (Frame::new(true, OpCode::Ping, None, Payload::Borrowed(&[])), false),
             Out::Close(code, reason) => (Frame::close(*code, reason.as_bytes()), true),
             Out::Done => return,
         };
         if let Out::Close(..) = next {
             // Frames queued before the close (an error explaining it) go out first.
-            while let Ok(text) = queue.try_recv() {
-                if !write(&mut writer, Frame::text(Payload::Borrowed(text.as_bytes())), write_timeout).await {
+            while let Ok(item) = queue.try_recv() {
+                if !write(&mut writer, frame_of(&item), write_timeout).await {
                     return;
                 }
             }
@@ -229,6 +223,14 @@ async fn write_loop(
         if !write(&mut writer, frame, write_timeout).await || last {
             return;
         }
+    }
+}
+
+fn frame_of(item: &Outgoing) -> Frame<'_> {
+    match item {
+        Outgoing::Event(text) => Frame::text(Payload::Borrowed(text.as_bytes())),
+        Outgoing::Pong(payload) => Frame::pong(Payload::Borrowed(payload)),
+        Outgoing::CloseEcho(payload) => Frame::close_raw(Payload::Borrowed(payload)),
     }
 }
 

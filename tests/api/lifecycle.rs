@@ -9,8 +9,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use storymimi::Overrides;
 use storymimi::providers::builtin::Storyteller;
@@ -37,38 +37,50 @@ async fn a_story_interrupted_by_a_restart_resumes_where_it_stopped() {
     assert_eq!(sequences(app.get(&format!("/stories/{id}"), &user.token).await).await, [1, 2, 3, 4, 5, 6]);
 }
 
-/// The real binary, on a random port, in production mode (JSON logs).
-struct Server {
-    child: Child,
-    base: String,
+/// The real binary, on a random port, in production mode (JSON logs), with its output kept.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub output: Arc<Mutex<Vec<String>>>,
 }
 
 fn start_binary(data_dir: &std::path::Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_storymimi"))
+    start_binary_with(data_dir, &[])
+}
+
+pub fn start_binary_with(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_storymimi"));
+    command
         .env("STORYMIMI_ENV", "production")
         .env("STORYMIMI_JWT_SECRET", SECRET)
         .env("STORYMIMI_ADDR", "127.0.0.1:0")
         .env("STORYMIMI_DATA_DIR", data_dir)
         .env("STORYMIMI_BUILTIN_LLM_DELAY_MS", "150")
-        .env("STORYMIMI_CONFIG", data_dir.join("none.toml"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the storymimi binary starts");
+        .env("STORYMIMI_CONFIG", data_dir.join("none.toml"));
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("the storymimi binary starts");
+    let output = Arc::new(Mutex::new(Vec::new()));
+    let stderr = child.stderr.take().unwrap();
+    let keep = output.clone();
+    std::thread::spawn(move || {
+        BufReader::new(stderr).lines().map_while(Result::ok).for_each(|l| keep.lock().unwrap().push(l))
+    });
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     // The server logs the address it actually bound.
     let addr = loop {
         let line = lines.next().expect("server printed its address").unwrap();
-        let Ok(event) = serde_json::from_str::<Value>(&line) else {
-            continue;
-        };
+        output.lock().unwrap().push(line.clone());
+        let Ok(event) = serde_json::from_str::<Value>(&line) else { continue };
         if event["message"] == "storymimi listening" {
             break event["addr"].as_str().unwrap().to_owned();
         }
     };
-    std::thread::spawn(move || lines.for_each(drop));
-    Server { child, base: format!("http://{addr}") }
+    let keep = output.clone();
+    std::thread::spawn(move || lines.map_while(Result::ok).for_each(|l| keep.lock().unwrap().push(l)));
+    Server { child, base: format!("http://{addr}"), output }
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 mod auth;
 mod helpers;
 mod lifecycle;
+mod logs;
 mod operations;
 mod stories;
 mod ws;

@@ -1,0 +1,308 @@
+//! WebSocket benchmark. Round-trip latency (p50/p99) and messages/s through StoryMimi's full
+//! path (socket → ConnectionActor → ConversationActor → reply event → socket) against a bare
+//! fastwebsockets echo server measured in the same run, with 1, 100 and 1000 concurrent
+//! sockets; then memory per idle authenticated socket (server RSS delta over 5,000 sockets).
+//! Both servers run as separate processes; this process is the load generator.
+//!
+//!     cargo bench --bench ws            # the full run (~1 min)
+//!     cargo bench --bench ws -- --quick # a smoke run
+
+use futures_util::{SinkExt, StreamExt};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use storymimi::auth::JwtKeys;
+use storymimi::config::{Config, Secret};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+const SECRET: &str = "benchmark-secret-benchmark-secret-0123";
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--echo-server") {
+        return echo::serve();
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    runtime.block_on(run(quick));
+}
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+/// Read the child's stdout until `find` extracts the bound address.
+fn wait_for_addr(child: &mut Child, find: impl Fn(&str) -> Option<String>) -> SocketAddr {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = loop {
+        let line = lines.next().expect("server printed its address").expect("utf-8");
+        if let Some(addr) = find(&line) {
+            break addr;
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    addr.parse().expect("an address")
+}
+
+fn spawn_storymimi(data: &std::path::Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_storymimi"))
+        .env("STORYMIMI_ENV", "production")
+        .env("STORYMIMI_JWT_SECRET", SECRET)
+        .env("STORYMIMI_ADDR", "127.0.0.1:0")
+        .env("STORYMIMI_DATA_DIR", data)
+        .env("STORYMIMI_LOG", "warn,storymimi::startup=info")
+        .env("STORYMIMI_WS_RATE_PER_SEC", "1000000")
+        .env("STORYMIMI_WS_BURST", "1000000")
+        .env("STORYMIMI_CONFIG", data.join("none.toml"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("storymimi starts");
+    let addr = wait_for_addr(&mut child, |line| {
+        let event: serde_json::Value = serde_json::from_str(line).ok()?;
+        (event["message"] == "storymimi listening").then(|| event["addr"].as_str().map(str::to_owned))?
+    });
+    Server { child, addr }
+}
+
+fn spawn_echo() -> Server {
+    let mut child = Command::new(std::env::current_exe().expect("own path"))
+        .arg("--echo-server")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("echo server starts");
+    let addr = wait_for_addr(&mut child, |line| line.strip_prefix("LISTENING ").map(str::to_owned));
+    Server { child, addr }
+}
+
+/// A client that is cheap enough not to be the bottleneck (small read buffer).
+async fn open(url: &str, token: Option<&str>, greeting: usize) -> Socket {
+    let mut request = url.into_client_request().expect("url");
+    if let Some(token) = token {
+        request
+            .headers_mut()
+            .insert("authorization", HeaderValue::from_str(&format!("Bearer {token}")).expect("header"));
+    }
+    let config = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async_with_config(request, Some(config), true).await.expect("websocket connects");
+    for _ in 0..greeting {
+        next_text(&mut socket).await;
+    }
+    socket
+}
+
+async fn next_text(socket: &mut Socket) {
+    loop {
+        match socket.next().await {
+            Some(Ok(Message::Text(_))) => return,
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+struct Target {
+    name: &'static str,
+    server: Server,
+    path: &'static str,
+    /// Events the server sends on connect (StoryMimi: `session`, `requirements`).
+    greeting: usize,
+    authenticated: bool,
+    /// All sockets for one user (one conversation) instead of one user each.
+    one_user: Option<actors::model::UserId>,
+}
+
+impl Target {
+    fn url(&self) -> String {
+        format!("ws://{}{}", self.server.addr, self.path)
+    }
+
+    async fn connect_many(&self, n: usize, keys: &JwtKeys) -> Vec<Socket> {
+        let mut sockets = Vec::with_capacity(n);
+        // In batches: the listen backlog is finite.
+        for chunk in (0..n).collect::<Vec<_>>().chunks(200) {
+            let opens = chunk.iter().map(|_| {
+                let user = self.one_user.unwrap_or_default();
+                let token = self.authenticated.then(|| keys.issue(user).expect("token"));
+                let url = if self.authenticated { self.url().replace("{user}", &user.to_string()) } else { self.url() };
+                async move { open(&url, token.as_deref(), self.greeting).await }
+            });
+            sockets.extend(futures_util::future::join_all(opens).await);
+        }
+        sockets
+    }
+}
+
+struct Stats {
+    p50_us: u64,
+    p99_us: u64,
+    per_sec: f64,
+}
+
+/// Every socket sends a ping and waits for the answer, again and again (closed loop).
+async fn load(sockets: Vec<Socket>, warmup: Duration, measure: Duration) -> Stats {
+    let start = Instant::now() + warmup;
+    let end = start + measure;
+    let tasks = sockets.into_iter().map(|mut socket| {
+        tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let ping = Message::text(r#"{"type":"ping"}"#);
+            loop {
+                let sent = Instant::now();
+                if sent >= end {
+                    break;
+                }
+                socket.send(ping.clone()).await.expect("send");
+                next_text(&mut socket).await;
+                if sent >= start {
+                    latencies.push(sent.elapsed().as_micros() as u64);
+                }
+            }
+            let _ = socket.close(None).await;
+            latencies
+        })
+    });
+    let mut all: Vec<u64> = Vec::new();
+    for task in futures_util::future::join_all(tasks).await {
+        all.extend(task.expect("load task"));
+    }
+    all.sort_unstable();
+    let pct =
+        |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0);
+    Stats { p50_us: pct(0.50), p99_us: pct(0.99), per_sec: all.len() as f64 / measure.as_secs_f64() }
+}
+
+async fn idle_memory(target: &Target, n: usize, keys: &JwtKeys) -> f64 {
+    drop(target.connect_many(10, keys).await); // warm up allocator and caches
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = target.server.rss_kib();
+    let sockets = target.connect_many(n, keys).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = target.server.rss_kib();
+    drop(sockets);
+    (after.saturating_sub(before) * 1024) as f64 / n as f64
+}
+
+async fn run(quick: bool) {
+    let data = tempfile::tempdir().expect("temp dir");
+    let keys = JwtKeys::from_config(&Config { jwt_secret: Some(Secret::new(SECRET)), ..Config::default() });
+    let (warmup, measure) = if quick {
+        (Duration::from_millis(200), Duration::from_millis(500))
+    } else {
+        (Duration::from_secs(1), Duration::from_secs(3))
+    };
+    let sizes: &[usize] = if quick { &[1, 100] } else { &[1, 100, 1000] };
+    let idle_sockets = if quick { 500 } else { 5000 };
+
+    let echo =
+        Target { name: "echo", server: spawn_echo(), path: "/echo", greeting: 0, authenticated: false, one_user: None };
+    let full = Target {
+        name: "storymimi, one user per socket",
+        server: spawn_storymimi(data.path()),
+        path: "/conversation/{user}",
+        greeting: 2,
+        authenticated: true,
+        one_user: None,
+    };
+    println!(
+        "WebSocket round trip: ping → reply, closed loop per socket; {measure:?} measured after {warmup:?} warm-up\n"
+    );
+    println!(
+        "| sockets | echo p50 | echo p99 | echo msg/s | full p50 | full p99 | full msg/s | p99 ratio | msg/s ratio |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for &n in sizes {
+        let e = load(echo.connect_many(n, &keys).await, warmup, measure).await;
+        let f = load(full.connect_many(n, &keys).await, warmup, measure).await;
+        println!(
+            "| {n} | {} µs | {} µs | {:.0} | {} µs | {} µs | {:.0} | {:.2}× | {:.2}× |",
+            e.p50_us,
+            e.p99_us,
+            e.per_sec,
+            f.p50_us,
+            f.p99_us,
+            f.per_sec,
+            f.p99_us as f64 / e.p99_us.max(1) as f64,
+            f.per_sec / e.per_sec.max(1.0)
+        );
+    }
+    println!("\nMemory per idle socket (server RSS delta over {idle_sockets} sockets):\n");
+    println!("| server | bytes per socket |");
+    println!("|---|---:|");
+    let shared_data = tempfile::tempdir().expect("temp dir");
+    let shared = Target {
+        name: "storymimi, one user for all sockets",
+        server: spawn_storymimi(shared_data.path()),
+        one_user: Some(actors::model::UserId::new()),
+        ..full
+    };
+    for target in [&echo, &full, &shared] {
+        let per = idle_memory(target, idle_sockets, &keys).await;
+        println!("| {} | {:.0} B ({:.1} KiB) |", target.name, per, per / 1024.0);
+    }
+}
+
+/// The baseline: a bare fastwebsockets echo server (axum only routes the upgrade).
+mod echo {
+    use axum::Router;
+    use axum::response::IntoResponse;
+    use axum::routing::get;
+    use fastwebsockets::upgrade::IncomingUpgrade;
+    use fastwebsockets::{FragmentCollector, OpCode};
+
+    pub fn serve() {
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            println!("LISTENING {}", listener.local_addr().expect("addr"));
+            let app = Router::new().route("/echo", get(upgrade));
+            axum::serve(listener, app).await.expect("serve");
+        });
+    }
+
+    async fn upgrade(upgrade: IncomingUpgrade) -> impl IntoResponse {
+        let (response, fut) = upgrade.upgrade().expect("upgrade");
+        tokio::spawn(async move {
+            let Ok(ws) = fut.await else { return };
+            let mut ws = FragmentCollector::new(ws);
+            while let Ok(frame) = ws.read_frame().await {
+                if frame.opcode == OpCode::Close {
+                    break;
+                }
+                let echo = matches!(frame.opcode, OpCode::Text | OpCode::Binary);
+                if echo && ws.write_frame(frame).await.is_err() {
+                    break;
+                }
+            }
+        });
+        response
+    }
+}

@@ -1,0 +1,54 @@
+//! What the service writes to its logs never includes secrets: tokens (even in URLs),
+//! passwords, refresh tokens or the signing key.
+
+use crate::helpers::SECRET;
+use crate::lifecycle::start_binary_with;
+use crate::ws_client::{Auth, try_connect};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn secrets_never_reach_the_logs() {
+    let data = tempfile::tempdir().unwrap();
+    let mut server = start_binary_with(data.path(), &[("STORYMIMI_LOG", "debug")]);
+    let client = reqwest::Client::new();
+    let password = "a very secret password";
+    let registered: Value = client
+        .post(format!("{}/auth/register", server.base))
+        .json(&json!({"email": "ada@example.com", "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = registered["access_token"].as_str().unwrap().to_owned();
+    let refresh = registered["refresh_token"].as_str().unwrap().to_owned();
+    let user = registered["user_id"].as_str().unwrap();
+
+    // A browser-style connection with the token in the URL, and a conversation over it.
+    let url = format!("{}/conversation/{user}", server.base.replacen("http", "ws", 1));
+    let mut ws = try_connect(&url, Auth::Query(&token), &[]).await.expect("connects");
+    ws.say("a dragon called Pip").await;
+    ws.until("agent_message").await;
+    drop(ws);
+    let refreshed: Value = client
+        .post(format!("{}/auth/refresh", server.base))
+        .json(&json!({"refresh_token": refresh}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    client.get(format!("{}/users/me?access_token={token}", server.base)).send().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+
+    let output = server.output.lock().unwrap().join("\n");
+    assert!(output.contains("/conversation/"), "request logs are there at debug level:\n{output}");
+    let new_refresh = refreshed["refresh_token"].as_str().unwrap();
+    for secret in [token.as_str(), refresh.as_str(), new_refresh, password, SECRET] {
+        assert!(!output.contains(secret), "a secret leaked into the logs: {secret}");
+    }
+}
