@@ -100,6 +100,30 @@ pub struct Config {
     pub agent_delta_delay_ms: u64,
     /// Longest transcript accepted by `POST /conversation/{user_id}/transcripts`.
     pub max_transcript_chars: usize,
+    /// Concurrent illustrations and narrations across all stories.
+    pub image_concurrency: usize,
+    pub audio_concurrency: usize,
+    /// Scenes of one story whose pictures and narration may be in flight while later texts are written.
+    pub pipeline_lookahead: usize,
+    /// `espeak` (default), `piper`, or `none`.
+    pub narrator: String,
+    pub espeak_command: String,
+    /// Words per minute: slower than eSpeak's default 175, calm for bedtime.
+    pub espeak_speed: u32,
+    pub piper_command: String,
+    /// Path to a Piper voice (`.onnx`, with its `.onnx.json` beside it).
+    pub piper_model: Option<String>,
+    /// `fs` (under `data_dir/media`, default), `memory`, or `s3`.
+    pub media_backend: String,
+    pub s3_bucket: Option<String>,
+    pub s3_region: Option<String>,
+    /// For S3-compatible stores (Tigris, MinIO, R2…).
+    pub s3_endpoint: Option<String>,
+    pub s3_access_key_id: Option<Secret>,
+    pub s3_secret_access_key: Option<Secret>,
+    /// Story details kept in the hot cache.
+    pub cache_capacity: u64,
+    pub cache_ttl_secs: u64,
 }
 
 impl Default for Config {
@@ -142,6 +166,22 @@ impl Default for Config {
             conversation_ring_size: 512,
             agent_delta_delay_ms: 30,
             max_transcript_chars: 4_000,
+            image_concurrency: 2,
+            audio_concurrency: 2,
+            pipeline_lookahead: 3,
+            narrator: "espeak".into(),
+            espeak_command: "espeak-ng".into(),
+            espeak_speed: 140,
+            piper_command: "piper".into(),
+            piper_model: None,
+            media_backend: "fs".into(),
+            s3_bucket: None,
+            s3_region: None,
+            s3_endpoint: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            cache_capacity: 10_000,
+            cache_ttl_secs: 300,
         }
     }
 }
@@ -196,6 +236,18 @@ impl Config {
         if !self.ws_rate_per_sec.is_finite() || self.ws_rate_per_sec <= 0.0 || self.ws_burst == 0 {
             return invalid("ws_rate_per_sec and ws_burst must be positive");
         }
+        if !["espeak", "piper", "none"].contains(&self.narrator.as_str()) {
+            return invalid("narrator must be espeak, piper or none");
+        }
+        if !["fs", "memory", "s3"].contains(&self.media_backend.as_str()) {
+            return invalid("media_backend must be fs, memory or s3");
+        }
+        if self.media_backend == "s3" && self.s3_bucket.is_none() {
+            return invalid("media_backend = s3 needs s3_bucket");
+        }
+        if self.image_concurrency == 0 || self.audio_concurrency == 0 || self.pipeline_lookahead == 0 {
+            return invalid("image_concurrency, audio_concurrency and pipeline_lookahead must be at least 1");
+        }
         Ok(())
     }
 
@@ -205,6 +257,10 @@ impl Config {
 
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("storymimi.db")
+    }
+
+    pub fn media_dir(&self) -> PathBuf {
+        self.data_dir.join("media")
     }
 
     pub fn shutdown_grace(&self) -> Duration {

@@ -5,6 +5,7 @@ mod auth;
 mod conversation;
 mod health;
 mod json;
+mod media;
 pub(crate) mod openapi;
 mod stories;
 mod users;
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .merge(stories::router())
         .merge(health::router())
         .merge(conversation::router())
+        .merge(media::router())
         .merge(crate::ws::router())
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::BadRequest("method not allowed on this route".into()) })

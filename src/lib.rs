@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod media;
 pub mod media_links;
 pub mod metrics;
 pub mod providers;

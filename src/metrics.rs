@@ -22,6 +22,10 @@ pub struct Metrics {
     scenes_written: IntCounter,
     actors_alive: IntGaugeVec,
     pub ws_connections: IntGauge,
+    pub narrator_available: IntGauge,
+    pub media_requests: IntCounterVec,
+    pub media_bytes: IntCounter,
+    pub cache_lookups: IntCounterVec,
     ws_messages_in: IntCounterVec,
     ws_messages_out: IntCounterVec,
     ws_rejected: IntCounterVec,
@@ -56,6 +60,18 @@ impl Metrics {
         let scenes_written = IntCounter::new("scenes_written_total", "Scenes persisted")?;
         let actors_alive = IntGaugeVec::new(Opts::new("actors_alive", "Live actors by kind"), &["kind"])?;
         let ws_connections = IntGauge::new("ws_connections", "Open WebSocket connections")?;
+        let narrator_available = IntGauge::new("narrator_available", "1 when narration works on this machine")?;
+        let media_requests =
+            IntCounterVec::new(Opts::new("media_requests_total", "GET /media requests by status"), &["status"])?;
+        let media_bytes = IntCounter::new("media_bytes_served_total", "Media bytes sent")?;
+        let cache_lookups = IntCounterVec::new(
+            Opts::new("cache_lookups_total", "Hot cache lookups by cache and result"),
+            &["cache", "result"],
+        )?;
+        registry.register(Box::new(narrator_available.clone()))?;
+        registry.register(Box::new(media_requests.clone()))?;
+        registry.register(Box::new(media_bytes.clone()))?;
+        registry.register(Box::new(cache_lookups.clone()))?;
         let ws_messages_in =
             IntCounterVec::new(Opts::new("ws_messages_in_total", "Client messages accepted, by type"), &["type"])?;
         let ws_messages_out =
@@ -92,6 +108,10 @@ impl Metrics {
             scenes_written,
             actors_alive,
             ws_connections,
+            narrator_available,
+            media_requests,
+            media_bytes,
+            cache_lookups,
             ws_messages_in,
             ws_messages_out,
             ws_rejected,

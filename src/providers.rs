@@ -1,7 +1,9 @@
 //! Story providers: the factory that picks an implementation of each port from config.
 //! `builtin` is offline and needs no keys; it is the default.
 
+pub mod audio;
 pub mod builtin;
+pub mod narrator;
 
 use crate::config::Config;
 use actors::ports::Llm;

@@ -5,14 +5,17 @@ use crate::auth::JwtKeys;
 use crate::config::Config;
 use crate::db::Db;
 use crate::http;
+use crate::media::Storage;
 use crate::media_links::MediaUrls;
 use crate::metrics::Metrics;
 use crate::providers;
+use crate::providers::builtin::BuiltinIllustrator;
+use crate::providers::narrator::{self, NarratorStatus};
 use crate::state::AppState;
 use actors::agent::AgentLimits;
 use actors::connection::ConnectionLimits;
 use actors::conversation::ConversationConfig;
-use actors::ports::Llm;
+use actors::ports::{Illustrator, Llm, Narrator};
 use actors::retry::RetryPolicy;
 use actors::{Engine, EngineConfig, Ports};
 use anyhow::Context;
@@ -28,10 +31,12 @@ pub struct Application {
     state: AppState,
 }
 
-/// Overrides for parts that live outside us (tests swap in their own storyteller).
+/// Overrides for parts that live outside us (tests swap in their own providers).
 #[derive(Default)]
 pub struct Overrides {
     pub llm: Option<Arc<dyn Llm>>,
+    pub illustrator: Option<Arc<dyn Illustrator>>,
+    pub narrator: Option<Arc<dyn Narrator>>,
 }
 
 impl Application {
@@ -46,10 +51,28 @@ impl Application {
             .with_context(|| format!("opening the database at {}", config.db_path().display()))?;
         let metrics = Arc::new(Metrics::new()?);
         let links = Arc::new(MediaUrls::from_config(&config));
+        let media = Storage::from_config(&config).context("opening the media store")?;
+        let (narrator, narrator_status) = match overrides.narrator {
+            Some(narrator) => {
+                let status =
+                    NarratorStatus { kind: narrator.name().to_owned(), available: true, detail: "override".into() };
+                (Some(narrator), status)
+            }
+            None => narrator::from_config(&config).await,
+        };
+        if narrator_status.available {
+            tracing::info!(narrator = %narrator_status.kind, detail = %narrator_status.detail, "narration enabled");
+        } else {
+            tracing::warn!(reason = %narrator_status.detail, "narration disabled: stories will have no audio");
+        }
+        metrics.narrator_available.set(i64::from(narrator_status.available));
         let ports = Ports {
             stories: Arc::new(db.clone()),
             conversations: Arc::new(db.clone()),
             llm: overrides.llm.unwrap_or_else(|| providers::llm(&config)),
+            illustrator: overrides.illustrator.unwrap_or_else(|| Arc::new(BuiltinIllustrator)),
+            narrator,
+            media: Arc::new(media.clone()),
             observer: metrics.clone(),
             links: links.clone(),
         };
@@ -62,6 +85,8 @@ impl Application {
             engine: Arc::new(engine),
             metrics,
             links,
+            media,
+            narrator: Arc::new(narrator_status),
         };
         Ok(Self { listener, state })
     }
@@ -90,6 +115,9 @@ impl Application {
 fn engine_config(config: &Config) -> EngineConfig {
     EngineConfig {
         llm_concurrency: config.llm_concurrency,
+        image_concurrency: config.image_concurrency,
+        audio_concurrency: config.audio_concurrency,
+        lookahead: config.pipeline_lookahead,
         retry: RetryPolicy {
             retries: config.provider_retries,
             attempt_timeout: Duration::from_secs(config.provider_timeout_secs),

@@ -3,8 +3,10 @@
 use crate::auth::JwtKeys;
 use crate::config::Config;
 use crate::db::Db;
+use crate::media::Storage;
 use crate::media_links::MediaUrls;
 use crate::metrics::Metrics;
+use crate::providers::narrator::NarratorStatus;
 use actors::Engine;
 use std::sync::Arc;
 
@@ -16,4 +18,6 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     pub metrics: Arc<Metrics>,
     pub links: Arc<MediaUrls>,
+    pub media: Storage,
+    pub narrator: Arc<NarratorStatus>,
 }

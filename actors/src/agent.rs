@@ -150,7 +150,7 @@ impl Draft {
             prompt.push_str(" In the child's words: ");
             prompt.push_str(&words);
         }
-        let prompt: String = prompt.chars().take(limits.max_prompt_chars).collect();
+        let prompt: String = requirements::fix_articles(&prompt).chars().take(limits.max_prompt_chars).collect();
         StorySpec {
             title: self.title.clone(),
             prompt,
@@ -229,11 +229,13 @@ pub fn confirm(draft: &mut Draft) -> Turn {
 fn start(draft: &mut Draft) -> Turn {
     let who = hero_phrase(&draft.hero);
     draft.confirming = false;
-    Turn { reply: format!("Hooray! I'm writing the story of {who} now. Watch the pages appear!"), start: true }
+    let reply =
+        requirements::fix_articles(&format!("Hooray! I'm writing the story of {who} now. Watch the pages appear!"));
+    Turn { reply, start: true }
 }
 
 fn say(reply: &str) -> Turn {
-    Turn { reply: reply.to_owned(), start: false }
+    Turn { reply: requirements::fix_articles(reply), start: false }
 }
 
 /// Fold what was said into the draft; returns a short acknowledgement of what was new.

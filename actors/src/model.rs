@@ -238,6 +238,8 @@ pub struct StoryState {
     pub plan: Option<StoryPlan>,
     /// Sequences already persisted, ascending.
     pub scenes: Vec<Scene>,
+    /// The cover picture, once drawn.
+    pub cover_key: Option<String>,
 }
 
 #[cfg(test)]

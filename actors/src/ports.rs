@@ -45,6 +45,44 @@ pub trait Llm: Send + Sync + 'static {
     async fn write_scene(&self, request: SceneRequest<'_>) -> Result<SceneDraft, ProviderError>;
 }
 
+/// A picture or a sound, as a provider made it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Media {
+    pub bytes: Vec<u8>,
+    /// Exact MIME type (`image/png`, `audio/mpeg`): the app derives the file extension from it.
+    pub content_type: String,
+}
+
+/// What to draw: one scene, or the cover when `index` is `None`.
+#[derive(Clone, Copy, Debug)]
+pub struct IllustrationRequest<'a> {
+    pub story_id: StoryId,
+    pub spec: &'a StorySpec,
+    pub plan: &'a StoryPlan,
+    pub index: Option<usize>,
+    /// The scene's text (the story's title for the cover).
+    pub text: &'a str,
+}
+
+#[async_trait]
+pub trait Illustrator: Send + Sync + 'static {
+    fn name(&self) -> &str;
+    async fn illustrate(&self, request: IllustrationRequest<'_>) -> Result<Media, ProviderError>;
+}
+
+#[async_trait]
+pub trait Narrator: Send + Sync + 'static {
+    fn name(&self) -> &str;
+    /// Read `text` aloud in `language` (a BCP 47 tag).
+    async fn narrate(&self, text: &str, language: &str) -> Result<Media, ProviderError>;
+}
+
+/// Where media bytes live. Keys are content addresses: the same bytes always get the same key.
+#[async_trait]
+pub trait MediaStore: Send + Sync + 'static {
+    async fn put(&self, media: &Media) -> Result<String, StoreError>;
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The story is gone (deleted while being written).
@@ -70,6 +108,7 @@ pub trait StoryStore: Send + Sync + 'static {
     /// Idempotent on `(story, sequence)`: a scene saved twice is kept once.
     async fn save_scene(&self, id: StoryId, scene: &Scene) -> Result<(), StoreError>;
     async fn set_progress(&self, id: StoryId, progress: &Progress) -> Result<(), StoreError>;
+    async fn save_cover(&self, id: StoryId, key: &str) -> Result<(), StoreError>;
     /// Stories left `pending` or `processing`, oldest first.
     async fn unfinished_stories(&self) -> Result<Vec<StoryId>, StoreError>;
 }

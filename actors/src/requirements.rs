@@ -300,6 +300,26 @@ fn wish(text: &str) -> Option<String> {
     Some(format!("{head} {}", words[1..].join(" ")))
 }
 
+/// "a owl" → "an owl", "A elephant" → "An elephant"; "a unicorn" stays.
+pub fn fix_articles(text: &str) -> String {
+    let words: Vec<&str> = text.split(' ').collect();
+    let mut out = String::with_capacity(text.len() + 8);
+    for (i, word) in words.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let next = words.get(i + 1).map(|w| w.trim_start_matches(|c: char| !c.is_alphabetic()).to_lowercase());
+        let vowel =
+            next.is_some_and(|n| n.starts_with(['a', 'e', 'i', 'o']) || (n.starts_with('u') && !n.starts_with("uni")));
+        match *word {
+            "a" if vowel => out.push_str("an"),
+            "A" if vowel => out.push_str("An"),
+            other => out.push_str(other),
+        }
+    }
+    out
+}
+
 fn capitalise(word: &str) -> String {
     let mut c = word.chars();
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
@@ -330,6 +350,15 @@ mod tests {
         assert_eq!(e.setting.as_deref(), Some("mountains"));
         assert_eq!(extract("in a snowy castle").setting.as_deref(), Some("castle"));
         assert_eq!(extract("somewhere snowy").setting.as_deref(), Some("snow"));
+    }
+
+    #[test]
+    fn articles_agree_with_the_next_word() {
+        assert_eq!(
+            fix_articles("Even a owl and a unicorn met A elephant."),
+            "Even an owl and a unicorn met An elephant."
+        );
+        assert_eq!(fix_articles("a dragon, a (old) map"), "a dragon, an (old) map");
     }
 
     #[test]

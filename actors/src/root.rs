@@ -6,7 +6,9 @@ use crate::connection::{ConnectionActor, ConnectionArgs, ConnectionLimits, Conne
 use crate::conversation::{ConversationConfig, ConversationDeps};
 use crate::conversation_supervisor::{ConversationSupervisor, ConversationSupervisorMessage, Registry};
 use crate::model::{StoryId, UserId};
-use crate::ports::{ActorKind, ConversationStore, Llm, MediaLinks, Observer, Outbound, StoryStore};
+use crate::ports::{
+    ActorKind, ConversationStore, Illustrator, Llm, MediaLinks, MediaStore, Narrator, Observer, Outbound, StoryStore,
+};
 use crate::retry::RetryPolicy;
 use crate::story::StoryDeps;
 use crate::story_supervisor::{StorySupervisor, StorySupervisorMessage};
@@ -22,14 +24,22 @@ pub struct Ports {
     pub stories: Arc<dyn StoryStore>,
     pub conversations: Arc<dyn ConversationStore>,
     pub llm: Arc<dyn Llm>,
+    pub illustrator: Arc<dyn Illustrator>,
+    /// `None` when no narrator is available (stories then have no audio).
+    pub narrator: Option<Arc<dyn Narrator>>,
+    pub media: Arc<dyn MediaStore>,
     pub observer: Arc<dyn Observer>,
     pub links: Arc<dyn MediaLinks>,
 }
 
 #[derive(Clone, Copy, Debug)]
 pub struct EngineConfig {
-    /// Concurrent calls into the storyteller across all stories.
+    /// Concurrent calls into each provider across all stories.
     pub llm_concurrency: usize,
+    pub image_concurrency: usize,
+    pub audio_concurrency: usize,
+    /// Scenes of one story whose media may be in flight while later texts are written.
+    pub lookahead: usize,
     pub retry: RetryPolicy,
     /// Crashes of one story's actor before the story is marked failed.
     pub restart_limit: u32,
@@ -89,8 +99,14 @@ impl Actor for RootActor {
         let story_deps = Arc::new(StoryDeps {
             store: ports.stories,
             llm: ports.llm,
+            illustrator: ports.illustrator,
+            narrator: ports.narrator,
+            media: ports.media,
             observer: ports.observer.clone(),
             llm_permits: Arc::new(Semaphore::new(config.llm_concurrency.max(1))),
+            image_permits: Arc::new(Semaphore::new(config.image_concurrency.max(1))),
+            audio_permits: Arc::new(Semaphore::new(config.audio_concurrency.max(1))),
+            lookahead: config.lookahead.max(1),
             retry: config.retry,
             restart_limit: config.restart_limit,
             registry: registry.clone(),

@@ -1,16 +1,20 @@
-//! StoryActor: writes one story. Plans it, then writes scene after scene, persisting each
-//! before announcing it. Each step is one message to itself, so a stop request lands between
-//! steps and a restarted actor resumes from the first scene not yet persisted.
+//! StoryActor: writes one story as a pipeline. It plans the story, then writes scene texts one
+//! after another; each scene's picture and narration are made in parallel by tasks that report
+//! back as messages, so the next scene's text is written while the last one is illustrated.
+//! A scene is persisted and announced, in order, only when its text, image and audio are all
+//! stored: persisted scenes are the checkpoints a restarted actor resumes from.
 
 use crate::conversation::ConversationMessage;
 use crate::conversation_supervisor::Registry;
-use crate::model::{Scene, SceneId, Stage, StoryId, StoryState, StoryStatus, UserId};
+use crate::model::{Scene, SceneId, Stage, StoryId, StoryPlan, StorySpec, StoryState, StoryStatus, UserId};
 use crate::ports::{
-    ActorKind, Llm, MediaLinks, Observer, Progress, ProviderError, SceneRequest, StoreError, StoryStore,
+    ActorKind, IllustrationRequest, Illustrator, Llm, MediaLinks, MediaStore, Narrator, Observer, Progress,
+    ProviderError, SceneRequest, StoreError, StoryStore,
 };
 use crate::protocol::{SceneView, ServerEvent};
 use crate::retry::RetryPolicy;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::Semaphore;
@@ -19,9 +23,17 @@ use tokio::sync::Semaphore;
 pub struct StoryDeps {
     pub store: Arc<dyn StoryStore>,
     pub llm: Arc<dyn Llm>,
+    pub illustrator: Arc<dyn Illustrator>,
+    /// `None` when no narrator is available: scenes then have no audio.
+    pub narrator: Option<Arc<dyn Narrator>>,
+    pub media: Arc<dyn MediaStore>,
     pub observer: Arc<dyn Observer>,
-    /// Concurrent calls allowed into the LLM provider; a burst of stories queues here.
+    /// Concurrent calls allowed into each provider across all stories; a burst queues here.
     pub llm_permits: Arc<Semaphore>,
+    pub image_permits: Arc<Semaphore>,
+    pub audio_permits: Arc<Semaphore>,
+    /// Scenes of one story whose media may be in flight while later texts are written.
+    pub lookahead: usize,
     pub retry: RetryPolicy,
     /// How often one story may crash its actor before it is marked failed.
     pub restart_limit: u32,
@@ -51,10 +63,31 @@ impl StoryDeps {
 
 pub struct StoryActor;
 
-#[derive(Debug)]
+/// Which media a finished task made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediaTarget {
+    Cover,
+    Image(u32),
+    Audio(u32),
+}
+
 pub enum StoryMessage {
-    /// Do the next piece of work (plan, or the next scene).
+    /// Do the next piece of work (plan, or the next scene's text).
     Advance,
+    /// A media task finished: the stored key, or why it failed.
+    MediaReady { target: MediaTarget, result: Result<String, ProviderError> },
+}
+
+/// A scene whose text is written and whose media are on their way.
+struct Pending {
+    scene: Scene,
+    audio_needed: bool,
+}
+
+impl Pending {
+    fn complete(&self) -> bool {
+        self.scene.image_key.is_some() && (self.scene.audio_key.is_some() || !self.audio_needed)
+    }
 }
 
 pub struct StoryActorState {
@@ -62,6 +95,12 @@ pub struct StoryActorState {
     deps: Arc<StoryDeps>,
     started: Instant,
     story: Option<StoryState>,
+    pending: BTreeMap<u32, Pending>,
+    /// Index of the next scene whose text is to be written.
+    next_index: usize,
+    cover_requested: bool,
+    /// Writing failed while media were in flight: finish those scenes, then fail with this.
+    failure: Option<ProviderError>,
 }
 
 pub struct StoryArgs {
@@ -71,7 +110,10 @@ pub struct StoryArgs {
 
 /// What a step decided.
 enum Next {
+    /// More work to do now.
     Continue,
+    /// Waiting for media tasks to report.
+    Wait,
     Finished,
 }
 
@@ -95,7 +137,16 @@ impl Actor for StoryActor {
     ) -> Result<Self::State, ActorProcessingErr> {
         args.deps.observer.actor_started(ActorKind::Story);
         myself.send_message(StoryMessage::Advance)?;
-        Ok(StoryActorState { story_id: args.story_id, deps: args.deps, started: Instant::now(), story: None })
+        Ok(StoryActorState {
+            story_id: args.story_id,
+            deps: args.deps,
+            started: Instant::now(),
+            story: None,
+            pending: BTreeMap::new(),
+            next_index: 0,
+            cover_requested: false,
+            failure: None,
+        })
     }
 
     async fn post_stop(&self, _: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
@@ -109,37 +160,48 @@ impl Actor for StoryActor {
         message: Self::Msg,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        match message {
-            StoryMessage::Advance => match step(state).await {
-                Ok(Next::Continue) => myself.send_message(StoryMessage::Advance)?,
-                Ok(Next::Finished) | Err(StepError::Store(StoreError::NotFound)) => myself.stop(None),
-                Err(StepError::Provider(e)) => {
-                    tracing::warn!(story = %state.story_id, error = %e, "story failed");
-                    fail(state, &e.message).await?;
-                    myself.stop(None);
+        let outcome = match message {
+            StoryMessage::Advance if state.failure.is_some() => Ok(Next::Wait),
+            StoryMessage::Advance => match Box::pin(advance(state, &myself)).await {
+                // Keep the scenes already written: let their media finish before failing.
+                Err(StepError::Provider(e)) if !state.pending.is_empty() => {
+                    state.failure = Some(e);
+                    Ok(Next::Wait)
                 }
-                // A storage failure is the supervisor's business: it restarts us from the checkpoint.
-                Err(StepError::Store(e)) => return Err(e.into()),
+                other => other,
             },
+            StoryMessage::MediaReady { target, result } => Box::pin(media_ready(state, &myself, target, result)).await,
+        };
+        match outcome {
+            Ok(Next::Continue) => myself.send_message(StoryMessage::Advance)?,
+            Ok(Next::Wait) => {}
+            Ok(Next::Finished) | Err(StepError::Store(StoreError::NotFound)) => myself.stop(None),
+            Err(StepError::Provider(e)) => {
+                tracing::warn!(story = %state.story_id, error = %e, "story failed");
+                fail(state, &e.message).await?;
+                myself.stop(None);
+            }
+            // A storage failure is the supervisor's business: it restarts us from the checkpoint.
+            Err(StepError::Store(e)) => return Err(e.into()),
         }
         Ok(())
     }
 }
 
-async fn step(state: &mut StoryActorState) -> Result<Next, StepError> {
+async fn loaded(state: &mut StoryActorState) -> Result<&mut StoryState, StoreError> {
+    if state.story.is_none() {
+        let story = state.deps.store.load_story(state.story_id).await?.ok_or(StoreError::NotFound)?;
+        state.story = Some(story);
+    }
+    state.story.as_mut().ok_or(StoreError::NotFound)
+}
+
+async fn advance(state: &mut StoryActorState, myself: &ActorRef<StoryMessage>) -> Result<Next, StepError> {
     let deps = state.deps.clone();
-    let story = match &mut state.story {
-        Some(story) => story,
-        slot => {
-            let loaded = deps.store.load_story(state.story_id).await?.ok_or(StoreError::NotFound)?;
-            slot.insert(loaded)
-        }
-    };
+    let story = loaded(state).await?;
     if story.status == StoryStatus::Completed {
         return Ok(Next::Finished);
     }
-    let (user, id) = (story.user_id, story.story_id);
-
     let Some(plan) = story.plan.clone() else {
         set_progress(&deps, story, StoryStatus::Processing, Stage::Planning).await?;
         let plan = {
@@ -151,15 +213,25 @@ async fn step(state: &mut StoryActorState) -> Result<Next, StepError> {
         story.plan = Some(plan);
         return Ok(Next::Continue);
     };
-
+    if story.cover_key.is_none() && !state.cover_requested {
+        let story = state.story.as_ref().ok_or(StoreError::NotFound)?;
+        spawn_media(&deps, myself, story, &plan, MediaTarget::Cover, plan.title.clone());
+        state.cover_requested = true;
+    }
+    let story = state.story.as_mut().ok_or(StoreError::NotFound)?;
     let total = plan.scenes.len();
-    let Some(index) = first_missing(&story.scenes, total) else {
-        set_progress(&deps, story, StoryStatus::Completed, Stage::Done).await?;
-        deps.observer.story_finished(id, StoryStatus::Completed, state.started.elapsed());
-        deps.publish(user, ServerEvent::StoryCompleted { story_id: id });
-        return Ok(Next::Finished);
-    };
+    // Skip scenes already persisted (a resumed story) or already in the pipeline.
+    while state.next_index < total
+        && (story.scenes.iter().any(|s| s.sequence as usize == state.next_index + 1)
+            || state.pending.contains_key(&(state.next_index as u32 + 1)))
+    {
+        state.next_index += 1;
+    }
+    if state.next_index >= total || state.pending.len() >= deps.lookahead {
+        return finish_or_wait(state).await;
+    }
 
+    let index = state.next_index;
     set_progress(&deps, story, StoryStatus::Processing, Stage::Writing).await?;
     let draft = {
         let _permit = deps.llm_permits.acquire().await;
@@ -168,27 +240,142 @@ async fn step(state: &mut StoryActorState) -> Result<Next, StepError> {
         let llm = &deps.llm;
         deps.retry.run("scene", || llm.write_scene(request)).await?
     };
+    let sequence = index as u32 + 1;
     let scene = Scene {
         scene_id: SceneId::new(),
-        sequence: index as u32 + 1,
+        sequence,
         title: draft.title,
         text: draft.text,
         image_key: None,
         audio_key: None,
     };
-    deps.store.save_scene(id, &scene).await?;
-    deps.observer.scene_saved(id, &scene);
-    let view = SceneView::new(&scene, |key| deps.links.link(key));
-    story.scenes.push(scene);
-    story.scenes.sort_by_key(|s| s.sequence);
-    deps.publish(user, ServerEvent::SceneReady { story_id: id, scene: view });
-    deps.publish(user, deps.progress_event(story, Stage::Writing));
+    let story = state.story.as_ref().ok_or(StoreError::NotFound)?;
+    spawn_media(&deps, myself, story, &plan, MediaTarget::Image(sequence), scene.text.clone());
+    if deps.narrator.is_some() {
+        spawn_media(&deps, myself, story, &plan, MediaTarget::Audio(sequence), scene.text.clone());
+    }
+    state.pending.insert(sequence, Pending { scene, audio_needed: deps.narrator.is_some() });
+    state.next_index += 1;
     Ok(Next::Continue)
 }
 
-/// Index of the first scene not yet persisted, if any.
-fn first_missing(scenes: &[Scene], total: usize) -> Option<usize> {
-    (0..total).find(|i| !scenes.iter().any(|s| s.sequence as usize == i + 1))
+async fn media_ready(
+    state: &mut StoryActorState,
+    myself: &ActorRef<StoryMessage>,
+    target: MediaTarget,
+    result: Result<String, ProviderError>,
+) -> Result<Next, StepError> {
+    let key = result?;
+    let deps = state.deps.clone();
+    match target {
+        MediaTarget::Cover => {
+            let story = loaded(state).await?;
+            deps.store.save_cover(story.story_id, &key).await?;
+            story.cover_key = Some(key);
+        }
+        MediaTarget::Image(seq) => {
+            if let Some(p) = state.pending.get_mut(&seq) {
+                p.scene.image_key = Some(key);
+            }
+        }
+        MediaTarget::Audio(seq) => {
+            if let Some(p) = state.pending.get_mut(&seq) {
+                p.scene.audio_key = Some(key);
+            }
+        }
+    }
+    // Persist and announce every scene that is now complete, in order.
+    let had_room = state.pending.len() < deps.lookahead;
+    while state.pending.first_key_value().is_some_and(|(_, p)| p.complete()) {
+        let Some((_, done)) = state.pending.pop_first() else { break };
+        let story = loaded(state).await?;
+        let (user, id) = (story.user_id, story.story_id);
+        deps.store.save_scene(id, &done.scene).await?;
+        deps.observer.scene_saved(id, &done.scene);
+        let view = SceneView::new(&done.scene, |key| deps.links.link(key));
+        story.scenes.push(done.scene);
+        story.scenes.sort_by_key(|s| s.sequence);
+        deps.publish(user, ServerEvent::SceneReady { story_id: id, scene: view });
+        deps.publish(user, deps.progress_event(story, Stage::Writing));
+    }
+    if !had_room && state.pending.len() < deps.lookahead {
+        let _ = myself.send_message(StoryMessage::Advance);
+    }
+    finish_or_wait(state).await
+}
+
+/// Complete the story when every scene and the cover are stored; otherwise report what it waits for.
+async fn finish_or_wait(state: &mut StoryActorState) -> Result<Next, StepError> {
+    if state.pending.is_empty()
+        && let Some(failure) = state.failure.take()
+    {
+        return Err(failure.into());
+    }
+    let deps = state.deps.clone();
+    let waiting_for_images = state.pending.values().any(|p| p.scene.image_key.is_none());
+    let all_written =
+        state.next_index >= state.story.as_ref().and_then(|s| s.plan.as_ref()).map_or(usize::MAX, |p| p.scenes.len());
+    let (nothing_pending, elapsed) = (state.pending.is_empty(), state.started.elapsed());
+    let story = loaded(state).await?;
+    if all_written && nothing_pending && story.cover_key.is_some() {
+        let id = story.story_id;
+        set_progress(&deps, story, StoryStatus::Completed, Stage::Done).await?;
+        deps.observer.story_finished(id, StoryStatus::Completed, elapsed);
+        deps.publish(story.user_id, ServerEvent::StoryCompleted { story_id: id });
+        return Ok(Next::Finished);
+    }
+    if all_written {
+        let stage =
+            if waiting_for_images || story.cover_key.is_none() { Stage::Illustrating } else { Stage::Narrating };
+        set_progress(&deps, story, StoryStatus::Processing, stage).await?;
+    }
+    Ok(Next::Wait)
+}
+
+/// Make one picture or narration in the background and report back to the actor.
+fn spawn_media(
+    deps: &Arc<StoryDeps>,
+    myself: &ActorRef<StoryMessage>,
+    story: &StoryState,
+    plan: &StoryPlan,
+    target: MediaTarget,
+    text: String,
+) {
+    let (deps, myself, plan, spec, story_id) =
+        (deps.clone(), myself.clone(), plan.clone(), story.spec.clone(), story.story_id);
+    tokio::spawn(async move {
+        let result = make_media(&deps, story_id, &spec, &plan, target, &text).await;
+        // The actor may be gone (story deleted or finished failing): nothing to report to.
+        let _ = myself.send_message(StoryMessage::MediaReady { target, result });
+    });
+}
+
+async fn make_media(
+    deps: &StoryDeps,
+    story_id: StoryId,
+    spec: &StorySpec,
+    plan: &StoryPlan,
+    target: MediaTarget,
+    text: &str,
+) -> Result<String, ProviderError> {
+    let media = match target {
+        MediaTarget::Cover | MediaTarget::Image(_) => {
+            let _permit = deps.image_permits.acquire().await;
+            let index = match target {
+                MediaTarget::Image(seq) => Some(seq as usize - 1),
+                _ => None,
+            };
+            let request = IllustrationRequest { story_id, spec, plan, index, text };
+            let illustrator = &deps.illustrator;
+            deps.retry.run("illustrate", || illustrator.illustrate(request)).await?
+        }
+        MediaTarget::Audio(_) => {
+            let Some(narrator) = &deps.narrator else { return Err(ProviderError::permanent("no narrator")) };
+            let _permit = deps.audio_permits.acquire().await;
+            deps.retry.run("narrate", || narrator.narrate(text, &spec.language)).await?
+        }
+    };
+    deps.media.put(&media).await.map_err(|e| ProviderError::transient(format!("could not store media: {e}")))
 }
 
 async fn set_progress(
@@ -252,10 +439,14 @@ mod tests {
     }
 
     #[test]
-    fn resumes_at_first_gap() {
-        assert_eq!(first_missing(&[], 3), Some(0));
-        assert_eq!(first_missing(&[scene(1), scene(2)], 3), Some(2));
-        assert_eq!(first_missing(&[scene(1), scene(3)], 3), Some(1));
-        assert_eq!(first_missing(&[scene(1), scene(2), scene(3)], 3), None);
+    fn a_scene_is_complete_with_its_picture_and_its_narration() {
+        let mut p = Pending { scene: scene(1), audio_needed: true };
+        assert!(!p.complete());
+        p.scene.image_key = Some("i".into());
+        assert!(!p.complete());
+        p.scene.audio_key = Some("a".into());
+        assert!(p.complete());
+        let no_narrator = Pending { scene: Scene { image_key: Some("i".into()), ..scene(2) }, audio_needed: false };
+        assert!(no_narrator.complete());
     }
 }

@@ -185,10 +185,37 @@ impl Db {
         Ok(StoryPage { stories, next })
     }
 
-    /// Delete a story with its scenes; `false` when there was none.
-    pub async fn delete_story(&self, id: StoryId) -> DbResult<bool> {
+    /// Delete a story with its scenes. Returns the media keys that no other story uses any
+    /// more (the caller deletes those files), or `None` when there was no such story.
+    pub async fn delete_story(&self, id: StoryId) -> DbResult<Option<Vec<String>>> {
         let conn = self.writer().await;
-        Ok(conn.execute("DELETE FROM stories WHERE id = ?1", [id.to_string()]).await? > 0)
+        let keys = query_all(
+            &conn,
+            "SELECT image_key FROM scenes WHERE story_id = ?1 AND image_key IS NOT NULL
+             UNION SELECT audio_key FROM scenes WHERE story_id = ?1 AND audio_key IS NOT NULL
+             UNION SELECT cover_key FROM stories WHERE id = ?1 AND cover_key IS NOT NULL",
+            [id.to_string()],
+            |r| Ok(r.get::<String>(0)?),
+        )
+        .await?;
+        if conn.execute("DELETE FROM stories WHERE id = ?1", [id.to_string()]).await? == 0 {
+            return Ok(None);
+        }
+        // Content addresses can be shared between stories: keep what is still referenced.
+        let mut orphans = Vec::with_capacity(keys.len());
+        for key in keys {
+            let used = query_one(
+                &conn,
+                "SELECT 1 FROM scenes WHERE image_key = ?1 OR audio_key = ?1 UNION SELECT 1 FROM stories WHERE cover_key = ?1 LIMIT 1",
+                [key.as_str()],
+                |_| Ok(()),
+            )
+            .await?;
+            if used.is_none() {
+                orphans.push(key);
+            }
+        }
+        Ok(Some(orphans))
     }
 
     /// Put a failed story back in the queue; `false` when it is not failed.

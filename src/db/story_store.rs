@@ -31,6 +31,7 @@ impl StoryStore for Db {
             status: row.status,
             plan: row.plan,
             scenes,
+            cover_key: row.cover_key,
         }))
     }
 
@@ -58,6 +59,18 @@ impl StoryStore for Db {
             .await
             .map_err(DbError::from)?,
         )
+    }
+
+    async fn save_cover(&self, id: StoryId, key: &str) -> Result<(), StoreError> {
+        let conn = self.writer().await;
+        let changed = conn
+            .execute(
+                "UPDATE stories SET cover_key = ?1, updated_at = ?2 WHERE id = ?3",
+                [key.to_owned(), now_text(), id.to_string()],
+            )
+            .await
+            .map_err(DbError::from)?;
+        found(changed)
     }
 
     async fn unfinished_stories(&self) -> Result<Vec<StoryId>, StoreError> {

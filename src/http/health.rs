@@ -18,20 +18,27 @@ pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The database answers; 503 otherwise.
+/// The database and the media store answer; 503 otherwise. Narration is reported but optional:
+/// without it stories are still written, without audio.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "ready"), (status = 503, description = "a dependency is down")))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.db.ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready", "checks": { "database": "ok" } }))),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unavailable", "checks": { "database": "down" } })),
-            )
+    let database = state.db.ping().await.map_err(|e| e.to_string());
+    let media = state.media.check().await.map_err(|e| e.to_string());
+    for (what, result) in [("database", &database), ("media", &media)] {
+        if let Err(e) = result {
+            tracing::warn!(check = what, error = %e, "readiness check failed");
         }
     }
+    let ok = database.is_ok() && media.is_ok();
+    let word = |r: &Result<(), String>| if r.is_ok() { "ok" } else { "down" };
+    let narrator = &state.narrator;
+    let body = json!({
+        "status": if ok { "ready" } else { "unavailable" },
+        "checks": { "database": word(&database), "media": word(&media) },
+        "narrator": { "kind": narrator.kind, "available": narrator.available, "detail": narrator.detail },
+    });
+    (if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body))
 }
 
 /// Prometheus text exposition.

@@ -5,8 +5,10 @@ use crate::auth::{AuthUser, sha256_hex, token_hash};
 use crate::db::stories::{CreateOutcome, StoryRow};
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiJson;
+use crate::media_links::MediaUrls;
 use crate::state::AppState;
 use actors::model::{Scene, SceneId, Stage, StoryId, StoryStatus, UserId};
+use actors::ports::MediaLinks;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -49,16 +51,16 @@ pub struct SceneView {
     pub audio_url: Option<String>,
 }
 
-impl From<Scene> for SceneView {
-    fn from(s: Scene) -> Self {
-        // Media URLs are filled in once illustration and narration are wired (keys → capability URLs).
+impl SceneView {
+    /// The scene as the app sees it: media keys become stable capability URLs.
+    fn new(s: Scene, links: &MediaUrls) -> Self {
         Self {
+            image_url: s.image_key.as_deref().map(|k| links.link(k)),
+            audio_url: s.audio_key.as_deref().map(|k| links.link(k)),
             scene_id: s.scene_id,
             sequence: s.sequence,
             title: s.title,
             text: s.text,
-            image_url: None,
-            audio_url: None,
         }
     }
 }
@@ -216,7 +218,7 @@ pub async fn story_detail(
         title: story.title(),
         status: story.status,
         stage: story.stage,
-        scenes: scenes.into_iter().map(SceneView::from).collect(),
+        scenes: scenes.into_iter().map(|scene| SceneView::new(scene, &state.links)).collect(),
         user_id: story.user_id,
         created_at: story.created_at,
         updated_at: story.updated_at,
@@ -225,7 +227,7 @@ pub async fn story_detail(
         num_scenes: story.spec.num_scenes,
         age: story.spec.age,
         language: story.spec.language,
-        cover_image_url: None,
+        cover_image_url: story.cover_key.as_deref().map(|k| state.links.link(k)),
         error: story.error,
     };
     let body = serde_json::to_vec(&detail).map_err(anyhow::Error::from)?;
@@ -273,7 +275,13 @@ pub async fn delete_story(
 ) -> ApiResult<StatusCode> {
     let story = owned_story(&state, caller, &story_id).await?;
     let _ = state.engine.cancel_story(story.id);
-    state.db.delete_story(story.id).await?;
+    let orphans = state.db.delete_story(story.id).await?.unwrap_or_default();
+    // Files no other story shares; a failure leaves an unreferenced file, never a broken story.
+    for key in orphans {
+        if let Err(e) = state.media.delete(&key).await {
+            tracing::warn!(%key, error = %e, "could not delete media of a deleted story");
+        }
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -331,7 +339,7 @@ pub async fn list_stories(
                 style: s.spec.style.as_str().to_owned(),
                 scenes_done: s.scenes_done,
                 scenes_total: u32::from(s.spec.num_scenes),
-                cover_image_url: None,
+                cover_image_url: s.cover_key.as_deref().map(|k| state.links.link(k)),
                 created_at: s.created_at,
                 updated_at: s.updated_at,
             })

@@ -176,7 +176,11 @@ impl Llm for Panicking {
 
 #[tokio::test]
 async fn a_panicking_storyteller_fails_the_story_not_the_server() {
-    let app = spawn_app_with(|c| c.story_restart_limit = 2, Overrides { llm: Some(Arc::new(Panicking)) }).await;
+    let app = spawn_app_with(
+        |c| c.story_restart_limit = 2,
+        Overrides { llm: Some(Arc::new(Panicking)), ..Overrides::default() },
+    )
+    .await;
     let user = app.register("ada@example.com").await;
     let id = app.create_story(&user, json!({"prompt": "a doomed story", "num_scenes": 2})).await;
     let status = app.wait_until_finished(&user, &id).await;
@@ -220,7 +224,7 @@ async fn detail(app: &crate::helpers::TestApp, user: &User, id: &str) -> Value {
 async fn a_failed_story_keeps_its_scenes_and_retry_resumes_it() {
     // provider_retries = 1: two failed attempts on scene 2 fail the story.
     let flaky = Arc::new(Flaky { failures: AtomicU32::new(2) });
-    let app = spawn_app_with(|_| {}, Overrides { llm: Some(flaky) }).await;
+    let app = spawn_app_with(|_| {}, Overrides { llm: Some(flaky), ..Overrides::default() }).await;
     let user = app.register("ada@example.com").await;
     let id = app.create_story(&user, json!({"prompt": "a fox named Ruby", "num_scenes": 3})).await;
     let failed = app.wait_until_finished(&user, &id).await;

@@ -5,6 +5,7 @@ mod auth;
 mod helpers;
 mod lifecycle;
 mod logs;
+mod media;
 mod operations;
 mod stories;
 mod ws;

@@ -11,7 +11,9 @@ async fn health_and_readiness() {
     assert_eq!(health.status(), StatusCode::OK);
     assert!(health.headers().contains_key("x-request-id"));
     let ready: Value = app.client.get(app.url("/readyz")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(ready, json!({"status": "ready", "checks": {"database": "ok"}}));
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["checks"], json!({"database": "ok", "media": "ok"}));
+    assert!(ready["narrator"]["available"].is_boolean() && ready["narrator"]["detail"].is_string());
 }
 
 #[tokio::test]

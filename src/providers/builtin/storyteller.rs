@@ -149,21 +149,23 @@ fn roles(cast: &Cast, n: usize) -> Vec<Role> {
     }
 }
 
-fn plan(story_id: StoryId, spec: &StorySpec) -> StoryPlan {
+pub(super) fn plan(story_id: StoryId, spec: &StorySpec) -> StoryPlan {
     let cast = cast(story_id, spec);
     let n = usize::from(spec.num_scenes);
     let scenes = roles(&cast, n)
         .into_iter()
         .map(|role| {
             let (title, outline) = match role {
-                Role::Whole => ("{H}'s Adventure", "{H} the {k} finds {obj} with {C} and learns that {lesson}."),
-                Role::Opening => ("{H} Sets Off", "{H} the {k} sets off from {place} to find {obj}."),
+                Role::Whole => {
+                    ("{H}'s Adventure", "{H} the {k} finds {obj} in {where} with {C} and learns that {lesson}.")
+                }
+                Role::Opening => ("{H} Sets Off", "{H} the {k} sets off from {place}, in {where}, to find {obj}."),
                 Role::Companion => ("A New Friend", "{H} meets {C} the {ck}, who joins the quest."),
                 Role::Episode(i) => (phrases::EPISODES[i].title, "{H} and {C} face a new surprise on the way."),
                 Role::Climax | Role::ClimaxAndHome => ("The Final Challenge", "{H} faces {guardian} and finds {obj}."),
                 Role::Ending => ("Home Again", "{H} goes home to {home} and learns that {lesson}."),
             };
-            ScenePlan { title: fill(title, &cast, 0), outline: fill(outline, &cast, 0) }
+            ScenePlan { title: fill(title, &cast, 0), outline: requirements::fix_articles(&fill(outline, &cast, 0)) }
         })
         .collect();
     let title = spec.title.clone().unwrap_or_else(|| {
@@ -200,7 +202,9 @@ fn write(story_id: StoryId, spec: &StorySpec, total: usize, index: usize) -> Sce
     if role == Role::Opening && !roles.contains(&Role::Companion) {
         lines.push("{H}'s best friend, {C} the {ck}, came along too.");
     }
-    let mut text = lines.iter().map(|l| fill(l, &cast, index)).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
+    let mut text = requirements::fix_articles(
+        &lines.iter().map(|l| fill(l, &cast, index)).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" "),
+    );
     // Pad thin scenes with description of the place, never with filler.
     let mut extra = 1;
     while words(&text) < MIN_WORDS && extra <= cast.setting.details.len() + cast.style.flavour.len() {
@@ -278,6 +282,12 @@ fn fill(template: &str, cast: &Cast, index: usize) -> String {
             "place" => cast.place.clone(),
             "obj" => cast.object.clone(),
             "Obj" => title_case(&cast.object),
+            // The setting in words the illustrator recognises ("the snow", "a castle").
+            "where" => match cast.setting.key {
+                "space" => "space".into(),
+                "castle" | "island" | "garden" | "farm" | "cave" => format!("a {}", cast.setting.key),
+                key => format!("the {key}"),
+            },
             "obstacle" => cast.setting.obstacle.to_owned(),
             "home" => cast.setting.home.to_owned(),
             "guardian" => cast.guardian.0.to_owned(),

@@ -1,0 +1,163 @@
+//! Media storage through OpenDAL (`fs` by default, `memory` in tests, `s3` on Fly).
+//! Keys are content addresses, `ab/abcdef….png`: the same bytes always get the same key, so a
+//! retried scene never leaves duplicates, and the key's hash is a strong ETag.
+
+use crate::auth::sha256_hex;
+use crate::config::Config;
+use actors::ports::{Media, MediaStore, StoreError};
+use async_trait::async_trait;
+use opendal::{Operator, services};
+
+/// File extensions we store, with their exact MIME types.
+const TYPES: &[(&str, &str)] = &[
+    ("png", "image/png"),
+    ("webp", "image/webp"),
+    ("jpg", "image/jpeg"),
+    ("mp3", "audio/mpeg"),
+    ("wav", "audio/wav"),
+    ("ogg", "audio/ogg"),
+];
+
+pub fn content_type_of(key: &str) -> Option<&'static str> {
+    let ext = key.rsplit_once('.')?.1;
+    TYPES.iter().find(|(e, _)| *e == ext).map(|(_, t)| *t)
+}
+
+fn extension_of(content_type: &str) -> Option<&'static str> {
+    TYPES.iter().find(|(_, t)| *t == content_type).map(|(e, _)| *e)
+}
+
+/// `true` for keys this store makes (`xx/<64 hex>.<ext>`); anything else (traversal,
+/// absolute paths, other files) is refused before touching storage.
+pub fn is_valid_key(key: &str) -> bool {
+    let Some((dir, file)) = key.split_once('/') else { return false };
+    let Some((hash, ext)) = file.split_once('.') else { return false };
+    let hex = |s: &str| s.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
+    dir.len() == 2 && hash.len() == 64 && hex(hash) && hash.starts_with(dir) && TYPES.iter().any(|(e, _)| *e == ext)
+}
+
+/// The content hash inside a key: the strong ETag of its bytes.
+pub fn hash_of(key: &str) -> &str {
+    key.split_once('/').and_then(|(_, f)| f.split_once('.')).map_or(key, |(h, _)| h)
+}
+
+/// The media store: an OpenDAL operator.
+#[derive(Clone)]
+pub struct Storage {
+    op: Operator,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error("media storage: {0}")]
+    Backend(#[from] opendal::Error),
+    #[error("unsupported media type `{0}`")]
+    UnsupportedType(String),
+    #[error("invalid media configuration: {0}")]
+    Config(String),
+}
+
+impl Storage {
+    pub fn from_config(config: &Config) -> Result<Self, MediaError> {
+        let op = match config.media_backend.as_str() {
+            "memory" => Operator::new(services::Memory::default())?,
+            "s3" => {
+                let bucket =
+                    config.s3_bucket.as_deref().ok_or_else(|| MediaError::Config("s3_bucket is required".into()))?;
+                let mut builder = services::S3::default().bucket(bucket).root("/media");
+                if let Some(region) = &config.s3_region {
+                    builder = builder.region(region);
+                }
+                if let Some(endpoint) = &config.s3_endpoint {
+                    builder = builder.endpoint(endpoint);
+                }
+                if let Some(key) = &config.s3_access_key_id {
+                    builder = builder.access_key_id(key.expose());
+                }
+                if let Some(secret) = &config.s3_secret_access_key {
+                    builder = builder.secret_access_key(secret.expose());
+                }
+                Operator::new(builder)?
+            }
+            _ => {
+                let root = config.media_dir();
+                std::fs::create_dir_all(&root).map_err(|e| MediaError::Config(format!("{}: {e}", root.display())))?;
+                Operator::new(services::Fs::default().root(&root.to_string_lossy()))?
+            }
+        };
+        Ok(Self { op })
+    }
+
+    pub fn operator(&self) -> &Operator {
+        &self.op
+    }
+
+    /// Store bytes under their content address; storing the same bytes again is a no-op.
+    pub async fn store(&self, media: &Media) -> Result<String, MediaError> {
+        let ext =
+            extension_of(&media.content_type).ok_or_else(|| MediaError::UnsupportedType(media.content_type.clone()))?;
+        let hash = sha256_hex(&media.bytes);
+        let key = format!("{}/{hash}.{ext}", &hash[..2]);
+        if !self.op.exists(&key).await? {
+            self.op.write(&key, media.bytes.clone()).await?;
+        }
+        Ok(key)
+    }
+
+    /// Size of a stored object, or `None` when there is none.
+    pub async fn size(&self, key: &str) -> Result<Option<u64>, MediaError> {
+        match self.op.stat(key).await {
+            Ok(meta) => Ok(Some(meta.content_length())),
+            Err(e) if e.kind() == opendal::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<(), MediaError> {
+        Ok(self.op.delete(key).await?)
+    }
+
+    /// Readiness: the store answers a listing.
+    pub async fn check(&self) -> Result<(), MediaError> {
+        self.op.list_with("/").limit(1).await.map(|_| ()).map_err(Into::into)
+    }
+}
+
+#[async_trait]
+impl MediaStore for Storage {
+    async fn put(&self, media: &Media) -> Result<String, StoreError> {
+        self.store(media).await.map_err(|e| StoreError::Backend(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_content_addressed_keys_are_valid() {
+        let hash = "ab".repeat(32);
+        assert!(is_valid_key(&format!("ab/{hash}.png")));
+        assert!(!is_valid_key(&format!("cd/{hash}.png")), "directory must match the hash");
+        assert!(!is_valid_key(&format!("ab/{hash}.exe")));
+        assert!(!is_valid_key("../etc/passwd"));
+        assert!(!is_valid_key(&format!("ab/../{hash}.png")));
+        assert!(!is_valid_key(&format!("/ab/{hash}.png")));
+        assert_eq!(hash_of(&format!("ab/{hash}.png")), hash);
+        assert_eq!(content_type_of("x.mp3"), Some("audio/mpeg"));
+    }
+
+    #[tokio::test]
+    async fn same_bytes_same_key() {
+        let storage = Storage::from_config(&Config { media_backend: "memory".into(), ..Config::default() }).unwrap();
+        let media = Media { bytes: b"pretend png".to_vec(), content_type: "image/png".into() };
+        let a = storage.store(&media).await.unwrap();
+        assert_eq!(a, storage.store(&media).await.unwrap());
+        assert!(is_valid_key(&a));
+        assert_eq!(storage.size(&a).await.unwrap(), Some(11));
+        storage.delete(&a).await.unwrap();
+        assert_eq!(storage.size(&a).await.unwrap(), None);
+        let bad = Media { bytes: vec![1], content_type: "text/html".into() };
+        assert!(storage.store(&bad).await.is_err());
+    }
+}

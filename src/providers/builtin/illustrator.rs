@@ -1,0 +1,266 @@
+//! The builtin illustrator: an SVG composed from the scene, rendered to a 768×512 PNG with
+//! resvg. The hero (drawn from the kind the child asked for, in a colour fixed per story) stands
+//! in the story's setting; the sky follows the time of day and mood of each scene's text, and a
+//! palette follows the style. Deterministic per story and scene.
+
+use super::art::{self, Paint};
+use super::rng::Rng;
+use actors::model::Style;
+use actors::ports::{IllustrationRequest, Illustrator, Media, ProviderError};
+use actors::requirements;
+use async_trait::async_trait;
+
+pub const WIDTH: u32 = 768;
+pub const HEIGHT: u32 = 512;
+
+pub struct BuiltinIllustrator;
+
+#[async_trait]
+impl Illustrator for BuiltinIllustrator {
+    fn name(&self) -> &str {
+        "builtin"
+    }
+
+    async fn illustrate(&self, request: IllustrationRequest<'_>) -> Result<Media, ProviderError> {
+        let svg = compose(&request);
+        // Rendering is CPU work: keep it off the async workers.
+        let png = tokio::task::spawn_blocking(move || render(&svg))
+            .await
+            .map_err(|e| ProviderError::transient(format!("illustrator task: {e}")))?
+            .map_err(ProviderError::permanent)?;
+        Ok(Media { bytes: png, content_type: "image/png".into() })
+    }
+}
+
+/// Hero colours (body, darker, lighter); one per story, chosen by its id.
+const HERO_COLOURS: &[(&str, &str, &str)] = &[
+    ("#e4572e", "#a8391c", "#f6c1ad"),
+    ("#2a9d8f", "#1d6f65", "#b9e4de"),
+    ("#6c5ce7", "#4834b5", "#d3cdfa"),
+    ("#f3a712", "#b67a04", "#fbe2ad"),
+    ("#ff6fb5", "#c94386", "#ffd1e8"),
+    ("#3498db", "#21618c", "#c6e2f5"),
+    ("#8bc34a", "#5a8a26", "#dcedc8"),
+];
+
+const FRIEND_COLOURS: (&str, &str, &str) = ("#a0785a", "#6e4b2a", "#e6d3c3");
+
+/// The hero's colours for a story: the same in every picture of it.
+fn hero_paint(story_seed: u64) -> (&'static str, &'static str, &'static str) {
+    HERO_COLOURS[(story_seed % HERO_COLOURS.len() as u64) as usize]
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Time {
+    Morning,
+    Day,
+    Sunset,
+    Night,
+}
+
+fn time_of(text: &str, index: Option<usize>, total: usize, style: Style) -> Time {
+    let t = text.to_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
+    if has(&["night", "moon", "dream", "sleep", "starry evening", "dark"]) {
+        Time::Night
+    } else if has(&["sunset", "evening", "dusk"]) {
+        Time::Sunset
+    } else if has(&["morning", "sunrise", "dawn"]) {
+        Time::Morning
+    } else {
+        // The day moves on through the story; bedtime stories end at night.
+        let position = index.map_or(0.0, |i| i as f32 / total.max(1) as f32);
+        match (style, position) {
+            (Style::Bedtime, p) if p >= 0.5 => Time::Night,
+            (_, p) if p < 0.25 => Time::Morning,
+            (_, p) if p < 0.75 => Time::Day,
+            _ => Time::Sunset,
+        }
+    }
+}
+
+fn sky(style: Style, time: Time) -> (&'static str, &'static str) {
+    match time {
+        Time::Night => ("#0b1a3a", "#3b3b7a"),
+        Time::Sunset => ("#ff9a76", "#ffd88a"),
+        Time::Morning => ("#ffd6e0", "#bde0fe"),
+        Time::Day => match style {
+            Style::Fantasy => ("#c8b6ff", "#ffd6ff"),
+            Style::SciFi => ("#1b1f5c", "#5a4fcf"),
+            Style::Adventure => ("#48cae4", "#ffe8a3"),
+            Style::Animals => ("#74c0fc", "#d0f4de"),
+            Style::Bedtime => ("#5c6bc0", "#b39ddb"),
+            Style::Funny => ("#4cc9f0", "#fff3b0"),
+            Style::Mystery => ("#5e7d7e", "#b8c6c4"),
+        },
+    }
+}
+
+fn compose(request: &IllustrationRequest<'_>) -> String {
+    let spec = request.spec;
+    let seed = Rng::seed_of(request.story_id.0.as_bytes());
+    let outlines: String = request.plan.scenes.iter().map(|s| s.outline.as_str()).collect::<Vec<_>>().join(". ");
+    let asked = requirements::extract(&format!("{}. {}", spec.title.as_deref().unwrap_or(""), spec.prompt));
+    let planned = requirements::extract(&outlines);
+    let hero_kind = asked.hero.kind.or(planned.hero.kind).unwrap_or_else(|| "child".into());
+    let friend_kind = asked
+        .companions
+        .first()
+        .and_then(|c| c.kind.clone())
+        .or(planned.companions.first().and_then(|c| c.kind.clone()));
+    let setting = asked
+        .setting
+        .or(planned.setting)
+        .or_else(|| requirements::extract(request.text).setting)
+        .unwrap_or_else(|| "garden".into());
+    let total = request.plan.scenes.len();
+    let time = time_of(request.text, request.index, total, spec.style);
+    let (top, bottom) = sky(spec.style, time);
+    let scene_seed = seed ^ request.index.map_or(0xc0, |i| i as u64 + 1).wrapping_mul(0x9e37_79b9);
+    let mut rng = Rng::new(scene_seed);
+
+    let mut svg = format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}">
+<defs><linearGradient id="sky" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="{top}"/><stop offset="1" stop-color="{bottom}"/></linearGradient></defs>
+<rect width="{WIDTH}" height="{HEIGHT}" fill="url(#sky)"/>"##
+    );
+    match time {
+        Time::Night => {
+            for _ in 0..30 {
+                let (x, y, r) = (rng.below(768), rng.below(230), 1 + rng.below(3));
+                svg.push_str(&format!(r##"<circle cx="{x}" cy="{y}" r="{r}" fill="#fffbe0"/>"##));
+            }
+            svg.push_str(r##"<circle cx="640" cy="80" r="42" fill="#fef9c3"/><circle cx="622" cy="68" r="38" fill="#0b1a3a" opacity="0.35"/>"##);
+        }
+        Time::Sunset => svg.push_str(r##"<circle cx="150" cy="330" r="90" fill="#ff7b54" opacity="0.9"/>"##),
+        Time::Morning | Time::Day => {
+            let x = 90 + rng.below(120);
+            svg.push_str(&format!(r##"<circle cx="{x}" cy="90" r="48" fill="#ffe066"/><circle cx="{x}" cy="90" r="62" fill="#ffe066" opacity="0.3"/>"##));
+        }
+    }
+    let night = time == Time::Night;
+    svg.push_str(&format!(r##"<rect x="0" y="400" width="{WIDTH}" height="112" fill="{}"/>"##, art::ground(&setting)));
+    svg.push_str(&art::backdrop(&setting, night, scene_seed % 1000));
+    let gloomy = ["storm", "lost", "afraid", "scared", "worried", "dark tunnel"]
+        .iter()
+        .any(|w| request.text.to_lowercase().contains(w));
+    if gloomy {
+        svg.push_str(r##"<g fill="#7f8c8d" opacity="0.85"><ellipse cx="200" cy="70" rx="110" ry="40"/><ellipse cx="290" cy="60" rx="80" ry="34"/><ellipse cx="560" cy="90" rx="120" ry="38"/></g>"##);
+    }
+
+    // Dusk falls on the scenery, not on the characters, who stay easy to see.
+    if night {
+        svg.push_str(r##"<rect width="768" height="512" fill="#0b1a3a" opacity="0.18"/>"##);
+    }
+    let (body, dark, light) = hero_paint(seed);
+    let hero = art::hero(art::family(&hero_kind), Paint { body, dark, light });
+    let (x, scale) = match request.index {
+        None => (384, 1.35),
+        Some(i) => (190 + ((i * 211 + rng.below(60)) % 380), 1.0),
+    };
+    let facing = if rng.below(2) == 0 { 1.0 } else { -1.0 };
+    if let (Some(kind), Some(_)) = (&friend_kind, request.index.filter(|i| *i > 0)) {
+        let (b, d, l) = FRIEND_COLOURS;
+        let fx = if x > 384 { x - 190 } else { x + 190 };
+        svg.push_str(&format!(
+            r##"<g transform="translate({fx},465) scale(0.62)">{}</g>"##,
+            art::hero(art::family(kind), Paint { body: b, dark: d, light: l })
+        ));
+    }
+    svg.push_str(&format!(r##"<g transform="translate({x},470) scale({},{scale})">{hero}</g>"##, facing * scale));
+    svg.push_str("</svg>");
+    svg
+}
+
+fn render(svg: &str) -> Result<Vec<u8>, String> {
+    let tree = resvg::usvg::Tree::from_str(svg, &resvg::usvg::Options::default()).map_err(|e| format!("svg: {e}"))?;
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(WIDTH, HEIGHT).ok_or("could not allocate the canvas")?;
+    resvg::render(&tree, resvg::tiny_skia::Transform::default(), &mut pixmap.as_mut());
+    pixmap.encode_png().map_err(|e| format!("png: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actors::model::{StoryId, StorySpec};
+
+    fn pixels_of(png: &[u8], hex: &str) -> usize {
+        let pixmap = resvg::tiny_skia::Pixmap::decode_png(png).unwrap();
+        let rgb = u32::from_str_radix(&hex[1..], 16).unwrap();
+        let (r, g, b) = ((rgb >> 16) as u8, (rgb >> 8) as u8, rgb as u8);
+        pixmap.pixels().iter().filter(|p| p.red() == r && p.green() == g && p.blue() == b && p.alpha() == 255).count()
+    }
+
+    #[tokio::test]
+    async fn scenes_differ_and_the_hero_keeps_its_colour() {
+        let id = StoryId::new();
+        let spec = StorySpec {
+            title: None,
+            prompt: "a brave dragon called Pip and his friend a fox, in the forest".into(),
+            style: Style::Fantasy,
+            num_scenes: 3,
+            age: 5,
+            language: "en".into(),
+        };
+        let plan = super::super::storyteller_plan(id, &spec);
+        let texts = ["One sunny morning Pip set off.", "They walked all day.", "That night Pip slept under the moon."];
+        let mut images = Vec::new();
+        for (i, text) in texts.iter().enumerate() {
+            let request = IllustrationRequest { story_id: id, spec: &spec, plan: &plan, index: Some(i), text };
+            let media = BuiltinIllustrator.illustrate(request).await.unwrap();
+            assert_eq!(media.content_type, "image/png");
+            let pixmap = resvg::tiny_skia::Pixmap::decode_png(&media.bytes).unwrap();
+            assert_eq!((pixmap.width(), pixmap.height()), (WIDTH, HEIGHT));
+            assert!(media.bytes.len() < 200_000, "tens of KB, not megabytes: {}", media.bytes.len());
+            let colour = hero_paint(Rng::seed_of(id.0.as_bytes())).0;
+            assert!(pixels_of(&media.bytes, colour) > 2_000, "scene {i} shows the hero in {colour}");
+            images.push(media.bytes);
+        }
+        assert_ne!(images[0], images[1]);
+        assert_ne!(images[1], images[2]);
+        if let Ok(dir) = std::env::var("STORYMIMI_SAMPLE_DIR") {
+            for (i, png) in images.iter().enumerate() {
+                std::fs::write(format!("{dir}/scene-{i}.png"), png).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn every_kind_and_setting_renders() {
+        for kind in [
+            "dragon", "unicorn", "fox", "cat", "rabbit", "owl", "penguin", "robot", "princess", "wizard", "knight",
+            "pirate", "girl", "whale", "ghost",
+        ] {
+            let svg = format!(
+                r##"<svg xmlns="http://www.w3.org/2000/svg" width="300" height="300"><g transform="translate(150,290)">{}</g></svg>"##,
+                art::hero(art::family(kind), Paint { body: "#e4572e", dark: "#a8391c", light: "#f6c1ad" })
+            );
+            assert!(
+                render(&svg.replace("width=\"300\" height=\"300\"", "width=\"768\" height=\"512\"")).is_ok(),
+                "{kind}"
+            );
+        }
+        for setting in [
+            "forest",
+            "castle",
+            "sea",
+            "space",
+            "city",
+            "snow",
+            "jungle",
+            "desert",
+            "mountains",
+            "island",
+            "garden",
+            "farm",
+            "cave",
+            "magical land",
+        ] {
+            let svg = format!(
+                r##"<svg xmlns="http://www.w3.org/2000/svg" width="768" height="512">{}</svg>"##,
+                art::backdrop(setting, false, 7)
+            );
+            assert!(render(&svg).is_ok(), "{setting}");
+        }
+    }
+}
