@@ -8,7 +8,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates \
+ && apt-get install -y --no-install-recommends ca-certificates espeak-ng \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home /data storymimi \
  && mkdir -p /data && chown storymimi /data

@@ -2,6 +2,7 @@
 //! (metrics, body limit, request ids, tracing without query strings).
 
 mod auth;
+mod bundle;
 mod conversation;
 mod health;
 mod json;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(conversation::router())
         .merge(media::router())
+        .merge(bundle::router())
         .merge(crate::ws::router())
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::BadRequest("method not allowed on this route".into()) })

@@ -2,6 +2,7 @@
 //! wiring that hands them to the actor tree in the `actors` crate.
 
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod ws;
+pub mod zipstream;
 
 pub use config::Config;
 pub use startup::{Application, Overrides};

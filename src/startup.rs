@@ -2,6 +2,7 @@
 //! service (database, actor tree, providers, routes). `main` and the tests both use it.
 
 use crate::auth::JwtKeys;
+use crate::cache::{CachedStories, StoryCache};
 use crate::config::Config;
 use crate::db::Db;
 use crate::http;
@@ -66,8 +67,9 @@ impl Application {
             tracing::warn!(reason = %narrator_status.detail, "narration disabled: stories will have no audio");
         }
         metrics.narrator_available.set(i64::from(narrator_status.available));
+        let cache = Arc::new(StoryCache::new(config.cache_capacity, Duration::from_secs(config.cache_ttl_secs)));
         let ports = Ports {
-            stories: Arc::new(db.clone()),
+            stories: Arc::new(CachedStories { db: db.clone(), cache: cache.clone() }),
             conversations: Arc::new(db.clone()),
             llm: overrides.llm.unwrap_or_else(|| providers::llm(&config)),
             illustrator: overrides.illustrator.unwrap_or_else(|| Arc::new(BuiltinIllustrator)),
@@ -87,6 +89,7 @@ impl Application {
             links,
             media,
             narrator: Arc::new(narrator_status),
+            stories: cache,
         };
         Ok(Self { listener, state })
     }

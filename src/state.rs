@@ -1,6 +1,7 @@
 //! `AppState`: everything a handler needs, built once in `startup` and cloned per request.
 
 use crate::auth::JwtKeys;
+use crate::cache::StoryCache;
 use crate::config::Config;
 use crate::db::Db;
 use crate::media::Storage;
@@ -20,4 +21,5 @@ pub struct AppState {
     pub links: Arc<MediaUrls>,
     pub media: Storage,
     pub narrator: Arc<NarratorStatus>,
+    pub stories: Arc<StoryCache>,
 }

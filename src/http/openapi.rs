@@ -1,7 +1,7 @@
 //! `/openapi.json` (generated from the handlers' types) and `/docs` (Swagger UI, served from
 //! the binary: no CDN, works offline).
 
-use super::{auth, conversation, health, stories, users};
+use super::{auth, bundle, conversation, health, stories, users};
 use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ObjectBuilder, Schema, Type};
@@ -15,7 +15,7 @@ use utoipa_swagger_ui::SwaggerUi;
         auth::register, auth::login, auth::refresh, auth::logout,
         users::create_user, users::me, users::user,
         stories::create_story, stories::story_detail, stories::story_status, stories::delete_story,
-        stories::retry_story, stories::list_stories,
+        stories::retry_story, stories::list_stories, bundle::bundle,
         conversation::history, conversation::add_transcript,
         health::healthz, health::readyz, health::metrics,
     ),

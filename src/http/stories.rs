@@ -2,6 +2,7 @@
 //! list (cursor), delete, retry. Another user's story is reported as not found.
 
 use crate::auth::{AuthUser, sha256_hex, token_hash};
+use crate::cache::CachedDetail;
 use crate::db::stories::{CreateOutcome, StoryRow};
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiJson;
@@ -17,6 +18,7 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
 mod validate;
@@ -209,10 +211,39 @@ pub async fn story_detail(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let id = parse_story_id(&story_id)?;
-    let (story, scenes) = match state.db.story_with_scenes(id).await? {
-        Some((story, scenes)) if story.user_id == caller.0 => (story, scenes),
-        _ => return Err(ApiError::NotFound("story")),
+    let detail = match state.stories.get(id).await {
+        Some(hit) => {
+            state.metrics.cache_lookups.with_label_values(&["story", "hit"]).inc();
+            hit
+        }
+        None => {
+            state.metrics.cache_lookups.with_label_values(&["story", "miss"]).inc();
+            let generation = state.stories.generation(id).await;
+            let Some(fresh) = render_detail(&state, id).await? else { return Err(ApiError::NotFound("story")) };
+            let fresh = Arc::new(fresh);
+            state.stories.insert_if_unchanged(id, generation, Arc::clone(&fresh)).await;
+            fresh
+        }
     };
+    if detail.owner != caller.0 {
+        return Err(ApiError::NotFound("story"));
+    }
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == detail.etag || t.trim() == "*"));
+    let etag_header = (header::ETAG, HeaderValue::from_str(&detail.etag).map_err(anyhow::Error::from)?);
+    let cache = (header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    if matches {
+        return Ok((StatusCode::NOT_MODIFIED, [etag_header, cache]).into_response());
+    }
+    let content_type = (header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(([etag_header, cache, content_type], detail.body.clone()).into_response())
+}
+
+/// The detail of a story as JSON with its ETag, read from the database.
+async fn render_detail(state: &AppState, id: StoryId) -> ApiResult<Option<CachedDetail>> {
+    let Some((story, scenes)) = state.db.story_with_scenes(id).await? else { return Ok(None) };
     let detail = StoryDetail {
         story_id: story.id,
         title: story.title(),
@@ -232,17 +263,7 @@ pub async fn story_detail(
     };
     let body = serde_json::to_vec(&detail).map_err(anyhow::Error::from)?;
     let etag = format!("\"{}\"", &sha256_hex(&body)[..32]);
-    let matches = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    let etag_header = (header::ETAG, HeaderValue::from_str(&etag).map_err(anyhow::Error::from)?);
-    let cache = (header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
-    if matches {
-        return Ok((StatusCode::NOT_MODIFIED, [etag_header, cache]).into_response());
-    }
-    Ok(([etag_header, cache, (header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body)
-        .into_response())
+    Ok(Some(CachedDetail { owner: story.user_id, body, etag }))
 }
 
 /// Progress of a story: status, stage and scene counts.
@@ -276,6 +297,7 @@ pub async fn delete_story(
     let story = owned_story(&state, caller, &story_id).await?;
     let _ = state.engine.cancel_story(story.id);
     let orphans = state.db.delete_story(story.id).await?.unwrap_or_default();
+    state.stories.invalidate(story.id).await;
     // Files no other story shares; a failure leaves an unreferenced file, never a broken story.
     for key in orphans {
         if let Err(e) = state.media.delete(&key).await {
@@ -295,7 +317,9 @@ pub async fn retry_story(
     Path(story_id): Path<String>,
 ) -> ApiResult<(StatusCode, ApiJson<CreateStoryResponse>)> {
     let story = owned_story(&state, caller, &story_id).await?;
-    if !state.db.reset_failed_story(story.id).await? {
+    let reset = state.db.reset_failed_story(story.id).await?;
+    state.stories.invalidate(story.id).await;
+    if !reset {
         return Err(ApiError::Conflict {
             code: "not_failed",
             message: format!("only a failed story can be retried; this one is {}", story.status.as_str()),

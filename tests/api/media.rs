@@ -254,3 +254,72 @@ async fn a_scenes_picture_and_narration_are_made_at_the_same_time() {
     let (image2_start, _) = timeline.span("image 2");
     assert!(image2_start < image_end + Duration::from_millis(60), "the pipeline did not wait for scene 1's media");
 }
+
+#[tokio::test]
+async fn a_new_scene_is_visible_as_soon_as_it_is_announced() {
+    let app = spawn_app_with(|c| c.builtin_llm_delay_ms = 40, Overrides::default()).await;
+    let user = app.register("ada@example.com").await;
+    let (mut ws, _, _) = crate::ws_client::connect(&app, &user).await;
+    let id = app.create_story(&user, json!({"prompt": "a hedgehog called Spike", "num_scenes": 4})).await;
+    let path = format!("/stories/{id}");
+    loop {
+        // Keep the detail hot in the cache while the story is being written.
+        let _ = app.get(&path, &user.token).await;
+        let event = ws.next_event().await;
+        if event["type"] == "scene_ready" {
+            let sequence = event["scene"]["sequence"].as_u64().unwrap();
+            let detail: Value = app.get(&path, &user.token).await.json().await.unwrap();
+            let shown = detail["scenes"].as_array().unwrap().len() as u64;
+            assert!(shown >= sequence, "scene {sequence} announced but the detail shows {shown}");
+        }
+        if event["type"] == "story_completed" {
+            break;
+        }
+    }
+    let a = app.get(&path, &user.token).await;
+    let etag = a.headers()["etag"].clone();
+    let b = app.get(&path, &user.token).await;
+    assert_eq!(b.headers()["etag"], etag);
+    let metrics = fetch(&app, "/metrics").await.text().await.unwrap();
+    let hits = metrics
+        .lines()
+        .find(|l| l.starts_with("storymimi_cache_lookups_total{cache=\"story\",result=\"hit\"}"))
+        .unwrap();
+    assert!(!hits.ends_with(" 0"), "{hits}");
+}
+
+#[tokio::test]
+async fn a_story_downloads_as_one_offline_bundle() {
+    let app = spawn_app().await;
+    let user = app.register("ada@example.com").await;
+    let other = app.register("bo@example.com").await;
+    let detail = finished_story(&app, &user, json!({"prompt": "a unicorn called Luna", "num_scenes": 2})).await;
+    let id = detail["story_id"].as_str().unwrap();
+    let response = app.get(&format!("/stories/{id}/bundle"), &user.token).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/zip");
+    let bytes = response.bytes().await.unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("a valid zip");
+    let story: Value = serde_json::from_reader(archive.by_name("story.json").unwrap()).unwrap();
+    assert_eq!(story["title"], detail["title"]);
+    let mut read = |name: &str| {
+        let mut file = archive.by_name(name).unwrap_or_else(|_| panic!("{name} in the bundle"));
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut out).unwrap();
+        out
+    };
+    for (scene, live) in story["scenes"].as_array().unwrap().iter().zip(detail["scenes"].as_array().unwrap()) {
+        assert_eq!(scene["text"], live["text"]);
+        let image = scene["image_url"].as_str().unwrap();
+        assert!(image.starts_with("images/scene-"), "relative paths: {image}");
+        let served = fetch(&app, live["image_url"].as_str().unwrap()).await.bytes().await.unwrap();
+        assert_eq!(read(image), served.to_vec());
+        if let Some(audio) = scene["audio_url"].as_str() {
+            assert!(audio.starts_with("audio/scene-") && audio.ends_with(".mp3"));
+            assert!(!read(audio).is_empty());
+        }
+    }
+    assert!(!read(story["cover_image_url"].as_str().unwrap()).is_empty());
+    let denied = app.get(&format!("/stories/{id}/bundle"), &other.token).await;
+    assert_eq!(denied.status(), StatusCode::NOT_FOUND);
+}
