@@ -37,6 +37,12 @@ async fn a_story_interrupted_by_a_restart_resumes_where_it_stopped() {
     assert_eq!(sequences(app.get(&format!("/stories/{id}"), &user.token).await).await, [1, 2, 3, 4, 5, 6]);
 }
 
+/// Register ada@example.com on a server started with [`start_binary`]; the response body.
+pub async fn register_at(client: &reqwest::Client, base: &str, password: &str) -> Value {
+    let body = json!({"email": "ada@example.com", "password": password});
+    client.post(format!("{base}/auth/register")).json(&body).send().await.unwrap().json().await.unwrap()
+}
+
 /// The real binary, on a random port, in production mode (JSON logs), with its output kept.
 pub struct Server {
     pub child: Child,
@@ -88,15 +94,7 @@ async fn a_story_survives_kill_9_of_the_process() {
     let data = tempfile::tempdir().unwrap();
     let client = reqwest::Client::new();
     let mut server = start_binary(data.path());
-    let registered: Value = client
-        .post(format!("{}/auth/register", server.base))
-        .json(&json!({"email": "ada@example.com", "password": "correct horse battery"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let registered = register_at(&client, &server.base, "correct horse battery").await;
     let token = registered["access_token"].as_str().unwrap().to_owned();
     let created: Value = client
         .post(format!("{}/stories/", server.base))

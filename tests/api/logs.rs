@@ -2,7 +2,7 @@
 //! passwords, refresh tokens or the signing key.
 
 use crate::helpers::SECRET;
-use crate::lifecycle::start_binary_with;
+use crate::lifecycle::{register_at, start_binary_with};
 use crate::ws_client::{Auth, try_connect};
 use serde_json::{Value, json};
 
@@ -12,15 +12,7 @@ async fn secrets_never_reach_the_logs() {
     let mut server = start_binary_with(data.path(), &[("STORYMIMI_LOG", "debug")]);
     let client = reqwest::Client::new();
     let password = "a very secret password";
-    let registered: Value = client
-        .post(format!("{}/auth/register", server.base))
-        .json(&json!({"email": "ada@example.com", "password": password}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let registered = register_at(&client, &server.base, password).await;
     let token = registered["access_token"].as_str().unwrap().to_owned();
     let refresh = registered["refresh_token"].as_str().unwrap().to_owned();
     let user = registered["user_id"].as_str().unwrap();

