@@ -386,3 +386,22 @@ async fn conversation_history_keeps_what_the_child_said() {
         app.post(&format!("/conversation/{}/transcripts", user.id), Some(&user.token), json!({"text": " "})).await;
     assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn a_silent_peer_is_closed_after_the_idle_timeout() {
+    let app = spawn_app_with(
+        |c| {
+            c.ws_ping_interval_secs = 1;
+            c.ws_idle_timeout_secs = 2;
+        },
+        Overrides::default(),
+    )
+    .await;
+    let user = app.register("ada@example.com").await;
+    let (mut ws, _, _) = connect(&app, &user).await;
+    // Neither reading (so no pong goes back to the server's pings) nor writing.
+    tokio::time::sleep(Duration::from_millis(2600)).await;
+    assert_eq!(ws.closed().await, Some(1000));
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("storymimi_ws_connections 0"), "{metrics}");
+}

@@ -133,6 +133,8 @@ fn compose(request: &IllustrationRequest<'_>) -> String {
             svg.push_str(r##"<circle cx="640" cy="80" r="42" fill="#fef9c3"/><circle cx="622" cy="68" r="38" fill="#0b1a3a" opacity="0.35"/>"##);
         }
         Time::Sunset => svg.push_str(r##"<circle cx="150" cy="330" r="90" fill="#ff7b54" opacity="0.9"/>"##),
+        // Space has its own stars and planets instead of a sun.
+        Time::Morning | Time::Day if setting == "space" => {}
         Time::Morning | Time::Day => {
             let x = 90 + rng.below(120);
             svg.push_str(&format!(r##"<circle cx="{x}" cy="90" r="48" fill="#ffe066"/><circle cx="{x}" cy="90" r="62" fill="#ffe066" opacity="0.3"/>"##));
