@@ -71,6 +71,8 @@ pub enum ConversationMessage {
     StreamNext(u64),
     /// From the supervisor's periodic sweep: ask to be passivated if idle.
     CheckIdle,
+    /// The user signed out: close every socket.
+    SignOut,
     /// From the supervisor: stop if still idle (replies whether it will).
     TryPassivate(RpcReplyPort<bool>),
 }
@@ -186,6 +188,11 @@ impl Actor for ConversationActor {
                     if let Some(supervisor) = myself.try_get_supervisor() {
                         let _ = supervisor.send_message(ConversationSupervisorMessage::Idle(state.user));
                     }
+                }
+            }
+            ConversationMessage::SignOut => {
+                for (_, outbound) in state.conns.drain(..) {
+                    outbound.close(1008, "signed out");
                 }
             }
             ConversationMessage::TryPassivate(reply) => {

@@ -245,6 +245,13 @@ impl Engine {
         }
     }
 
+    /// Close every socket of `user` (they signed out).
+    pub fn sign_out(&self, user: UserId) {
+        if let Some(conversation) = self.registry.get(user) {
+            let _ = conversation.send_message(crate::conversation::ConversationMessage::SignOut);
+        }
+    }
+
     /// Conversation actors alive right now.
     pub fn conversations_alive(&self) -> usize {
         self.registry.len()

@@ -78,16 +78,17 @@ impl Db {
         Ok(row.user_id)
     }
 
-    /// Revoke the family `hash` belongs to (logout). Unknown tokens are ignored.
-    pub async fn revoke_refresh_family(&self, hash: &str) -> DbResult<()> {
+    /// Revoke the family `hash` belongs to (logout); returns its user. Unknown tokens are ignored.
+    pub async fn revoke_refresh_family(&self, hash: &str) -> DbResult<Option<UserId>> {
         let conn = self.writer().await;
-        let family: Option<String> =
-            query_one(&conn, "SELECT family_id FROM refresh_tokens WHERE token_hash = ?1", [hash], |r| Ok(r.get(0)?))
-                .await?;
-        if let Some(family) = family {
-            revoke_family(&conn, &family, now_unix()).await?;
-        }
-        Ok(())
+        let found =
+            query_one(&conn, "SELECT family_id, user_id FROM refresh_tokens WHERE token_hash = ?1", [hash], |r| {
+                Ok((r.get::<String>(0)?, parse::<UserId>(&r.get::<String>(1)?, "user id")?))
+            })
+            .await?;
+        let Some((family, user)) = found else { return Ok(None) };
+        revoke_family(&conn, &family, now_unix()).await?;
+        Ok(Some(user))
     }
 }
 

@@ -196,9 +196,12 @@ pub async fn refresh(
     }))
 }
 
-/// Sign out: the refresh token's whole family stops working. Always 204.
+/// Sign out: the refresh token's whole family stops working and the user's sockets close. Always 204.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body = RefreshRequest, responses((status = 204)))]
 pub async fn logout(State(state): State<AppState>, ApiJson(request): ApiJson<RefreshRequest>) -> ApiResult<StatusCode> {
-    state.db.revoke_refresh_family(&token_hash(&request.refresh_token)).await?;
+    if let Some(user) = state.db.revoke_refresh_family(&token_hash(&request.refresh_token)).await? {
+        // Signed out: the user's open sockets close too.
+        state.engine.sign_out(user);
+    }
     Ok(StatusCode::NO_CONTENT)
 }

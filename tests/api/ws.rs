@@ -405,3 +405,15 @@ async fn a_silent_peer_is_closed_after_the_idle_timeout() {
     let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("storymimi_ws_connections 0"), "{metrics}");
 }
+
+#[tokio::test]
+async fn signing_out_closes_the_users_sockets() {
+    let app = spawn_app().await;
+    let user = app.register("ada@example.com").await;
+    let (mut phone, _, _) = connect(&app, &user).await;
+    let (mut tablet, _, _) = connect(&app, &user).await;
+    let out = app.post("/auth/logout", None, json!({"refresh_token": user.refresh})).await;
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    assert_eq!(phone.closed().await, Some(1008));
+    assert_eq!(tablet.closed().await, Some(1008));
+}
