@@ -286,6 +286,7 @@ impl ConversationState {
                 let mut draft = self.draft.clone();
                 let turn = agent::confirm(&mut draft);
                 self.draft = draft;
+                self.save_draft().await;
                 self.after_turn(myself, turn).await;
             }
             ClientMessage::Resume { last_seq } => {
@@ -345,6 +346,7 @@ impl ConversationState {
     }
 
     /// Show the updated requirements, start the story if agreed, and say the reply.
+    /// The draft is already stored; only starting a story changes it again here.
     async fn after_turn(&mut self, myself: &ActorRef<ConversationMessage>, turn: agent::Turn) {
         self.broadcast(ServerEvent::Requirements(self.draft.view()));
         let mut reply = turn.reply;
@@ -357,8 +359,6 @@ impl ConversationState {
                 }
                 Err(()) => reply = "Oh no, I couldn't start the story just now. Shall we try again?".into(),
             }
-        } else {
-            self.save_draft().await;
         }
         self.begin_stream(myself, reply).await;
     }

@@ -109,7 +109,23 @@ pub async fn serve(upgraded: UpgradeFut, state: AppState, user: UserId, last_seq
     if !writer_done {
         let _ = writing.await;
     }
+    // The closing handshake: wait (briefly) for the peer's Close before dropping TCP. Dropping at
+    // once can reset the connection and lose the Close frame the peer has not read yet.
+    let _ = tokio::time::timeout(CLOSE_LINGER, drain(&mut reader)).await;
     state.metrics.ws_connections.dec();
+}
+
+/// How long a closed socket waits for the peer's Close frame.
+const CLOSE_LINGER: Duration = Duration::from_secs(2);
+
+/// Read and discard frames until the peer's Close, EOF or an error.
+async fn drain(reader: &mut WebSocketRead<ReadHalf<Io>>) {
+    let mut ignore = |_: Frame<'_>| std::future::ready(Ok::<(), std::io::Error>(()));
+    while let Ok(frame) = reader.read_frame(&mut ignore).await {
+        if frame.opcode == OpCode::Close {
+            return;
+        }
+    }
 }
 
 async fn read_loop(

@@ -402,8 +402,17 @@ async fn a_silent_peer_is_closed_after_the_idle_timeout() {
     // Neither reading (so no pong goes back to the server's pings) nor writing.
     tokio::time::sleep(Duration::from_millis(2600)).await;
     assert_eq!(ws.closed().await, Some(1000));
-    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("storymimi_ws_connections 0"), "{metrics}");
+    drop(ws);
+    // After the closing handshake (or its 2 s limit) the socket is gone.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        if metrics.contains("storymimi_ws_connections 0") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{metrics}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]
