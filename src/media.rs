@@ -45,6 +45,9 @@ pub fn hash_of(key: &str) -> &str {
 #[derive(Clone)]
 pub struct Storage {
     op: Operator,
+    /// Writes of one key are serialised: two tasks making the same bytes (a cover that is also
+    /// a scene's picture) must not write the same file at once. Striped by the key's hash.
+    locks: std::sync::Arc<[tokio::sync::Mutex<()>]>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,11 +84,19 @@ impl Storage {
             }
             _ => {
                 let root = config.media_dir();
-                std::fs::create_dir_all(&root).map_err(|e| MediaError::Config(format!("{}: {e}", root.display())))?;
-                Operator::new(services::Fs::default().root(&root.to_string_lossy()))?
+                // Files are written beside the store and renamed into place: a crash mid-write
+                // never leaves a partial file under a content address.
+                let staging = config.data_dir.join("media-staging");
+                for dir in [&root, &staging] {
+                    std::fs::create_dir_all(dir).map_err(|e| MediaError::Config(format!("{}: {e}", dir.display())))?;
+                }
+                let builder =
+                    services::Fs::default().root(&root.to_string_lossy()).atomic_write_dir(&staging.to_string_lossy());
+                Operator::new(builder)?
             }
         };
-        Ok(Self { op })
+        let locks = (0..64).map(|_| tokio::sync::Mutex::new(())).collect();
+        Ok(Self { op, locks })
     }
 
     pub fn operator(&self) -> &Operator {
@@ -98,6 +109,8 @@ impl Storage {
             extension_of(&media.content_type).ok_or_else(|| MediaError::UnsupportedType(media.content_type.clone()))?;
         let hash = sha256_hex(&media.bytes);
         let key = format!("{}/{hash}.{ext}", &hash[..2]);
+        let stripe = usize::from_str_radix(&hash[..2], 16).unwrap_or(0) % self.locks.len();
+        let _guard = self.locks[stripe].lock().await;
         if !self.op.exists(&key).await? {
             self.op.write(&key, media.bytes.clone()).await?;
         }
@@ -145,6 +158,22 @@ mod tests {
         assert!(!is_valid_key(&format!("/ab/{hash}.png")));
         assert_eq!(hash_of(&format!("ab/{hash}.png")), hash);
         assert_eq!(content_type_of("x.mp3"), Some("audio/mpeg"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_stores_of_the_same_bytes_are_safe() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config { data_dir: dir.path().to_owned(), ..Config::default() };
+        let storage = Storage::from_config(&config).unwrap();
+        let media = Media { bytes: vec![7; 2_000_000], content_type: "image/png".into() };
+        let stores = (0..32).map(|_| {
+            let (storage, media) = (storage.clone(), media.clone());
+            tokio::spawn(async move { storage.store(&media).await })
+        });
+        let keys: Vec<String> =
+            futures_util::future::join_all(stores).await.into_iter().map(|r| r.unwrap().unwrap()).collect();
+        assert!(keys.windows(2).all(|w| w[0] == w[1]));
+        assert_eq!(storage.size(&keys[0]).await.unwrap(), Some(2_000_000));
     }
 
     #[tokio::test]

@@ -73,7 +73,10 @@ mod tests {
         assert!(!urls.verify("ab/ce.png", sig));
         assert!(!urls.verify("ab/cd.png", "00"));
         assert!(!urls.verify("ab/cd.png", "zz"));
-        let public = MediaUrls::from_config(&Config { public_url: Some("https://storymimi.example/".into()), ..Config::default() });
+        let public = MediaUrls::from_config(&Config {
+            public_url: Some("https://storymimi.example/".into()),
+            ..Config::default()
+        });
         assert!(public.link("ab/cd.png").starts_with("https://storymimi.example/media/ab/cd.png?sig="));
         let other = MediaUrls::from_config(&Config {
             media_secret: Some(Secret::new("another key entirely")),
