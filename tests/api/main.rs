@@ -7,6 +7,7 @@ mod lifecycle;
 mod logs;
 mod media;
 mod operations;
+mod s3;
 mod stories;
 mod ws;
 mod ws_client;
