@@ -87,13 +87,13 @@ pub async fn serve(upgraded: UpgradeFut, state: AppState, user: UserId, last_seq
     let outbound = Arc::new(WsOutbound { queue: queue_tx, close: close_tx });
     state.metrics.ws_connections.inc();
     let mut writing = tokio::spawn(write_loop(writer, queue_rx, close_rx, limits.ping_every, limits.write_timeout));
-    let mut writer_done = false;
+    let (mut writer_done, mut peer_closed) = (false, false);
 
     // Boxed: this one-off future would otherwise enlarge the socket task for its whole life.
     match Box::pin(state.engine.open_connection(user, outbound.clone(), last_seq)).await {
         Ok(connection) => {
             tokio::select! {
-                _ = read_loop(&mut reader, &connection, &outbound, &limits) => {}
+                closed = read_loop(&mut reader, &connection, &outbound, &limits) => peer_closed = closed,
                 // The writer ended (closed, or the peer stopped reading): stop reading too.
                 // Dropping a read mid-frame is fine here, the socket is being discarded.
                 _ = &mut writing => writer_done = true,
@@ -111,7 +111,9 @@ pub async fn serve(upgraded: UpgradeFut, state: AppState, user: UserId, last_seq
     }
     // The closing handshake: wait (briefly) for the peer's Close before dropping TCP. Dropping at
     // once can reset the connection and lose the Close frame the peer has not read yet.
-    let _ = tokio::time::timeout(CLOSE_LINGER, drain(&mut reader)).await;
+    if !peer_closed {
+        let _ = tokio::time::timeout(CLOSE_LINGER, drain(&mut reader)).await;
+    }
     state.metrics.ws_connections.dec();
 }
 
@@ -128,12 +130,14 @@ async fn drain(reader: &mut WebSocketRead<ReadHalf<Io>>) {
     }
 }
 
+/// Hand every whole message to the ConnectionActor until the socket ends; `true` when the
+/// peer closed it (nothing more to wait for).
 async fn read_loop(
     reader: &mut WebSocketRead<ReadHalf<Io>>,
     connection: &Connection,
     outbound: &WsOutbound,
     limits: &Limits,
-) {
+) -> bool {
     let mut obligated = |frame: Frame<'_>| {
         let owed = match frame.opcode {
             OpCode::Close => Outgoing::CloseEcho(frame.payload.to_vec().into()),
@@ -150,17 +154,21 @@ async fn read_loop(
         let frame = match tokio::time::timeout(limits.idle, reader.read_frame(&mut obligated)).await {
             Err(_) => {
                 outbound.close(1000, "idle timeout");
-                return;
+                return false;
             }
-            Ok(Err(WebSocketError::FrameTooLarge)) => return too_large(connection, outbound),
+            Ok(Err(WebSocketError::FrameTooLarge)) => {
+                too_large(connection, outbound);
+                return false;
+            }
             Ok(Err(e)) => {
                 tracing::debug!(error = %e, "websocket read ended");
-                return;
+                return false;
             }
             Ok(Ok(frame)) => frame,
         };
         let message = match frame.opcode {
-            OpCode::Close => return,
+            // The peer closed; the echo is already queued.
+            OpCode::Close => return true,
             OpCode::Ping | OpCode::Pong => continue,
             OpCode::Text | OpCode::Binary if frame.fin => Some((frame.opcode, frame.payload.to_vec())),
             OpCode::Text | OpCode::Binary => {
@@ -168,9 +176,10 @@ async fn read_loop(
                 None
             }
             OpCode::Continuation => {
-                let Some((_, bytes)) = partial.as_mut() else { return }; // protocol error: nothing to continue
+                let Some((_, bytes)) = partial.as_mut() else { return false }; // protocol error: nothing to continue
                 if bytes.len() + frame.payload.len() > limits.max_message {
-                    return too_large(connection, outbound);
+                    too_large(connection, outbound);
+                    return false;
                 }
                 bytes.extend_from_slice(&frame.payload);
                 if frame.fin { partial.take() } else { None }
@@ -183,10 +192,10 @@ async fn read_loop(
         }
         let Ok(text) = String::from_utf8(bytes) else {
             outbound.close(1007, "invalid UTF-8");
-            return;
+            return false;
         };
         if !connection.text(text).await {
-            return;
+            return false;
         }
     }
 }
