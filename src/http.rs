@@ -53,6 +53,15 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::router())
 }
 
+/// A list's `limit` parameter: `default` when absent, else 1..=`max` or a 422 naming `limit`.
+pub fn page_limit(raw: Option<i64>, default: u32, max: u32) -> Result<u32, ApiError> {
+    match raw {
+        None => Ok(default.min(max)),
+        Some(n) if (1..=i64::from(max)).contains(&n) => Ok(n as u32),
+        Some(_) => Err(ApiError::validation("limit", format!("limit must be between 1 and {max}"))),
+    }
+}
+
 /// `/stories/` and `/stories` are the same route (the seed app posts to `/stories/`).
 /// Runs before routing. `/docs/` is left alone: the docs UI lives under it.
 pub fn trim_trailing_slash(mut request: Request) -> Request {

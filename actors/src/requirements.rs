@@ -320,7 +320,8 @@ pub fn fix_articles(text: &str) -> String {
     out
 }
 
-fn capitalise(word: &str) -> String {
+/// First letter upper-case.
+pub fn capitalise(word: &str) -> String {
     let mut c = word.chars();
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }

@@ -15,6 +15,13 @@ impl AuthUser {
     pub fn must_be(self, user: UserId) -> Result<(), ApiError> {
         if self.0 == user { Ok(()) } else { Err(ApiError::Forbidden) }
     }
+
+    /// A user id from a path, which must be the caller (403 otherwise, also when malformed).
+    pub fn owns(self, raw: &str) -> Result<UserId, ApiError> {
+        let user: UserId = raw.parse().map_err(|_| ApiError::Forbidden)?;
+        self.must_be(user)?;
+        Ok(user)
+    }
 }
 
 /// The token of an `Authorization: Bearer …` header, if present.

@@ -7,7 +7,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::media::content_type_of;
 use crate::state::AppState;
 use crate::zipstream::ZipWriter;
-use actors::model::StoryId;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -36,7 +35,7 @@ pub async fn bundle(
     caller: AuthUser,
     Path(story_id): Path<String>,
 ) -> ApiResult<Response> {
-    let id: StoryId = story_id.parse().map_err(|_| ApiError::BadRequest("the story id must be a UUID".into()))?;
+    let id = super::stories::parse_story_id(&story_id)?;
     let (story, scenes) = match state.db.story_with_scenes(id).await? {
         Some((story, scenes)) if story.user_id == caller.0 => (story, scenes),
         _ => return Err(ApiError::NotFound("story")),

@@ -4,9 +4,8 @@
 use crate::auth::AuthUser;
 use crate::db::transcripts::Transcript;
 use crate::error::{ApiError, ApiResult};
-use crate::http::ApiJson;
+use crate::http::{ApiJson, page_limit};
 use crate::state::AppState;
-use actors::model::UserId;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -49,12 +48,6 @@ pub struct HistoryParams {
     pub limit: Option<i64>,
 }
 
-fn owner(caller: AuthUser, raw: &str) -> ApiResult<UserId> {
-    let user: UserId = raw.parse().map_err(|_| ApiError::Forbidden)?;
-    caller.must_be(user)?;
-    Ok(user)
-}
-
 /// The latest transcripts, newest first.
 #[utoipa::path(get, path = "/conversation/{user_id}/history", tag = "conversation", security(("bearer" = [])),
     params(("user_id" = String, Path), HistoryParams),
@@ -65,13 +58,8 @@ pub async fn history(
     Path(user_id): Path<String>,
     Query(params): Query<HistoryParams>,
 ) -> ApiResult<ApiJson<Vec<TranscriptView>>> {
-    let user = owner(caller, &user_id)?;
-    let max = state.config.max_page_size;
-    let limit = match params.limit {
-        None => 5.min(max),
-        Some(n) if (1..=i64::from(max)).contains(&n) => n as u32,
-        Some(_) => return Err(ApiError::validation("limit", format!("limit must be between 1 and {max}"))),
-    };
+    let user = caller.owns(&user_id)?;
+    let limit = page_limit(params.limit, 5, state.config.max_page_size)?;
     let transcripts = state.db.transcripts(user, limit).await?;
     Ok(ApiJson(transcripts.into_iter().map(TranscriptView::from).collect()))
 }
@@ -86,7 +74,7 @@ pub async fn add_transcript(
     Path(user_id): Path<String>,
     ApiJson(body): ApiJson<NewTranscript>,
 ) -> ApiResult<(StatusCode, ApiJson<TranscriptView>)> {
-    let user = owner(caller, &user_id)?;
+    let user = caller.owns(&user_id)?;
     let text = body.text.trim();
     if text.is_empty() {
         return Err(ApiError::validation("text", "the transcript must not be empty"));

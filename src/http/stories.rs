@@ -5,7 +5,7 @@ use crate::auth::{AuthUser, sha256_hex, token_hash};
 use crate::cache::CachedDetail;
 use crate::db::stories::{CreateOutcome, StoryRow};
 use crate::error::{ApiError, ApiResult};
-use crate::http::ApiJson;
+use crate::http::{ApiJson, page_limit};
 use crate::media_links::MediaUrls;
 use crate::state::AppState;
 use actors::model::{Scene, SceneId, Stage, StoryId, StoryStatus, UserId};
@@ -133,7 +133,7 @@ pub struct ListParams {
     pub cursor: Option<String>,
 }
 
-fn parse_story_id(raw: &str) -> ApiResult<StoryId> {
+pub(super) fn parse_story_id(raw: &str) -> ApiResult<StoryId> {
     raw.parse().map_err(|_| ApiError::BadRequest("the story id must be a UUID".into()))
 }
 
@@ -340,16 +340,8 @@ pub async fn list_stories(
     Path(user_id): Path<String>,
     Query(params): Query<ListParams>,
 ) -> ApiResult<ApiJson<StoryList>> {
-    let user: UserId = user_id.parse().map_err(|_| ApiError::Forbidden)?;
-    caller.must_be(user)?;
-    let max = state.config.max_page_size;
-    let limit = match params.limit {
-        None => 20.min(max),
-        Some(n) if (1..=i64::from(max)).contains(&n) => n as u32,
-        Some(_) => {
-            return Err(ApiError::validation("limit", format!("limit must be between 1 and {max}")));
-        }
-    };
+    let user = caller.owns(&user_id)?;
+    let limit = page_limit(params.limit, 20, state.config.max_page_size)?;
     let cursor = params.cursor.as_deref().map(decode_cursor).transpose()?;
     let page = state.db.list_stories(user, limit, cursor).await?;
     Ok(ApiJson(StoryList {

@@ -66,7 +66,6 @@ pub async fn user(
     caller: AuthUser,
     Path(user_id): Path<String>,
 ) -> ApiResult<ApiJson<UserView>> {
-    let id: UserId = user_id.parse().map_err(|_| ApiError::Forbidden)?;
-    caller.must_be(id)?;
+    caller.owns(&user_id)?;
     me(State(state), caller).await
 }

@@ -6,7 +6,7 @@ use super::phrases::{self, Setting, StyleBank};
 use super::rng::Rng;
 use actors::model::{SceneDraft, ScenePlan, StoryId, StoryPlan, StorySpec};
 use actors::ports::{Llm, ProviderError, SceneRequest};
-use actors::requirements::{self, Extracted};
+use actors::requirements::{self, Extracted, capitalise};
 use async_trait::async_trait;
 use std::time::Duration;
 
@@ -48,7 +48,7 @@ impl Llm for Storyteller {
         if request.index >= total {
             return Err(ProviderError::permanent(format!("scene {} of a {total}-scene plan", request.index + 1)));
         }
-        Ok(write(request.story_id, request.spec, total, request.index))
+        Ok(write(request.story_id, request.spec, request.plan, request.index))
     }
 }
 
@@ -176,7 +176,9 @@ pub(super) fn plan(story_id: StoryId, spec: &StorySpec) -> StoryPlan {
     StoryPlan { title, scenes }
 }
 
-fn write(story_id: StoryId, spec: &StorySpec, total: usize, index: usize) -> SceneDraft {
+/// Scene `index` of the story planned as `plan` (its titles are the plan's).
+fn write(story_id: StoryId, spec: &StorySpec, plan: &StoryPlan, index: usize) -> SceneDraft {
+    let total = plan.scenes.len();
     let cast = cast(story_id, spec);
     let roles = roles(&cast, total);
     let role = roles.get(index).copied().unwrap_or(Role::Ending);
@@ -227,7 +229,7 @@ fn write(story_id: StoryId, spec: &StorySpec, total: usize, index: usize) -> Sce
     }
     let title = match role {
         Role::Episode(i) => phrases::EPISODES[i].title.to_owned(),
-        _ => plan(story_id, spec).scenes.get(index).map(|s| s.title.clone()).unwrap_or_default(),
+        _ => plan.scenes.get(index).map(|s| s.title.clone()).unwrap_or_default(),
     };
     SceneDraft { title, text }
 }
@@ -251,11 +253,6 @@ fn wish_fulfilled(hero: &str, wish: &str) -> String {
 
 fn words(text: &str) -> usize {
     text.split_whitespace().count()
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
 fn title_case(s: &str) -> String {
@@ -343,7 +340,7 @@ mod tests {
 
     fn story(id: StoryId, spec: &StorySpec) -> (StoryPlan, Vec<SceneDraft>) {
         let plan = plan(id, spec);
-        let scenes = (0..plan.scenes.len()).map(|i| write(id, spec, plan.scenes.len(), i)).collect();
+        let scenes = (0..plan.scenes.len()).map(|i| write(id, spec, &plan, i)).collect();
         (plan, scenes)
     }
 
