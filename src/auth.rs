@@ -9,9 +9,9 @@ pub use extractor::{AuthUser, bearer_token};
 pub use jwt::{Claims, JwtKeys};
 pub use password::{hash_password, verify_password};
 
+use crate::digest::sha256_hex;
 use base64::Engine as _;
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 
 /// A new refresh token: 256 random bits, URL-safe. Only its hash is stored.
 pub fn new_refresh_token() -> String {
@@ -23,9 +23,4 @@ pub fn new_refresh_token() -> String {
 /// The stored form of a refresh token (SHA-256, hex). A leaked table yields no usable token.
 pub fn token_hash(token: &str) -> String {
     sha256_hex(token.as_bytes())
-}
-
-/// SHA-256 of `bytes`, lowercase hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }

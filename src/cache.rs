@@ -1,10 +1,11 @@
 //! The hot cache: rendered story details (the JSON body and its ETag), bounded and expiring.
-//! Every write to a story invalidates it. A per-story generation number keeps a slow reader
-//! from putting back what it read before a write: it inserts only if nothing was written since.
+//! Every write to a story goes through [`CachedStories`], which invalidates it. A per-story
+//! generation number keeps a slow reader from putting back what it read before a write: it
+//! inserts only if nothing was written since, checked and inserted under the entry's lock.
 
 use crate::db::Db;
-use actors::model::{Scene, StoryId, StoryPlan, StoryState, UserId};
-use actors::ports::{Progress, StoreError, StoryStore};
+use actors::model::{Scene, StoryId, StoryPlan, StorySpec, StoryState, UserId};
+use actors::ports::{Creation, Idempotency, Progress, StoreError, StoryCatalog, StoryStore};
 use async_trait::async_trait;
 use moka::future::Cache;
 use moka::ops::compute::Op;
@@ -40,10 +41,19 @@ impl StoryCache {
         self.generations.get(&id).await.unwrap_or(0)
     }
 
+    /// Cache `detail` unless the story was written since `generation` was taken. The check and
+    /// the insert happen while the generation entry is locked, so a write cannot slip between.
     pub async fn insert_if_unchanged(&self, id: StoryId, generation: u64, detail: Arc<CachedDetail>) {
-        if self.generation(id).await == generation {
-            self.details.insert(id, detail).await;
-        }
+        let details = &self.details;
+        self.generations
+            .entry(id)
+            .and_compute_with(|current| async move {
+                if current.map_or(0, |e| e.into_value()) == generation {
+                    details.insert(id, detail).await;
+                }
+                Op::Nop
+            })
+            .await;
     }
 
     /// After a write to the story has committed.
@@ -56,7 +66,8 @@ impl StoryCache {
     }
 }
 
-/// The story store the actors use: the database, with the cache invalidated on every write.
+/// The one write path to stories, for the actors and the story service alike: the database,
+/// with the cache invalidated after every write.
 pub struct CachedStories {
     pub db: Db,
     pub cache: Arc<StoryCache>,
@@ -94,6 +105,31 @@ impl StoryStore for CachedStories {
 
     async fn unfinished_stories(&self) -> Result<Vec<StoryId>, StoreError> {
         self.db.unfinished_stories().await
+    }
+}
+
+#[async_trait]
+impl StoryCatalog for CachedStories {
+    async fn create_story(
+        &self,
+        user: UserId,
+        spec: &StorySpec,
+        idempotency: Option<Idempotency<'_>>,
+    ) -> Result<Creation, StoreError> {
+        // A new id has nothing cached; a replay changes nothing.
+        Ok(self.db.create_story(user, spec, idempotency).await?)
+    }
+
+    async fn reset_failed_story(&self, id: StoryId) -> Result<bool, StoreError> {
+        let result = self.db.reset_failed_story(id).await;
+        self.cache.invalidate(id).await;
+        Ok(result?)
+    }
+
+    async fn delete_story(&self, id: StoryId) -> Result<Option<Vec<String>>, StoreError> {
+        let result = self.db.delete_story(id).await;
+        self.cache.invalidate(id).await;
+        Ok(result?)
     }
 }
 

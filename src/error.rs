@@ -108,3 +108,21 @@ impl From<crate::db::DbError> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+impl From<actors::ports::StoreError> for ApiError {
+    fn from(e: actors::ports::StoreError) -> Self {
+        match e {
+            actors::ports::StoreError::NotFound => Self::NotFound("story"),
+            e @ actors::ports::StoreError::Backend(_) => Self::Internal(e.into()),
+        }
+    }
+}
+
+impl From<actors::stories::StoryServiceError> for ApiError {
+    fn from(e: actors::stories::StoryServiceError) -> Self {
+        match e {
+            actors::stories::StoryServiceError::Store(e) => e.into(),
+            actors::stories::StoryServiceError::EngineDown(e) => Self::Unavailable(e.to_string()),
+        }
+    }
+}

@@ -3,6 +3,7 @@
 
 mod auth;
 mod bundle;
+mod conditional;
 mod conversation;
 mod health;
 mod json;

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod db;
+pub mod digest;
 pub mod error;
 pub mod http;
 pub mod media;

@@ -2,11 +2,18 @@
 //! Keys are content addresses, `ab/abcdef….png`: the same bytes always get the same key, so a
 //! retried scene never leaves duplicates, and the key's hash is a strong ETag.
 
-use crate::auth::sha256_hex;
 use crate::config::Config;
+use crate::digest::sha256_hex;
 use actors::ports::{Media, MediaStore, StoreError};
 use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use opendal::{Operator, services};
+use std::ops::RangeBounds;
+
+/// Bytes read from storage per chunk when streaming a file out.
+const CHUNK: usize = 64 * 1024;
 
 /// File extensions we store, with their exact MIME types.
 const TYPES: &[(&str, &str)] = &[
@@ -99,8 +106,14 @@ impl Storage {
         Ok(Self { op, locks })
     }
 
-    pub fn operator(&self) -> &Operator {
-        &self.op
+    /// The bytes of `key` in `range`, read in chunks as the consumer asks for them.
+    pub async fn stream(
+        &self,
+        key: &str,
+        range: impl RangeBounds<u64>,
+    ) -> Result<BoxStream<'static, std::io::Result<Bytes>>, MediaError> {
+        let reader = self.op.reader_with(key).chunk(CHUNK).await?;
+        Ok(reader.into_bytes_stream(range).await?.boxed())
     }
 
     /// Store bytes under their content address; storing the same bytes again is a no-op.
@@ -140,6 +153,10 @@ impl Storage {
 impl MediaStore for Storage {
     async fn put(&self, media: &Media) -> Result<String, StoreError> {
         self.store(media).await.map_err(|e| StoreError::Backend(e.to_string()))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        Storage::delete(self, key).await.map_err(|e| StoreError::Backend(e.to_string()))
     }
 }
 

@@ -177,10 +177,3 @@ impl Observer for Metrics {
         self.ws_fanout.observe(latency.as_secs_f64());
     }
 }
-
-/// Lets the edge count what it does to stories (creation, retry) with the same counters.
-impl Metrics {
-    pub fn story_entered(&self, status: StoryStatus) {
-        self.story_transitions.with_label_values(&[status.as_str()]).inc();
-    }
-}

@@ -68,8 +68,10 @@ impl Application {
         }
         metrics.narrator_available.set(i64::from(narrator_status.available));
         let cache = Arc::new(StoryCache::new(config.cache_capacity, Duration::from_secs(config.cache_ttl_secs)));
+        let stories = Arc::new(CachedStories { db: db.clone(), cache: cache.clone() });
         let ports = Ports {
-            stories: Arc::new(CachedStories { db: db.clone(), cache: cache.clone() }),
+            stories: stories.clone(),
+            catalog: stories,
             conversations: Arc::new(db.clone()),
             llm: overrides.llm.unwrap_or_else(|| providers::llm(&config)),
             illustrator: overrides.illustrator.unwrap_or_else(|| Arc::new(BuiltinIllustrator)),

@@ -2,51 +2,8 @@
 //! asks one friendly question at a time, summarises, and starts the story on "yes".
 //! Pure logic over a [`Draft`] (persisted between turns), so it is easy to test and resume.
 
-use crate::model::{StorySpec, Style};
-use crate::protocol::{CharacterView, RequirementsView};
-use crate::requirements::{self, Character};
-use serde::{Deserialize, Serialize};
-
-/// What the agent asks for, in order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Slot {
-    Hero,
-    Setting,
-    Style,
-    NumScenes,
-}
-
-impl Slot {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Hero => "hero",
-            Self::Setting => "setting",
-            Self::Style => "style",
-            Self::NumScenes => "num_scenes",
-        }
-    }
-}
-
-/// The story being agreed on, as it stands.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Draft {
-    pub title: Option<String>,
-    pub hero: Character,
-    pub companions: Vec<Character>,
-    pub setting: Option<String>,
-    pub style: Option<Style>,
-    pub num_scenes: Option<u8>,
-    pub age: Option<u8>,
-    pub language: Option<String>,
-    pub wish: Option<String>,
-    /// The question the agent asked last, so a bare answer ("the beach") lands in the right place.
-    pub asked: Option<Slot>,
-    /// The agent summarised and asked "shall I make it?".
-    pub confirming: bool,
-    /// The child's own words, newest last, for the story prompt.
-    pub words: Vec<String>,
-}
+use crate::model::{Character, Draft, Slot, StorySpec, Style};
+use crate::requirements;
 
 /// Limits the agent respects when it turns a draft into a story request.
 #[derive(Clone, Copy, Debug)]
@@ -92,46 +49,6 @@ fn has_phrase(lower: &str, phrases: &[&str]) -> bool {
 }
 
 impl Draft {
-    pub fn missing(&self) -> Vec<Slot> {
-        let mut missing = Vec::new();
-        if self.hero.is_empty() {
-            missing.push(Slot::Hero);
-        }
-        if self.setting.is_none() {
-            missing.push(Slot::Setting);
-        }
-        if self.style.is_none() {
-            missing.push(Slot::Style);
-        }
-        if self.num_scenes.is_none() {
-            missing.push(Slot::NumScenes);
-        }
-        missing
-    }
-
-    pub fn ready(&self) -> bool {
-        self.missing().is_empty()
-    }
-
-    pub fn view(&self) -> RequirementsView {
-        let mut characters = Vec::new();
-        if !self.hero.is_empty() {
-            characters.push(CharacterView::new(&self.hero, "hero"));
-        }
-        characters.extend(self.companions.iter().map(|c| CharacterView::new(c, "friend")));
-        RequirementsView {
-            title: self.title.clone(),
-            characters,
-            setting: self.setting.clone(),
-            style: self.style,
-            num_scenes: self.num_scenes,
-            age: self.age,
-            language: self.language.clone().unwrap_or_else(|| "en".into()),
-            missing: self.missing().into_iter().map(Slot::name).collect(),
-            ready: self.ready(),
-        }
-    }
-
     /// The story request this draft describes.
     pub fn to_spec(&self, limits: &AgentLimits) -> StorySpec {
         let mut prompt = format!("A story about {}", describe(&self.hero));
@@ -159,11 +76,6 @@ impl Draft {
             age: self.age.unwrap_or(6),
             language: self.language.clone().unwrap_or_else(|| "en".into()),
         }
-    }
-
-    /// Forget the story just started, keep who the child is.
-    pub fn start_over(&mut self) {
-        *self = Draft { age: self.age, language: self.language.take(), ..Draft::default() };
     }
 }
 
@@ -536,7 +448,7 @@ mod tests {
     #[test]
     fn view_lists_missing_slots() {
         let (draft, _) = talk(&["a fox in the forest"]);
-        let view = draft.view();
+        let view = crate::protocol::RequirementsView::of(&draft);
         assert_eq!(view.missing, ["style", "num_scenes"]);
         assert!(!view.ready);
         assert_eq!(view.characters[0].role, "hero");

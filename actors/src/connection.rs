@@ -3,12 +3,11 @@
 //! that keep abusing the connection. The edge owns the socket; this actor owns the decisions.
 
 use crate::conversation::ConversationMessage;
-use crate::conversation_supervisor::ConversationSupervisorMessage;
 use crate::model::UserId;
 use crate::ports::{ActorKind, Observer, Outbound};
 use crate::protocol::{Refusal, parse_client};
 use crate::rate::TokenBucket;
-use crate::root::RootMessage;
+use async_trait::async_trait;
 use ractor::rpc::CallResult;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use std::collections::VecDeque;
@@ -26,6 +25,13 @@ pub struct ConnectionLimits {
     pub strike_window: Duration,
 }
 
+/// Finds the user's conversation actor, spawning (and rehydrating) it if needed.
+#[async_trait]
+pub trait ConversationLocator: Send + Sync + 'static {
+    /// `None` when it could not be started (the store is down, or the tree is stopping).
+    async fn conversation(&self, user: UserId) -> Option<ActorRef<ConversationMessage>>;
+}
+
 pub struct ConnectionActor;
 
 pub enum ConnectionMessage {
@@ -41,7 +47,7 @@ pub enum ConnectionMessage {
 pub struct ConnectionArgs {
     pub user: UserId,
     pub outbound: Arc<dyn Outbound>,
-    pub root: ActorRef<RootMessage>,
+    pub conversations: Arc<dyn ConversationLocator>,
     pub observer: Arc<dyn Observer>,
     pub limits: ConnectionLimits,
     /// `last_seq` the client gave when connecting, to replay what it missed.
@@ -70,10 +76,7 @@ async fn attach(
 ) -> Result<ActorRef<ConversationMessage>, NoConversation> {
     let timeout = Some(Duration::from_secs(5));
     for _ in 0..3 {
-        let get = |reply| RootMessage::Conversations(ConversationSupervisorMessage::GetOrSpawn(args.user, reply));
-        let Ok(CallResult::Success(Some(conversation))) = args.root.call(get, timeout).await else {
-            return Err(NoConversation);
-        };
+        let conversation = args.conversations.conversation(args.user).await.ok_or(NoConversation)?;
         let outbound = args.outbound.clone();
         let conn = myself.get_id();
         let attach = |reply| ConversationMessage::Attach { conn, outbound, resume_from, reply };

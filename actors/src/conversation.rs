@@ -3,13 +3,13 @@
 //! fans every event out to all of the user's sockets with a sequence number. A ring of recent
 //! events lets a reconnecting client catch up exactly.
 
-use crate::agent::{self, AgentLimits, Draft};
-use crate::conversation_supervisor::ConversationSupervisorMessage;
-use crate::model::{StoryId, UserId};
-use crate::ports::{ActorKind, ConversationStore, Observer, Outbound, Speaker, TurnRecord};
-use crate::protocol::{ClientMessage, Refusal, ServerEvent, encode};
-use crate::root::RootMessage;
-use crate::story_supervisor::StorySupervisorMessage;
+use crate::agent::{self, AgentLimits};
+use crate::model::{Draft, StoryId, UserId};
+use crate::ports::{
+    ActorKind, ConversationStore, Creation, MediaLinks, Observer, Outbound, Speaker, StoryEvent, TurnRecord,
+};
+use crate::protocol::{ClientMessage, Refusal, RequirementsView, ServerEvent, encode};
+use crate::stories::StoryService;
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -32,8 +32,16 @@ pub struct ConversationDeps {
     pub store: Arc<dyn ConversationStore>,
     pub observer: Arc<dyn Observer>,
     pub config: ConversationConfig,
-    /// To start stories the child confirmed.
-    pub root: ActorRef<RootMessage>,
+    /// To create and start the stories the child agreed on.
+    pub stories: StoryService,
+    /// Turns media keys of story events into the URLs the app fetches.
+    pub links: Arc<dyn MediaLinks>,
+}
+
+/// Where an idle conversation asks to be passivated (its supervisor, which then asks back
+/// with [`ConversationMessage::TryPassivate`]).
+pub trait PassivationRequests: Send + Sync + 'static {
+    fn idle(&self, user: UserId);
 }
 
 pub struct ConversationActor;
@@ -64,7 +72,7 @@ pub enum ConversationMessage {
     },
     /// A story of this user changed; `at` is when it happened, for fan-out latency.
     Story {
-        event: ServerEvent,
+        event: StoryEvent,
         at: Instant,
     },
     /// Send the next chunk of reply number `n`.
@@ -88,6 +96,7 @@ struct Stream {
 pub struct ConversationState {
     user: UserId,
     deps: Arc<ConversationDeps>,
+    supervisor: Arc<dyn PassivationRequests>,
     conversation_id: String,
     draft: Draft,
     turns: VecDeque<TurnRecord>,
@@ -103,12 +112,12 @@ pub struct ConversationState {
 impl Actor for ConversationActor {
     type Msg = ConversationMessage;
     type State = ConversationState;
-    type Arguments = (UserId, Arc<ConversationDeps>);
+    type Arguments = (UserId, Arc<ConversationDeps>, Arc<dyn PassivationRequests>);
 
     async fn pre_start(
         &self,
         _: ActorRef<Self::Msg>,
-        (user, deps): Self::Arguments,
+        (user, deps, supervisor): Self::Arguments,
     ) -> Result<Self::State, ActorProcessingErr> {
         let stored = deps.store.load_conversation(user).await?;
         let (conversation_id, draft, turns) = match stored {
@@ -122,6 +131,7 @@ impl Actor for ConversationActor {
         Ok(ConversationState {
             user,
             deps,
+            supervisor,
             conversation_id,
             draft,
             turns,
@@ -157,7 +167,7 @@ impl Actor for ConversationActor {
                 let _ = reply.send(Ok(()));
                 let resumed = resume_from.is_some_and(|last| state.replay(conn, last));
                 state.unicast(conn, &ServerEvent::Session { conversation_id: state.conversation_id.clone(), resumed });
-                state.unicast(conn, &ServerEvent::Requirements(state.draft.view()));
+                state.unicast(conn, &ServerEvent::Requirements(RequirementsView::of(&state.draft)));
             }
             ConversationMessage::Detach(conn) => {
                 state.conns.retain(|(id, _)| *id != conn);
@@ -179,15 +189,13 @@ impl Actor for ConversationActor {
                 }
             }
             ConversationMessage::Story { event, at } => {
-                state.broadcast(event);
+                state.broadcast(ServerEvent::from_story(event, state.deps.links.as_ref()));
                 state.deps.observer.fanout(at.elapsed());
             }
             ConversationMessage::StreamNext(number) => Box::pin(state.stream_next(&myself, number)).await,
             ConversationMessage::CheckIdle => {
                 if state.is_idle() {
-                    if let Some(supervisor) = myself.try_get_supervisor() {
-                        let _ = supervisor.send_message(ConversationSupervisorMessage::Idle(state.user));
-                    }
+                    state.supervisor.idle(state.user);
                 }
             }
             ConversationMessage::SignOut => {
@@ -302,7 +310,7 @@ impl ConversationState {
                 self.turns.clear();
                 self.save_draft().await;
                 self.broadcast(ServerEvent::Session { conversation_id: self.conversation_id.clone(), resumed: false });
-                self.broadcast(ServerEvent::Requirements(self.draft.view()));
+                self.broadcast(ServerEvent::Requirements(RequirementsView::of(&self.draft)));
             }
             ClientMessage::Ping => self.unicast(conn, &ServerEvent::Pong),
         }
@@ -348,14 +356,14 @@ impl ConversationState {
     /// Show the updated requirements, start the story if agreed, and say the reply.
     /// The draft is already stored; only starting a story changes it again here.
     async fn after_turn(&mut self, myself: &ActorRef<ConversationMessage>, turn: agent::Turn) {
-        self.broadcast(ServerEvent::Requirements(self.draft.view()));
+        self.broadcast(ServerEvent::Requirements(RequirementsView::of(&self.draft)));
         let mut reply = turn.reply;
         if turn.start {
             match self.start_story().await {
                 Ok(_) => {
                     self.draft.start_over();
                     self.save_draft().await;
-                    self.broadcast(ServerEvent::Requirements(self.draft.view()));
+                    self.broadcast(ServerEvent::Requirements(RequirementsView::of(&self.draft)));
                 }
                 Err(()) => reply = "Oh no, I couldn't start the story just now. Shall we try again?".into(),
             }
@@ -365,12 +373,14 @@ impl ConversationState {
 
     async fn start_story(&mut self) -> Result<StoryId, ()> {
         let spec = self.draft.to_spec(&self.deps.config.agent);
-        let id = self.deps.store.create_story(self.user, &spec).await.map_err(|e| {
-            tracing::error!(user = %self.user, error = %e, "could not create the agreed story");
-        })?;
-        // A story not started now is still pending and is adopted at the next start.
-        let _ = self.deps.root.send_message(RootMessage::Stories(StorySupervisorMessage::StartStory(id)));
-        Ok(id)
+        match self.deps.stories.create(self.user, &spec, None).await {
+            Ok(Creation::Created(id) | Creation::Replayed(id)) => Ok(id),
+            Ok(Creation::KeyReused) => Err(()), // no key given: cannot happen
+            Err(e) => {
+                tracing::error!(user = %self.user, error = %e, "could not create the agreed story");
+                Err(())
+            }
+        }
     }
 
     async fn save_draft(&self) {

@@ -2,17 +2,17 @@
 //! through its registry, and passivates it when idle. Passivation is a handshake
 //! (`TryPassivate`), so a socket attaching at that moment is told to come back for a fresh actor.
 
-use crate::conversation::{ConversationActor, ConversationDeps, ConversationMessage};
+use crate::conversation::{ConversationActor, ConversationDeps, ConversationMessage, PassivationRequests};
 use crate::model::UserId;
-use crate::ports::ActorKind;
+use crate::ports::{ActorKind, StoryEvent, StoryEvents};
 use ractor::rpc::CallResult;
 use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// Live conversation actors by user. Shared read-only with the story actors, which publish
-/// progress to the owner's conversation if there is one.
+/// Live conversation actors by user. Story events reach the owner's conversation through it
+/// (as the story actors' [`StoryEvents`]), if one is alive.
 #[derive(Clone, Default)]
 pub struct Registry(Arc<RwLock<HashMap<UserId, ActorRef<ConversationMessage>>>>);
 
@@ -48,6 +48,20 @@ impl Registry {
         if let Ok(mut m) = self.0.write() {
             m.clear();
         }
+    }
+}
+
+impl StoryEvents for Registry {
+    fn publish(&self, owner: UserId, event: StoryEvent) {
+        if let Some(conversation) = self.get(owner) {
+            let _ = conversation.send_message(ConversationMessage::Story { event, at: Instant::now() });
+        }
+    }
+}
+
+impl PassivationRequests for ActorRef<ConversationSupervisorMessage> {
+    fn idle(&self, user: UserId) {
+        let _ = self.send_message(ConversationSupervisorMessage::Idle(user));
     }
 }
 
@@ -114,8 +128,8 @@ impl Actor for ConversationSupervisor {
                     let _ = reply.send(Some(actor));
                     return Ok(());
                 }
-                match Actor::spawn_linked(None, ConversationActor, (user, state.deps.clone()), myself.get_cell()).await
-                {
+                let args = (user, state.deps.clone(), Arc::new(myself.clone()) as Arc<dyn PassivationRequests>);
+                match Actor::spawn_linked(None, ConversationActor, args, myself.get_cell()).await {
                     Ok((actor, _)) => {
                         state.by_actor.insert(actor.get_id(), user);
                         state.registry.insert(user, actor.clone());

@@ -9,11 +9,19 @@
 //!  └─ ConnectionActor × sockets      parse, rate-limit, forward to the user's conversation
 //! ```
 //!
-//! Story actors publish progress to the owner's conversation actor, which sends it to every
-//! socket of that user.
+//! How things flow, each actor holding only the small handle it needs:
+//! - a socket's text frame → [`connection`] (parse, rate-limit) → the user's
+//!   [`conversation`], found through a [`connection::ConversationLocator`];
+//! - a child's turn → the conversation persists it, runs the [`agent`], and on "yes" creates
+//!   the story through the [`stories::StoryService`] (the same one the HTTP edge uses), which
+//!   starts it through a [`ports::StoryLauncher`];
+//! - a story actor publishes domain [`ports::StoryEvent`]s on its [`ports::StoryEvents`]; the
+//!   owner's conversation turns them into protocol events for every socket of that user.
 //!
-//! Nothing here knows about HTTP, SQL or object storage: the edge (`src/`) implements the
-//! ports in [`ports`] and drives the tree through [`root::Engine`].
+//! Modules depend one way: `model` → `ports`/`protocol` → logic (`requirements`, `agent`,
+//! `stories`) → actors → `root` (checked by `tests/layering.rs`). Nothing here knows about
+//! HTTP, SQL or object storage: the edge (`src/`) implements the ports and drives the tree
+//! through [`root::Engine`].
 
 pub mod agent;
 pub mod connection;
@@ -26,6 +34,7 @@ pub mod rate;
 pub mod requirements;
 pub mod retry;
 pub mod root;
+pub mod stories;
 pub mod story;
 pub mod story_supervisor;
 

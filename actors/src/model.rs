@@ -6,6 +6,9 @@ use std::fmt;
 use std::str::FromStr;
 use uuid::Uuid;
 
+mod draft;
+pub use draft::{Character, Draft, Slot};
+
 macro_rules! id_type {
     ($name:ident, $what:literal) => {
         #[doc = concat!("Identifier of a ", $what, ".")]

@@ -1,8 +1,7 @@
 //! Ports: what the core needs from the outside world, as traits.
 //! `src/` implements them (libSQL store, providers, metrics) and hands them in at start-up.
 
-use crate::agent::Draft;
-use crate::model::{Scene, SceneDraft, Stage, StoryId, StoryPlan, StorySpec, StoryState, StoryStatus, UserId};
+use crate::model::{Draft, Scene, SceneDraft, Stage, StoryId, StoryPlan, StorySpec, StoryState, StoryStatus, UserId};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -81,6 +80,8 @@ pub trait Narrator: Send + Sync + 'static {
 #[async_trait]
 pub trait MediaStore: Send + Sync + 'static {
     async fn put(&self, media: &Media) -> Result<String, StoreError>;
+    /// Remove a stored object; removing one that is not there is not an error.
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +112,86 @@ pub trait StoryStore: Send + Sync + 'static {
     async fn save_cover(&self, id: StoryId, key: &str) -> Result<(), StoreError>;
     /// Stories left `pending` or `processing`, oldest first.
     async fn unfinished_stories(&self) -> Result<Vec<StoryId>, StoreError>;
+}
+
+/// How a creation request ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Creation {
+    Created(StoryId),
+    /// The same idempotency key and request were seen before: that story.
+    Replayed(StoryId),
+    /// The idempotency key was used before for a different request.
+    KeyReused,
+}
+
+/// A client's idempotency key and the fingerprint of the request it came with.
+#[derive(Clone, Copy, Debug)]
+pub struct Idempotency<'a> {
+    pub key: &'a str,
+    pub fingerprint: &'a str,
+}
+
+/// The stories' lifecycle writes (create, reset for retry, delete), as the story service
+/// needs them. Implementations keep every derived copy (caches) right.
+#[async_trait]
+pub trait StoryCatalog: Send + Sync + 'static {
+    /// Create a pending story for `user`.
+    async fn create_story(
+        &self,
+        user: UserId,
+        spec: &StorySpec,
+        idempotency: Option<Idempotency<'_>>,
+    ) -> Result<Creation, StoreError>;
+    /// `failed` → `pending`, keeping the finished scenes; `false` when the story was not failed.
+    async fn reset_failed_story(&self, id: StoryId) -> Result<bool, StoreError>;
+    /// Delete a story and its scenes; the media keys no other story uses. `None`: no such story.
+    async fn delete_story(&self, id: StoryId) -> Result<Option<Vec<String>>, StoreError>;
+}
+
+/// The actor tree is not running (shutting down, or failed to start).
+#[derive(Clone, Copy, Debug, thiserror::Error)]
+#[error("the story engine is not running")]
+pub struct EngineDown;
+
+/// Starts and stops the writing of stories (the story supervisor, behind the root).
+pub trait StoryLauncher: Send + Sync + 'static {
+    /// Write this story; a no-op when it is already being written.
+    fn start(&self, id: StoryId) -> Result<(), EngineDown>;
+    /// Stop writing this story, with its in-flight pictures and narrations.
+    fn cancel(&self, id: StoryId) -> Result<(), EngineDown>;
+}
+
+/// What happened to a story, in domain terms. The conversation turns these into protocol
+/// events for the owner's sockets.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StoryEvent {
+    Started {
+        story_id: StoryId,
+    },
+    Progress {
+        story_id: StoryId,
+        status: StoryStatus,
+        stage: Stage,
+        scenes_done: u32,
+        scenes_total: u32,
+    },
+    /// A finished scene was persisted (text, picture and narration stored).
+    SceneSaved {
+        story_id: StoryId,
+        scene: Scene,
+    },
+    Completed {
+        story_id: StoryId,
+    },
+    Failed {
+        story_id: StoryId,
+        error: String,
+    },
+}
+
+/// Where story actors publish what happened; delivery is best effort (nobody may be listening).
+pub trait StoryEvents: Send + Sync + 'static {
+    fn publish(&self, owner: UserId, event: StoryEvent);
 }
 
 /// Who said a conversation turn.
@@ -162,8 +243,6 @@ pub trait ConversationStore: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
     /// Store the draft alone (a new conversation, or the draft after a story started).
     async fn save_draft(&self, user: UserId, conversation_id: &str, draft: &Draft) -> Result<(), StoreError>;
-    /// Create a pending story for `user`.
-    async fn create_story(&self, user: UserId, spec: &StorySpec) -> Result<StoryId, StoreError>;
 }
 
 /// The client is not reading fast enough: its outbound queue is full.

@@ -1,8 +1,8 @@
 //! The WebSocket wire protocol: what clients send, what the server sends back.
 //! Every server event goes out in an [`Envelope`] with `seq` and `timestamp`.
 
-use crate::model::{Scene, SceneId, Stage, StoryId, StoryStatus, Style};
-use crate::requirements::Character;
+use crate::model::{Character, Draft, Scene, SceneId, Slot, Stage, StoryId, StoryStatus, Style};
+use crate::ports::{MediaLinks, StoryEvent};
 use serde::{Deserialize, Serialize};
 
 /// Client → server. `type` selects the variant (snake_case).
@@ -86,10 +86,14 @@ pub fn parse_client(text: &str) -> Result<ClientMessage, (Refusal, String)> {
     serde_json::from_value(value).map_err(|e| (Refusal::InvalidMessage, format!("invalid `{kind}` message: {e}")))
 }
 
-/// A scene as the app shows it (the same shape as in `GET /stories/{id}`).
+/// A scene as the app shows it: the one rendering shared by `scene_ready`, the `scenes` of
+/// `GET /stories/{id}` and the bundle's `story.json`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SceneView {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid"))]
     pub scene_id: SceneId,
+    /// 1-based.
     pub sequence: u32,
     pub title: String,
     pub text: String,
@@ -132,6 +136,27 @@ pub struct CharacterView {
     pub kind: Option<String>,
     /// `hero` or `friend`.
     pub role: &'static str,
+}
+
+impl RequirementsView {
+    pub fn of(draft: &Draft) -> Self {
+        let mut characters = Vec::new();
+        if !draft.hero.is_empty() {
+            characters.push(CharacterView::new(&draft.hero, "hero"));
+        }
+        characters.extend(draft.companions.iter().map(|c| CharacterView::new(c, "friend")));
+        Self {
+            title: draft.title.clone(),
+            characters,
+            setting: draft.setting.clone(),
+            style: draft.style,
+            num_scenes: draft.num_scenes,
+            age: draft.age,
+            language: draft.language.clone().unwrap_or_else(|| "en".into()),
+            missing: draft.missing().into_iter().map(Slot::name).collect(),
+            ready: draft.ready(),
+        }
+    }
 }
 
 impl CharacterView {
@@ -212,6 +237,21 @@ impl ServerEvent {
             | Self::StoryCompleted { story_id }
             | Self::StoryFailed { story_id, .. } => Some(*story_id),
             _ => None,
+        }
+    }
+
+    /// What the app is told about a story event; media keys become the URLs it fetches.
+    pub fn from_story(event: StoryEvent, links: &dyn MediaLinks) -> Self {
+        match event {
+            StoryEvent::Started { story_id } => Self::StoryStarted { story_id },
+            StoryEvent::Progress { story_id, status, stage, scenes_done, scenes_total } => {
+                Self::StoryProgress { story_id, status, stage, scenes_done, scenes_total }
+            }
+            StoryEvent::SceneSaved { story_id, scene } => {
+                Self::SceneReady { story_id, scene: SceneView::new(&scene, |key| links.link(key)) }
+            }
+            StoryEvent::Completed { story_id } => Self::StoryCompleted { story_id },
+            StoryEvent::Failed { story_id, error } => Self::StoryFailed { story_id, error },
         }
     }
 

@@ -2,24 +2,9 @@
 //! setting, style, number of scenes and age. Used by the builtin storyteller today and by
 //! the conversation agent to fill its draft.
 
+pub use crate::model::Character;
 use crate::model::Style;
 use serde::{Deserialize, Serialize};
-
-/// A character the child mentioned.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Character {
-    pub name: Option<String>,
-    /// What they are: `dragon`, `fox`, `girl`…
-    pub kind: Option<String>,
-    /// A word that describes them: `brave`, `sleepy`…
-    pub trait_word: Option<String>,
-}
-
-impl Character {
-    pub fn is_empty(&self) -> bool {
-        self.name.is_none() && self.kind.is_none()
-    }
-}
 
 /// Everything that could be read from the text; absent fields were not mentioned.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -2,16 +2,20 @@
 //! crashed supervisor, forwards requests to the current one, and parents the connection actors
 //! so that stopping the tree closes every socket (1001) before stopping the rest.
 
-use crate::connection::{ConnectionActor, ConnectionArgs, ConnectionLimits, ConnectionMessage};
-use crate::conversation::{ConversationConfig, ConversationDeps};
+use crate::connection::{ConnectionActor, ConnectionArgs, ConnectionLimits, ConnectionMessage, ConversationLocator};
+use crate::conversation::{ConversationConfig, ConversationDeps, ConversationMessage};
 use crate::conversation_supervisor::{ConversationSupervisor, ConversationSupervisorMessage, Registry};
 use crate::model::{StoryId, UserId};
+pub use crate::ports::EngineDown;
 use crate::ports::{
-    ActorKind, ConversationStore, Illustrator, Llm, MediaLinks, MediaStore, Narrator, Observer, Outbound, StoryStore,
+    ActorKind, ConversationStore, Illustrator, Llm, MediaLinks, MediaStore, Narrator, Observer, Outbound, StoryCatalog,
+    StoryLauncher, StoryStore,
 };
 use crate::retry::RetryPolicy;
+use crate::stories::StoryService;
 use crate::story::StoryDeps;
 use crate::story_supervisor::{StorySupervisor, StorySupervisorMessage};
+use async_trait::async_trait;
 use ractor::rpc::CallResult;
 use ractor::{Actor, ActorProcessingErr, ActorRef, SpawnErr, SupervisionEvent};
 use std::sync::Arc;
@@ -22,6 +26,8 @@ use tokio::task::JoinHandle;
 /// What the core needs from outside, implemented in `src/`.
 pub struct Ports {
     pub stories: Arc<dyn StoryStore>,
+    /// Story creation, retry and deletion (the same store as `stories`, seen as a catalog).
+    pub catalog: Arc<dyn StoryCatalog>,
     pub conversations: Arc<dyn ConversationStore>,
     pub llm: Arc<dyn Llm>,
     pub illustrator: Arc<dyn Illustrator>,
@@ -52,6 +58,33 @@ pub struct RootActor;
 pub enum RootMessage {
     Stories(StorySupervisorMessage),
     Conversations(ConversationSupervisorMessage),
+}
+
+/// Starting and stopping stories goes through the root, which knows the current supervisor.
+impl StoryLauncher for ActorRef<RootMessage> {
+    fn start(&self, id: StoryId) -> Result<(), EngineDown> {
+        self.send_message(RootMessage::Stories(StorySupervisorMessage::StartStory(id))).map_err(|_| EngineDown)
+    }
+
+    fn cancel(&self, id: StoryId) -> Result<(), EngineDown> {
+        self.send_message(RootMessage::Stories(StorySupervisorMessage::CancelStory(id))).map_err(|_| EngineDown)
+    }
+}
+
+#[async_trait]
+impl ConversationLocator for ActorRef<RootMessage> {
+    async fn conversation(&self, user: UserId) -> Option<ActorRef<ConversationMessage>> {
+        let get = |reply| RootMessage::Conversations(ConversationSupervisorMessage::GetOrSpawn(user, reply));
+        match self.call(get, Some(Duration::from_secs(5))).await {
+            Ok(CallResult::Success(found)) => found,
+            _ => None,
+        }
+    }
+}
+
+/// The story service whose stories are started through `root`.
+fn story_service(ports: &Ports, root: &ActorRef<RootMessage>) -> StoryService {
+    StoryService::new(ports.catalog.clone(), Arc::new(root.clone()), ports.media.clone(), ports.observer.clone())
 }
 
 pub struct RootArgs {
@@ -96,6 +129,7 @@ impl Actor for RootActor {
     async fn pre_start(&self, myself: ActorRef<Self::Msg>, args: RootArgs) -> Result<Self::State, ActorProcessingErr> {
         let RootArgs { ports, config, registry } = args;
         ports.observer.actor_started(ActorKind::Root);
+        let stories = story_service(&ports, &myself);
         let story_deps = Arc::new(StoryDeps {
             store: ports.stories,
             llm: ports.llm,
@@ -109,14 +143,14 @@ impl Actor for RootActor {
             lookahead: config.lookahead.max(1),
             retry: config.retry,
             restart_limit: config.restart_limit,
-            registry: registry.clone(),
-            links: ports.links,
+            events: Arc::new(registry.clone()),
         });
         let conversation_deps = Arc::new(ConversationDeps {
             store: ports.conversations,
             observer: ports.observer.clone(),
             config: config.conversation,
-            root: myself.clone(),
+            stories,
+            links: ports.links,
         });
         let stories = spawn_stories(&myself, &story_deps).await?;
         let conversations = spawn_conversations(&myself, &conversation_deps, &registry).await?;
@@ -174,15 +208,13 @@ impl Actor for RootActor {
 /// The running actor tree, as the edge sees it.
 pub struct Engine {
     root: ActorRef<RootMessage>,
+    stories: StoryService,
+    conversations: Arc<dyn ConversationLocator>,
     handle: std::sync::Mutex<Option<JoinHandle<()>>>,
     registry: Registry,
     observer: Arc<dyn Observer>,
     connection_limits: ConnectionLimits,
 }
-
-#[derive(Debug, thiserror::Error)]
-#[error("the story engine is not running")]
-pub struct EngineDown;
 
 /// The edge's handle on one socket's ConnectionActor.
 pub struct Connection {
@@ -218,9 +250,12 @@ impl Engine {
     pub async fn start(ports: Ports, config: EngineConfig) -> Result<Self, SpawnErr> {
         let registry = Registry::default();
         let observer = ports.observer.clone();
+        let (catalog, media) = (ports.catalog.clone(), ports.media.clone());
         let args = RootArgs { ports, config, registry: registry.clone() };
         let (root, handle) = Actor::spawn(None, RootActor, args).await?;
         Ok(Self {
+            stories: StoryService::new(catalog, Arc::new(root.clone()), media, observer.clone()),
+            conversations: Arc::new(root.clone()),
             root,
             handle: std::sync::Mutex::new(Some(handle)),
             registry,
@@ -229,12 +264,9 @@ impl Engine {
         })
     }
 
-    pub fn start_story(&self, id: StoryId) -> Result<(), EngineDown> {
-        self.root.send_message(RootMessage::Stories(StorySupervisorMessage::StartStory(id))).map_err(|_| EngineDown)
-    }
-
-    pub fn cancel_story(&self, id: StoryId) -> Result<(), EngineDown> {
-        self.root.send_message(RootMessage::Stories(StorySupervisorMessage::CancelStory(id))).map_err(|_| EngineDown)
+    /// Create, retry and delete stories (the same service the conversations use).
+    pub fn stories(&self) -> &StoryService {
+        &self.stories
     }
 
     pub async fn running_stories(&self) -> Result<Vec<StoryId>, EngineDown> {
@@ -248,7 +280,7 @@ impl Engine {
     /// Close every socket of `user` (they signed out).
     pub fn sign_out(&self, user: UserId) {
         if let Some(conversation) = self.registry.get(user) {
-            let _ = conversation.send_message(crate::conversation::ConversationMessage::SignOut);
+            let _ = conversation.send_message(ConversationMessage::SignOut);
         }
     }
 
@@ -267,7 +299,7 @@ impl Engine {
         let args = ConnectionArgs {
             user,
             outbound,
-            root: self.root.clone(),
+            conversations: self.conversations.clone(),
             observer: self.observer.clone(),
             limits: self.connection_limits,
             resume_from,

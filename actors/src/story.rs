@@ -4,14 +4,11 @@
 //! A scene is persisted and announced, in order, only when its text, image and audio are all
 //! stored: persisted scenes are the checkpoints a restarted actor resumes from.
 
-use crate::conversation::ConversationMessage;
-use crate::conversation_supervisor::Registry;
 use crate::model::{Scene, SceneId, Stage, StoryId, StoryPlan, StorySpec, StoryState, StoryStatus, UserId};
 use crate::ports::{
-    ActorKind, IllustrationRequest, Illustrator, Llm, MediaLinks, MediaStore, Narrator, Observer, Progress,
-    ProviderError, SceneRequest, StoreError, StoryStore,
+    ActorKind, IllustrationRequest, Illustrator, Llm, MediaStore, Narrator, Observer, Progress, ProviderError,
+    SceneRequest, StoreError, StoryEvent, StoryEvents, StoryStore,
 };
-use crate::protocol::{SceneView, ServerEvent};
 use crate::retry::RetryPolicy;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use std::collections::BTreeMap;
@@ -37,21 +34,17 @@ pub struct StoryDeps {
     pub retry: RetryPolicy,
     /// How often one story may crash its actor before it is marked failed.
     pub restart_limit: u32,
-    /// Where live progress goes: the owner's conversation actor, if one is alive.
-    pub registry: Registry,
-    pub links: Arc<dyn MediaLinks>,
+    /// Where what happens is told (the owner's conversation, if one is alive).
+    pub events: Arc<dyn StoryEvents>,
 }
 
 impl StoryDeps {
-    /// Tell the owner's connected devices (if any) what happened.
-    pub(crate) fn publish(&self, user: UserId, event: ServerEvent) {
-        if let Some(conversation) = self.registry.get(user) {
-            let _ = conversation.send_message(ConversationMessage::Story { event, at: Instant::now() });
-        }
+    fn publish(&self, user: UserId, event: StoryEvent) {
+        self.events.publish(user, event);
     }
 
-    fn progress_event(&self, story: &StoryState, stage: Stage) -> ServerEvent {
-        ServerEvent::StoryProgress {
+    fn progress_event(&self, story: &StoryState, stage: Stage) -> StoryEvent {
+        StoryEvent::Progress {
             story_id: story.story_id,
             status: story.status,
             stage,
@@ -99,6 +92,9 @@ pub struct StoryActorState {
     /// Index of the next scene whose text is to be written.
     next_index: usize,
     cover_requested: bool,
+    /// Picture and narration tasks in flight: aborted when the actor stops (deleted, failed,
+    /// shut down), so no work runs and no file is written for a story that is gone.
+    media_tasks: Vec<tokio::task::AbortHandle>,
     /// Writing failed while media were in flight: finish those scenes, then fail with this.
     failure: Option<ProviderError>,
 }
@@ -146,10 +142,14 @@ impl Actor for StoryActor {
             next_index: 0,
             cover_requested: false,
             failure: None,
+            media_tasks: Vec::new(),
         })
     }
 
     async fn post_stop(&self, _: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+        for task in state.media_tasks.drain(..) {
+            task.abort();
+        }
         state.deps.observer.actor_stopped(ActorKind::Story);
         Ok(())
     }
@@ -215,7 +215,8 @@ async fn advance(state: &mut StoryActorState, myself: &ActorRef<StoryMessage>) -
     };
     if story.cover_key.is_none() && !state.cover_requested {
         let story = state.story.as_ref().ok_or(StoreError::NotFound)?;
-        spawn_media(&deps, myself, story, &plan, MediaTarget::Cover, plan.title.clone());
+        let task = spawn_media(&deps, myself, story, &plan, MediaTarget::Cover, plan.title.clone());
+        state.media_tasks.push(task);
         state.cover_requested = true;
     }
     let story = state.story.as_mut().ok_or(StoreError::NotFound)?;
@@ -250,9 +251,11 @@ async fn advance(state: &mut StoryActorState, myself: &ActorRef<StoryMessage>) -
         audio_key: None,
     };
     let story = state.story.as_ref().ok_or(StoreError::NotFound)?;
-    spawn_media(&deps, myself, story, &plan, MediaTarget::Image(sequence), scene.text.clone());
+    state.media_tasks.retain(|t| !t.is_finished());
+    state.media_tasks.push(spawn_media(&deps, myself, story, &plan, MediaTarget::Image(sequence), scene.text.clone()));
     if deps.narrator.is_some() {
-        spawn_media(&deps, myself, story, &plan, MediaTarget::Audio(sequence), scene.text.clone());
+        let task = spawn_media(&deps, myself, story, &plan, MediaTarget::Audio(sequence), scene.text.clone());
+        state.media_tasks.push(task);
     }
     state.pending.insert(sequence, Pending { scene, audio_needed: deps.narrator.is_some() });
     state.next_index += 1;
@@ -292,10 +295,9 @@ async fn media_ready(
         let (user, id) = (story.user_id, story.story_id);
         deps.store.save_scene(id, &done.scene).await?;
         deps.observer.scene_saved(id, &done.scene);
-        let view = SceneView::new(&done.scene, |key| deps.links.link(key));
-        story.scenes.push(done.scene);
+        story.scenes.push(done.scene.clone());
         story.scenes.sort_by_key(|s| s.sequence);
-        deps.publish(user, ServerEvent::SceneReady { story_id: id, scene: view });
+        deps.publish(user, StoryEvent::SceneSaved { story_id: id, scene: done.scene });
         deps.publish(user, deps.progress_event(story, Stage::Writing));
     }
     if !had_room && state.pending.len() < deps.lookahead {
@@ -321,7 +323,7 @@ async fn finish_or_wait(state: &mut StoryActorState) -> Result<Next, StepError> 
         let id = story.story_id;
         set_progress(&deps, story, StoryStatus::Completed, Stage::Done).await?;
         deps.observer.story_finished(id, StoryStatus::Completed, elapsed);
-        deps.publish(story.user_id, ServerEvent::StoryCompleted { story_id: id });
+        deps.publish(story.user_id, StoryEvent::Completed { story_id: id });
         return Ok(Next::Finished);
     }
     if all_written {
@@ -340,14 +342,15 @@ fn spawn_media(
     plan: &StoryPlan,
     target: MediaTarget,
     text: String,
-) {
+) -> tokio::task::AbortHandle {
     let (deps, myself, plan, spec, story_id) =
         (deps.clone(), myself.clone(), plan.clone(), story.spec.clone(), story.story_id);
     tokio::spawn(async move {
         let result = make_media(&deps, story_id, &spec, &plan, target, &text).await;
         // The actor may be gone (story deleted or finished failing): nothing to report to.
         let _ = myself.send_message(StoryMessage::MediaReady { target, result });
-    });
+    })
+    .abort_handle()
 }
 
 async fn make_media(
@@ -387,7 +390,7 @@ async fn set_progress(
     deps.store.set_progress(story.story_id, &Progress { status, stage, error: None }).await?;
     if story.status != status {
         if status == StoryStatus::Processing {
-            deps.publish(story.user_id, ServerEvent::StoryStarted { story_id: story.story_id });
+            deps.publish(story.user_id, StoryEvent::Started { story_id: story.story_id });
         }
         story.status = status;
         deps.observer.status_changed(story.story_id, status);
@@ -418,7 +421,7 @@ pub(crate) async fn mark_failed(
         None => deps.store.load_story(id).await?.map(|s| s.user_id),
     };
     if let Some(user) = user {
-        deps.publish(user, ServerEvent::StoryFailed { story_id: id, error: reason.to_owned() });
+        deps.publish(user, StoryEvent::Failed { story_id: id, error: reason.to_owned() });
     }
     Ok(())
 }

@@ -1,10 +1,9 @@
 //! The libSQL implementation of the core's `ConversationStore` port.
 
-use super::stories::CreateOutcome;
 use super::{Db, DbError, now_text, query_all, query_one};
-use actors::agent::Draft;
-use actors::model::{StoryId, StorySpec, UserId};
+use actors::model::{Draft, UserId};
 use actors::ports::{ConversationRecord, ConversationStore, Speaker, StoreError, TurnRecord};
+use actors::protocol::RequirementsView;
 use async_trait::async_trait;
 use libsql::Connection;
 
@@ -61,7 +60,7 @@ async fn record(
                 uuid::Uuid::new_v4().to_string(),
                 user.to_string(),
                 turn.content.as_str(),
-                to_json(&draft.view())?,
+                to_json(&RequirementsView::of(draft))?,
                 now.as_str()
             ],
         )
@@ -84,15 +83,21 @@ impl ConversationStore for Db {
         )
         .await?;
         let Some((conversation_id, draft)) = head else { return Ok(None) };
-        // A draft from an older format should not lock the child out: start a fresh one.
-        let draft: Draft = serde_json::from_str(&draft).unwrap_or_default();
+        // Corrupt is an error, like every other bad row: replacing it silently would lose the
+        // child's story without anyone knowing.
+        let draft: Draft = serde_json::from_str(&draft)
+            .map_err(|e| DbError::Corrupt(format!("conversation draft of user {user}: {e}")))?;
         let mut turns = query_all(
             &conn,
             "SELECT speaker, content, client_id FROM conversation_turns WHERE user_id = ?1 AND conversation_id = ?2
              ORDER BY id DESC LIMIT ?3",
             libsql::params![user.to_string(), conversation_id.as_str(), RECENT_TURNS],
             |r| {
-                let speaker = if r.get::<String>(0)? == "agent" { Speaker::Agent } else { Speaker::Child };
+                let speaker = match r.get::<String>(0)?.as_str() {
+                    "agent" => Speaker::Agent,
+                    "child" => Speaker::Child,
+                    other => return Err(DbError::Corrupt(format!("conversation turn speaker `{other}`"))),
+                };
                 Ok(TurnRecord { speaker, content: r.get(1)?, client_id: r.get(2)? })
             },
         )
@@ -114,12 +119,5 @@ impl ConversationStore for Db {
     async fn save_draft(&self, user: UserId, conversation_id: &str, draft: &Draft) -> Result<(), StoreError> {
         let conn = self.writer().await;
         Ok(upsert_draft(&conn, user, conversation_id, draft).await?)
-    }
-
-    async fn create_story(&self, user: UserId, spec: &StorySpec) -> Result<StoryId, StoreError> {
-        match Db::create_story(self, user, spec, None).await? {
-            CreateOutcome::Created(id) | CreateOutcome::Replayed(id) => Ok(id),
-            CreateOutcome::KeyReused => Err(StoreError::Backend("unexpected idempotency conflict".into())),
-        }
     }
 }

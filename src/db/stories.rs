@@ -2,6 +2,7 @@
 
 use super::{Db, DbError, DbResult, now_text, parse, query_all, query_one};
 use actors::model::{Scene, Stage, StoryId, StoryPlan, StorySpec, StoryStatus, UserId};
+use actors::ports::{Creation, Idempotency};
 use libsql::{Connection, Row};
 
 /// One story row, without scenes.
@@ -69,16 +70,6 @@ fn scene_from_row(row: &Row) -> DbResult<Scene> {
     })
 }
 
-/// What creating a story did.
-#[derive(Debug, PartialEq)]
-pub enum CreateOutcome {
-    Created(StoryId),
-    /// The same Idempotency-Key and body were seen before: this is that story.
-    Replayed(StoryId),
-    /// The Idempotency-Key was used before with a different body.
-    KeyReused,
-}
-
 /// A page of a user's stories, newest first.
 pub struct StoryPage {
     pub stories: Vec<StoryRow>,
@@ -87,16 +78,16 @@ pub struct StoryPage {
 }
 
 impl Db {
-    /// Create a pending story. With `idempotency = Some((key, request_hash))`, a repeat of the
-    /// same key returns the first story instead of creating another one.
+    /// Create a pending story. With an idempotency key, a repeat of the same key and request
+    /// returns the first story instead of creating another one.
     pub async fn create_story(
         &self,
         user: UserId,
         spec: &StorySpec,
-        idempotency: Option<(&str, &str)>,
-    ) -> DbResult<CreateOutcome> {
+        idempotency: Option<Idempotency<'_>>,
+    ) -> DbResult<Creation> {
         let conn = self.writer().await;
-        if let Some((key, hash)) = idempotency {
+        if let Some(Idempotency { key, fingerprint: hash }) = idempotency {
             let seen = query_one(
                 &conn,
                 "SELECT request_hash, story_id FROM idempotency_keys WHERE user_id = ?1 AND key = ?2",
@@ -106,9 +97,9 @@ impl Db {
             .await?;
             if let Some((seen_hash, story)) = seen {
                 return Ok(if seen_hash == hash {
-                    CreateOutcome::Replayed(parse(&story, "story id")?)
+                    Creation::Replayed(parse(&story, "story id")?)
                 } else {
-                    CreateOutcome::KeyReused
+                    Creation::KeyReused
                 });
             }
         }
@@ -131,7 +122,7 @@ impl Db {
             ],
         )
         .await?;
-        if let Some((key, hash)) = idempotency {
+        if let Some(Idempotency { key, fingerprint: hash }) = idempotency {
             tx.execute(
                 "INSERT INTO idempotency_keys (user_id, key, request_hash, story_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 libsql::params![user.to_string(), key, hash, id.to_string(), now.as_str()],
@@ -139,7 +130,7 @@ impl Db {
             .await?;
         }
         tx.commit().await?;
-        Ok(CreateOutcome::Created(id))
+        Ok(Creation::Created(id))
     }
 
     pub async fn story(&self, id: StoryId) -> DbResult<Option<StoryRow>> {

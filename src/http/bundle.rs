@@ -2,6 +2,7 @@
 //! picture and narration, so the app (or a parent) can keep a story offline in one download.
 //! Streamed: entries are written as their bytes come out of storage.
 
+use super::stories::StoryDetail;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::media::content_type_of;
@@ -15,7 +16,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use futures_util::StreamExt;
-use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 pub fn router() -> Router<AppState> {
@@ -40,33 +40,22 @@ pub async fn bundle(
         Some((story, scenes)) if story.user_id == caller.0 => (story, scenes),
         _ => return Err(ApiError::NotFound("story")),
     };
-    // (archive path, media key) for every file, and the detail pointing at those paths.
-    let mut files = Vec::new();
-    let cover = story.cover_key.clone().map(|key| {
-        let path = format!("cover.{}", extension(&key));
-        files.push((path.clone(), key));
-        path
-    });
-    let scene_json: Vec<Value> = scenes
-        .iter()
-        .map(|scene| {
-            let mut local = |dir: &str, key: &Option<String>| {
-                key.as_ref().map(|key| {
-                    let path = format!("{dir}/scene-{}.{}", scene.sequence, extension(key));
-                    files.push((path.clone(), key.clone()));
-                    path
-                })
-            };
-            let (image, audio) = (local("images", &scene.image_key), local("audio", &scene.audio_key));
-            json!({"scene_id": scene.scene_id, "sequence": scene.sequence, "title": scene.title, "text": scene.text,
-                   "image_url": image, "audio_url": audio})
-        })
-        .collect();
-    let detail = json!({
-        "story_id": story.id, "title": story.title(), "status": story.status, "user_id": story.user_id,
-        "created_at": story.created_at, "style": story.spec.style.as_str(), "age": story.spec.age,
-        "language": story.spec.language, "cover_image_url": cover, "scenes": scene_json,
-    });
+    // The detail exactly as `GET /stories/{id}` renders it, with media paths made relative:
+    // rendered with the keys themselves, which are then swapped for paths inside the archive.
+    let mut detail = StoryDetail::new(story, scenes, str::to_owned);
+    let mut files = Vec::new(); // (archive path, media key)
+    let mut local = |url: &mut Option<String>, path: String| {
+        if let Some(key) = url.take() {
+            let path = format!("{path}.{}", extension(&key));
+            files.push((path.clone(), key));
+            *url = Some(path);
+        }
+    };
+    local(&mut detail.cover_image_url, "cover".into());
+    for scene in &mut detail.scenes {
+        local(&mut scene.image_url, format!("images/scene-{}", scene.sequence));
+        local(&mut scene.audio_url, format!("audio/scene-{}", scene.sequence));
+    }
     let json = serde_json::to_vec_pretty(&detail).map_err(anyhow::Error::from)?;
 
     // A small channel: the zip is produced only as fast as the client downloads it.
@@ -106,8 +95,7 @@ async fn write_zip(
             continue;
         }
         send(zip.start_entry(&path).map_err(|e| e.to_string())?).await?;
-        let reader = media.operator().reader_with(&key).chunk(64 * 1024).await.map_err(|e| e.to_string())?;
-        let mut stream = reader.into_bytes_stream(..).await.map_err(|e| e.to_string())?;
+        let mut stream = media.stream(&key, ..).await.map_err(|e| e.to_string())?;
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| e.to_string())?;
             zip.data(&chunk).map_err(|e| e.to_string())?;

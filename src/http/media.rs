@@ -15,7 +15,6 @@ use axum::routing::get;
 use serde::Deserialize;
 
 const CACHE_FOREVER: &str = "public, max-age=31536000, immutable";
-const CHUNK: usize = 64 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/media/{*key}", get(media))
@@ -84,11 +83,7 @@ async fn serve(state: &AppState, key: &str, sig: Option<&str>, headers: &HeaderM
     response_headers.insert(header::ETAG, value(&etag)?);
     response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE_FOREVER));
     response_headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    let not_modified = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == etag || t == "*"));
-    if not_modified {
+    if super::conditional::none_match(headers, &etag) {
         return Ok((StatusCode::NOT_MODIFIED, response_headers).into_response());
     }
     let (status, start, end) = match span(headers.get(header::RANGE).and_then(|v| v.to_str().ok()), size) {
@@ -109,9 +104,7 @@ async fn serve(state: &AppState, key: &str, sig: Option<&str>, headers: &HeaderM
     let body = if length == 0 {
         Body::empty()
     } else {
-        let reader =
-            state.media.operator().reader_with(key).chunk(CHUNK).await.map_err(|e| ApiError::Internal(e.into()))?;
-        let stream = reader.into_bytes_stream(start..end + 1).await.map_err(|e| ApiError::Internal(e.into()))?;
+        let stream = state.media.stream(key, start..end + 1).await.map_err(|e| ApiError::Internal(e.into()))?;
         Body::from_stream(stream)
     };
     state.metrics.media_bytes.inc_by(length);

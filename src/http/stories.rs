@@ -1,15 +1,16 @@
 //! `/stories/*` and `/users/{id}/stories`: create (202, idempotent), detail (ETag), status,
 //! list (cursor), delete, retry. Another user's story is reported as not found.
 
-use crate::auth::{AuthUser, sha256_hex, token_hash};
+use crate::auth::AuthUser;
 use crate::cache::CachedDetail;
-use crate::db::stories::{CreateOutcome, StoryRow};
+use crate::db::stories::StoryRow;
+use crate::digest::sha256_hex;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{ApiJson, page_limit};
-use crate::media_links::MediaUrls;
 use crate::state::AppState;
-use actors::model::{Scene, SceneId, Stage, StoryId, StoryStatus, UserId};
-use actors::ports::MediaLinks;
+use actors::model::{StoryId, StoryStatus};
+use actors::ports::{Creation, Idempotency, MediaLinks};
+use actors::stories::Retry;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -17,12 +18,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::sync::Arc;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 mod validate;
+mod views;
 pub use validate::CreateStoryRequest;
+pub use views::{CreateStoryResponse, StoryDetail, StoryList, StoryStatusView, StorySummary};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,99 +34,6 @@ pub fn router() -> Router<AppState> {
         .route("/stories/{story_id}/status", get(story_status))
         .route("/stories/{story_id}/retry", post(retry_story))
         .route("/users/{user_id}/stories", get(list_stories))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct CreateStoryResponse {
-    #[schema(value_type = String, format = "uuid")]
-    pub story_id: StoryId,
-    #[schema(schema_with = crate::http::openapi::status_schema)]
-    pub status: StoryStatus,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct SceneView {
-    #[schema(value_type = String, format = "uuid")]
-    pub scene_id: SceneId,
-    /// 1-based.
-    pub sequence: u32,
-    pub title: String,
-    pub text: String,
-    pub image_url: Option<String>,
-    pub audio_url: Option<String>,
-}
-
-impl SceneView {
-    /// The scene as the app sees it: media keys become stable capability URLs.
-    fn new(s: Scene, links: &MediaUrls) -> Self {
-        Self {
-            image_url: s.image_key.as_deref().map(|k| links.link(k)),
-            audio_url: s.audio_key.as_deref().map(|k| links.link(k)),
-            scene_id: s.scene_id,
-            sequence: s.sequence,
-            title: s.title,
-            text: s.text,
-        }
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct StoryDetail {
-    #[schema(value_type = String, format = "uuid")]
-    pub story_id: StoryId,
-    pub title: String,
-    #[schema(schema_with = crate::http::openapi::status_schema)]
-    pub status: StoryStatus,
-    #[schema(schema_with = crate::http::openapi::stage_schema)]
-    pub stage: Stage,
-    pub scenes: Vec<SceneView>,
-    #[schema(value_type = String, format = "uuid")]
-    pub user_id: UserId,
-    pub created_at: String,
-    pub updated_at: String,
-    pub prompt: String,
-    pub style: String,
-    pub num_scenes: u8,
-    pub age: u8,
-    pub language: String,
-    pub cover_image_url: Option<String>,
-    /// Why the story failed, when it did.
-    pub error: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct StoryStatusView {
-    #[schema(value_type = String, format = "uuid")]
-    pub story_id: StoryId,
-    #[schema(schema_with = crate::http::openapi::status_schema)]
-    pub status: StoryStatus,
-    #[schema(schema_with = crate::http::openapi::stage_schema)]
-    pub stage: Stage,
-    pub scenes_done: u32,
-    pub scenes_total: u32,
-    pub error: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct StorySummary {
-    #[schema(value_type = String, format = "uuid")]
-    pub story_id: StoryId,
-    pub title: String,
-    #[schema(schema_with = crate::http::openapi::status_schema)]
-    pub status: StoryStatus,
-    pub style: String,
-    pub scenes_done: u32,
-    pub scenes_total: u32,
-    pub cover_image_url: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct StoryList {
-    pub stories: Vec<StorySummary>,
-    /// Pass as `cursor` to get the next page; absent on the last page.
-    pub next_cursor: Option<String>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -158,13 +68,13 @@ pub async fn create_story(
     ApiJson(request): ApiJson<CreateStoryRequest>,
 ) -> ApiResult<Response> {
     let key = idempotency_key(&headers)?;
-    let fingerprint = token_hash(&serde_json::to_string(&request).map_err(anyhow::Error::from)?);
+    let fingerprint = sha256_hex(&serde_json::to_vec(&request).map_err(anyhow::Error::from)?);
     let spec = request.validate(caller, &state.config)?;
-    let outcome = state.db.create_story(caller.0, &spec, key.as_deref().map(|k| (k, fingerprint.as_str()))).await?;
-    let (id, replayed) = match outcome {
-        CreateOutcome::Created(id) => (id, false),
-        CreateOutcome::Replayed(id) => (id, true),
-        CreateOutcome::KeyReused => {
+    let idempotency = key.as_deref().map(|key| Idempotency { key, fingerprint: &fingerprint });
+    let (id, replayed) = match state.engine.stories().create(caller.0, &spec, idempotency).await? {
+        Creation::Created(id) => (id, false),
+        Creation::Replayed(id) => (id, true),
+        Creation::KeyReused => {
             return Err(ApiError::Conflict {
                 code: "idempotency_key_reused",
                 message: "this Idempotency-Key was already used for a different request".into(),
@@ -174,11 +84,6 @@ pub async fn create_story(
     let status = if replayed {
         state.db.story(id).await?.map_or(StoryStatus::Pending, |s| s.status)
     } else {
-        state.metrics.story_entered(StoryStatus::Pending);
-        if state.engine.start_story(id).is_err() {
-            // Still safe: the story is pending and is adopted at the next start.
-            tracing::error!(story = %id, "story engine is down; story left pending");
-        }
         StoryStatus::Pending
     };
     let mut response = (StatusCode::ACCEPTED, ApiJson(CreateStoryResponse { story_id: id, status })).into_response();
@@ -228,10 +133,7 @@ pub async fn story_detail(
     if detail.owner != caller.0 {
         return Err(ApiError::NotFound("story"));
     }
-    let matches = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == detail.etag || t.trim() == "*"));
+    let matches = super::conditional::none_match(&headers, &detail.etag);
     let etag_header = (header::ETAG, HeaderValue::from_str(&detail.etag).map_err(anyhow::Error::from)?);
     let cache = (header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
     if matches {
@@ -244,26 +146,10 @@ pub async fn story_detail(
 /// The detail of a story as JSON with its ETag, read from the database.
 async fn render_detail(state: &AppState, id: StoryId) -> ApiResult<Option<CachedDetail>> {
     let Some((story, scenes)) = state.db.story_with_scenes(id).await? else { return Ok(None) };
-    let detail = StoryDetail {
-        story_id: story.id,
-        title: story.title(),
-        status: story.status,
-        stage: story.stage,
-        scenes: scenes.into_iter().map(|scene| SceneView::new(scene, &state.links)).collect(),
-        user_id: story.user_id,
-        created_at: story.created_at,
-        updated_at: story.updated_at,
-        prompt: story.spec.prompt,
-        style: story.spec.style.as_str().to_owned(),
-        num_scenes: story.spec.num_scenes,
-        age: story.spec.age,
-        language: story.spec.language,
-        cover_image_url: story.cover_key.as_deref().map(|k| state.links.link(k)),
-        error: story.error,
-    };
+    let detail = StoryDetail::new(story, scenes, |key| state.links.link(key));
     let body = serde_json::to_vec(&detail).map_err(anyhow::Error::from)?;
     let etag = format!("\"{}\"", &sha256_hex(&body)[..32]);
-    Ok(Some(CachedDetail { owner: story.user_id, body, etag }))
+    Ok(Some(CachedDetail { owner: detail.user_id, body, etag }))
 }
 
 /// Progress of a story: status, stage and scene counts.
@@ -295,14 +181,8 @@ pub async fn delete_story(
     Path(story_id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let story = owned_story(&state, caller, &story_id).await?;
-    let _ = state.engine.cancel_story(story.id);
-    let orphans = state.db.delete_story(story.id).await?.unwrap_or_default();
-    state.stories.invalidate(story.id).await;
-    // Files no other story shares; a failure leaves an unreferenced file, never a broken story.
-    for key in orphans {
-        if let Err(e) = state.media.delete(&key).await {
-            tracing::warn!(%key, error = %e, "could not delete media of a deleted story");
-        }
+    if !state.engine.stories().delete(story.id).await? {
+        return Err(ApiError::NotFound("story"));
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -317,16 +197,12 @@ pub async fn retry_story(
     Path(story_id): Path<String>,
 ) -> ApiResult<(StatusCode, ApiJson<CreateStoryResponse>)> {
     let story = owned_story(&state, caller, &story_id).await?;
-    let reset = state.db.reset_failed_story(story.id).await?;
-    state.stories.invalidate(story.id).await;
-    if !reset {
+    if state.engine.stories().retry(story.id).await? == Retry::NotFailed {
         return Err(ApiError::Conflict {
             code: "not_failed",
             message: format!("only a failed story can be retried; this one is {}", story.status.as_str()),
         });
     }
-    state.metrics.story_entered(StoryStatus::Pending);
-    state.engine.start_story(story.id).map_err(|e| ApiError::Unavailable(e.to_string()))?;
     Ok((StatusCode::ACCEPTED, ApiJson(CreateStoryResponse { story_id: story.id, status: StoryStatus::Pending })))
 }
 

@@ -1,0 +1,85 @@
+//! The story service: the one way to create, retry and delete a story, used alike by the
+//! HTTP edge and by a conversation that agreed on a story. Each operation writes through the
+//! catalog (which keeps caches right), counts the transition, and starts or stops the actor.
+
+use crate::model::{StoryId, StorySpec, StoryStatus, UserId};
+use crate::ports::{Creation, EngineDown, Idempotency, MediaStore, Observer, StoreError, StoryCatalog, StoryLauncher};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoryServiceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    EngineDown(#[from] EngineDown),
+}
+
+/// How a retry request ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retry {
+    Restarted,
+    /// Only a failed story can be retried.
+    NotFailed,
+}
+
+#[derive(Clone)]
+pub struct StoryService {
+    catalog: Arc<dyn StoryCatalog>,
+    launcher: Arc<dyn StoryLauncher>,
+    media: Arc<dyn MediaStore>,
+    observer: Arc<dyn Observer>,
+}
+
+impl StoryService {
+    pub fn new(
+        catalog: Arc<dyn StoryCatalog>,
+        launcher: Arc<dyn StoryLauncher>,
+        media: Arc<dyn MediaStore>,
+        observer: Arc<dyn Observer>,
+    ) -> Self {
+        Self { catalog, launcher, media, observer }
+    }
+
+    /// Record a pending story and start writing it. A story whose actor could not be started
+    /// stays pending and is adopted at the next start, so that is not an error here.
+    pub async fn create(
+        &self,
+        user: UserId,
+        spec: &StorySpec,
+        idempotency: Option<Idempotency<'_>>,
+    ) -> Result<Creation, StoreError> {
+        let creation = self.catalog.create_story(user, spec, idempotency).await?;
+        if let Creation::Created(id) = creation {
+            self.observer.status_changed(id, StoryStatus::Pending);
+            if self.launcher.start(id).is_err() {
+                tracing::error!(story = %id, "story engine is down; story left pending");
+            }
+        }
+        Ok(creation)
+    }
+
+    /// Resume a failed story from its last finished scene.
+    pub async fn retry(&self, id: StoryId) -> Result<Retry, StoryServiceError> {
+        if !self.catalog.reset_failed_story(id).await? {
+            return Ok(Retry::NotFailed);
+        }
+        self.observer.status_changed(id, StoryStatus::Pending);
+        self.launcher.start(id)?;
+        Ok(Retry::Restarted)
+    }
+
+    /// Stop the story's work, delete it, and remove the media no other story shares.
+    /// `false` when there was no such story.
+    pub async fn delete(&self, id: StoryId) -> Result<bool, StoreError> {
+        // Not running is fine: there is nothing to stop.
+        let _ = self.launcher.cancel(id);
+        let Some(orphans) = self.catalog.delete_story(id).await? else { return Ok(false) };
+        // A failure leaves an unreferenced file, never a broken story.
+        for key in orphans {
+            if let Err(e) = self.media.delete(&key).await {
+                tracing::warn!(%key, error = %e, "could not delete media of a deleted story");
+            }
+        }
+        Ok(true)
+    }
+}

@@ -1,0 +1,100 @@
+//! What the story routes answer, serialized once: the detail (shared with the offline bundle),
+//! status, and list views.
+
+use crate::db::stories::StoryRow;
+use actors::model::{Scene, Stage, StoryId, StoryStatus, UserId};
+use actors::protocol::SceneView;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+pub struct CreateStoryResponse {
+    #[schema(value_type = String, format = "uuid")]
+    pub story_id: StoryId,
+    #[schema(schema_with = crate::http::openapi::status_schema)]
+    pub status: StoryStatus,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StoryDetail {
+    #[schema(value_type = String, format = "uuid")]
+    pub story_id: StoryId,
+    pub title: String,
+    #[schema(schema_with = crate::http::openapi::status_schema)]
+    pub status: StoryStatus,
+    #[schema(schema_with = crate::http::openapi::stage_schema)]
+    pub stage: Stage,
+    /// Each exactly as `scene_ready.scene` on the WebSocket.
+    pub scenes: Vec<SceneView>,
+    #[schema(value_type = String, format = "uuid")]
+    pub user_id: UserId,
+    pub created_at: String,
+    pub updated_at: String,
+    pub prompt: String,
+    pub style: String,
+    pub num_scenes: u8,
+    pub age: u8,
+    pub language: String,
+    pub cover_image_url: Option<String>,
+    /// Why the story failed, when it did.
+    pub error: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StoryStatusView {
+    #[schema(value_type = String, format = "uuid")]
+    pub story_id: StoryId,
+    #[schema(schema_with = crate::http::openapi::status_schema)]
+    pub status: StoryStatus,
+    #[schema(schema_with = crate::http::openapi::stage_schema)]
+    pub stage: Stage,
+    pub scenes_done: u32,
+    pub scenes_total: u32,
+    pub error: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StorySummary {
+    #[schema(value_type = String, format = "uuid")]
+    pub story_id: StoryId,
+    pub title: String,
+    #[schema(schema_with = crate::http::openapi::status_schema)]
+    pub status: StoryStatus,
+    pub style: String,
+    pub scenes_done: u32,
+    pub scenes_total: u32,
+    pub cover_image_url: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StoryList {
+    pub stories: Vec<StorySummary>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl StoryDetail {
+    /// The one rendering of a story: `link` turns a media key into what the reader fetches
+    /// (a capability URL for the API, a path inside the archive for the bundle).
+    pub fn new(story: StoryRow, scenes: Vec<Scene>, link: impl Fn(&str) -> String) -> Self {
+        Self {
+            title: story.title(),
+            story_id: story.id,
+            status: story.status,
+            stage: story.stage,
+            scenes: scenes.iter().map(|scene| SceneView::new(scene, &link)).collect(),
+            user_id: story.user_id,
+            created_at: story.created_at,
+            updated_at: story.updated_at,
+            prompt: story.spec.prompt,
+            style: story.spec.style.as_str().to_owned(),
+            num_scenes: story.spec.num_scenes,
+            age: story.spec.age,
+            language: story.spec.language,
+            cover_image_url: story.cover_key.as_deref().map(link),
+            error: story.error,
+        }
+    }
+}
