@@ -180,7 +180,7 @@ fn main() {
                 illustrator: Some(Arc::new(SlowIllustrator)),
                 narrator: Some(Arc::new(SlowNarrator)),
             };
-            let app = start(|c| c.media_backend = "memory".into(), overrides).await;
+            let app = start(|c| c.media_backend = storymimi::config::MediaBackend::Memory, overrides).await;
             let started = Instant::now();
             let id = app.create(n).await;
             app.wait(&id).await;
@@ -203,9 +203,9 @@ fn main() {
         for (name, capacity) in [("none (every request reads the database)", 0), ("hot (moka)", 10_000)] {
             let app = start(
                 |c| {
-                    c.media_backend = "memory".into();
+                    c.media_backend = storymimi::config::MediaBackend::Memory;
                     c.cache_capacity = capacity;
-                    c.narrator = "none".into()
+                    c.narrator = storymimi::config::NarratorKind::None
                 },
                 Overrides::default(),
             )

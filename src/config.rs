@@ -35,6 +35,60 @@ pub enum Environment {
     Production,
 }
 
+/// Where media bytes are kept.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaBackend {
+    /// Files under `data_dir/media`.
+    #[default]
+    Fs,
+    /// In memory (tests, benchmarks): gone at exit.
+    Memory,
+    /// Any S3-compatible store (`s3_*` settings).
+    S3,
+}
+
+/// Which storyteller writes the stories.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LlmKind {
+    /// Offline, no keys: stories from the requirements, deterministic per story.
+    #[default]
+    Builtin,
+}
+
+/// Which illustrator draws the pictures.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IllustratorKind {
+    /// Offline SVG scenes rendered to PNG.
+    #[default]
+    Builtin,
+}
+
+/// Which narrator reads the scenes aloud.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NarratorKind {
+    /// eSpeak NG, run as a process.
+    #[default]
+    Espeak,
+    /// A Piper voice, run as a process (`piper_model`).
+    Piper,
+    /// No narration: stories have `audio_url: null`.
+    None,
+}
+
+impl NarratorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Espeak => "espeak",
+            Self::Piper => "piper",
+            Self::None => "none",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
@@ -105,8 +159,12 @@ pub struct Config {
     pub audio_concurrency: usize,
     /// Scenes of one story whose pictures and narration may be in flight while later texts are written.
     pub pipeline_lookahead: usize,
+    /// `builtin` (default).
+    pub llm: LlmKind,
+    /// `builtin` (default).
+    pub illustrator: IllustratorKind,
     /// `espeak` (default), `piper`, or `none`.
-    pub narrator: String,
+    pub narrator: NarratorKind,
     pub espeak_command: String,
     /// Words per minute: slower than eSpeak's default 175, calm for bedtime.
     pub espeak_speed: u32,
@@ -114,7 +172,7 @@ pub struct Config {
     /// Path to a Piper voice (`.onnx`, with its `.onnx.json` beside it).
     pub piper_model: Option<String>,
     /// `fs` (under `data_dir/media`, default), `memory`, or `s3`.
-    pub media_backend: String,
+    pub media_backend: MediaBackend,
     pub s3_bucket: Option<String>,
     pub s3_region: Option<String>,
     /// For S3-compatible stores (Tigris, MinIO, R2…).
@@ -169,12 +227,14 @@ impl Default for Config {
             image_concurrency: 2,
             audio_concurrency: 2,
             pipeline_lookahead: 3,
-            narrator: "espeak".into(),
+            llm: LlmKind::Builtin,
+            illustrator: IllustratorKind::Builtin,
+            narrator: NarratorKind::Espeak,
             espeak_command: "espeak-ng".into(),
             espeak_speed: 140,
             piper_command: "piper".into(),
             piper_model: None,
-            media_backend: "fs".into(),
+            media_backend: MediaBackend::Fs,
             s3_bucket: None,
             s3_region: None,
             s3_endpoint: None,
@@ -236,13 +296,7 @@ impl Config {
         if !self.ws_rate_per_sec.is_finite() || self.ws_rate_per_sec <= 0.0 || self.ws_burst == 0 {
             return invalid("ws_rate_per_sec and ws_burst must be positive");
         }
-        if !["espeak", "piper", "none"].contains(&self.narrator.as_str()) {
-            return invalid("narrator must be espeak, piper or none");
-        }
-        if !["fs", "memory", "s3"].contains(&self.media_backend.as_str()) {
-            return invalid("media_backend must be fs, memory or s3");
-        }
-        if self.media_backend == "s3" && self.s3_bucket.is_none() {
+        if self.media_backend == MediaBackend::S3 && self.s3_bucket.is_none() {
             return invalid("media_backend = s3 needs s3_bucket");
         }
         if self.image_concurrency == 0 || self.audio_concurrency == 0 || self.pipeline_lookahead == 0 {
@@ -285,6 +339,19 @@ mod tests {
         assert!(config.validate().is_err());
         let config = Config { jwt_secret: Some(Secret::new("x".repeat(32))), ..config };
         assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn unknown_choices_are_refused_with_the_valid_ones() {
+        let parse = |toml: &str| {
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(toml)).extract::<Config>()
+        };
+        let error = parse("narrator = \"espeek\"").unwrap_err().to_string();
+        assert!(error.contains("espeak") && error.contains("piper") && error.contains("none"), "{error}");
+        let error = parse("media_backend = \"gcs\"").unwrap_err().to_string();
+        assert!(error.contains("fs") && error.contains("memory") && error.contains("s3"), "{error}");
+        let config = parse("narrator = \"none\"\nmedia_backend = \"memory\"").unwrap();
+        assert_eq!((config.narrator, config.media_backend), (NarratorKind::None, MediaBackend::Memory));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! Keys are content addresses, `ab/abcdef….png`: the same bytes always get the same key, so a
 //! retried scene never leaves duplicates, and the key's hash is a strong ETag.
 
-use crate::config::Config;
+use crate::config::{Config, MediaBackend};
 use crate::digest::sha256_hex;
 use actors::ports::{Media, MediaStore, StoreError};
 use async_trait::async_trait;
@@ -69,9 +69,9 @@ pub enum MediaError {
 
 impl Storage {
     pub fn from_config(config: &Config) -> Result<Self, MediaError> {
-        let op = match config.media_backend.as_str() {
-            "memory" => Operator::new(services::Memory::default())?,
-            "s3" => {
+        let op = match config.media_backend {
+            MediaBackend::Memory => Operator::new(services::Memory::default())?,
+            MediaBackend::S3 => {
                 let bucket =
                     config.s3_bucket.as_deref().ok_or_else(|| MediaError::Config("s3_bucket is required".into()))?;
                 let mut builder = services::S3::default().bucket(bucket).root("/media");
@@ -89,7 +89,7 @@ impl Storage {
                 }
                 Operator::new(builder)?
             }
-            _ => {
+            MediaBackend::Fs => {
                 let root = config.media_dir();
                 // Files are written beside the store and renamed into place: a crash mid-write
                 // never leaves a partial file under a content address.
@@ -195,7 +195,8 @@ mod tests {
 
     #[tokio::test]
     async fn same_bytes_same_key() {
-        let storage = Storage::from_config(&Config { media_backend: "memory".into(), ..Config::default() }).unwrap();
+        let storage =
+            Storage::from_config(&Config { media_backend: MediaBackend::Memory, ..Config::default() }).unwrap();
         let media = Media { bytes: b"pretend png".to_vec(), content_type: "image/png".into() };
         let a = storage.store(&media).await.unwrap();
         assert_eq!(a, storage.store(&media).await.unwrap());

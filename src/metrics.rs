@@ -2,7 +2,7 @@
 //! apps in one process). Also the core's `Observer`, so actors report without knowing Prometheus.
 
 use actors::model::{Scene, StoryId, StoryStatus};
-use actors::ports::{ActorKind, Observer};
+use actors::ports::{ActorKind, Observer, ProviderError};
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -31,6 +31,8 @@ pub struct Metrics {
     ws_rejected: IntCounterVec,
     ws_dropped: IntCounter,
     ws_fanout: Histogram,
+    provider_calls: HistogramVec,
+    provider_errors: IntCounterVec,
 }
 
 impl Metrics {
@@ -87,6 +89,17 @@ impl Metrics {
             )
             .buckets(vec![0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1]),
         )?;
+        let provider_calls = HistogramVec::new(
+            HistogramOpts::new("provider_call_duration_seconds", "Provider call attempts by provider and call")
+                .buckets(vec![0.005, 0.025, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0]),
+            &["provider", "call"],
+        )?;
+        let provider_errors = IntCounterVec::new(
+            Opts::new("provider_errors_total", "Failed provider call attempts by provider, call and kind"),
+            &["provider", "call", "kind"],
+        )?;
+        registry.register(Box::new(provider_calls.clone()))?;
+        registry.register(Box::new(provider_errors.clone()))?;
         for c in [&ws_messages_in, &ws_messages_out, &ws_rejected] {
             registry.register(Box::new(c.clone()))?;
         }
@@ -117,6 +130,8 @@ impl Metrics {
             ws_rejected,
             ws_dropped,
             ws_fanout,
+            provider_calls,
+            provider_errors,
         })
     }
 
@@ -146,6 +161,13 @@ pub async fn track_http(State(metrics): State<Arc<Metrics>>, request: Request, n
 }
 
 impl Observer for Metrics {
+    fn provider_call(&self, provider: &str, call: &'static str, elapsed: Duration, error: Option<&ProviderError>) {
+        self.provider_calls.with_label_values(&[provider, call]).observe(elapsed.as_secs_f64());
+        if let Some(e) = error {
+            let kind = if e.retryable { "transient" } else { "permanent" };
+            self.provider_errors.with_label_values(&[provider, call, kind]).inc();
+        }
+    }
     fn actor_started(&self, kind: ActorKind) {
         self.actors_alive.with_label_values(&[kind.as_str()]).inc();
     }

@@ -10,8 +10,7 @@ use crate::media::Storage;
 use crate::media_links::MediaUrls;
 use crate::metrics::Metrics;
 use crate::providers;
-use crate::providers::builtin::BuiltinIllustrator;
-use crate::providers::narrator::{self, NarratorStatus};
+use crate::providers::narrator::NarratorStatus;
 use crate::state::AppState;
 use actors::agent::AgentLimits;
 use actors::connection::ConnectionLimits;
@@ -59,7 +58,7 @@ impl Application {
                     NarratorStatus { kind: narrator.name().to_owned(), available: true, detail: "override".into() };
                 (Some(narrator), status)
             }
-            None => narrator::from_config(&config).await,
+            None => providers::narrator(&config).await,
         };
         if narrator_status.available {
             tracing::info!(narrator = %narrator_status.kind, detail = %narrator_status.detail, "narration enabled");
@@ -74,7 +73,7 @@ impl Application {
             catalog: stories,
             conversations: Arc::new(db.clone()),
             llm: overrides.llm.unwrap_or_else(|| providers::llm(&config)),
-            illustrator: overrides.illustrator.unwrap_or_else(|| Arc::new(BuiltinIllustrator)),
+            illustrator: overrides.illustrator.unwrap_or_else(|| providers::illustrator(&config)),
             narrator,
             media: Arc::new(media.clone()),
             observer: metrics.clone(),

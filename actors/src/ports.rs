@@ -295,6 +295,9 @@ pub trait Observer: Send + Sync + 'static {
     fn scene_saved(&self, _story: StoryId, _scene: &Scene) {}
     /// A story reached `completed` or `failed`; `elapsed` is this actor's share of the work.
     fn story_finished(&self, _story: StoryId, _status: StoryStatus, _elapsed: Duration) {}
+    /// One attempt at a provider call (`plan`, `scene`, `illustrate`, `narrate`) ended; `error`
+    /// when it failed.
+    fn provider_call(&self, _provider: &str, _call: &'static str, _elapsed: Duration, _error: Option<&ProviderError>) {}
     /// A client message of this `type` was accepted.
     fn message_in(&self, _kind: &str) {}
     /// An event of this `type` was queued for `sockets` connections.

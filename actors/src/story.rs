@@ -207,7 +207,7 @@ async fn advance(state: &mut StoryActorState, myself: &ActorRef<StoryMessage>) -
         let plan = {
             let _permit = deps.llm_permits.acquire().await;
             let (llm, id, spec) = (&deps.llm, story.story_id, &story.spec);
-            deps.retry.run("plan", || llm.plan_story(id, spec)).await?
+            deps.retry.run("plan", || observed(&deps, llm.name(), "plan", llm.plan_story(id, spec))).await?
         };
         deps.store.save_plan(story.story_id, &plan).await?;
         story.plan = Some(plan);
@@ -239,7 +239,7 @@ async fn advance(state: &mut StoryActorState, myself: &ActorRef<StoryMessage>) -
         let request =
             SceneRequest { story_id: story.story_id, spec: &story.spec, plan: &plan, index, previous: &story.scenes };
         let llm = &deps.llm;
-        deps.retry.run("scene", || llm.write_scene(request)).await?
+        deps.retry.run("scene", || observed(&deps, llm.name(), "scene", llm.write_scene(request))).await?
     };
     let sequence = index as u32 + 1;
     let scene = Scene {
@@ -370,15 +370,30 @@ async fn make_media(
             };
             let request = IllustrationRequest { story_id, spec, plan, index, text };
             let illustrator = &deps.illustrator;
-            deps.retry.run("illustrate", || illustrator.illustrate(request)).await?
+            let illustrate = || observed(deps, illustrator.name(), "illustrate", illustrator.illustrate(request));
+            deps.retry.run("illustrate", illustrate).await?
         }
         MediaTarget::Audio(_) => {
             let Some(narrator) = &deps.narrator else { return Err(ProviderError::permanent("no narrator")) };
             let _permit = deps.audio_permits.acquire().await;
-            deps.retry.run("narrate", || narrator.narrate(text, &spec.language)).await?
+            let narrate = || observed(deps, narrator.name(), "narrate", narrator.narrate(text, &spec.language));
+            deps.retry.run("narrate", narrate).await?
         }
     };
     deps.media.put(&media).await.map_err(|e| ProviderError::transient(format!("could not store media: {e}")))
+}
+
+/// One provider call, timed and reported (latency, errors) to the observer.
+async fn observed<T>(
+    deps: &StoryDeps,
+    provider: &str,
+    call: &'static str,
+    work: impl std::future::Future<Output = Result<T, ProviderError>>,
+) -> Result<T, ProviderError> {
+    let started = Instant::now();
+    let result = work.await;
+    deps.observer.provider_call(provider, call, started.elapsed(), result.as_ref().err());
+    result
 }
 
 async fn set_progress(

@@ -22,34 +22,26 @@ pub struct NarratorStatus {
     pub detail: String,
 }
 
-/// The narrator chosen by config, if it works here.
-pub async fn from_config(config: &Config) -> (Option<Arc<dyn Narrator>>, NarratorStatus) {
-    let status = |available, detail: String| NarratorStatus { kind: config.narrator.clone(), available, detail };
-    match config.narrator.as_str() {
-        "none" => (None, status(false, "narration is turned off (narrator = none)".into())),
-        "piper" => {
-            let Some(model) = config.piper_model.clone() else {
-                return (None, status(false, "narrator = piper needs piper_model (a .onnx voice)".into()));
-            };
-            if !std::path::Path::new(&model).exists() {
-                return (None, status(false, format!("piper voice not found at {model}")));
-            }
-            match probe(&config.piper_command, &["--help"]).await {
-                Ok(_) => {
-                    let narrator = Piper { command: config.piper_command.clone(), model };
-                    (Some(Arc::new(narrator)), status(true, "piper".into()))
-                }
-                Err(e) => (None, status(false, format!("{e}; install it with `pip install piper-tts`"))),
-            }
+/// eSpeak NG, if its command answers here.
+pub async fn espeak(config: &Config) -> Result<(Arc<dyn Narrator>, String), String> {
+    match probe(&config.espeak_command, &["--version"]).await {
+        Ok(version) => {
+            Ok((Arc::new(Espeak { command: config.espeak_command.clone(), speed: config.espeak_speed }), version))
         }
-        _ => match probe(&config.espeak_command, &["--version"]).await {
-            Ok(version) => {
-                let narrator = Espeak { command: config.espeak_command.clone(), speed: config.espeak_speed };
-                (Some(Arc::new(narrator)), status(true, version))
-            }
-            Err(e) => (None, status(false, format!("{e}; install it with `apt-get install espeak-ng`"))),
-        },
+        Err(e) => Err(format!("{e}; install it with `apt-get install espeak-ng`")),
     }
+}
+
+/// A Piper voice, if the command and the voice file are both there.
+pub async fn piper(config: &Config) -> Result<(Arc<dyn Narrator>, String), String> {
+    let model = config.piper_model.clone().ok_or("narrator = piper needs piper_model (a .onnx voice)")?;
+    if !std::path::Path::new(&model).exists() {
+        return Err(format!("piper voice not found at {model}"));
+    }
+    probe(&config.piper_command, &["--help"])
+        .await
+        .map_err(|e| format!("{e}; install it with `pip install piper-tts`"))?;
+    Ok((Arc::new(Piper { command: config.piper_command.clone(), model }), "piper".into()))
 }
 
 /// Run `command args` and return the first line it prints.
@@ -161,7 +153,7 @@ mod tests {
     #[tokio::test]
     async fn a_missing_engine_is_reported_not_fatal() {
         let config = Config { espeak_command: "no-such-espeak-binary".into(), ..Config::default() };
-        let (narrator, status) = from_config(&config).await;
+        let (narrator, status) = crate::providers::narrator(&config).await;
         assert!(narrator.is_none());
         assert!(!status.available && status.detail.contains("apt-get install espeak-ng"), "{}", status.detail);
     }

@@ -148,3 +148,11 @@ pub async fn assert_error(response: Response, status: StatusCode, code: &str) ->
     assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
     body
 }
+
+/// A test that needs an outside tool skips without it, and says so — unless the run requires
+/// that tool (`STORYMIMI_REQUIRE_TOOLS=espeak-ng,moto`, as `.ci/run` sets): then it fails.
+pub fn skip_without(tool: &str, why: &str) {
+    let required = std::env::var("STORYMIMI_REQUIRE_TOOLS").unwrap_or_default();
+    assert!(!required.split(',').any(|t| t.trim() == tool), "{tool} is required in this run but missing: {why}");
+    eprintln!("skipped: {tool} is missing ({why})");
+}

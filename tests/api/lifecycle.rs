@@ -7,6 +7,7 @@ use actors::ports::{Llm, ProviderError, SceneRequest};
 use async_trait::async_trait;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -21,20 +22,64 @@ async fn sequences(app_get: reqwest::Response) -> Vec<i64> {
     detail["scenes"].as_array().unwrap().iter().map(|s| s["sequence"].as_i64().unwrap()).collect()
 }
 
+/// The builtin storyteller, counting how often each scene (0-based index) is written, so a
+/// test can tell a resumed story from one silently rewritten from scratch.
+struct Counting {
+    inner: Storyteller,
+    writes: Mutex<HashMap<usize, u32>>,
+}
+
+impl Counting {
+    fn new(delay: Duration) -> Arc<Self> {
+        Arc::new(Self { inner: Storyteller::new(delay), writes: Mutex::default() })
+    }
+
+    fn writes_of(&self, index: usize) -> u32 {
+        self.writes.lock().unwrap().get(&index).copied().unwrap_or(0)
+    }
+}
+
+#[async_trait]
+impl Llm for Counting {
+    fn name(&self) -> &str {
+        "counting"
+    }
+    async fn plan_story(&self, id: StoryId, spec: &StorySpec) -> Result<StoryPlan, ProviderError> {
+        self.inner.plan_story(id, spec).await
+    }
+    async fn write_scene(&self, request: SceneRequest<'_>) -> Result<SceneDraft, ProviderError> {
+        *self.writes.lock().unwrap().entry(request.index).or_default() += 1;
+        self.inner.write_scene(request).await
+    }
+}
+
+/// The scene sequences stored for a story, read from the database file of a stopped server.
+async fn stored_sequences(data_dir: &std::path::Path, id: &str) -> Vec<u32> {
+    let db = storymimi::db::Db::open(&data_dir.join("storymimi.db"), 1).await.unwrap();
+    let (_, scenes) = db.story_with_scenes(id.parse().unwrap()).await.unwrap().unwrap();
+    scenes.iter().map(|s| s.sequence).collect()
+}
+
 #[tokio::test]
 async fn a_story_interrupted_by_a_restart_resumes_where_it_stopped() {
-    let app = spawn_app_with(|c| c.builtin_llm_delay_ms = 150, Overrides::default()).await;
+    let storyteller = Counting::new(Duration::from_millis(150));
+    let overrides = || Overrides { llm: Some(storyteller.clone()), ..Overrides::default() };
+    let app = spawn_app_with(|_| {}, overrides()).await;
     let user = app.register("ada@example.com").await;
     let id = app.create_story(&user, json!({"prompt": "a sleepy bear called Bruno", "num_scenes": 6})).await;
     app.wait_for(&user, &id, 20, |s| s["scenes_done"].as_u64() >= Some(2)).await;
     let (config, data) = app.stop().await;
+    let kept = stored_sequences(data.path(), &id).await;
+    assert!(kept.len() >= 2 && kept.len() < 6, "the stop really interrupted the story: {kept:?}");
 
-    let app = start(config, data, Overrides::default()).await;
-    let resumed = app.wait_for(&user, &id, 5, |_| true).await;
-    assert!(resumed["scenes_done"].as_u64().unwrap() < 6, "the stop really interrupted the story: {resumed}");
+    let app = start(config, data, overrides()).await;
     let status = app.wait_until_finished(&user, &id).await;
     assert_eq!(status["status"], "completed");
     assert_eq!(sequences(app.get(&format!("/stories/{id}"), &user.token).await).await, [1, 2, 3, 4, 5, 6]);
+    for sequence in kept {
+        let writes = storyteller.writes_of(sequence as usize - 1);
+        assert_eq!(writes, 1, "scene {sequence} was finished before the restart, yet written {writes} times");
+    }
 }
 
 /// Register ada@example.com on a server started with [`start_binary`]; the response body.
@@ -128,10 +173,10 @@ async fn a_story_survives_kill_9_of_the_process() {
     }
     server.child.kill().unwrap(); // SIGKILL: no shutdown, no cleanup.
     server.child.wait().unwrap();
+    let kept = stored_sequences(data.path(), &id).await;
+    assert!(kept.len() >= 2 && kept.len() < 8, "the kill really interrupted the story: {kept:?}");
 
     let mut server = start_binary(data.path());
-    let first = status(server.base.clone()).await;
-    assert_eq!(first["status"], "processing", "the kill really interrupted the story: {first}");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let s = status(server.base.clone()).await;
@@ -152,6 +197,14 @@ async fn a_story_survives_kill_9_of_the_process() {
         .unwrap();
     let seqs: Vec<i64> = detail["scenes"].as_array().unwrap().iter().map(|s| s["sequence"].as_i64().unwrap()).collect();
     assert_eq!(seqs, (1..=8).collect::<Vec<_>>());
+    // The new process wrote only the scenes that were not stored: none was written again.
+    let metrics = client.get(format!("{}/metrics", server.base)).send().await.unwrap().text().await.unwrap();
+    let written = metrics
+        .lines()
+        .find(|l| l.starts_with("storymimi_provider_call_duration_seconds_count{") && l.contains("call=\"scene\""))
+        .and_then(|l| l.rsplit(' ').next()?.parse::<usize>().ok())
+        .unwrap_or(0);
+    assert_eq!(written, 8 - kept.len(), "scenes written after the restart (stored before: {kept:?})");
     server.child.kill().unwrap();
     server.child.wait().unwrap();
 }
@@ -195,6 +248,7 @@ async fn a_panicking_storyteller_fails_the_story_not_the_server() {
 /// Fails the first `failures` scene calls with a transient error, then writes normally.
 struct Flaky {
     failures: AtomicU32,
+    first_scene_writes: AtomicU32,
 }
 
 #[async_trait]
@@ -206,6 +260,9 @@ impl Llm for Flaky {
         Storyteller::new(Duration::ZERO).plan_story(id, spec).await
     }
     async fn write_scene(&self, request: SceneRequest<'_>) -> Result<SceneDraft, ProviderError> {
+        if request.index == 0 {
+            self.first_scene_writes.fetch_add(1, Ordering::SeqCst);
+        }
         if request.index == 1 && self.failures.load(Ordering::SeqCst) > 0 {
             self.failures.fetch_sub(1, Ordering::SeqCst);
             return Err(ProviderError::transient("provider overloaded"));
@@ -221,8 +278,8 @@ async fn detail(app: &crate::helpers::TestApp, user: &User, id: &str) -> Value {
 #[tokio::test]
 async fn a_failed_story_keeps_its_scenes_and_retry_resumes_it() {
     // provider_retries = 1: two failed attempts on scene 2 fail the story.
-    let flaky = Arc::new(Flaky { failures: AtomicU32::new(2) });
-    let app = spawn_app_with(|_| {}, Overrides { llm: Some(flaky), ..Overrides::default() }).await;
+    let flaky = Arc::new(Flaky { failures: AtomicU32::new(2), first_scene_writes: AtomicU32::new(0) });
+    let app = spawn_app_with(|_| {}, Overrides { llm: Some(flaky.clone()), ..Overrides::default() }).await;
     let user = app.register("ada@example.com").await;
     let id = app.create_story(&user, json!({"prompt": "a fox named Ruby", "num_scenes": 3})).await;
     let failed = app.wait_until_finished(&user, &id).await;
@@ -236,7 +293,8 @@ async fn a_failed_story_keeps_its_scenes_and_retry_resumes_it() {
     let done = app.wait_until_finished(&user, &id).await;
     assert_eq!(done["status"], "completed");
     let after = detail(&app, &user, &id).await;
-    assert_eq!(after["scenes"][0], first_scene, "scene 1 was kept, not rewritten");
+    assert_eq!(after["scenes"][0], first_scene, "scene 1 was kept");
+    assert_eq!(flaky.first_scene_writes.load(Ordering::SeqCst), 1, "scene 1 was not written again");
     assert_eq!(after["scenes"].as_array().unwrap().len(), 3);
     assert!(after["error"].is_null());
 }
@@ -248,11 +306,17 @@ async fn deleting_a_story_while_it_is_written_stops_it_cleanly() {
     let id = app.create_story(&user, json!({"prompt": "a long story", "num_scenes": 10})).await;
     app.wait_for(&user, &id, 20, |s| s["scenes_done"].as_u64() >= Some(1)).await;
     assert_eq!(app.delete(&format!("/stories/{id}"), &user.token).await.status(), StatusCode::NO_CONTENT);
-    tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(app.get(&format!("/stories/{id}"), &user.token).await.status(), StatusCode::NOT_FOUND);
     // The actor is gone too.
-    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("storymimi_actors_alive{kind=\"story\"} 0"), "{metrics}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        if metrics.contains("storymimi_actors_alive{kind=\"story\"} 0") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the story actor is still alive: {metrics}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]

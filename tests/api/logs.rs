@@ -33,7 +33,12 @@ async fn secrets_never_reach_the_logs() {
         .await
         .unwrap();
     client.get(format!("{}/users/me?access_token={token}", server.base)).send().await.unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Wait for that last request's log line before reading them all.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !server.output.lock().unwrap().iter().any(|l| l.contains("/users/me")) {
+        assert!(std::time::Instant::now() < deadline, "the last request was never logged");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     server.child.kill().unwrap();
     server.child.wait().unwrap();
 

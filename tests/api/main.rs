@@ -9,5 +9,6 @@ mod media;
 mod operations;
 mod s3;
 mod stories;
+mod views;
 mod ws;
 mod ws_client;

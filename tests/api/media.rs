@@ -63,7 +63,7 @@ async fn every_scene_has_a_picture_and_a_narration() {
         let Some(audio_url) = scene["audio_url"].as_str() else {
             let ready: Value = fetch(&app, "/readyz").await.json().await.unwrap();
             assert_eq!(ready["narrator"]["available"], false, "audio is only missing without a narrator");
-            eprintln!("skipping narration checks: {}", ready["narrator"]["detail"]);
+            crate::helpers::skip_without("espeak-ng", ready["narrator"]["detail"].as_str().unwrap_or_default());
             continue;
         };
         let audio = fetch(&app, audio_url).await;
@@ -163,7 +163,7 @@ async fn deleting_a_story_removes_its_media_but_not_shared_media() {
     assert_eq!(fetch(&app, &image).await.status(), StatusCode::NOT_FOUND, "its files are gone");
 
     let shared = spawn_app_with(
-        |c| c.narrator = "none".into(),
+        |c| c.narrator = storymimi::config::NarratorKind::None,
         Overrides { illustrator: Some(Arc::new(SamePicture)), ..Overrides::default() },
     )
     .await;
@@ -331,12 +331,12 @@ async fn piper_narrates_when_installed() {
     let model = std::env::var("STORYMIMI_TEST_PIPER_MODEL").ok().filter(|m| std::path::Path::new(m).exists());
     let installed = std::process::Command::new("piper").arg("--help").output().is_ok_and(|o| o.status.success());
     let (Some(model), true) = (model, installed) else {
-        eprintln!("skipped: piper is not installed or STORYMIMI_TEST_PIPER_MODEL is not set");
+        crate::helpers::skip_without("piper", "piper is not installed or STORYMIMI_TEST_PIPER_MODEL is not set");
         return;
     };
     let app = spawn_app_with(
         |c| {
-            c.narrator = "piper".into();
+            c.narrator = storymimi::config::NarratorKind::Piper;
             c.piper_model = Some(model);
         },
         Overrides::default(),

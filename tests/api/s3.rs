@@ -47,20 +47,20 @@ async fn start_moto() -> Option<(Moto, String)> {
 #[tokio::test]
 async fn media_live_on_s3_compatible_storage() {
     let Some((_moto, endpoint)) = start_moto().await else {
-        eprintln!("skipped: moto is not installed (pip install \"moto[server]\")");
+        crate::helpers::skip_without("moto", "pip install \"moto[server]\"");
         return;
     };
     let created = reqwest::Client::new().put(format!("{endpoint}/storymimi-media")).send().await.unwrap();
     assert!(created.status().is_success(), "bucket created: {}", created.status());
     let app = spawn_app_with(
         |c| {
-            c.media_backend = "s3".into();
+            c.media_backend = storymimi::config::MediaBackend::S3;
             c.s3_bucket = Some("storymimi-media".into());
             c.s3_region = Some("us-east-1".into());
             c.s3_endpoint = Some(endpoint.clone());
             c.s3_access_key_id = Some(Secret::new("test"));
             c.s3_secret_access_key = Some(Secret::new("test"));
-            c.narrator = "none".into();
+            c.narrator = storymimi::config::NarratorKind::None;
         },
         Overrides::default(),
     )
