@@ -344,7 +344,10 @@ mod tests {
     #[test]
     fn unknown_choices_are_refused_with_the_valid_ones() {
         let parse = |toml: &str| {
-            Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(toml)).extract::<Config>()
+            Figment::from(Serialized::defaults(Config::default()))
+                .merge(Toml::string(toml))
+                .extract::<Config>()
+                .map_err(Box::new)
         };
         let error = parse("narrator = \"espeek\"").unwrap_err().to_string();
         assert!(error.contains("espeak") && error.contains("piper") && error.contains("none"), "{error}");

@@ -121,3 +121,40 @@ impl ConversationStore for Db {
         Ok(upsert_draft(&conn, user, conversation_id, draft).await?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_corrupt_stored_draft_is_an_error_not_a_fresh_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db"), 1).await.unwrap();
+        let user = db.create_user("ada@example.com", "Ada", "hash").await.unwrap().id;
+        db.save_draft(user, "c1", &Draft { setting: Some("forest".into()), ..Draft::default() }).await.unwrap();
+        let stored = db.load_conversation(user).await.unwrap().unwrap();
+        assert_eq!(stored.draft.setting.as_deref(), Some("forest"));
+
+        let conn = db.writer().await;
+        conn.execute("UPDATE conversations SET draft = '{not json' WHERE user_id = ?1", [user.to_string()])
+            .await
+            .unwrap();
+        conn.execute(
+            "INSERT INTO conversation_turns (user_id, conversation_id, speaker, content, created_at)
+             VALUES (?1, 'c1', 'robot', 'hi', '2026-01-01')",
+            [user.to_string()],
+        )
+        .await
+        .unwrap();
+        drop(conn);
+        let error = db.load_conversation(user).await.unwrap_err().to_string();
+        assert!(error.contains("draft"), "{error}");
+        db.writer()
+            .await
+            .execute("UPDATE conversations SET draft = '{}' WHERE user_id = ?1", [user.to_string()])
+            .await
+            .unwrap();
+        let error = db.load_conversation(user).await.unwrap_err().to_string();
+        assert!(error.contains("speaker `robot`"), "{error}");
+    }
+}

@@ -55,7 +55,7 @@ fn story_from_row(row: &Row) -> DbResult<StoryRow> {
         cover_key: row.get(12)?,
         created_at: row.get(13)?,
         updated_at: row.get(14)?,
-        scenes_done: u32::try_from(row.get::<i64>(15)?).unwrap_or(0),
+        scenes_done: u32::try_from(row.get::<i64>(15)?).map_err(|e| DbError::Corrupt(format!("scene count: {e}")))?,
     })
 }
 

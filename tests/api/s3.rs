@@ -28,18 +28,18 @@ async fn start_moto() -> Option<(Moto, String)> {
         .spawn()
         .ok()?;
     let mut moto = Moto(child);
-    // Exits at once when moto is not installed.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    if moto.0.try_wait().ok().flatten().is_some() {
-        return None;
-    }
     let endpoint = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    for _ in 0..100 {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while tokio::time::Instant::now() < deadline {
+        // Exits at once when moto is not installed.
+        if moto.0.try_wait().ok().flatten().is_some() {
+            return None;
+        }
         if client.get(&endpoint).send().await.is_ok() {
             return Some((moto, endpoint));
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     None
 }

@@ -41,8 +41,10 @@ impl Slot {
     }
 }
 
-/// The story being agreed on, as it stands.
+/// The story being agreed on, as it stands. A field missing from a stored draft (written by
+/// an older version) reads as not yet known; anything that is not a draft is an error.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Draft {
     pub title: Option<String>,
     pub hero: Character,
