@@ -23,6 +23,9 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{message}")]
     Validation { field: &'static str, message: String },
+    /// A prompt, title or transcript that is not for a children's story.
+    #[error("Let's keep our stories kind and safe for children. Please try a different idea!")]
+    UnsafeContent { field: &'static str },
     #[error("the service is not ready: {0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -58,7 +61,7 @@ impl ApiError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Validation { .. } | Self::UnsafeContent { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -74,6 +77,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Validation { .. } => "validation_failed",
+            Self::UnsafeContent { .. } => "unsafe_content",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -81,7 +85,7 @@ impl ApiError {
 
     pub fn body(&self) -> ErrorBody {
         let field = match self {
-            Self::Validation { field, .. } => Some((*field).to_owned()),
+            Self::Validation { field, .. } | Self::UnsafeContent { field } => Some((*field).to_owned()),
             _ => None,
         };
         ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message: self.to_string(), field } }

@@ -54,6 +54,21 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::router())
 }
 
+/// Text a client sends for a child's story (`field` of the request): personal data taken out,
+/// and refused with 422 `unsafe_content` when it is not for children. The text is never logged.
+pub async fn screened(state: &AppState, field: &'static str, text: &str) -> Result<String, ApiError> {
+    use actors::ports::Observer as _;
+    let text = state.safety.redact(text);
+    match state.safety.check(&text).await {
+        None => Ok(text),
+        Some(concern) => {
+            state.metrics.content_flagged(field, concern);
+            tracing::info!(field, concern = concern.as_str(), "request held back by the safety check");
+            Err(ApiError::UnsafeContent { field })
+        }
+    }
+}
+
 /// A list's `limit` parameter: `default` when absent, else 1..=`max` or a 422 naming `limit`.
 pub fn page_limit(raw: Option<i64>, default: u32, max: u32) -> Result<u32, ApiError> {
     match raw {

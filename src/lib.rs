@@ -12,6 +12,7 @@ pub mod media;
 pub mod media_links;
 pub mod metrics;
 pub mod providers;
+pub mod safety;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

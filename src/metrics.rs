@@ -2,7 +2,7 @@
 //! apps in one process). Also the core's `Observer`, so actors report without knowing Prometheus.
 
 use actors::model::{Scene, StoryId, StoryStatus};
-use actors::ports::{ActorKind, Observer, ProviderError};
+use actors::ports::{ActorKind, Concern, Observer, ProviderError};
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -33,6 +33,7 @@ pub struct Metrics {
     ws_fanout: Histogram,
     provider_calls: HistogramVec,
     provider_errors: IntCounterVec,
+    safety_flags: IntCounterVec,
 }
 
 impl Metrics {
@@ -98,6 +99,11 @@ impl Metrics {
             Opts::new("provider_errors_total", "Failed provider call attempts by provider, call and kind"),
             &["provider", "call", "kind"],
         )?;
+        let safety_flags = IntCounterVec::new(
+            Opts::new("safety_flags_total", "Texts held back by the safety check, by path and concern"),
+            &["path", "concern"],
+        )?;
+        registry.register(Box::new(safety_flags.clone()))?;
         registry.register(Box::new(provider_calls.clone()))?;
         registry.register(Box::new(provider_errors.clone()))?;
         for c in [&ws_messages_in, &ws_messages_out, &ws_rejected] {
@@ -132,6 +138,7 @@ impl Metrics {
             ws_fanout,
             provider_calls,
             provider_errors,
+            safety_flags,
         })
     }
 
@@ -188,6 +195,9 @@ impl Observer for Metrics {
     }
     fn message_out(&self, kind: &str, sockets: usize) {
         self.ws_messages_out.with_label_values(&[kind]).inc_by(sockets as u64);
+    }
+    fn content_flagged(&self, path: &'static str, concern: Concern) {
+        self.safety_flags.with_label_values(&[path, concern.as_str()]).inc();
     }
     fn frame_rejected(&self, reason: &str) {
         self.ws_rejected.with_label_values(&[reason]).inc();

@@ -14,8 +14,13 @@ use std::time::Duration;
 /// The storyteller chosen by config.
 pub fn llm(config: &Config) -> Arc<dyn Llm> {
     match config.llm {
-        LlmKind::Builtin => Arc::new(builtin::Storyteller::new(Duration::from_millis(config.builtin_llm_delay_ms))),
+        LlmKind::Builtin => builtin_llm(config),
     }
+}
+
+/// The offline storyteller, always there: the fallback when a configured one misbehaves.
+pub fn builtin_llm(config: &Config) -> Arc<dyn Llm> {
+    Arc::new(builtin::Storyteller::new(Duration::from_millis(config.builtin_llm_delay_ms)))
 }
 
 /// The illustrator chosen by config.

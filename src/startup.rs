@@ -11,11 +11,12 @@ use crate::media_links::MediaUrls;
 use crate::metrics::Metrics;
 use crate::providers;
 use crate::providers::narrator::NarratorStatus;
+use crate::safety::WordLists;
 use crate::state::AppState;
 use actors::agent::AgentLimits;
 use actors::connection::ConnectionLimits;
 use actors::conversation::ConversationConfig;
-use actors::ports::{Illustrator, Llm, Narrator};
+use actors::ports::{Illustrator, Llm, Narrator, Safety};
 use actors::retry::RetryPolicy;
 use actors::{Engine, EngineConfig, Ports};
 use anyhow::Context;
@@ -68,11 +69,14 @@ impl Application {
         metrics.narrator_available.set(i64::from(narrator_status.available));
         let cache = Arc::new(StoryCache::new(config.cache_capacity, Duration::from_secs(config.cache_ttl_secs)));
         let stories = Arc::new(CachedStories { db: db.clone(), cache: cache.clone() });
+        let safety: Arc<dyn Safety> = Arc::new(WordLists::default());
         let ports = Ports {
             stories: stories.clone(),
             catalog: stories,
             conversations: Arc::new(db.clone()),
             llm: overrides.llm.unwrap_or_else(|| providers::llm(&config)),
+            fallback_llm: providers::builtin_llm(&config),
+            safety: safety.clone(),
             illustrator: overrides.illustrator.unwrap_or_else(|| providers::illustrator(&config)),
             narrator,
             media: Arc::new(media.clone()),
@@ -91,6 +95,7 @@ impl Application {
             media,
             narrator: Arc::new(narrator_status),
             stories: cache,
+            safety,
         };
         Ok(Self { listener, state })
     }

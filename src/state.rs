@@ -9,6 +9,7 @@ use crate::media_links::MediaUrls;
 use crate::metrics::Metrics;
 use crate::providers::narrator::NarratorStatus;
 use actors::Engine;
+use actors::ports::Safety;
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -22,4 +23,6 @@ pub struct AppState {
     pub media: Storage,
     pub narrator: Arc<NarratorStatus>,
     pub stories: Arc<StoryCache>,
+    /// Checks what clients send over REST (prompts, titles, transcripts).
+    pub safety: Arc<dyn Safety>,
 }

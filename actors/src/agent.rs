@@ -3,6 +3,7 @@
 //! Pure logic over a [`Draft`] (persisted between turns), so it is easy to test and resume.
 
 use crate::model::{Character, Draft, Slot, StorySpec, Style};
+use crate::ports::Concern;
 use crate::requirements;
 
 /// Limits the agent respects when it turns a draft into a story request.
@@ -126,6 +127,17 @@ pub fn respond(draft: &mut Draft, utterance: &str, limits: &AgentLimits) -> Turn
     }
     let learned = listen(draft, text, &lower, limits);
     next_step(draft, learned)
+}
+
+/// What the child said was held back by the safety check: steer gently back to a kind story,
+/// and for words about hurting themselves, point to a grown-up they trust first.
+pub fn redirect(draft: &Draft, concern: Concern) -> Turn {
+    if concern == Concern::SelfHarm {
+        return say("That sounds really important. If you feel sad or someone is hurting you, please tell a grown-up \
+             you trust right away. Would you like a cosy, happy story while we wait?");
+    }
+    let who = if draft.hero.is_empty() { "our hero".to_owned() } else { hero_name(&draft.hero) };
+    say(&format!("Let's keep our story kind! What if {who} wanted to make friends instead?"))
 }
 
 /// The child pressed "make my story" (`start_story`).

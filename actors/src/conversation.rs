@@ -6,7 +6,8 @@
 use crate::agent::{self, AgentLimits};
 use crate::model::{Draft, StoryId, UserId};
 use crate::ports::{
-    ActorKind, ConversationStore, Creation, MediaLinks, Observer, Outbound, Speaker, StoryEvent, TurnRecord,
+    ActorKind, Concern, ConversationStore, Creation, MediaLinks, Observer, Outbound, Safety, Speaker, StoryEvent,
+    TurnRecord,
 };
 use crate::protocol::{ClientMessage, Refusal, RequirementsView, ServerEvent, encode};
 use crate::stories::StoryService;
@@ -32,6 +33,8 @@ pub struct ConversationDeps {
     pub store: Arc<dyn ConversationStore>,
     pub observer: Arc<dyn Observer>,
     pub config: ConversationConfig,
+    /// Every child message, extracted requirement and agent reply passes this first.
+    pub safety: Arc<dyn Safety>,
     /// To create and start the stories the child agreed on.
     pub stories: StoryService,
     /// Turns media keys of story events into the URLs the app fetches.
@@ -45,6 +48,23 @@ pub trait PassivationRequests: Send + Sync + 'static {
 }
 
 pub struct ConversationActor;
+
+/// Stored (turns, transcripts) in place of a child's message the safety check held back.
+pub const WITHHELD: &str = "(held back by the safety filter)";
+
+/// The requirements as text, for the safety check: title, names and kinds, setting, wish.
+fn requirements_text(draft: &Draft) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    parts.extend(draft.title.as_deref());
+    for c in std::iter::once(&draft.hero).chain(&draft.companions) {
+        parts.extend(c.name.as_deref());
+        parts.extend(c.kind.as_deref());
+        parts.extend(c.trait_word.as_deref());
+    }
+    parts.extend(draft.setting.as_deref());
+    parts.extend(draft.wish.as_deref());
+    parts.join("\n")
+}
 
 /// The actor is stopping for idleness: ask the supervisor for a fresh one.
 #[derive(Debug)]
@@ -323,7 +343,8 @@ impl ConversationState {
         content: String,
         client_id: Option<String>,
     ) {
-        let content = content.trim().to_owned();
+        // Personal data never reaches the agent or the store.
+        let content = self.deps.safety.redact(content.trim());
         if content.is_empty() {
             self.deps.observer.frame_rejected(Refusal::InvalidMessage.code());
             self.unicast(conn, &ServerEvent::refusal(Refusal::InvalidMessage, "`content` must not be empty"));
@@ -332,8 +353,21 @@ impl ConversationState {
         // The child spoke over the agent: stop the reply in progress.
         self.finish_stream(true).await;
         let mut draft = self.draft.clone();
-        let turn = agent::respond(&mut draft, &content, &self.deps.config.agent);
-        let record = TurnRecord { speaker: Speaker::Child, content, client_id };
+        let (turn, stored) = match self.deps.safety.check(&content).await {
+            Some(concern) => self.held_back("child_message", concern),
+            None => {
+                let turn = agent::respond(&mut draft, &content, &self.deps.config.agent);
+                // What the agent took from it (names included) must be safe too.
+                match self.deps.safety.check(&requirements_text(&draft)).await {
+                    Some(concern) => {
+                        draft = self.draft.clone();
+                        self.held_back("requirements", concern)
+                    }
+                    None => (turn, content),
+                }
+            }
+        };
+        let record = TurnRecord { speaker: Speaker::Child, content: stored, client_id };
         // Persist before answering: an answered message is never lost.
         match self.deps.store.record_turn(self.user, &self.conversation_id, &record, &draft).await {
             Ok(true) => {}
@@ -353,6 +387,14 @@ impl ConversationState {
         self.after_turn(myself, turn).await;
     }
 
+    /// A child's message that is not for a children's story: the agent redirects, the draft
+    /// stays as it was, and what is stored is a marker instead of the words.
+    fn held_back(&self, path: &'static str, concern: Concern) -> (agent::Turn, String) {
+        self.deps.observer.content_flagged(path, concern);
+        tracing::info!(user = %self.user, concern = concern.as_str(), path, "child message held back");
+        (agent::redirect(&self.draft, concern), WITHHELD.to_owned())
+    }
+
     /// Show the updated requirements, start the story if agreed, and say the reply.
     /// The draft is already stored; only starting a story changes it again here.
     async fn after_turn(&mut self, myself: &ActorRef<ConversationMessage>, turn: agent::Turn) {
@@ -367,6 +409,11 @@ impl ConversationState {
                 }
                 Err(()) => reply = "Oh no, I couldn't start the story just now. Shall we try again?".into(),
             }
+        }
+        if let Some(concern) = self.deps.safety.check(&reply).await {
+            self.deps.observer.content_flagged("agent_reply", concern);
+            tracing::warn!(user = %self.user, concern = concern.as_str(), "agent reply held back");
+            reply = agent::redirect(&self.draft, concern).reply;
         }
         self.begin_stream(myself, reply).await;
     }

@@ -44,6 +44,47 @@ pub trait Llm: Send + Sync + 'static {
     async fn write_scene(&self, request: SceneRequest<'_>) -> Result<SceneDraft, ProviderError>;
 }
 
+/// Why a text is not for children.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Concern {
+    Violence,
+    Weapons,
+    Sexual,
+    DrugsAlcohol,
+    SelfHarm,
+    Hate,
+    Insult,
+    Profanity,
+    Gore,
+}
+
+impl Concern {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Violence => "violence",
+            Self::Weapons => "weapons",
+            Self::Sexual => "sexual",
+            Self::DrugsAlcohol => "drugs_alcohol",
+            Self::SelfHarm => "self_harm",
+            Self::Hate => "hate",
+            Self::Insult => "insult",
+            Self::Profanity => "profanity",
+            Self::Gore => "gore",
+        }
+    }
+}
+
+/// Stands between every text and the child: what the child types, what is asked over REST,
+/// what the agent and the storyteller write. Logs name the concern, never the text.
+#[async_trait]
+pub trait Safety: Send + Sync + 'static {
+    /// The first concern found in `text`, or `None` when it is fit for a children's story.
+    async fn check(&self, text: &str) -> Option<Concern>;
+    /// `text` with personal data (phone numbers, e-mail and street addresses, a child's full
+    /// name with their age) replaced by placeholders, before anything is stored.
+    fn redact(&self, text: &str) -> String;
+}
+
 /// A picture or a sound, as a provider made it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Media {
@@ -298,6 +339,9 @@ pub trait Observer: Send + Sync + 'static {
     /// One attempt at a provider call (`plan`, `scene`, `illustrate`, `narrate`) ended; `error`
     /// when it failed.
     fn provider_call(&self, _provider: &str, _call: &'static str, _elapsed: Duration, _error: Option<&ProviderError>) {}
+    /// A text on `path` (`child_message`, `requirements`, `scene`, `plan`, `agent_reply`) was
+    /// held back for `concern`.
+    fn content_flagged(&self, _path: &'static str, _concern: Concern) {}
     /// A client message of this `type` was accepted.
     fn message_in(&self, _kind: &str) {}
     /// An event of this `type` was queued for `sockets` connections.

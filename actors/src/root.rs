@@ -8,8 +8,8 @@ use crate::conversation_supervisor::{ConversationSupervisor, ConversationSupervi
 use crate::model::{StoryId, UserId};
 pub use crate::ports::EngineDown;
 use crate::ports::{
-    ActorKind, ConversationStore, Illustrator, Llm, MediaLinks, MediaStore, Narrator, Observer, Outbound, StoryCatalog,
-    StoryLauncher, StoryStore,
+    ActorKind, ConversationStore, Illustrator, Llm, MediaLinks, MediaStore, Narrator, Observer, Outbound, Safety,
+    StoryCatalog, StoryLauncher, StoryStore,
 };
 use crate::retry::RetryPolicy;
 use crate::stories::StoryService;
@@ -30,6 +30,9 @@ pub struct Ports {
     pub catalog: Arc<dyn StoryCatalog>,
     pub conversations: Arc<dyn ConversationStore>,
     pub llm: Arc<dyn Llm>,
+    /// The offline storyteller: writes what the configured one keeps getting unsafe.
+    pub fallback_llm: Arc<dyn Llm>,
+    pub safety: Arc<dyn Safety>,
     pub illustrator: Arc<dyn Illustrator>,
     /// `None` when no narrator is available (stories then have no audio).
     pub narrator: Option<Arc<dyn Narrator>>,
@@ -133,6 +136,8 @@ impl Actor for RootActor {
         let story_deps = Arc::new(StoryDeps {
             store: ports.stories,
             llm: ports.llm,
+            safety: ports.safety.clone(),
+            fallback: ports.fallback_llm,
             illustrator: ports.illustrator,
             narrator: ports.narrator,
             media: ports.media,
@@ -149,6 +154,7 @@ impl Actor for RootActor {
             store: ports.conversations,
             observer: ports.observer.clone(),
             config: config.conversation,
+            safety: ports.safety,
             stories,
             links: ports.links,
         });

@@ -4,9 +4,9 @@
 //! A scene is persisted and announced, in order, only when its text, image and audio are all
 //! stored: persisted scenes are the checkpoints a restarted actor resumes from.
 
-use crate::model::{Scene, SceneId, Stage, StoryId, StoryPlan, StorySpec, StoryState, StoryStatus, UserId};
+use crate::model::{Scene, SceneDraft, SceneId, Stage, StoryId, StoryPlan, StorySpec, StoryState, StoryStatus, UserId};
 use crate::ports::{
-    ActorKind, IllustrationRequest, Illustrator, Llm, MediaStore, Narrator, Observer, Progress, ProviderError,
+    ActorKind, IllustrationRequest, Illustrator, Llm, MediaStore, Narrator, Observer, Progress, ProviderError, Safety,
     SceneRequest, StoreError, StoryEvent, StoryEvents, StoryStore,
 };
 use crate::retry::RetryPolicy;
@@ -20,6 +20,10 @@ use tokio::sync::Semaphore;
 pub struct StoryDeps {
     pub store: Arc<dyn StoryStore>,
     pub llm: Arc<dyn Llm>,
+    /// Every generated title and scene passes this before it is stored or sent.
+    pub safety: Arc<dyn Safety>,
+    /// The offline storyteller, for when the configured one keeps writing unsafe text.
+    pub fallback: Arc<dyn Llm>,
     pub illustrator: Arc<dyn Illustrator>,
     /// `None` when no narrator is available: scenes then have no audio.
     pub narrator: Option<Arc<dyn Narrator>>,
@@ -204,11 +208,7 @@ async fn advance(state: &mut StoryActorState, myself: &ActorRef<StoryMessage>) -
     }
     let Some(plan) = story.plan.clone() else {
         set_progress(&deps, story, StoryStatus::Processing, Stage::Planning).await?;
-        let plan = {
-            let _permit = deps.llm_permits.acquire().await;
-            let (llm, id, spec) = (&deps.llm, story.story_id, &story.spec);
-            deps.retry.run("plan", || observed(&deps, llm.name(), "plan", llm.plan_story(id, spec))).await?
-        };
+        let plan = safe_plan(&deps, story.story_id, &story.spec).await?;
         deps.store.save_plan(story.story_id, &plan).await?;
         story.plan = Some(plan);
         return Ok(Next::Continue);
@@ -234,13 +234,9 @@ async fn advance(state: &mut StoryActorState, myself: &ActorRef<StoryMessage>) -
 
     let index = state.next_index;
     set_progress(&deps, story, StoryStatus::Processing, Stage::Writing).await?;
-    let draft = {
-        let _permit = deps.llm_permits.acquire().await;
-        let request =
-            SceneRequest { story_id: story.story_id, spec: &story.spec, plan: &plan, index, previous: &story.scenes };
-        let llm = &deps.llm;
-        deps.retry.run("scene", || observed(&deps, llm.name(), "scene", llm.write_scene(request))).await?
-    };
+    let request =
+        SceneRequest { story_id: story.story_id, spec: &story.spec, plan: &plan, index, previous: &story.scenes };
+    let draft = safe_scene(&deps, request).await?;
     let sequence = index as u32 + 1;
     let scene = Scene {
         scene_id: SceneId::new(),
@@ -381,6 +377,72 @@ async fn make_media(
         }
     };
     deps.media.put(&media).await.map_err(|e| ProviderError::transient(format!("could not store media: {e}")))
+}
+
+/// Asked again this often when the storyteller writes something unsafe, before the offline
+/// storyteller writes that part instead.
+const SAFETY_RETRIES: usize = 2;
+
+const UNSAFE_STORY: &str = "We couldn't write this story in a way that's right for children. Please try another idea.";
+
+fn plan_text(plan: &StoryPlan) -> String {
+    let mut text = plan.title.clone();
+    for scene in &plan.scenes {
+        text.push('\n');
+        text.push_str(&scene.title);
+        text.push('\n');
+        text.push_str(&scene.outline);
+    }
+    text
+}
+
+/// The plan, from the storyteller if what it wrote is safe, else from the offline one.
+async fn safe_plan(deps: &StoryDeps, id: StoryId, spec: &StorySpec) -> Result<StoryPlan, ProviderError> {
+    for _ in 0..=SAFETY_RETRIES {
+        let plan = {
+            let _permit = deps.llm_permits.acquire().await;
+            let llm = &deps.llm;
+            deps.retry.run("plan", || observed(deps, llm.name(), "plan", llm.plan_story(id, spec))).await?
+        };
+        match deps.safety.check(&plan_text(&plan)).await {
+            None => return Ok(plan),
+            Some(concern) => {
+                deps.observer.content_flagged("plan", concern);
+                tracing::warn!(story = %id, concern = concern.as_str(), "generated plan held back; planning again");
+            }
+        }
+    }
+    let plan = deps.fallback.plan_story(id, spec).await?;
+    match deps.safety.check(&plan_text(&plan)).await {
+        None => Ok(plan),
+        Some(_) => Err(ProviderError::permanent(UNSAFE_STORY)),
+    }
+}
+
+/// A scene, written again when what came back is unsafe, then by the offline storyteller.
+/// Unsafe text is never returned: it is neither stored nor sent.
+async fn safe_scene(deps: &StoryDeps, request: SceneRequest<'_>) -> Result<SceneDraft, ProviderError> {
+    let text = |d: &SceneDraft| format!("{}\n{}", d.title, d.text);
+    for _ in 0..=SAFETY_RETRIES {
+        let draft = {
+            let _permit = deps.llm_permits.acquire().await;
+            let llm = &deps.llm;
+            deps.retry.run("scene", || observed(deps, llm.name(), "scene", llm.write_scene(request))).await?
+        };
+        match deps.safety.check(&text(&draft)).await {
+            None => return Ok(draft),
+            Some(concern) => {
+                deps.observer.content_flagged("scene", concern);
+                let (story, scene) = (request.story_id, request.index + 1);
+                tracing::warn!(%story, scene, concern = concern.as_str(), "generated scene held back; writing it again");
+            }
+        }
+    }
+    let draft = deps.fallback.write_scene(request).await?;
+    match deps.safety.check(&text(&draft)).await {
+        None => Ok(draft),
+        Some(_) => Err(ProviderError::permanent(UNSAFE_STORY)),
+    }
 }
 
 /// One provider call, timed and reported (latency, errors) to the observer.

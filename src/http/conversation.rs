@@ -83,6 +83,10 @@ pub async fn add_transcript(
     if text.chars().count() > max {
         return Err(ApiError::validation("text", format!("the transcript must be at most {max} characters")));
     }
-    let saved = state.db.add_transcript(user, text, body.requirements.as_ref()).await?;
+    let text = super::screened(&state, "text", text).await?;
+    if let Some(requirements) = &body.requirements {
+        super::screened(&state, "requirements", &requirements.to_string()).await?;
+    }
+    let saved = state.db.add_transcript(user, &text, body.requirements.as_ref()).await?;
     Ok((StatusCode::CREATED, ApiJson(saved.into())))
 }

@@ -60,7 +60,8 @@ async fn owned_story(state: &AppState, caller: AuthUser, raw_id: &str) -> ApiRes
 #[utoipa::path(post, path = "/stories/", tag = "stories", security(("bearer" = [])), request_body = CreateStoryRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "repeat-safe creation: the same key and body return the same story")),
     responses((status = 202, body = CreateStoryResponse), (status = 409, body = crate::error::ErrorBody),
-        (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+        (status = 413, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody, description = "invalid, or `unsafe_content`: not for a children's story")))]
 pub async fn create_story(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -69,7 +70,11 @@ pub async fn create_story(
 ) -> ApiResult<Response> {
     let key = idempotency_key(&headers)?;
     let fingerprint = sha256_hex(&serde_json::to_vec(&request).map_err(anyhow::Error::from)?);
-    let spec = request.validate(caller, &state.config)?;
+    let mut spec = request.validate(caller, &state.config)?;
+    spec.prompt = super::screened(&state, "prompt", &spec.prompt).await?;
+    if let Some(title) = &spec.title {
+        spec.title = Some(super::screened(&state, "title", title).await?);
+    }
     let idempotency = key.as_deref().map(|key| Idempotency { key, fingerprint: &fingerprint });
     let (id, replayed) = match state.engine.stories().create(caller.0, &spec, idempotency).await? {
         Creation::Created(id) => (id, false),

@@ -8,6 +8,7 @@ mod logs;
 mod media;
 mod operations;
 mod s3;
+mod safety;
 mod stories;
 mod views;
 mod ws;
