@@ -55,6 +55,8 @@ pub enum LlmKind {
     /// Offline, no keys: stories from the requirements, deterministic per story.
     #[default]
     Builtin,
+    /// Any OpenAI-compatible `/chat/completions` (OpenAI, Ollama, llama.cpp, vLLM, LocalAI…).
+    Openai,
 }
 
 /// Which illustrator draws the pictures.
@@ -64,6 +66,8 @@ pub enum IllustratorKind {
     /// Offline SVG scenes rendered to PNG.
     #[default]
     Builtin,
+    /// Any OpenAI-compatible `/images/generations`.
+    Openai,
 }
 
 /// Which narrator reads the scenes aloud.
@@ -75,6 +79,8 @@ pub enum NarratorKind {
     Espeak,
     /// A Piper voice, run as a process (`piper_model`).
     Piper,
+    /// Any OpenAI-compatible `/audio/speech`.
+    Openai,
     /// No narration: stories have `audio_url: null`.
     None,
 }
@@ -84,6 +90,7 @@ impl NarratorKind {
         match self {
             Self::Espeak => "espeak",
             Self::Piper => "piper",
+            Self::Openai => "openai",
             Self::None => "none",
         }
     }
@@ -159,12 +166,27 @@ pub struct Config {
     pub audio_concurrency: usize,
     /// Scenes of one story whose pictures and narration may be in flight while later texts are written.
     pub pipeline_lookahead: usize,
-    /// `builtin` (default).
+    /// `builtin` (default) or `openai`.
     pub llm: LlmKind,
-    /// `builtin` (default).
+    /// Base URL of the OpenAI-compatible text API, e.g. `http://127.0.0.1:8081/v1`.
+    pub llm_base_url: String,
+    pub llm_api_key: Option<Secret>,
+    pub llm_model: String,
+    /// `builtin` (default) or `openai`.
     pub illustrator: IllustratorKind,
-    /// `espeak` (default), `piper`, or `none`.
+    pub image_base_url: String,
+    pub image_api_key: Option<Secret>,
+    pub image_model: String,
+    /// `WIDTHxHEIGHT` as the image API accepts it.
+    pub image_size: String,
+    /// `espeak` (default), `piper`, `openai` or `none`.
     pub narrator: NarratorKind,
+    pub speech_base_url: String,
+    pub speech_api_key: Option<Secret>,
+    pub speech_model: String,
+    pub speech_voice: String,
+    /// Longest text sent in one `/audio/speech` request; longer scenes are split and joined.
+    pub speech_max_chars: usize,
     pub espeak_command: String,
     /// Words per minute: slower than eSpeak's default 175, calm for bedtime.
     pub espeak_speed: u32,
@@ -228,8 +250,20 @@ impl Default for Config {
             audio_concurrency: 2,
             pipeline_lookahead: 3,
             llm: LlmKind::Builtin,
+            llm_base_url: OPENAI.into(),
+            llm_api_key: None,
+            llm_model: "gpt-4o-mini".into(),
             illustrator: IllustratorKind::Builtin,
+            image_base_url: OPENAI.into(),
+            image_api_key: None,
+            image_model: "gpt-image-1".into(),
+            image_size: "1024x1024".into(),
             narrator: NarratorKind::Espeak,
+            speech_base_url: OPENAI.into(),
+            speech_api_key: None,
+            speech_model: "gpt-4o-mini-tts".into(),
+            speech_voice: "nova".into(),
+            speech_max_chars: 4096,
             espeak_command: "espeak-ng".into(),
             espeak_speed: 140,
             piper_command: "piper".into(),
@@ -253,6 +287,9 @@ pub enum ConfigError {
     #[error("invalid configuration: {0}")]
     Invalid(String),
 }
+
+/// Where the `openai` providers go unless told otherwise.
+const OPENAI: &str = "https://api.openai.com/v1";
 
 /// Used only outside production, so a newcomer's `cargo run` works without setup.
 const DEV_JWT_SECRET: &str = "storymimi-development-secret-not-for-production";
@@ -295,6 +332,18 @@ impl Config {
         }
         if !self.ws_rate_per_sec.is_finite() || self.ws_rate_per_sec <= 0.0 || self.ws_burst == 0 {
             return invalid("ws_rate_per_sec and ws_burst must be positive");
+        }
+        for (what, url) in [
+            ("llm_base_url", &self.llm_base_url),
+            ("image_base_url", &self.image_base_url),
+            ("speech_base_url", &self.speech_base_url),
+        ] {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError::Invalid(format!("{what} must be an http(s) URL")));
+            }
+        }
+        if self.speech_max_chars < 100 {
+            return invalid("speech_max_chars must be at least 100");
         }
         if self.media_backend == MediaBackend::S3 && self.s3_bucket.is_none() {
             return invalid("media_backend = s3 needs s3_bucket");

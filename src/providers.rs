@@ -4,17 +4,21 @@
 pub mod audio;
 pub mod builtin;
 pub mod narrator;
+pub mod openai;
 
 use crate::config::{Config, IllustratorKind, LlmKind, NarratorKind};
+use crate::metrics::Metrics;
 use actors::ports::{Illustrator, Llm, Narrator};
 use narrator::NarratorStatus;
+use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// The storyteller chosen by config.
-pub fn llm(config: &Config) -> Arc<dyn Llm> {
+pub fn llm(config: &Config, metrics: &Metrics) -> Arc<dyn Llm> {
     match config.llm {
         LlmKind::Builtin => builtin_llm(config),
+        LlmKind::Openai => Arc::new(openai::storyteller(config, metrics.llm_tokens.with_label_values(&["openai"]))),
     }
 }
 
@@ -27,6 +31,7 @@ pub fn builtin_llm(config: &Config) -> Arc<dyn Llm> {
 pub fn illustrator(config: &Config) -> Arc<dyn Illustrator> {
     match config.illustrator {
         IllustratorKind::Builtin => Arc::new(builtin::BuiltinIllustrator),
+        IllustratorKind::Openai => Arc::new(openai::illustrator(config)),
     }
 }
 
@@ -36,10 +41,62 @@ pub async fn narrator(config: &Config) -> (Option<Arc<dyn Narrator>>, NarratorSt
         NarratorKind::None => Err("narration is turned off (narrator = none)".to_owned()),
         NarratorKind::Espeak => narrator::espeak(config).await,
         NarratorKind::Piper => narrator::piper(config).await,
+        NarratorKind::Openai => {
+            let narrator: Arc<dyn Narrator> = Arc::new(openai::narrator(config));
+            Ok((narrator, format!("{} at {}", config.speech_model, config.speech_base_url)))
+        }
     };
     let kind = config.narrator.as_str().to_owned();
     match found {
         Ok((narrator, detail)) => (Some(narrator), NarratorStatus { kind, available: true, detail }),
         Err(detail) => (None, NarratorStatus { kind, available: false, detail }),
+    }
+}
+
+/// What `/readyz` tells about each provider: its kind and whether it answers now.
+pub struct ProviderChecks {
+    llm: (&'static str, Option<openai::Endpoint>),
+    illustrator: (&'static str, Option<openai::Endpoint>),
+    narrator: (&'static str, Option<openai::Endpoint>, NarratorStatus),
+}
+
+impl ProviderChecks {
+    pub fn new(config: &Config, narrator: NarratorStatus) -> Self {
+        let llm = match config.llm {
+            LlmKind::Builtin => ("builtin", None),
+            LlmKind::Openai => ("openai", Some(openai::llm_endpoint(config))),
+        };
+        let illustrator = match config.illustrator {
+            IllustratorKind::Builtin => ("builtin", None),
+            IllustratorKind::Openai => ("openai", Some(openai::image_endpoint(config))),
+        };
+        let speech = (config.narrator == NarratorKind::Openai).then(|| openai::speech_endpoint(config));
+        Self { llm, illustrator, narrator: (config.narrator.as_str(), speech, narrator) }
+    }
+
+    /// `{"llm": {"kind", "available", "detail"}, "illustrator": …, "narrator": …}`, asking
+    /// each remote provider now (all at once, a few seconds at most).
+    pub async fn report(&self) -> Value {
+        async fn one(kind: &str, endpoint: &Option<openai::Endpoint>) -> Value {
+            match endpoint {
+                None => json!({"kind": kind, "available": true, "detail": "offline, built in"}),
+                Some(e) => match e.probe().await {
+                    Ok(()) => json!({"kind": kind, "available": true, "detail": "answers"}),
+                    Err(detail) => json!({"kind": kind, "available": false, "detail": detail}),
+                },
+            }
+        }
+        let (llm, illustrator, speech) = tokio::join!(
+            one(self.llm.0, &self.llm.1),
+            one(self.illustrator.0, &self.illustrator.1),
+            one(self.narrator.0, &self.narrator.1)
+        );
+        let status = &self.narrator.2;
+        let narrator = if self.narrator.1.is_some() {
+            speech
+        } else {
+            json!({"kind": status.kind, "available": status.available, "detail": status.detail})
+        };
+        json!({"llm": llm, "illustrator": illustrator, "narrator": narrator})
     }
 }

@@ -10,6 +10,7 @@ use crate::media::Storage;
 use crate::media_links::MediaUrls;
 use crate::metrics::Metrics;
 use crate::providers;
+use crate::providers::ProviderChecks;
 use crate::providers::narrator::NarratorStatus;
 use crate::safety::WordLists;
 use crate::state::AppState;
@@ -74,7 +75,7 @@ impl Application {
             stories: stories.clone(),
             catalog: stories,
             conversations: Arc::new(db.clone()),
-            llm: overrides.llm.unwrap_or_else(|| providers::llm(&config)),
+            llm: overrides.llm.unwrap_or_else(|| providers::llm(&config, &metrics)),
             fallback_llm: providers::builtin_llm(&config),
             safety: safety.clone(),
             illustrator: overrides.illustrator.unwrap_or_else(|| providers::illustrator(&config)),
@@ -85,6 +86,7 @@ impl Application {
         };
         let engine = Engine::start(ports, engine_config(&config)).await.context("starting the actor tree")?;
         let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
+        let providers = Arc::new(ProviderChecks::new(&config, narrator_status));
         let state = AppState {
             keys: Arc::new(JwtKeys::from_config(&config)),
             config: Arc::new(config),
@@ -93,7 +95,7 @@ impl Application {
             metrics,
             links,
             media,
-            narrator: Arc::new(narrator_status),
+            providers,
             stories: cache,
             safety,
         };

@@ -7,7 +7,7 @@ use crate::db::Db;
 use crate::media::Storage;
 use crate::media_links::MediaUrls;
 use crate::metrics::Metrics;
-use crate::providers::narrator::NarratorStatus;
+use crate::providers::ProviderChecks;
 use actors::Engine;
 use actors::ports::Safety;
 use std::sync::Arc;
@@ -21,7 +21,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub links: Arc<MediaUrls>,
     pub media: Storage,
-    pub narrator: Arc<NarratorStatus>,
+    /// What `/readyz` reports about the llm, illustrator and narrator.
+    pub providers: Arc<ProviderChecks>,
     pub stories: Arc<StoryCache>,
     /// Checks what clients send over REST (prompts, titles, transcripts).
     pub safety: Arc<dyn Safety>,

@@ -7,20 +7,26 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A failed provider call. `retryable` decides between backing off and giving up.
+/// A failed provider call. `retryable` decides between backing off and giving up; a provider
+/// that said when to come back (`Retry-After`) sets `retry_after`.
 #[derive(Clone, Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct ProviderError {
     pub message: String,
     pub retryable: bool,
+    pub retry_after: Option<Duration>,
 }
 
 impl ProviderError {
     pub fn transient(message: impl Into<String>) -> Self {
-        Self { message: message.into(), retryable: true }
+        Self { message: message.into(), retryable: true, retry_after: None }
     }
     pub fn permanent(message: impl Into<String>) -> Self {
-        Self { message: message.into(), retryable: false }
+        Self { message: message.into(), retryable: false, retry_after: None }
+    }
+    pub fn retry_after(mut self, wait: Option<Duration>) -> Self {
+        self.retry_after = wait;
+        self
     }
 }
 

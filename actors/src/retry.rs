@@ -1,4 +1,5 @@
-//! Bounded retries with exponential backoff and a per-attempt timeout for provider calls.
+//! Bounded retries with capped exponential backoff, jitter and a per-attempt timeout for
+//! provider calls; a provider's own `Retry-After` is honoured (up to the cap).
 
 use crate::ports::ProviderError;
 use std::future::Future;
@@ -26,8 +27,19 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The backoff ceiling before attempt `attempt + 1`: doubling, capped.
     pub fn delay(&self, attempt: u32) -> Duration {
         self.base_delay.saturating_mul(1 << attempt.min(16)).min(self.max_delay)
+    }
+
+    /// What to actually wait: the provider's `Retry-After` when it gave one (capped), else a
+    /// random point in the upper half of the backoff, so many stories do not retry in step.
+    pub fn wait(&self, attempt: u32, error: &ProviderError) -> Duration {
+        if let Some(after) = error.retry_after {
+            return after.min(self.max_delay.max(self.base_delay));
+        }
+        let ceiling = self.delay(attempt);
+        ceiling / 2 + ceiling.mul_f64(jitter() / 2.0)
     }
 
     /// Run `call` until it succeeds, fails permanently, or the retries are spent.
@@ -46,13 +58,21 @@ impl RetryPolicy {
                 Ok(value) => return Ok(value),
                 Err(e) if e.retryable && attempt < self.retries => {
                     tracing::debug!(what, attempt, error = %e, "provider call failed, retrying");
-                    tokio::time::sleep(self.delay(attempt)).await;
+                    tokio::time::sleep(self.wait(attempt, &e)).await;
                     attempt += 1;
                 }
                 Err(e) => return Err(e),
             }
         }
     }
+}
+
+/// A number in [0, 1), different each call (randomly seeded hasher; no RNG crate needed).
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(std::time::SystemTime::now().elapsed().map_or(0, |d| d.as_nanos() as u64));
+    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]
@@ -107,6 +127,19 @@ mod tests {
             })
             .await;
         assert_eq!(result.unwrap(), 7);
+    }
+
+    #[test]
+    fn waits_are_jittered_within_the_backoff_and_honour_retry_after() {
+        let p = RetryPolicy { base_delay: Duration::from_millis(100), max_delay: Duration::from_secs(2), ..fast(0) };
+        let busy = ProviderError::transient("busy");
+        let waits: Vec<Duration> = (0..50).map(|_| p.wait(1, &busy)).collect();
+        assert!(waits.iter().all(|w| (Duration::from_millis(100)..=Duration::from_millis(200)).contains(w)));
+        assert!(waits.windows(2).any(|w| w[0] != w[1]), "jittered: {waits:?}");
+        let told = busy.clone().retry_after(Some(Duration::from_millis(1500)));
+        assert_eq!(p.wait(0, &told), Duration::from_millis(1500));
+        let greedy = busy.retry_after(Some(Duration::from_secs(3600)));
+        assert_eq!(p.wait(0, &greedy), Duration::from_secs(2), "capped");
     }
 
     #[test]

@@ -18,8 +18,9 @@ pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The database and the media store answer; 503 otherwise. Narration is reported but optional:
-/// without it stories are still written, without audio.
+/// The database and the media store answer; 503 otherwise. Each provider (llm, illustrator,
+/// narrator) is reported with whether it answers, but does not make the service unready: a
+/// story whose provider is down fails with a reason and can be retried.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "ready"), (status = 503, description = "a dependency is down")))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
@@ -32,11 +33,12 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
     let ok = database.is_ok() && media.is_ok();
     let word = |r: &Result<(), String>| if r.is_ok() { "ok" } else { "down" };
-    let narrator = &state.narrator;
+    let providers = state.providers.report().await;
     let body = json!({
         "status": if ok { "ready" } else { "unavailable" },
         "checks": { "database": word(&database), "media": word(&media) },
-        "narrator": { "kind": narrator.kind, "available": narrator.available, "detail": narrator.detail },
+        "narrator": providers["narrator"],
+        "providers": providers,
     });
     (if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body))
 }

@@ -1,0 +1,56 @@
+//! The OpenAI-compatible provider family: one HTTP client shape for any server that speaks
+//! the OpenAI API (OpenAI, Ollama, llama.cpp's server, vLLM, LocalAI…), per capability.
+
+mod client;
+mod images;
+mod speech;
+mod storyteller;
+pub mod structured;
+
+pub use client::{Endpoint, SseDecoder};
+pub use images::OpenAiIllustrator;
+pub use speech::OpenAiNarrator;
+pub use storyteller::OpenAiStoryteller;
+
+use crate::config::Config;
+use crate::providers::builtin::Storyteller;
+use prometheus::IntCounter;
+use std::time::Duration;
+
+pub fn llm_endpoint(config: &Config) -> Endpoint {
+    Endpoint::new("llm", &config.llm_base_url, config.llm_api_key.clone())
+}
+
+pub fn image_endpoint(config: &Config) -> Endpoint {
+    Endpoint::new("illustrator", &config.image_base_url, config.image_api_key.clone())
+}
+
+pub fn speech_endpoint(config: &Config) -> Endpoint {
+    Endpoint::new("narrator", &config.speech_base_url, config.speech_api_key.clone())
+}
+
+pub fn storyteller(config: &Config, tokens: IntCounter) -> OpenAiStoryteller {
+    OpenAiStoryteller {
+        endpoint: llm_endpoint(config),
+        model: config.llm_model.clone(),
+        builtin: Storyteller::new(Duration::ZERO),
+        tokens,
+    }
+}
+
+pub fn illustrator(config: &Config) -> OpenAiIllustrator {
+    OpenAiIllustrator {
+        endpoint: image_endpoint(config),
+        model: config.image_model.clone(),
+        size: config.image_size.clone(),
+    }
+}
+
+pub fn narrator(config: &Config) -> OpenAiNarrator {
+    OpenAiNarrator {
+        endpoint: speech_endpoint(config),
+        model: config.speech_model.clone(),
+        voice: config.speech_voice.clone(),
+        max_chars: config.speech_max_chars,
+    }
+}

@@ -1,0 +1,212 @@
+//! Making sense of what a model wrote: the first JSON object in free text, a story plan that is
+//! actually usable, and scene text tidied (labels, repeats) and kept within its word range.
+
+use actors::model::{ScenePlan, StoryPlan, StorySpec};
+use serde_json::Value;
+
+/// The first complete JSON object in `text` (models wrap JSON in prose or code fences).
+pub fn first_object(text: &str) -> Option<Value> {
+    if let Ok(value @ Value::Object(_)) = serde_json::from_str::<Value>(text.trim()) {
+        return Some(value);
+    }
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    while let Some(offset) = text[start..].find('{') {
+        let open = start + offset;
+        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+        for (i, &b) in bytes.iter().enumerate().skip(open) {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' if in_string => escaped = true,
+                b'"' => in_string = !in_string,
+                b'{' if !in_string => depth += 1,
+                b'}' if !in_string => {
+                    depth -= 1;
+                    if depth == 0 {
+                        // `open` and `i` sit on ASCII braces: both are character boundaries.
+                        if let Ok(value @ Value::Object(_)) = serde_json::from_str(&text[open..=i]) {
+                            return Some(value);
+                        }
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        start = open + 1;
+    }
+    None
+}
+
+fn sensible(text: &str, max_chars: usize) -> Option<String> {
+    let text = text.trim();
+    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+    (letters >= 2 && text.chars().count() <= max_chars && !text.contains(['{', '}', '[', ']'])).then(|| text.to_owned())
+}
+
+/// A plan from a model's JSON, if it is one a child could be read: a title, and `num_scenes`
+/// distinct scenes each with a short outline. Otherwise `None` (the caller plans offline).
+pub fn plan_from(value: &Value, spec: &StorySpec) -> Option<StoryPlan> {
+    let title = match &spec.title {
+        Some(title) => title.clone(),
+        None => sensible(value["title"].as_str()?, 80)?,
+    };
+    let wanted = usize::from(spec.num_scenes);
+    let mut scenes = Vec::with_capacity(wanted);
+    for (i, scene) in value["scenes"].as_array()?.iter().enumerate().take(wanted) {
+        let outline = ["outline", "summary", "description", "text"].iter().find_map(|k| scene[*k].as_str())?;
+        let outline = sensible(outline, 400).filter(|o| o.split_whitespace().count() >= 3)?;
+        let title = scene["title"].as_str().and_then(|t| sensible(t, 80)).unwrap_or_else(|| format!("Part {}", i + 1));
+        scenes.push(ScenePlan { title, outline });
+    }
+    let mut distinct: Vec<String> = scenes.iter().map(|s| s.outline.to_lowercase()).collect();
+    distinct.sort();
+    distinct.dedup();
+    (scenes.len() == wanted && distinct.len() == wanted).then_some(StoryPlan { title, scenes })
+}
+
+/// Words a scene should have for a child of `age`: shorter for the youngest.
+pub fn word_range(age: u8) -> (usize, usize) {
+    match age {
+        0..=5 => (60, 120),
+        6..=8 => (80, 160),
+        _ => (100, 200),
+    }
+}
+
+pub fn words(text: &str) -> usize {
+    text.split_whitespace().count()
+}
+
+/// Scene text as a model wrote it, tidied: headings, labels and markup dropped, a sentence
+/// repeated word for word kept once (small models loop), whitespace made plain.
+pub fn tidy(text: &str) -> String {
+    let mut kept: Vec<String> = Vec::new();
+    // Labels are ASCII: compared without changing case, so no byte offset of a lower-cased copy
+    // is ever used on the original (case changes can change byte lengths).
+    let starts = |line: &str, label: &str| line.get(..label.len()).is_some_and(|head| head.eq_ignore_ascii_case(label));
+    for line in text.lines().map(str::trim) {
+        let line = line.replace("**", "").replace('*', "");
+        if line.is_empty() || line.starts_with('#') || starts(&line, "scene ") && line.len() < 60 && line.ends_with(':')
+        {
+            continue;
+        }
+        let line = ["title:", "scene:", "story:"]
+            .iter()
+            .find_map(|label| starts(&line, label).then(|| line[label.len()..].trim().to_owned()))
+            .unwrap_or(line);
+        for sentence in sentences(&line) {
+            if !kept.iter().any(|k| k.eq_ignore_ascii_case(&sentence)) {
+                kept.push(sentence);
+            }
+        }
+    }
+    kept.join(" ")
+}
+
+/// Split after `.`, `!` or `?` (with closing quotes), keeping the marks.
+fn sentences(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        current.push(c);
+        if matches!(c, '.' | '!' | '?') {
+            while let Some(&q) = chars.peek() {
+                if matches!(q, '"' | '\'' | '”' | '’' | '!' | '?' | '.') {
+                    current.push(q);
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            if chars.peek().is_none_or(|n| n.is_whitespace()) {
+                let s = current.trim().to_owned();
+                if !s.is_empty() {
+                    out.push(s);
+                }
+                current.clear();
+            }
+        }
+    }
+    let rest = current.trim();
+    if !rest.is_empty() {
+        out.push(rest.to_owned());
+    }
+    out
+}
+
+/// At most `max` words, cut after the last whole sentence that fits (or at `max` words with a
+/// full stop when even the first sentence is longer).
+pub fn trim_to(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for sentence in sentences(text) {
+        if words(&out) + words(&sentence) > max {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&sentence);
+    }
+    if out.is_empty() {
+        let cut: Vec<&str> = text.split_whitespace().take(max).collect();
+        out = format!("{}.", cut.join(" ").trim_end_matches([',', ';', ':']));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actors::model::Style;
+
+    fn spec(n: u8) -> StorySpec {
+        StorySpec {
+            title: None,
+            prompt: "a fox".into(),
+            style: Style::Funny,
+            num_scenes: n,
+            age: 6,
+            language: "en".into(),
+        }
+    }
+
+    #[test]
+    fn finds_the_first_object_in_prose_and_fences() {
+        let text = "Sure! Here it is:\n```json\n{\"title\": \"Ruby {the} Fox\", \"scenes\": []}\n```\nEnjoy {";
+        assert_eq!(first_object(text).unwrap()["title"], "Ruby {the} Fox");
+        assert!(first_object("no json here { broken").is_none());
+        assert!(first_object("ünïcödé {\"a\": \"é\"}").is_some());
+    }
+
+    #[test]
+    fn a_usable_plan_or_none() {
+        let good = serde_json::json!({"title": "Ruby's Big Day", "scenes": [
+            {"title": "Morning", "outline": "Ruby wakes up in her den."},
+            {"title": "Friends", "summary": "Ruby meets a kind owl."},
+            {"outline": "They share berries at sunset."}]});
+        let plan = plan_from(&good, &spec(3)).unwrap();
+        assert_eq!(plan.scenes[2].title, "Part 3");
+        assert_eq!(plan_from(&good, &spec(2)).unwrap().scenes.len(), 2, "extra scenes are dropped");
+        assert!(plan_from(&good, &spec(4)).is_none(), "too few scenes");
+        let garbage = serde_json::json!({"title": ") {1} {2} 1. [fennek] fennek", "scenes": []});
+        assert!(plan_from(&garbage, &spec(1)).is_none());
+        let repeated = serde_json::json!({"title": "Fox", "scenes": [
+            {"outline": "The fox is a fox."}, {"outline": "The fox is a fox."}]});
+        assert!(plan_from(&repeated, &spec(2)).is_none(), "a model looping is not a plan");
+    }
+
+    #[test]
+    fn tidy_drops_labels_markup_and_repeats() {
+        let text = "# Scene 1\nScene 1:\n**Title:** The Den\nRuby woke up. Ruby woke up. She smiled!\nShe smiled!";
+        assert_eq!(tidy(text), "The Den Ruby woke up. She smiled!");
+    }
+
+    #[test]
+    fn trimming_keeps_whole_sentences() {
+        let text = "One two three. Four five six. Seven eight nine ten.";
+        assert_eq!(trim_to(text, 7), "One two three. Four five six.");
+        assert_eq!(trim_to("a b c d e f", 3), "a b c.");
+    }
+}
