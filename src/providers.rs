@@ -8,7 +8,7 @@ pub mod openai;
 
 use crate::config::{Config, IllustratorKind, LlmKind, NarratorKind};
 use crate::metrics::Metrics;
-use actors::ports::{Illustrator, Llm, Narrator};
+use actors::ports::{ChatModel, Illustrator, Llm, Narrator};
 use narrator::NarratorStatus;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -19,6 +19,14 @@ pub fn llm(config: &Config, metrics: &Metrics) -> Arc<dyn Llm> {
     match config.llm {
         LlmKind::Builtin => builtin_llm(config),
         LlmKind::Openai => Arc::new(openai::storyteller(config, metrics.llm_tokens.with_label_values(&["openai"]))),
+    }
+}
+
+/// The agent's chat model: the configured text model, or none (the builtin agent's words).
+pub fn chat(config: &Config, metrics: &Metrics) -> Option<Arc<dyn ChatModel>> {
+    match config.llm {
+        LlmKind::Builtin => None,
+        LlmKind::Openai => Some(Arc::new(openai::chat(config, metrics.llm_tokens.with_label_values(&["openai"])))),
     }
 }
 

@@ -78,6 +78,7 @@ impl Application {
             llm: overrides.llm.unwrap_or_else(|| providers::llm(&config, &metrics)),
             fallback_llm: providers::builtin_llm(&config),
             safety: safety.clone(),
+            chat: providers::chat(&config, &metrics),
             illustrator: overrides.illustrator.unwrap_or_else(|| providers::illustrator(&config)),
             narrator,
             media: Arc::new(media.clone()),

@@ -11,6 +11,9 @@ use crate::ports::{
 };
 use crate::protocol::{ClientMessage, Refusal, RequirementsView, ServerEvent, encode};
 use crate::stories::StoryService;
+use reply::Stream;
+
+mod reply;
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -35,6 +38,8 @@ pub struct ConversationDeps {
     pub config: ConversationConfig,
     /// Every child message, extracted requirement and agent reply passes this first.
     pub safety: Arc<dyn Safety>,
+    /// With a chat model the agent speaks through it; without, the builtin agent's words are used.
+    pub chat: Option<Arc<dyn crate::ports::ChatModel>>,
     /// To create and start the stories the child agreed on.
     pub stories: StoryService,
     /// Turns media keys of story events into the URLs the app fetches.
@@ -97,20 +102,16 @@ pub enum ConversationMessage {
     },
     /// Send the next chunk of reply number `n`.
     StreamNext(u64),
+    /// The chat model wrote more of reply number `n`.
+    ModelPiece(u64, String),
+    /// The chat model finished reply number `n` (or failed).
+    ModelDone(u64, Result<(), crate::ports::ProviderError>),
     /// From the supervisor's periodic sweep: ask to be passivated if idle.
     CheckIdle,
     /// The user signed out: close every socket.
     SignOut,
     /// From the supervisor: stop if still idle (replies whether it will).
     TryPassivate(RpcReplyPort<bool>),
-}
-
-struct Stream {
-    number: u64,
-    message_id: String,
-    pending: VecDeque<String>,
-    sent: String,
-    full: String,
 }
 
 pub struct ConversationState {
@@ -213,6 +214,8 @@ impl Actor for ConversationActor {
                 state.deps.observer.fanout(at.elapsed());
             }
             ConversationMessage::StreamNext(number) => Box::pin(state.stream_next(&myself, number)).await,
+            ConversationMessage::ModelPiece(number, piece) => Box::pin(state.model_piece(&myself, number, piece)).await,
+            ConversationMessage::ModelDone(number, result) => Box::pin(state.model_done(&myself, number, result)).await,
             ConversationMessage::CheckIdle => {
                 if state.is_idle() {
                     state.supervisor.idle(state.user);
@@ -315,7 +318,7 @@ impl ConversationState {
                 let turn = agent::confirm(&mut draft);
                 self.draft = draft;
                 self.save_draft().await;
-                self.after_turn(myself, turn).await;
+                self.after_turn(myself, turn, true).await;
             }
             ClientMessage::Resume { last_seq } => {
                 if !self.replay(conn, last_seq) {
@@ -353,6 +356,7 @@ impl ConversationState {
         // The child spoke over the agent: stop the reply in progress.
         self.finish_stream(true).await;
         let mut draft = self.draft.clone();
+        // A redirect is said in the builtin agent's exact words, never reworded by a model.
         let (turn, stored) = match self.deps.safety.check(&content).await {
             Some(concern) => self.held_back("child_message", concern),
             None => {
@@ -382,9 +386,10 @@ impl ConversationState {
                 return;
             }
         }
+        let through_model = record.content != WITHHELD && !turn.start;
         self.draft = draft;
         self.remember(record);
-        self.after_turn(myself, turn).await;
+        self.after_turn(myself, turn, through_model).await;
     }
 
     /// A child's message that is not for a children's story: the agent redirects, the draft
@@ -397,7 +402,8 @@ impl ConversationState {
 
     /// Show the updated requirements, start the story if agreed, and say the reply.
     /// The draft is already stored; only starting a story changes it again here.
-    async fn after_turn(&mut self, myself: &ActorRef<ConversationMessage>, turn: agent::Turn) {
+    /// `through_model`: the chat model (if any) may say the reply in its own words.
+    async fn after_turn(&mut self, myself: &ActorRef<ConversationMessage>, turn: agent::Turn, through_model: bool) {
         self.broadcast(ServerEvent::Requirements(RequirementsView::of(&self.draft)));
         let mut reply = turn.reply;
         if turn.start {
@@ -415,7 +421,7 @@ impl ConversationState {
             tracing::warn!(user = %self.user, concern = concern.as_str(), "agent reply held back");
             reply = agent::redirect(&self.draft, concern).reply;
         }
-        self.begin_stream(myself, reply).await;
+        self.begin_stream(myself, reply, through_model).await;
     }
 
     async fn start_story(&mut self) -> Result<StoryId, ()> {
@@ -441,51 +447,5 @@ impl ConversationState {
         while self.turns.len() > self.deps.config.history_turns {
             self.turns.pop_front();
         }
-    }
-
-    async fn begin_stream(&mut self, myself: &ActorRef<ConversationMessage>, reply: String) {
-        self.streams_started += 1;
-        let words: Vec<&str> = reply.split_inclusive(' ').collect();
-        let pending = words.chunks(3).map(|c| c.concat()).collect();
-        self.stream = Some(Stream {
-            number: self.streams_started,
-            message_id: uuid::Uuid::new_v4().to_string(),
-            pending,
-            sent: String::new(),
-            full: reply,
-        });
-        self.stream_next(myself, self.streams_started).await;
-    }
-
-    async fn stream_next(&mut self, myself: &ActorRef<ConversationMessage>, number: u64) {
-        let delay = self.deps.config.delta_delay;
-        loop {
-            let Some(stream) = self.stream.as_mut().filter(|s| s.number == number) else {
-                return;
-            };
-            let Some(delta) = stream.pending.pop_front() else {
-                self.finish_stream(false).await;
-                return;
-            };
-            stream.sent.push_str(&delta);
-            let event = ServerEvent::AgentDelta { message_id: stream.message_id.clone(), delta };
-            self.broadcast(event);
-            if !delay.is_zero() {
-                myself.send_after(delay, move || ConversationMessage::StreamNext(number));
-                return;
-            }
-        }
-    }
-
-    /// End the reply in progress: whole, or as far as it got when `cancelled`.
-    async fn finish_stream(&mut self, cancelled: bool) {
-        let Some(stream) = self.stream.take() else { return };
-        let content = if cancelled { stream.sent } else { stream.full };
-        let record = TurnRecord { speaker: Speaker::Agent, content: content.clone(), client_id: None };
-        if let Err(e) = self.deps.store.record_turn(self.user, &self.conversation_id, &record, &self.draft).await {
-            tracing::error!(user = %self.user, error = %e, "could not save the agent's turn");
-        }
-        self.remember(record);
-        self.broadcast(ServerEvent::AgentMessage { message_id: stream.message_id, content, cancelled });
     }
 }

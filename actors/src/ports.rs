@@ -91,6 +91,29 @@ pub trait Safety: Send + Sync + 'static {
     fn redact(&self, text: &str) -> String;
 }
 
+/// Who says a line to a chat model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChatRole {
+    System,
+    User,
+    Assistant,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChatLine {
+    pub role: ChatRole,
+    pub content: String,
+}
+
+/// A chat model for the agent's replies, streamed piece by piece.
+#[async_trait]
+pub trait ChatModel: Send + Sync + 'static {
+    fn name(&self) -> &str;
+    /// Answer `lines`, handing each piece of the reply to `on_piece` as it arrives. Dropping
+    /// the future stops the model (the HTTP stream is closed).
+    async fn reply(&self, lines: Vec<ChatLine>, on_piece: Box<dyn FnMut(String) + Send>) -> Result<(), ProviderError>;
+}
+
 /// A picture or a sound, as a provider made it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Media {

@@ -8,8 +8,8 @@ use crate::conversation_supervisor::{ConversationSupervisor, ConversationSupervi
 use crate::model::{StoryId, UserId};
 pub use crate::ports::EngineDown;
 use crate::ports::{
-    ActorKind, ConversationStore, Illustrator, Llm, MediaLinks, MediaStore, Narrator, Observer, Outbound, Safety,
-    StoryCatalog, StoryLauncher, StoryStore,
+    ActorKind, ChatModel, ConversationStore, Illustrator, Llm, MediaLinks, MediaStore, Narrator, Observer, Outbound,
+    Safety, StoryCatalog, StoryLauncher, StoryStore,
 };
 use crate::retry::RetryPolicy;
 use crate::stories::StoryService;
@@ -33,6 +33,8 @@ pub struct Ports {
     /// The offline storyteller: writes what the configured one keeps getting unsafe.
     pub fallback_llm: Arc<dyn Llm>,
     pub safety: Arc<dyn Safety>,
+    /// The agent speaks through this chat model when set.
+    pub chat: Option<Arc<dyn ChatModel>>,
     pub illustrator: Arc<dyn Illustrator>,
     /// `None` when no narrator is available (stories then have no audio).
     pub narrator: Option<Arc<dyn Narrator>>,
@@ -155,6 +157,7 @@ impl Actor for RootActor {
             observer: ports.observer.clone(),
             config: config.conversation,
             safety: ports.safety,
+            chat: ports.chat,
             stories,
             links: ports.links,
         });

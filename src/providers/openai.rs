@@ -1,12 +1,14 @@
 //! The OpenAI-compatible provider family: one HTTP client shape for any server that speaks
 //! the OpenAI API (OpenAI, Ollama, llama.cpp's server, vLLM, LocalAI…), per capability.
 
+mod chat;
 mod client;
 mod images;
 mod speech;
 mod storyteller;
 pub mod structured;
 
+pub use chat::OpenAiChat;
 pub use client::{Endpoint, SseDecoder};
 pub use images::OpenAiIllustrator;
 pub use speech::OpenAiNarrator;
@@ -53,4 +55,8 @@ pub fn narrator(config: &Config) -> OpenAiNarrator {
         voice: config.speech_voice.clone(),
         max_chars: config.speech_max_chars,
     }
+}
+
+pub fn chat(config: &Config, tokens: IntCounter) -> OpenAiChat {
+    OpenAiChat { endpoint: llm_endpoint(config), model: config.llm_model.clone(), tokens }
 }

@@ -6,6 +6,7 @@ mod helpers;
 mod lifecycle;
 mod logs;
 mod media;
+mod openai;
 mod operations;
 mod s3;
 mod safety;

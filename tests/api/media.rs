@@ -22,12 +22,12 @@ async fn finished_story(app: &TestApp, user: &User, body: Value) -> Value {
     app.get(&format!("/stories/{id}"), &user.token).await.json().await.unwrap()
 }
 
-async fn fetch(app: &TestApp, url: &str) -> reqwest::Response {
+pub async fn fetch(app: &TestApp, url: &str) -> reqwest::Response {
     app.client.get(app.url(url)).send().await.unwrap()
 }
 
 /// Seconds of audio in an MP3, decoded by an independent decoder (symphonia).
-fn mp3_seconds(bytes: Vec<u8>) -> f64 {
+pub fn mp3_seconds(bytes: Vec<u8>) -> f64 {
     let stream = MediaSourceStream::new(Box::new(std::io::Cursor::new(bytes)), Default::default());
     let mut hint = Hint::new();
     hint.with_extension("mp3");
