@@ -14,7 +14,6 @@ use storymimi::config::{LlmKind, NarratorKind};
 
 struct ModelServer {
     child: Child,
-    port: u16,
 }
 
 impl ModelServer {
@@ -26,7 +25,7 @@ impl ModelServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("the model server starts");
-        let server = Self { child, port };
+        let server = Self { child };
         let client = reqwest::Client::new();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
         loop {
