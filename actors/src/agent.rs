@@ -23,9 +23,11 @@ pub struct Turn {
 
 const YES: &[&str] = &[
     "yes",
+    "yess",
     "yeah",
     "yep",
     "yup",
+    "yay",
     "sure",
     "ok",
     "okay",
@@ -37,15 +39,53 @@ const YES: &[&str] = &[
     "sounds good",
     "perfect",
     "start",
+    "absolutely",
+    "of course",
+    "go ahead",
+    "uh huh",
+    "alright",
+    "all right",
+    "awesome",
+    "great",
+    "please do",
+    "ready",
+    "cool",
+    "yes please",
+    "definitely",
 ];
-const NO: &[&str] = &["no", "nope", "not yet", "wait", "change", "hmm"];
+const NO: &[&str] =
+    &["no", "nope", "nah", "not yet", "not now", "wait", "hmm", "stop", "hold on", "don't", "dont", "change"];
 const CHANGE: &[&str] = &["actually", "instead", "change", "make it", "rather", "no,", "not a", "switch"];
-const DONT_MIND: &[&str] =
-    &["you choose", "you pick", "surprise me", "don't know", "dont know", "any", "whatever", "i don't mind"];
+const DONT_MIND: &[&str] = &[
+    "you choose",
+    "you pick",
+    "surprise me",
+    "don't know",
+    "dont know",
+    "dunno",
+    "idk",
+    "no idea",
+    "not sure",
+    "up to you",
+    "any",
+    "anything",
+    "whatever",
+    "i don't mind",
+];
 const MAX_WORDS_KEPT: usize = 12;
 
 fn has_phrase(lower: &str, phrases: &[&str]) -> bool {
-    let padded = format!(" {} ", lower.replace(['!', '.', '?', ','], " "));
+    // "yesss" is "yes": runs of three or more of one letter count once.
+    let squeezed: String = lower
+        .chars()
+        .enumerate()
+        .filter(|(i, c)| {
+            let before: Vec<char> = lower.chars().skip(i.saturating_sub(2)).take((*i).min(2)).collect();
+            !(before.len() == 2 && before.iter().all(|b| b == c))
+        })
+        .map(|(_, c)| c)
+        .collect();
+    let padded = format!(" {} ", squeezed.replace(['!', '.', '?', ','], " "));
     phrases.iter().any(|p| padded.contains(&format!(" {p} ")) || lower.starts_with(p) && p.ends_with(','))
 }
 
@@ -116,13 +156,20 @@ pub fn respond(draft: &mut Draft, utterance: &str, limits: &AgentLimits) -> Turn
         }
     }
     if draft.confirming && draft.ready() {
-        let changes = has_phrase(&lower, CHANGE);
-        if has_phrase(&lower, YES) && !changes && !has_phrase(&lower, &["no", "not yet"]) {
-            return start(draft);
+        // What the answer would change decides: "make it!" (the agent's own words) is a yes,
+        // "make it a cat" a change, "yes but in space" a change too.
+        let mut probe = draft.clone();
+        let learned = listen(&mut probe, text, &lower, limits);
+        if agreed(&probe) != agreed(draft) {
+            *draft = probe;
+            return next_step(draft, learned);
         }
-        if has_phrase(&lower, NO) && !changes {
+        if has_phrase(&lower, NO) {
             draft.confirming = false;
             return say("No problem! What would you like to change?");
+        }
+        if has_phrase(&lower, YES) {
+            return start(draft);
         }
     }
     let learned = listen(draft, text, &lower, limits);
@@ -138,6 +185,13 @@ pub fn redirect(draft: &Draft, concern: Concern) -> Turn {
     }
     let who = if draft.hero.is_empty() { "our hero".to_owned() } else { hero_name(&draft.hero) };
     say(&format!("Let's keep our story kind! What if {who} wanted to make friends instead?"))
+}
+
+/// What the child and the agent have agreed on (what a change would change).
+type Agreed<'a> = (&'a Character, &'a [Character], Option<&'a str>, Option<Style>, Option<u8>, Option<&'a str>);
+
+fn agreed(d: &Draft) -> Agreed<'_> {
+    (&d.hero, &d.companions, d.setting.as_deref(), d.style, d.num_scenes, d.title.as_deref())
 }
 
 /// The child pressed "make my story" (`start_story`).
@@ -246,7 +300,24 @@ fn listen(draft: &mut Draft, text: &str, lower: &str, limits: &AgentLimits) -> O
     (!learned.is_empty()).then(|| learned.join(", "))
 }
 
+/// Said when asked where the story happens, but not a place: questions, talk about oneself,
+/// greetings, noise.
+fn not_a_place(lower: &str) -> bool {
+    const QUESTION: &[&str] =
+        &["what", "what's", "why", "how", "can", "could", "who", "when", "do", "does", "is", "are", "will", "would"];
+    const TALK: &[&str] = &["i", "i'm", "me", "my", "you", "your", "hello", "hi", "hey", "blah", "yes", "no", "ok"];
+    let words: Vec<&str> =
+        lower.split(|c: char| !(c.is_alphanumeric() || c == '\'')).filter(|w| !w.is_empty()).collect();
+    lower.contains('?')
+        || !lower.chars().any(char::is_alphabetic)
+        || words.first().is_some_and(|w| QUESTION.contains(w))
+        || words.iter().any(|w| TALK.contains(w))
+}
+
 fn free_setting(lower: &str) -> Option<String> {
+    if not_a_place(lower) {
+        return None;
+    }
     let trimmed = lower.trim_matches(|c: char| !c.is_alphanumeric());
     let place = ["in the ", "in a ", "at the ", "on the ", "on a ", "under the ", "the ", "a "]
         .iter()
@@ -276,12 +347,21 @@ fn length_answer(lower: &str, limits: &AgentLimits) -> Option<u8> {
     })
 }
 
+/// Where the ASCII phrase `phrase` ends in `text`, ignoring case. Searched in the original
+/// text: an index into a lower-cased copy can fall inside a character of the original, because
+/// lower case can change a character's byte length ("İ" → "i̇").
+fn end_of_phrase(text: &str, phrase: &str) -> Option<usize> {
+    text.char_indices()
+        .map(|(i, _)| i)
+        .find(|&i| text.get(i..i + phrase.len()).is_some_and(|s| s.eq_ignore_ascii_case(phrase)))
+        .map(|i| i + phrase.len())
+}
+
 /// "call it Moon Muffins", "the title is …".
 fn title_answer(text: &str) -> Option<String> {
-    let lower = text.to_lowercase();
     let start = ["call it ", "call the story ", "the title is ", "title it ", "name the story "]
         .iter()
-        .find_map(|p| lower.find(p).map(|i| i + p.len()))?;
+        .find_map(|p| end_of_phrase(text, p))?;
     let title = text[start..].trim().trim_matches(|c: char| c == '"' || c == '.' || c == '!' || c == '\'');
     (!title.is_empty() && title.chars().count() <= 80).then(|| title.to_owned())
 }
@@ -335,6 +415,9 @@ fn next_step(draft: &mut Draft, learned: Option<String>) -> Turn {
         None => say(&format!("Hmm, I didn't quite catch that. {question}")),
     }
 }
+
+#[cfg(test)]
+mod utterances;
 
 #[cfg(test)]
 mod tests {

@@ -24,17 +24,17 @@ pub struct Extracted {
 
 /// Singular kinds, with the plural or diminutive forms children use.
 const KINDS: &[(&str, &[&str])] = &[
-    ("dragon", &["dragons"]),
-    ("unicorn", &["unicorns"]),
-    ("fox", &["foxes"]),
-    ("robot", &["robots"]),
-    ("cat", &["cats", "kitten", "kitty", "kittens"]),
-    ("dog", &["dogs", "puppy", "puppies", "doggy"]),
-    ("bear", &["bears", "teddy"]),
-    ("rabbit", &["rabbits", "bunny", "bunnies"]),
-    ("owl", &["owls"]),
-    ("mouse", &["mice"]),
-    ("lion", &["lions"]),
+    ("dragon", &["dragons", "dragón", "drache", "drachen", "dragone", "drago"]),
+    ("unicorn", &["unicorns", "unicornio", "licorne", "einhorn", "unicorno"]),
+    ("fox", &["foxes", "zorro", "renard", "fuchs", "volpe"]),
+    ("robot", &["robots", "roboter", "robô"]),
+    ("cat", &["cats", "kitten", "kitty", "kittens", "gato", "gata", "chat", "chatte", "katze", "kater", "gatto"]),
+    ("dog", &["dogs", "puppy", "puppies", "doggy", "perro", "chien", "hund", "cane"]),
+    ("bear", &["bears", "teddy", "oso", "ours", "bär", "baer", "orso"]),
+    ("rabbit", &["rabbits", "bunny", "bunnies", "conejo", "lapin", "hase", "coniglio"]),
+    ("owl", &["owls", "búho", "hibou", "chouette", "eule", "gufo"]),
+    ("mouse", &["mice", "ratón", "souris", "maus", "topo"]),
+    ("lion", &["lions", "león", "löwe", "leone"]),
     ("tiger", &["tigers"]),
     ("elephant", &["elephants"]),
     ("monkey", &["monkeys"]),
@@ -49,7 +49,7 @@ const KINDS: &[(&str, &[&str])] = &[
     ("squirrel", &["squirrels"]),
     ("hedgehog", &["hedgehogs"]),
     ("octopus", &["octopuses"]),
-    ("princess", &["princesses"]),
+    ("princess", &["princesses", "princesa", "princesse", "prinzessin", "principessa"]),
     ("prince", &["princes"]),
     ("knight", &["knights"]),
     ("pirate", &["pirates"]),
@@ -61,6 +61,32 @@ const KINDS: &[(&str, &[&str])] = &[
     ("alien", &["aliens"]),
     ("monster", &["monsters"]),
     ("giant", &["giants"]),
+    ("pig", &["pigs", "piglet", "piggy"]),
+    ("cow", &["cows", "calf"]),
+    ("sheep", &["lamb", "lambs"]),
+    ("goat", &["goats"]),
+    ("duck", &["ducks", "duckling", "ducklings"]),
+    ("chicken", &["chickens", "hen", "hens", "chick", "chicks"]),
+    ("panda", &["pandas"]),
+    ("giraffe", &["giraffes"]),
+    ("zebra", &["zebras"]),
+    ("koala", &["koalas"]),
+    ("kangaroo", &["kangaroos"]),
+    ("hippo", &["hippos", "hippopotamus"]),
+    ("crocodile", &["crocodiles", "alligator", "alligators"]),
+    ("shark", &["sharks"]),
+    ("seal", &["seals"]),
+    ("crab", &["crabs"]),
+    ("bee", &["bees", "bumblebee"]),
+    ("butterfly", &["butterflies"]),
+    ("ladybird", &["ladybirds", "ladybug", "ladybugs"]),
+    ("snail", &["snails"]),
+    ("caterpillar", &["caterpillars"]),
+    ("parrot", &["parrots"]),
+    ("sloth", &["sloths"]),
+    ("raccoon", &["raccoons"]),
+    ("deer", &["reindeer", "fawn"]),
+    ("wolf", &["wolves"]),
     ("girl", &["girls"]),
     ("boy", &["boys"]),
     ("child", &["children", "kid", "kids"]),
@@ -150,6 +176,76 @@ fn kind_of(word: &str) -> Option<&'static str> {
     KINDS.iter().find(|(k, alts)| *k == w || alts.contains(&w.as_str())).map(|(k, _)| *k)
 }
 
+/// Frequent words a typo-tolerant match must never turn into a kind or a place ("house" is
+/// not a misspelt "horse", "sleep" not "sheep").
+const NOT_TYPOS: &[&str] = &[
+    "house", "horses", "sleep", "sleepy", "there", "their", "where", "these", "those", "other", "about", "after",
+    "again", "under", "while", "story", "today", "happy", "funny", "magic", "night", "light", "right", "green",
+    "water", "world", "still", "think", "place", "little", "people", "really", "please", "bread", "beard", "forests",
+    "hours", "mousse", "princes", "towers", "beaches", "cities", "parks", "court", "coast", "tigers", "start", "short",
+    "smart", "sport", "spark", "stair", "ready", "great", "cloud", "sound", "round", "seven", "wants",
+];
+
+/// One letter added, removed, changed, or two neighbours swapped.
+fn one_edit_apart(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a == b || a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let (ra, rb) = (&a[prefix..], &b[prefix..]);
+    match ra.len().cmp(&rb.len()) {
+        std::cmp::Ordering::Equal => {
+            ra[1..] == rb[1..] || (ra.len() >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && ra[2..] == rb[2..])
+        }
+        std::cmp::Ordering::Greater => ra[1..] == *rb,
+        std::cmp::Ordering::Less => *ra == rb[1..],
+    }
+}
+
+/// A misspelt word of five letters or more, read as the one candidate it is one edit from.
+fn typo_of<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let w = word.to_lowercase();
+    if w.chars().count() < 5 || NOT_TYPOS.contains(&w.as_str()) || !w.chars().all(char::is_alphabetic) {
+        return None;
+    }
+    candidates.filter(|c| c.chars().count() >= 5).find(|c| one_edit_apart(&w, c))
+}
+
+/// The kind a word names, forgiving one typo in longer words ("dragn", "unicron").
+fn kind_or_typo(word: &str) -> Option<&'static str> {
+    kind_of(word).or_else(|| {
+        let all = KINDS.iter().flat_map(|(k, alts)| std::iter::once(*k).chain(alts.iter().copied()));
+        typo_of(word, all).and_then(kind_of)
+    })
+}
+
+/// Words that introduce a character's name, in the languages children speak to us in.
+const CALLED: &[&str] = &[
+    "called", "named", "llamado", "llamada", "appelé", "appelée", "appele", "appelee", "namens", "chiamato", "chiamata",
+];
+
+/// Words after which a name follows though no kind does: "his name is Ember", "se llama Pip",
+/// "s'appelle Minou", "di nome Bruno".
+const NAME_IS: &[&str] = &["llama", "s'appelle", "appelle", "nome"];
+
+/// Small words that are never names, even in a lower-case transcript.
+const NOT_NAME_WORDS: &[&str] = &[
+    "a", "an", "the", "and", "but", "very", "really", "so", "is", "was", "in", "on", "at", "who", "that", "my", "his",
+    "her", "its", "their", "of", "to", "it", "he", "she", "they", "not", "like", "about", "with", "please",
+];
+
+/// A name as a child's transcript may spell it: "pip" and "PIP" are "Pip".
+fn as_name(word: &str) -> Option<String> {
+    if looks_like_name(word) {
+        return Some(word.to_owned());
+    }
+    let lower = word.to_lowercase();
+    let plain = word.chars().all(char::is_alphabetic) && (word == lower || word == word.to_uppercase());
+    (plain && word.chars().count() > 1 && !NOT_NAME_WORDS.contains(&lower.as_str()) && kind_of(word).is_none())
+        .then(|| capitalise(&lower))
+}
+
 fn number(word: &str) -> Option<u8> {
     let w = word.to_lowercase();
     w.parse().ok().or_else(|| NUMBERS.iter().find(|(n, _)| *n == w).map(|(_, v)| *v))
@@ -172,12 +268,18 @@ pub fn extract(text: &str) -> Extracted {
     let mut characters: Vec<(usize, Character)> = Vec::new();
 
     for (i, word) in lower.iter().enumerate() {
-        if let Some(kind) = kind_of(word) {
-            // "a fox called Ruby" / "a fox named Ruby"
+        // "not a dragon, a fox": the dragon is what the child does not want.
+        let negated = i >= 2 && lower[i - 2] == "not" && matches!(lower[i - 1].as_str(), "a" | "an" | "the");
+        // French "chat" only after an article ("un chat"); in English it is talk.
+        let french_only = word == "chat"
+            && !(i >= 1 && ["un", "le", "mon", "ton", "son", "ce", "petit", "du"].contains(&lower[i - 1].as_str()));
+        if negated || french_only {
+            continue;
+        }
+        if let Some(kind) = kind_or_typo(word) {
+            // "a fox called Ruby" / "a fox named Ruby" / "un gato llamado Michi"
             let after = match (lower.get(i + 1).map(String::as_str), toks.get(i + 2)) {
-                (Some("called" | "named"), Some(n)) if looks_like_name(n) || n.chars().all(char::is_lowercase) => {
-                    Some(capitalise(n))
-                }
+                (Some(called), Some(n)) if CALLED.contains(&called) => as_name(n),
                 _ => None,
             };
             // "my cat Whiskers"
@@ -193,14 +295,34 @@ pub fn extract(text: &str) -> Extracted {
             characters.push((i, Character { name: after.or(before), kind: Some(kind.to_owned()), trait_word }));
         }
     }
-    // "my name is Lily", "her name is Zoe", "called Max" without a kind.
+    // "my name is Lily", "her name is Zoe", "called Max" without a kind; "his name is Ember",
+    // "que se llama Pip", "der Rudi heißt" name the character just mentioned.
     for (i, word) in lower.iter().enumerate() {
-        let named = (word == "called" || word == "named") || (word == "is" && i >= 1 && lower[i - 1] == "name");
-        if let Some(n) = toks.get(i + 1).filter(|_| named)
-            && looks_like_name(n)
-            && !characters.iter().any(|(_, c)| c.name.as_deref() == Some(n))
-        {
-            characters.push((i, Character { name: Some(n.clone()), kind: None, trait_word: None }));
+        let name_is = word == "is" && i >= 1 && lower[i - 1] == "name";
+        let named = CALLED.contains(&word.as_str()) || name_is || NAME_IS.contains(&word.as_str());
+        let found = if named {
+            toks.get(i + 1).and_then(|n| {
+                if name_is || !CALLED.contains(&word.as_str()) {
+                    as_name(n)
+                } else {
+                    looks_like_name(n).then(|| n.clone())
+                }
+            })
+        } else if matches!(word.as_str(), "heißt" | "heisst") && i >= 1 {
+            as_name(&toks[i - 1])
+        } else {
+            None
+        };
+        let Some(name) = found else { continue };
+        if characters.iter().any(|(_, c)| c.name.as_deref() == Some(name.as_str())) {
+            continue;
+        }
+        // Whose name: the nameless character just before, unless it is the child's own ("my name").
+        let mine = name_is && i >= 2 && lower[i - 2] == "my";
+        let owner = characters.iter_mut().filter(|(j, c)| *j < i && c.name.is_none() && c.kind.is_some()).last();
+        match owner {
+            Some((_, c)) if !mine && !CALLED.contains(&word.as_str()) => c.name = Some(name),
+            _ => characters.push((i, Character { name: Some(name), kind: None, trait_word: None })),
         }
     }
     characters.sort_by_key(|(i, _)| *i);
@@ -221,7 +343,15 @@ pub fn extract(text: &str) -> Extracted {
             })
         })
         .min()
-        .map(|(_, _, s)| s.to_owned());
+        .map(|(_, _, s)| s.to_owned())
+        .or_else(|| {
+            // A misspelt place ("forrest", "castel").
+            let places = SETTINGS.iter().flat_map(|(_, words)| words.iter().copied());
+            lower
+                .iter()
+                .find_map(|w| typo_of(w, places.clone()))
+                .and_then(|typo| SETTINGS.iter().find(|(_, words)| words.contains(&typo)).map(|(s, _)| (*s).to_owned()))
+        });
     let style_in = |table: &[(Style, &[&str])]| {
         table
             .iter()

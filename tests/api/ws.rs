@@ -400,17 +400,24 @@ async fn a_silent_peer_is_closed_after_the_idle_timeout() {
     let user = app.register("ada@example.com").await;
     let (mut ws, _, _) = connect(&app, &user).await;
     // Neither reading (so no pong goes back to the server's pings) nor writing: the server
-    // closes after the idle timeout and, with no answer to its close, drops the socket.
+    // closes after the idle timeout. Watch for its close frame without reading.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !ws.close_frame_waiting().await {
+        assert!(tokio::time::Instant::now() < deadline, "the idle socket was not closed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(ws.closed().await, Some(1000));
+    drop(ws);
+    // After the closing handshake the socket is gone.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
         let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
         if metrics.contains("storymimi_ws_connections 0") {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "idle socket still open: {metrics}");
+        assert!(tokio::time::Instant::now() < deadline, "{metrics}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(ws.closed().await, Some(1000));
 }
 
 #[tokio::test]

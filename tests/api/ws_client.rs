@@ -129,6 +129,28 @@ impl Ws {
         message["content"].as_str().unwrap().to_owned()
     }
 
+    /// Whether the server's close frame has arrived, looked at without reading anything (so no
+    /// pong is sent back for the pings before it): the frames waiting in the socket are walked.
+    pub async fn close_frame_waiting(&self) -> bool {
+        let MaybeTlsStream::Plain(tcp) = self.socket.get_ref() else { return false };
+        let mut buf = vec![0u8; 64 * 1024];
+        let Ok(n) = tcp.peek(&mut buf).await else { return false };
+        let mut at = 0;
+        while at + 2 <= n {
+            let (opcode, len7) = (buf[at] & 0x0f, usize::from(buf[at + 1] & 0x7f));
+            if opcode == 0x8 {
+                return true;
+            }
+            let (header, len) = match len7 {
+                126 if at + 4 <= n => (4, usize::from(u16::from_be_bytes([buf[at + 2], buf[at + 3]]))),
+                126 | 127 => return false, // long frames: not ours to skip here
+                len => (2, len),
+            };
+            at += header + len;
+        }
+        false
+    }
+
     /// Wait for the server to close the connection; returns the close code (None: dropped).
     pub async fn closed(&mut self) -> Option<u16> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
