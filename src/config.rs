@@ -187,6 +187,11 @@ pub struct Config {
     pub speech_voice: String,
     /// Longest text sent in one `/audio/speech` request; longer scenes are split and joined.
     pub speech_max_chars: usize,
+    /// Also ask an OpenAI-compatible `/moderations` about what the builtin lists let through.
+    pub moderation: bool,
+    pub moderation_base_url: String,
+    pub moderation_api_key: Option<Secret>,
+    pub moderation_model: String,
     pub espeak_command: String,
     /// Words per minute: slower than eSpeak's default 175, calm for bedtime.
     pub espeak_speed: u32,
@@ -264,6 +269,10 @@ impl Default for Config {
             speech_model: "gpt-4o-mini-tts".into(),
             speech_voice: "nova".into(),
             speech_max_chars: 4096,
+            moderation: false,
+            moderation_base_url: OPENAI.into(),
+            moderation_api_key: None,
+            moderation_model: "omni-moderation-latest".into(),
             espeak_command: "espeak-ng".into(),
             espeak_speed: 140,
             piper_command: "piper".into(),

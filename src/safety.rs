@@ -2,7 +2,10 @@
 //! words after undoing common obfuscations, and patterns that take personal data out of text
 //! before it is stored. Offline and deterministic; what it decides is documented in the README.
 
+mod moderation;
 mod personal;
+
+pub use moderation::Moderated;
 
 use actors::ports::{Concern, Safety};
 use async_trait::async_trait;

@@ -12,7 +12,7 @@ use crate::metrics::Metrics;
 use crate::providers;
 use crate::providers::ProviderChecks;
 use crate::providers::narrator::NarratorStatus;
-use crate::safety::WordLists;
+use crate::safety::{Moderated, WordLists};
 use crate::state::AppState;
 use actors::agent::AgentLimits;
 use actors::connection::ConnectionLimits;
@@ -70,7 +70,11 @@ impl Application {
         metrics.narrator_available.set(i64::from(narrator_status.available));
         let cache = Arc::new(StoryCache::new(config.cache_capacity, Duration::from_secs(config.cache_ttl_secs)));
         let stories = Arc::new(CachedStories { db: db.clone(), cache: cache.clone() });
-        let safety: Arc<dyn Safety> = Arc::new(WordLists::default());
+        let safety: Arc<dyn Safety> = if config.moderation {
+            Arc::new(Moderated::new(WordLists::default(), &config, metrics.moderation_unavailable.clone()))
+        } else {
+            Arc::new(WordLists::default())
+        };
         let ports = Ports {
             stories: stories.clone(),
             catalog: stories,

@@ -215,6 +215,16 @@ async fn speech(State(fake): State<Arc<Fake>>, axum::Json(request): axum::Json<V
     ([("content-type", "audio/mpeg")], bytes).into_response()
 }
 
+/// Flags one made-up phrase, as the moderation API documents its answer.
+async fn moderations(axum::Json(request): axum::Json<Value>) -> axum::Json<Value> {
+    let flagged = request["input"].as_str().unwrap().contains("purple monkey dishwasher");
+    axum::Json(json!({"id": "modr-1", "model": request["model"], "results": [{
+        "flagged": flagged,
+        "categories": {"harassment": flagged, "violence": false, "sexual": false},
+        "category_scores": {"harassment": if flagged { 0.9 } else { 0.01 }, "violence": 0.0, "sexual": 0.0},
+    }]}))
+}
+
 async fn start_fake(fake: Fake) -> (Arc<Fake>, String) {
     let fake = Arc::new(fake);
     let app = Router::new()
@@ -222,6 +232,7 @@ async fn start_fake(fake: Fake) -> (Arc<Fake>, String) {
         .route("/v1/images/generations", post(images))
         .route("/v1/audio/speech", post(speech))
         .route("/v1/models", get(|| async { axum::Json(json!({"object": "list", "data": []})) }))
+        .route("/v1/moderations", post(moderations))
         .route("/files/picture.png", get(|| async { ([("content-type", "image/png")], png()) }))
         .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -426,4 +437,42 @@ async fn the_agent_speaks_through_the_model_safely_and_cancel_closes_its_stream(
         assert!(tokio::time::Instant::now() < deadline, "the model's stream was left running");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[tokio::test]
+async fn a_moderation_api_is_a_second_opinion_and_its_absence_leaves_the_lists_in_charge() {
+    let (_fake, base) = start_fake(fake(Chat::Good)).await;
+    let app = spawn_app_with(
+        |c| {
+            c.moderation = true;
+            c.moderation_base_url = base.clone();
+        },
+        Overrides::default(),
+    )
+    .await;
+    let user = app.register("ada@example.com").await;
+    let refused = app.post("/stories/", Some(&user.token), json!({"prompt": "a purple monkey dishwasher"})).await;
+    let body = crate::helpers::assert_error(refused, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "unsafe_content").await;
+    assert_eq!(body["error"]["field"], "prompt");
+    assert!(metrics(&app).await.contains("concern=\"insult\",path=\"prompt\""));
+    app.create_story(&user, json!({"prompt": "a happy monkey", "num_scenes": 1})).await;
+
+    let app = spawn_app_with(
+        |c| {
+            c.moderation = true;
+            c.moderation_base_url = "http://127.0.0.1:9/v1".into();
+        },
+        Overrides::default(),
+    )
+    .await;
+    let user = app.register("ada@example.com").await;
+    app.create_story(&user, json!({"prompt": "a happy monkey", "num_scenes": 1})).await;
+    let refused = app.post("/stories/", Some(&user.token), json!({"prompt": "a monkey with a gun"})).await;
+    assert_eq!(refused.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY, "the lists still hold");
+    let seen = metrics(&app).await;
+    let unavailable = seen
+        .lines()
+        .find_map(|l| l.strip_prefix("storymimi_moderation_unavailable_total ")?.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    assert!(unavailable >= 1.0, "{seen}");
 }
