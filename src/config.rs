@@ -117,6 +117,12 @@ pub struct Config {
     pub refresh_token_ttl_secs: u64,
     /// Largest accepted request body; larger gets 413.
     pub max_body_bytes: usize,
+    /// A request head must arrive within this (and an idle kept-alive connection is closed).
+    pub http_header_read_timeout_secs: u64,
+    /// Largest request head (at least 8192); larger gets 431.
+    pub http_max_header_bytes: usize,
+    /// Open HTTP connections (WebSockets included) at most; beyond it: 503 and close.
+    pub http_max_connections: usize,
     pub max_prompt_chars: usize,
     pub max_title_chars: usize,
     /// Largest `num_scenes` a story may ask for (at most 12).
@@ -226,6 +232,9 @@ impl Default for Config {
             access_token_ttl_secs: 30 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
             max_body_bytes: 64 * 1024,
+            http_header_read_timeout_secs: 10,
+            http_max_header_bytes: 16 * 1024,
+            http_max_connections: 4096,
             max_prompt_chars: 2_000,
             max_title_chars: 120,
             max_scenes: 12,
@@ -350,6 +359,14 @@ impl Config {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(ConfigError::Invalid(format!("{what} must be an http(s) URL")));
             }
+        }
+        if self.http_max_header_bytes < 8192
+            || self.http_max_connections == 0
+            || self.http_header_read_timeout_secs == 0
+        {
+            return invalid(
+                "http_max_header_bytes must be at least 8192, http_max_connections and http_header_read_timeout_secs at least 1",
+            );
         }
         if self.speech_max_chars < 100 {
             return invalid("speech_max_chars must be at least 100");

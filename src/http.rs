@@ -80,7 +80,7 @@ pub fn page_limit(raw: Option<i64>, default: u32, max: u32) -> Result<u32, ApiEr
 
 /// `/stories/` and `/stories` are the same route (the seed app posts to `/stories/`).
 /// Runs before routing. `/docs/` is left alone: the docs UI lives under it.
-pub fn trim_trailing_slash(mut request: Request) -> Request {
+pub fn trim_trailing_slash<B>(mut request: axum::http::Request<B>) -> axum::http::Request<B> {
     let path = request.uri().path();
     if path.len() > 1 && path.ends_with('/') && !path.starts_with("/docs") {
         let trimmed = path.trim_end_matches('/');

@@ -13,6 +13,7 @@ pub mod media_links;
 pub mod metrics;
 pub mod providers;
 pub mod safety;
+pub mod server;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

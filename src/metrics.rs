@@ -38,6 +38,9 @@ pub struct Metrics {
     pub llm_tokens: IntCounterVec,
     /// Moderation checks that could not be made (the builtin lists decided alone).
     pub moderation_unavailable: IntCounter,
+    /// Connections refused over the cap, and accept errors (backed off).
+    pub connections_refused: IntCounter,
+    pub accept_errors: IntCounter,
 }
 
 impl Metrics {
@@ -116,6 +119,11 @@ impl Metrics {
             "Moderation checks that could not be made; the builtin lists decided alone",
         )?;
         registry.register(Box::new(moderation_unavailable.clone()))?;
+        let connections_refused =
+            IntCounter::new("http_connections_refused_total", "Connections refused over the connection cap")?;
+        let accept_errors = IntCounter::new("http_accept_errors_total", "Failed accepts (the loop backs off)")?;
+        registry.register(Box::new(connections_refused.clone()))?;
+        registry.register(Box::new(accept_errors.clone()))?;
         registry.register(Box::new(provider_calls.clone()))?;
         registry.register(Box::new(provider_errors.clone()))?;
         for c in [&ws_messages_in, &ws_messages_out, &ws_rejected] {
@@ -153,6 +161,8 @@ impl Metrics {
             safety_flags,
             llm_tokens,
             moderation_unavailable,
+            connections_refused,
+            accept_errors,
         })
     }
 

@@ -13,6 +13,7 @@ use crate::providers;
 use crate::providers::ProviderChecks;
 use crate::providers::narrator::NarratorStatus;
 use crate::safety::{Moderated, WordLists};
+use crate::server::{self, ServerLimits, ServerMetrics};
 use crate::state::AppState;
 use actors::agent::AgentLimits;
 use actors::connection::ConnectionLimits;
@@ -21,7 +22,6 @@ use actors::ports::{Illustrator, Llm, Narrator, Safety};
 use actors::retry::RetryPolicy;
 use actors::{Engine, EngineConfig, Ports};
 use anyhow::Context;
-use axum::ServiceExt as _;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -119,7 +119,18 @@ impl Application {
         tracing::info!(%addr, "storymimi listening");
         let Self { listener, state } = self;
         let app = tower::util::MapRequest::new(http::router(state.clone()), http::trim_trailing_slash);
-        axum::serve(listener, app.into_make_service()).with_graceful_shutdown(shutdown).await?;
+        let config = &state.config;
+        let limits = ServerLimits {
+            header_read_timeout: Duration::from_secs(config.http_header_read_timeout_secs),
+            max_header_bytes: config.http_max_header_bytes,
+            max_connections: config.http_max_connections,
+            grace: config.shutdown_grace(),
+        };
+        let metrics = ServerMetrics {
+            refused: state.metrics.connections_refused.clone(),
+            accept_errors: state.metrics.accept_errors.clone(),
+        };
+        server::serve(listener, app, limits, metrics, shutdown).await;
         tracing::info!("stopped accepting; stopping story actors");
         state.engine.shutdown(state.config.shutdown_grace()).await;
         tracing::info!("shutdown complete");

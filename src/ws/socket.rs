@@ -13,10 +13,11 @@ use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{ReadHalf, WriteHalf};
+use tokio::io::{BufWriter, ReadHalf, WriteHalf};
 use tokio::sync::{mpsc, watch};
 
 type Io = TokioIo<Upgraded>;
+type Writer = WebSocketWrite<BufWriter<WriteHalf<Io>>>;
 
 /// What the writer sends: events from the core, and control frames the reader owes the peer.
 /// One channel for both keeps an idle socket small.
@@ -80,7 +81,12 @@ pub async fn serve(upgraded: UpgradeFut, state: AppState, user: UserId, last_seq
     ws.set_auto_close(true);
     // One frame can never exceed the whole-message cap (the reassembly check covers the rest).
     ws.set_max_message_size(limits.max_message);
-    let (mut reader, writer) = ws.split(tokio::io::split);
+    // Frames are written into a buffer and flushed once per burst: several small frames of
+    // one reply leave in one segment (with TCP_NODELAY, nothing waits for Nagle).
+    let (mut reader, writer) = ws.split(|io| {
+        let (read, write) = tokio::io::split(io);
+        (read, BufWriter::new(write))
+    });
 
     let (queue_tx, queue_rx) = mpsc::channel(config.ws_outbound_queue);
     let (close_tx, close_rx) = watch::channel(None);
@@ -213,8 +219,11 @@ enum Out {
     Done,
 }
 
+/// Frames written in one burst before a flush, so a fast producer cannot starve the flush.
+const BURST: usize = 64;
+
 async fn write_loop(
-    mut writer: WebSocketWrite<WriteHalf<Io>>,
+    mut writer: Writer,
     mut queue: mpsc::Receiver<Outgoing>,
     mut close: watch::Receiver<Option<(u16, &'static str)>>,
     ping_every: Duration,
@@ -246,6 +255,24 @@ async fn write_loop(
             }
         }
         if !write(&mut writer, frame, write_timeout).await || last {
+            let _ = tokio::time::timeout(write_timeout, writer.flush()).await;
+            return;
+        }
+        // Whatever else is already queued goes out with it, in one flush.
+        if matches!(next, Out::Queued(_)) {
+            for _ in 0..BURST {
+                let Ok(item) = queue.try_recv() else { break };
+                let last = matches!(item, Outgoing::CloseEcho(_));
+                if !write(&mut writer, frame_of(&item), write_timeout).await {
+                    return;
+                }
+                if last {
+                    let _ = tokio::time::timeout(write_timeout, writer.flush()).await;
+                    return;
+                }
+            }
+        }
+        if !matches!(tokio::time::timeout(write_timeout, writer.flush()).await, Ok(Ok(()))) {
             return;
         }
     }
@@ -259,7 +286,8 @@ fn frame_of(item: &Outgoing) -> Frame<'_> {
     }
 }
 
-/// Write one frame; `false` on error or when the peer stopped reading for `timeout`.
-async fn write(writer: &mut WebSocketWrite<WriteHalf<Io>>, frame: Frame<'_>, timeout: Duration) -> bool {
+/// Write one frame (into the buffer; a full buffer goes out); `false` on error or when the
+/// peer stopped reading for `timeout`.
+async fn write(writer: &mut Writer, frame: Frame<'_>, timeout: Duration) -> bool {
     matches!(tokio::time::timeout(timeout, writer.write_frame(frame)).await, Ok(Ok(())))
 }

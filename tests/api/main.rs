@@ -4,6 +4,7 @@
 mod auth;
 mod helpers;
 mod lifecycle;
+mod limits;
 mod logs;
 mod media;
 mod openai;
