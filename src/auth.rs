@@ -2,12 +2,16 @@
 //! extractor that turns a request's bearer token into the caller's [`UserId`].
 
 mod extractor;
+mod guards;
 mod jwt;
 mod password;
+mod throttle;
 
-pub use extractor::{AuthUser, bearer_token};
+pub use extractor::{AuthUser, ClientAddress, bearer_token};
+pub use guards::AuthGuards;
 pub use jwt::{Claims, JwtKeys};
-pub use password::{hash_password, verify_password};
+pub use password::{HashError, HashSettings, Hasher};
+pub use throttle::Throttle;
 
 use crate::digest::sha256_hex;
 use base64::Engine as _;

@@ -117,6 +117,21 @@ pub struct Config {
     pub refresh_token_ttl_secs: u64,
     /// Largest accepted request body; larger gets 413.
     pub max_body_bytes: usize,
+    /// argon2id cost: memory (KiB), passes, lanes. Existing hashes keep their own.
+    pub password_hash_memory_kib: u32,
+    pub password_hash_iterations: u32,
+    pub password_hash_parallelism: u32,
+    /// Password hashes computed at once (0: one per core), and how many more may wait.
+    pub password_hash_workers: usize,
+    pub password_hash_queue: usize,
+    /// Sign-in attempts per minute for one account, and from one client address.
+    pub login_attempts_per_minute_per_account: u32,
+    pub login_attempts_per_minute_per_address: u32,
+    /// Sign-ups per minute from one client address.
+    pub registrations_per_minute_per_address: u32,
+    /// A header a trusted proxy sets to the client's address (e.g. `Fly-Client-IP`); unset:
+    /// the connection's peer address is used.
+    pub client_ip_header: Option<String>,
     /// A request head must arrive within this (and an idle kept-alive connection is closed).
     pub http_header_read_timeout_secs: u64,
     /// Largest request head (at least 8192); larger gets 431.
@@ -232,6 +247,15 @@ impl Default for Config {
             access_token_ttl_secs: 30 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
             max_body_bytes: 64 * 1024,
+            password_hash_memory_kib: 19 * 1024,
+            password_hash_iterations: 2,
+            password_hash_parallelism: 1,
+            password_hash_workers: 0,
+            password_hash_queue: 8,
+            login_attempts_per_minute_per_account: 10,
+            login_attempts_per_minute_per_address: 60,
+            registrations_per_minute_per_address: 20,
+            client_ip_header: None,
             http_header_read_timeout_secs: 10,
             http_max_header_bytes: 16 * 1024,
             http_max_connections: 4096,

@@ -41,6 +41,9 @@ pub struct Metrics {
     /// Connections refused over the cap, and accept errors (backed off).
     pub connections_refused: IntCounter,
     pub accept_errors: IntCounter,
+    /// Sign-in and sign-up attempts refused by a throttle, and password checks turned away.
+    pub auth_throttled: IntCounterVec,
+    pub password_hash_busy: IntCounter,
 }
 
 impl Metrics {
@@ -124,6 +127,16 @@ impl Metrics {
         let accept_errors = IntCounter::new("http_accept_errors_total", "Failed accepts (the loop backs off)")?;
         registry.register(Box::new(connections_refused.clone()))?;
         registry.register(Box::new(accept_errors.clone()))?;
+        let auth_throttled = IntCounterVec::new(
+            Opts::new("auth_throttled_total", "Sign-in and sign-up attempts refused (429), by endpoint and scope"),
+            &["endpoint", "scope"],
+        )?;
+        let password_hash_busy = IntCounter::new(
+            "password_hash_busy_total",
+            "Password checks turned away (503): all workers and the queue busy",
+        )?;
+        registry.register(Box::new(auth_throttled.clone()))?;
+        registry.register(Box::new(password_hash_busy.clone()))?;
         registry.register(Box::new(provider_calls.clone()))?;
         registry.register(Box::new(provider_errors.clone()))?;
         for c in [&ws_messages_in, &ws_messages_out, &ws_rejected] {
@@ -163,6 +176,8 @@ impl Metrics {
             moderation_unavailable,
             connections_refused,
             accept_errors,
+            auth_throttled,
+            password_hash_busy,
         })
     }
 

@@ -1,7 +1,7 @@
 //! Building and running the application: the one place where config becomes a running
 //! service (database, actor tree, providers, routes). `main` and the tests both use it.
 
-use crate::auth::JwtKeys;
+use crate::auth::{AuthGuards, JwtKeys};
 use crate::cache::{CachedStories, StoryCache};
 use crate::config::Config;
 use crate::db::Db;
@@ -94,6 +94,7 @@ impl Application {
         let providers = Arc::new(ProviderChecks::new(&config, narrator_status));
         let state = AppState {
             keys: Arc::new(JwtKeys::from_config(&config)),
+            auth: Arc::new(AuthGuards::from_config(&config, metrics.clone())?),
             config: Arc::new(config),
             db,
             engine: Arc::new(engine),

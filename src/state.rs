@@ -1,6 +1,6 @@
 //! `AppState`: everything a handler needs, built once in `startup` and cloned per request.
 
-use crate::auth::JwtKeys;
+use crate::auth::{AuthGuards, JwtKeys};
 use crate::cache::StoryCache;
 use crate::config::Config;
 use crate::db::Db;
@@ -17,6 +17,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub keys: Arc<JwtKeys>,
+    /// Bounded password hashing and sign-in / sign-up throttles.
+    pub auth: Arc<AuthGuards>,
     pub engine: Arc<Engine>,
     pub metrics: Arc<Metrics>,
     pub links: Arc<MediaUrls>,

@@ -39,3 +39,22 @@ impl FromRequestParts<AppState> for AuthUser {
         state.keys.verify(token).map(AuthUser).ok_or(ApiError::Unauthorized("invalid or expired token"))
     }
 }
+
+/// The client's address: the peer of the connection, or the header a trusted proxy sets
+/// (`client_ip_header`, e.g. `Fly-Client-IP`). `None` when neither is known.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddress(pub Option<std::net::IpAddr>);
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let from_proxy = state
+            .config
+            .client_ip_header
+            .as_deref()
+            .and_then(|name| parts.headers.get(name)?.to_str().ok()?.trim().parse().ok());
+        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        Ok(Self(from_proxy.or(peer)))
+    }
+}

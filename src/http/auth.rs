@@ -1,6 +1,6 @@
 //! `/auth/*`: register, login, refresh (rotating), logout.
 
-use crate::auth::{hash_password, new_refresh_token, token_hash, verify_password};
+use crate::auth::{ClientAddress, new_refresh_token, token_hash};
 use crate::db::tokens::RefreshError;
 use crate::db::users::{CreateUserError, UserRecord};
 use crate::error::{ApiError, ApiResult};
@@ -95,9 +95,14 @@ impl RegisterRequest {
 }
 
 /// Create an account (shared with `POST /users/`).
-pub async fn create_account(state: &AppState, request: RegisterRequest) -> ApiResult<UserRecord> {
+pub async fn create_account(
+    state: &AppState,
+    address: ClientAddress,
+    request: RegisterRequest,
+) -> ApiResult<UserRecord> {
     let account = request.validate()?;
-    let hash = hash_password(account.password).await?;
+    state.auth.registration(address.0)?;
+    let hash = state.auth.hasher.hash(account.password).await.map_err(|e| state.auth.busy(e))?;
     state.db.create_user(&account.email, &account.display_name, &hash).await.map_err(|e| match e {
         CreateUserError::EmailTaken => {
             ApiError::Conflict { code: "email_taken", message: "this email is already registered".into() }
@@ -126,27 +131,34 @@ async fn issue_tokens(state: &AppState, user: UserId) -> ApiResult<TokenResponse
 
 /// Register a new account and sign in.
 #[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = RegisterResponse), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = RegisterResponse), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
+        (status = 429, body = crate::error::ErrorBody, description = "too many sign-ups from this address; see Retry-After"),
+        (status = 503, body = crate::error::ErrorBody, description = "too many password checks at once; see Retry-After")))]
 pub async fn register(
     State(state): State<AppState>,
+    address: ClientAddress,
     ApiJson(request): ApiJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, ApiJson<RegisterResponse>)> {
-    let user = create_account(&state, request).await?;
+    let user = create_account(&state, address, request).await?;
     let tokens = issue_tokens(&state, user.id).await?;
     Ok((StatusCode::CREATED, ApiJson(RegisterResponse { user: UserView::from(&user), tokens })))
 }
 
 /// Sign in with email and password.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ErrorBody),
+        (status = 429, body = crate::error::ErrorBody, description = "too many attempts for this account or from this address; see Retry-After"),
+        (status = 503, body = crate::error::ErrorBody, description = "too many password checks at once; see Retry-After")))]
 pub async fn login(
     State(state): State<AppState>,
+    address: ClientAddress,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> ApiResult<ApiJson<TokenResponse>> {
+    state.auth.login_attempt(&request.email, address.0)?;
     let user = state.db.user_by_email(request.email.trim()).await?;
     // Verify against a real hash even for unknown emails, so timing does not reveal accounts.
     let stored = user.as_ref().map_or(DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
-    let ok = verify_password(request.password, stored).await?;
+    let ok = state.auth.hasher.verify(request.password, stored).await.map_err(|e| state.auth.busy(e))?;
     match user {
         Some(user) if ok => Ok(ApiJson(issue_tokens(&state, user.id).await?)),
         _ => Err(ApiError::Unauthorized("wrong email or password")),

@@ -43,9 +43,10 @@ impl From<&UserRecord> for UserView {
     responses((status = 201, body = UserView), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create_user(
     State(state): State<AppState>,
+    address: crate::auth::ClientAddress,
     ApiJson(request): ApiJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, ApiJson<UserView>)> {
-    let user = create_account(&state, request).await?;
+    let user = create_account(&state, address, request).await?;
     Ok((StatusCode::CREATED, ApiJson(UserView::from(&user))))
 }
 
