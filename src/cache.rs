@@ -5,7 +5,7 @@
 
 use crate::db::Db;
 use actors::model::{Scene, StoryId, StoryPlan, StorySpec, StoryState, UserId};
-use actors::ports::{Creation, Idempotency, Progress, StoreError, StoryCatalog, StoryStore};
+use actors::ports::{Creation, Idempotency, InFlightCaps, Progress, Reset, StoreError, StoryCatalog, StoryStore};
 use async_trait::async_trait;
 use moka::future::Cache;
 use moka::ops::compute::Op;
@@ -115,13 +115,14 @@ impl StoryCatalog for CachedStories {
         user: UserId,
         spec: &StorySpec,
         idempotency: Option<Idempotency<'_>>,
+        caps: InFlightCaps,
     ) -> Result<Creation, StoreError> {
         // A new id has nothing cached; a replay changes nothing.
-        Ok(self.db.create_story(user, spec, idempotency).await?)
+        Ok(self.db.create_story(user, spec, idempotency, Some(caps)).await?)
     }
 
-    async fn reset_failed_story(&self, id: StoryId) -> Result<bool, StoreError> {
-        let result = self.db.reset_failed_story(id).await;
+    async fn reset_failed_story(&self, id: StoryId, caps: InFlightCaps) -> Result<Reset, StoreError> {
+        let result = self.db.reset_failed_story(id, caps).await;
         self.cache.invalidate(id).await;
         Ok(result?)
     }

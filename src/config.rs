@@ -151,6 +151,10 @@ pub struct Config {
     pub provider_timeout_secs: u64,
     /// How often one story's actor may crash before the story is marked failed.
     pub story_restart_limit: u32,
+    /// Stories pending or being written at once for one user (more: 429 `too_many_stories`),
+    /// and in all (more: 503 `busy`).
+    pub max_stories_in_flight_per_user: u32,
+    pub max_stories_in_flight: u32,
     /// Artificial delay per builtin storyteller call, to watch progress or test crash/resume.
     pub builtin_llm_delay_ms: u64,
     /// How long shutdown waits for in-flight work.
@@ -178,6 +182,11 @@ pub struct Config {
     pub conversation_idle_secs: u64,
     /// Events kept per conversation so a reconnecting client can `resume`.
     pub conversation_ring_size: usize,
+    /// Child messages per minute for one user, over all their sockets (bursts of up to ten, or a
+    /// third of the minute's worth when that is more).
+    pub conversation_turns_per_minute: u32,
+    /// WebSockets one user may have open at once; more are refused with 429.
+    pub ws_max_sockets_per_user: usize,
     /// Pause between the chunks of a streamed agent reply.
     pub agent_delta_delay_ms: u64,
     /// Longest transcript accepted by `POST /conversation/{user_id}/transcripts`.
@@ -268,6 +277,8 @@ impl Default for Config {
             provider_retries: 3,
             provider_timeout_secs: 120,
             story_restart_limit: 3,
+            max_stories_in_flight_per_user: 3,
+            max_stories_in_flight: 500,
             builtin_llm_delay_ms: 0,
             shutdown_grace_secs: 20,
             db_readers: 4,
@@ -282,6 +293,8 @@ impl Default for Config {
             ws_write_timeout_secs: 10,
             conversation_idle_secs: 300,
             conversation_ring_size: 512,
+            conversation_turns_per_minute: 30,
+            ws_max_sockets_per_user: 8,
             agent_delta_delay_ms: 30,
             max_transcript_chars: 4_000,
             image_concurrency: 2,

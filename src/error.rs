@@ -32,6 +32,10 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("the service is busy; try again in a moment")]
     Busy,
+    #[error("you already have {limit} stories being written; wait for one to finish")]
+    TooManyStories { limit: u32 },
+    #[error("at most {limit} connections per user; close one first")]
+    TooManySockets { limit: usize },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -67,7 +71,9 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation { .. } | Self::UnsafeContent { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable(_) | Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests { .. } | Self::TooManyStories { .. } | Self::TooManySockets { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -86,6 +92,8 @@ impl ApiError {
             Self::Unavailable(_) => "unavailable",
             Self::TooManyRequests { .. } => "rate_limited",
             Self::Busy => "busy",
+            Self::TooManyStories { .. } => "too_many_stories",
+            Self::TooManySockets { .. } => "too_many_connections",
             Self::Internal(_) => "internal",
         }
     }
@@ -111,6 +119,9 @@ impl IntoResponse for ApiError {
         let retry_after = match &self {
             Self::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
             Self::Busy => Some(1),
+            // A story takes seconds to minutes: look again shortly.
+            Self::TooManyStories { .. } => Some(10),
+            Self::TooManySockets { .. } => Some(5),
             _ => None,
         };
         if let Some(secs) = retry_after {

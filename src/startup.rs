@@ -18,7 +18,7 @@ use crate::state::AppState;
 use actors::agent::AgentLimits;
 use actors::connection::ConnectionLimits;
 use actors::conversation::ConversationConfig;
-use actors::ports::{Illustrator, Llm, Narrator, Safety};
+use actors::ports::{Illustrator, InFlightCaps, Llm, Narrator, Safety};
 use actors::retry::RetryPolicy;
 use actors::{Engine, EngineConfig, Ports};
 use anyhow::Context;
@@ -92,6 +92,7 @@ impl Application {
         let engine = Engine::start(ports, engine_config(&config)).await.context("starting the actor tree")?;
         let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
         let providers = Arc::new(ProviderChecks::new(&config, narrator_status));
+        let sockets = crate::ws::SocketSlots::new(config.ws_max_sockets_per_user);
         let state = AppState {
             keys: Arc::new(JwtKeys::from_config(&config)),
             auth: Arc::new(AuthGuards::from_config(&config, metrics.clone())?),
@@ -104,6 +105,7 @@ impl Application {
             providers,
             stories: cache,
             safety,
+            sockets,
         };
         Ok(Self { listener, state })
     }
@@ -152,11 +154,16 @@ fn engine_config(config: &Config) -> EngineConfig {
             ..RetryPolicy::default()
         },
         restart_limit: config.story_restart_limit,
+        in_flight: InFlightCaps {
+            per_user: config.max_stories_in_flight_per_user,
+            total: config.max_stories_in_flight,
+        },
         conversation: ConversationConfig {
             ring_size: config.conversation_ring_size,
             passivate_after: Duration::from_secs(config.conversation_idle_secs),
             delta_delay: Duration::from_millis(config.agent_delta_delay_ms),
             history_turns: 20,
+            turns_per_minute: config.conversation_turns_per_minute,
             agent: AgentLimits {
                 max_scenes: config.max_scenes,
                 default_scenes: config.default_scenes,

@@ -26,6 +26,8 @@ pub struct AppState {
     /// What `/readyz` reports about the llm, illustrator and narrator.
     pub providers: Arc<ProviderChecks>,
     pub stories: Arc<StoryCache>,
+    /// Open WebSockets per user, capped.
+    pub sockets: Arc<crate::ws::SocketSlots>,
     /// Checks what clients send over REST (prompts, titles, transcripts).
     pub safety: Arc<dyn Safety>,
 }

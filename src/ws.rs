@@ -2,7 +2,10 @@
 //! `Origin` allowlist happen before the upgrade, so failures are ordinary HTTP errors.
 //! The socket itself is pumped by `socket.rs`; the decisions are the ConnectionActor's.
 
+mod slots;
 mod socket;
+
+pub use slots::{SocketSlot, SocketSlots};
 
 use crate::auth::bearer_token;
 use crate::error::ApiError;
@@ -76,6 +79,7 @@ async fn connect(
     if user != caller {
         return Err(ApiError::Forbidden);
     }
+    let slot = state.sockets.take(user).ok_or(ApiError::TooManySockets { limit: state.sockets.limit() })?;
     if let Some(origin) = parts.headers.get(header::ORIGIN) {
         let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok());
         if !origin.to_str().is_ok_and(|o| origin_allowed(o, host, &state.config.allowed_origins)) {
@@ -90,7 +94,7 @@ async fn connect(
     if let Some(protocol) = chosen_protocol(&offered).and_then(|p| HeaderValue::from_str(p).ok()) {
         response.headers_mut().insert(header::SEC_WEBSOCKET_PROTOCOL, protocol);
     }
-    tokio::spawn(socket::serve(upgraded, state, user, params.last_seq));
+    tokio::spawn(socket::serve(upgraded, state, user, params.last_seq, slot));
     Ok(response)
 }
 

@@ -10,6 +10,7 @@ use crate::ports::{
     TurnRecord,
 };
 use crate::protocol::{ClientMessage, Refusal, RequirementsView, ServerEvent, encode};
+use crate::rate::TokenBucket;
 use crate::stories::StoryService;
 use reply::Stream;
 
@@ -29,6 +30,8 @@ pub struct ConversationConfig {
     pub delta_delay: Duration,
     /// Turns kept in memory for context.
     pub history_turns: usize,
+    /// Child messages per minute one user may send (over all their sockets).
+    pub turns_per_minute: u32,
     pub agent: AgentLimits,
 }
 
@@ -53,6 +56,8 @@ pub trait PassivationRequests: Send + Sync + 'static {
 }
 
 pub struct ConversationActor;
+
+const COULD_NOT_START: &str = "Oh no, I couldn't start the story just now. Shall we try again?";
 
 /// Stored (turns, transcripts) in place of a child's message the safety check held back.
 pub const WITHHELD: &str = "(held back by the safety filter)";
@@ -128,6 +133,8 @@ pub struct ConversationState {
     streams_started: u64,
     last_activity: Instant,
     passivating: bool,
+    /// The user's turns per minute, across all their sockets.
+    turn_budget: TokenBucket,
 }
 
 impl Actor for ConversationActor {
@@ -149,6 +156,9 @@ impl Actor for ConversationActor {
         // restarts: a client holding an older number is told to refetch, never misled.
         let next_seq = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0) * 1000;
         deps.observer.actor_started(ActorKind::Conversation);
+        let per_minute = deps.config.turns_per_minute;
+        // Bursts of up to ten (a third of the minute for generous limits).
+        let turn_budget = TokenBucket::new(f64::from(per_minute) / 60.0, per_minute.min(10).max(per_minute / 3));
         Ok(ConversationState {
             user,
             deps,
@@ -163,6 +173,7 @@ impl Actor for ConversationActor {
             streams_started: 0,
             last_activity: Instant::now(),
             passivating: false,
+            turn_budget,
         })
     }
 
@@ -346,6 +357,12 @@ impl ConversationState {
         content: String,
         client_id: Option<String>,
     ) {
+        if !self.turn_budget.take() {
+            self.deps.observer.frame_rejected("turn_rate");
+            let message = "Let's slow down a little, I'm still thinking! Try again in a moment.";
+            self.unicast(conn, &ServerEvent::refusal(Refusal::RateLimited, message));
+            return;
+        }
         // Personal data never reaches the agent or the store.
         let content = self.deps.safety.redact(content.trim());
         if content.is_empty() {
@@ -413,7 +430,7 @@ impl ConversationState {
                     self.save_draft().await;
                     self.broadcast(ServerEvent::Requirements(RequirementsView::of(&self.draft)));
                 }
-                Err(()) => reply = "Oh no, I couldn't start the story just now. Shall we try again?".into(),
+                Err(why) => reply = why,
             }
         }
         if let Some(concern) = self.deps.safety.check(&reply).await {
@@ -424,14 +441,21 @@ impl ConversationState {
         self.begin_stream(myself, reply, through_model).await;
     }
 
-    async fn start_story(&mut self) -> Result<StoryId, ()> {
+    /// Create and start the agreed story; what to tell the child when it cannot start.
+    async fn start_story(&mut self) -> Result<StoryId, String> {
         let spec = self.draft.to_spec(&self.deps.config.agent);
         match self.deps.stories.create(self.user, &spec, None).await {
             Ok(Creation::Created(id) | Creation::Replayed(id)) => Ok(id),
-            Ok(Creation::KeyReused) => Err(()), // no key given: cannot happen
+            Ok(Creation::UserBusy { limit }) => Err(format!(
+                "You already have {limit} stories being made! Let's wait for one to finish, then I'll make this one."
+            )),
+            Ok(Creation::ServiceBusy) => {
+                Err("So many stories are being written right now! Let's try again in a little while.".into())
+            }
+            Ok(Creation::KeyReused) => Err(COULD_NOT_START.into()), // no key given: cannot happen
             Err(e) => {
                 tracing::error!(user = %self.user, error = %e, "could not create the agreed story");
-                Err(())
+                Err(COULD_NOT_START.into())
             }
         }
     }

@@ -27,6 +27,7 @@ pub mod agent;
 pub mod connection;
 pub mod conversation;
 pub mod conversation_supervisor;
+pub mod fair;
 pub mod model;
 pub mod ports;
 pub mod protocol;

@@ -192,6 +192,28 @@ pub enum Creation {
     Replayed(StoryId),
     /// The idempotency key was used before for a different request.
     KeyReused,
+    /// The user already has this many stories being written.
+    UserBusy {
+        limit: u32,
+    },
+    /// The service has as many stories being written as it takes.
+    ServiceBusy,
+}
+
+/// How many stories may be pending or processing at once: per user, and in all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InFlightCaps {
+    pub per_user: u32,
+    pub total: u32,
+}
+
+/// How putting a failed story back in the queue ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reset {
+    Reset,
+    NotFailed,
+    UserBusy { limit: u32 },
+    ServiceBusy,
 }
 
 /// A client's idempotency key and the fingerprint of the request it came with.
@@ -205,15 +227,17 @@ pub struct Idempotency<'a> {
 /// needs them. Implementations keep every derived copy (caches) right.
 #[async_trait]
 pub trait StoryCatalog: Send + Sync + 'static {
-    /// Create a pending story for `user`.
+    /// Create a pending story for `user`, unless that would pass `caps` (checked and
+    /// inserted atomically).
     async fn create_story(
         &self,
         user: UserId,
         spec: &StorySpec,
         idempotency: Option<Idempotency<'_>>,
+        caps: InFlightCaps,
     ) -> Result<Creation, StoreError>;
-    /// `failed` → `pending`, keeping the finished scenes; `false` when the story was not failed.
-    async fn reset_failed_story(&self, id: StoryId) -> Result<bool, StoreError>;
+    /// `failed` → `pending`, keeping the finished scenes, within `caps`.
+    async fn reset_failed_story(&self, id: StoryId, caps: InFlightCaps) -> Result<Reset, StoreError>;
     /// Delete a story and its scenes; the media keys no other story uses. `None`: no such story.
     async fn delete_story(&self, id: StoryId) -> Result<Option<Vec<String>>, StoreError>;
 }

@@ -5,11 +5,12 @@
 use crate::connection::{ConnectionActor, ConnectionArgs, ConnectionLimits, ConnectionMessage, ConversationLocator};
 use crate::conversation::{ConversationConfig, ConversationDeps, ConversationMessage};
 use crate::conversation_supervisor::{ConversationSupervisor, ConversationSupervisorMessage, Registry};
+use crate::fair::FairPermits;
 use crate::model::{StoryId, UserId};
 pub use crate::ports::EngineDown;
 use crate::ports::{
-    ActorKind, ChatModel, ConversationStore, Illustrator, Llm, MediaLinks, MediaStore, Narrator, Observer, Outbound,
-    Safety, StoryCatalog, StoryLauncher, StoryStore,
+    ActorKind, ChatModel, ConversationStore, Illustrator, InFlightCaps, Llm, MediaLinks, MediaStore, Narrator,
+    Observer, Outbound, Safety, StoryCatalog, StoryLauncher, StoryStore,
 };
 use crate::retry::RetryPolicy;
 use crate::stories::StoryService;
@@ -20,7 +21,6 @@ use ractor::rpc::CallResult;
 use ractor::{Actor, ActorProcessingErr, ActorRef, SpawnErr, SupervisionEvent};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 /// What the core needs from outside, implemented in `src/`.
@@ -54,6 +54,8 @@ pub struct EngineConfig {
     pub retry: RetryPolicy,
     /// Crashes of one story's actor before the story is marked failed.
     pub restart_limit: u32,
+    /// Stories pending or processing at once, per user and in all.
+    pub in_flight: InFlightCaps,
     pub conversation: ConversationConfig,
     pub connection: ConnectionLimits,
 }
@@ -88,8 +90,8 @@ impl ConversationLocator for ActorRef<RootMessage> {
 }
 
 /// The story service whose stories are started through `root`.
-fn story_service(ports: &Ports, root: &ActorRef<RootMessage>) -> StoryService {
-    StoryService::new(ports.catalog.clone(), Arc::new(root.clone()), ports.media.clone(), ports.observer.clone())
+fn story_service(ports: &Ports, root: &ActorRef<RootMessage>, caps: InFlightCaps) -> StoryService {
+    StoryService::new(ports.catalog.clone(), Arc::new(root.clone()), ports.media.clone(), ports.observer.clone(), caps)
 }
 
 pub struct RootArgs {
@@ -134,7 +136,7 @@ impl Actor for RootActor {
     async fn pre_start(&self, myself: ActorRef<Self::Msg>, args: RootArgs) -> Result<Self::State, ActorProcessingErr> {
         let RootArgs { ports, config, registry } = args;
         ports.observer.actor_started(ActorKind::Root);
-        let stories = story_service(&ports, &myself);
+        let stories = story_service(&ports, &myself, config.in_flight);
         let story_deps = Arc::new(StoryDeps {
             store: ports.stories,
             llm: ports.llm,
@@ -144,9 +146,9 @@ impl Actor for RootActor {
             narrator: ports.narrator,
             media: ports.media,
             observer: ports.observer.clone(),
-            llm_permits: Arc::new(Semaphore::new(config.llm_concurrency.max(1))),
-            image_permits: Arc::new(Semaphore::new(config.image_concurrency.max(1))),
-            audio_permits: Arc::new(Semaphore::new(config.audio_concurrency.max(1))),
+            llm_permits: FairPermits::new(config.llm_concurrency),
+            image_permits: FairPermits::new(config.image_concurrency),
+            audio_permits: FairPermits::new(config.audio_concurrency),
             lookahead: config.lookahead.max(1),
             retry: config.retry,
             restart_limit: config.restart_limit,
@@ -263,7 +265,7 @@ impl Engine {
         let args = RootArgs { ports, config, registry: registry.clone() };
         let (root, handle) = Actor::spawn(None, RootActor, args).await?;
         Ok(Self {
-            stories: StoryService::new(catalog, Arc::new(root.clone()), media, observer.clone()),
+            stories: StoryService::new(catalog, Arc::new(root.clone()), media, observer.clone(), config.in_flight),
             conversations: Arc::new(root.clone()),
             root,
             handle: std::sync::Mutex::new(Some(handle)),

@@ -3,7 +3,10 @@
 //! catalog (which keeps caches right), counts the transition, and starts or stops the actor.
 
 use crate::model::{StoryId, StorySpec, StoryStatus, UserId};
-use crate::ports::{Creation, EngineDown, Idempotency, MediaStore, Observer, StoreError, StoryCatalog, StoryLauncher};
+use crate::ports::{
+    Creation, EngineDown, Idempotency, InFlightCaps, MediaStore, Observer, Reset, StoreError, StoryCatalog,
+    StoryLauncher,
+};
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -14,20 +17,13 @@ pub enum StoryServiceError {
     EngineDown(#[from] EngineDown),
 }
 
-/// How a retry request ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Retry {
-    Restarted,
-    /// Only a failed story can be retried.
-    NotFailed,
-}
-
 #[derive(Clone)]
 pub struct StoryService {
     catalog: Arc<dyn StoryCatalog>,
     launcher: Arc<dyn StoryLauncher>,
     media: Arc<dyn MediaStore>,
     observer: Arc<dyn Observer>,
+    caps: InFlightCaps,
 }
 
 impl StoryService {
@@ -36,8 +32,9 @@ impl StoryService {
         launcher: Arc<dyn StoryLauncher>,
         media: Arc<dyn MediaStore>,
         observer: Arc<dyn Observer>,
+        caps: InFlightCaps,
     ) -> Self {
-        Self { catalog, launcher, media, observer }
+        Self { catalog, launcher, media, observer, caps }
     }
 
     /// Record a pending story and start writing it. A story whose actor could not be started
@@ -48,7 +45,7 @@ impl StoryService {
         spec: &StorySpec,
         idempotency: Option<Idempotency<'_>>,
     ) -> Result<Creation, StoreError> {
-        let creation = self.catalog.create_story(user, spec, idempotency).await?;
+        let creation = self.catalog.create_story(user, spec, idempotency, self.caps).await?;
         if let Creation::Created(id) = creation {
             self.observer.status_changed(id, StoryStatus::Pending);
             if self.launcher.start(id).is_err() {
@@ -58,14 +55,14 @@ impl StoryService {
         Ok(creation)
     }
 
-    /// Resume a failed story from its last finished scene.
-    pub async fn retry(&self, id: StoryId) -> Result<Retry, StoryServiceError> {
-        if !self.catalog.reset_failed_story(id).await? {
-            return Ok(Retry::NotFailed);
+    /// Resume a failed story from its last finished scene (within the caps).
+    pub async fn retry(&self, id: StoryId) -> Result<Reset, StoryServiceError> {
+        let reset = self.catalog.reset_failed_story(id, self.caps).await?;
+        if reset == Reset::Reset {
+            self.observer.status_changed(id, StoryStatus::Pending);
+            self.launcher.start(id)?;
         }
-        self.observer.status_changed(id, StoryStatus::Pending);
-        self.launcher.start(id)?;
-        Ok(Retry::Restarted)
+        Ok(reset)
     }
 
     /// Stop the story's work, delete it, and remove the media no other story shares.

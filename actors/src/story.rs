@@ -4,6 +4,7 @@
 //! A scene is persisted and announced, in order, only when its text, image and audio are all
 //! stored: persisted scenes are the checkpoints a restarted actor resumes from.
 
+use crate::fair::FairPermits;
 use crate::model::{Scene, SceneDraft, SceneId, Stage, StoryId, StoryPlan, StorySpec, StoryState, StoryStatus, UserId};
 use crate::ports::{
     ActorKind, IllustrationRequest, Illustrator, Llm, MediaStore, Narrator, Observer, Progress, ProviderError, Safety,
@@ -14,7 +15,6 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::Semaphore;
 
 /// Shared by every story actor: the ports and the limits.
 pub struct StoryDeps {
@@ -30,9 +30,9 @@ pub struct StoryDeps {
     pub media: Arc<dyn MediaStore>,
     pub observer: Arc<dyn Observer>,
     /// Concurrent calls allowed into each provider across all stories; a burst queues here.
-    pub llm_permits: Arc<Semaphore>,
-    pub image_permits: Arc<Semaphore>,
-    pub audio_permits: Arc<Semaphore>,
+    pub llm_permits: Arc<FairPermits>,
+    pub image_permits: Arc<FairPermits>,
+    pub audio_permits: Arc<FairPermits>,
     /// Scenes of one story whose media may be in flight while later texts are written.
     pub lookahead: usize,
     pub retry: RetryPolicy,
@@ -208,7 +208,7 @@ async fn advance(state: &mut StoryActorState, myself: &ActorRef<StoryMessage>) -
     }
     let Some(plan) = story.plan.clone() else {
         set_progress(&deps, story, StoryStatus::Processing, Stage::Planning).await?;
-        let plan = safe_plan(&deps, story.story_id, &story.spec).await?;
+        let plan = safe_plan(&deps, (story.story_id, story.user_id), &story.spec).await?;
         deps.store.save_plan(story.story_id, &plan).await?;
         story.plan = Some(plan);
         return Ok(Next::Continue);
@@ -236,7 +236,7 @@ async fn advance(state: &mut StoryActorState, myself: &ActorRef<StoryMessage>) -
     set_progress(&deps, story, StoryStatus::Processing, Stage::Writing).await?;
     let request =
         SceneRequest { story_id: story.story_id, spec: &story.spec, plan: &plan, index, previous: &story.scenes };
-    let draft = safe_scene(&deps, request).await?;
+    let draft = safe_scene(&deps, story.user_id, request).await?;
     let sequence = index as u32 + 1;
     let scene = Scene {
         scene_id: SceneId::new(),
@@ -339,10 +339,10 @@ fn spawn_media(
     target: MediaTarget,
     text: String,
 ) -> tokio::task::AbortHandle {
-    let (deps, myself, plan, spec, story_id) =
-        (deps.clone(), myself.clone(), plan.clone(), story.spec.clone(), story.story_id);
+    let (deps, myself, plan, spec, story_id, user) =
+        (deps.clone(), myself.clone(), plan.clone(), story.spec.clone(), story.story_id, story.user_id);
     tokio::spawn(async move {
-        let result = make_media(&deps, story_id, &spec, &plan, target, &text).await;
+        let result = make_media(&deps, (story_id, user), &spec, &plan, target, &text).await;
         // The actor may be gone (story deleted or finished failing): nothing to report to.
         let _ = myself.send_message(StoryMessage::MediaReady { target, result });
     })
@@ -351,7 +351,7 @@ fn spawn_media(
 
 async fn make_media(
     deps: &StoryDeps,
-    story_id: StoryId,
+    (story_id, user): (StoryId, UserId),
     spec: &StorySpec,
     plan: &StoryPlan,
     target: MediaTarget,
@@ -359,7 +359,7 @@ async fn make_media(
 ) -> Result<String, ProviderError> {
     let media = match target {
         MediaTarget::Cover | MediaTarget::Image(_) => {
-            let _permit = deps.image_permits.acquire().await;
+            let _permit = deps.image_permits.acquire(user).await;
             let index = match target {
                 MediaTarget::Image(seq) => Some(seq as usize - 1),
                 _ => None,
@@ -371,7 +371,7 @@ async fn make_media(
         }
         MediaTarget::Audio(_) => {
             let Some(narrator) = &deps.narrator else { return Err(ProviderError::permanent("no narrator")) };
-            let _permit = deps.audio_permits.acquire().await;
+            let _permit = deps.audio_permits.acquire(user).await;
             let narrate = || observed(deps, narrator.name(), "narrate", narrator.narrate(text, &spec.language));
             deps.retry.run("narrate", narrate).await?
         }
@@ -397,10 +397,14 @@ fn plan_text(plan: &StoryPlan) -> String {
 }
 
 /// The plan, from the storyteller if what it wrote is safe, else from the offline one.
-async fn safe_plan(deps: &StoryDeps, id: StoryId, spec: &StorySpec) -> Result<StoryPlan, ProviderError> {
+async fn safe_plan(
+    deps: &StoryDeps,
+    (id, user): (StoryId, UserId),
+    spec: &StorySpec,
+) -> Result<StoryPlan, ProviderError> {
     for _ in 0..=SAFETY_RETRIES {
         let plan = {
-            let _permit = deps.llm_permits.acquire().await;
+            let _permit = deps.llm_permits.acquire(user).await;
             let llm = &deps.llm;
             deps.retry.run("plan", || observed(deps, llm.name(), "plan", llm.plan_story(id, spec))).await?
         };
@@ -421,11 +425,11 @@ async fn safe_plan(deps: &StoryDeps, id: StoryId, spec: &StorySpec) -> Result<St
 
 /// A scene, written again when what came back is unsafe, then by the offline storyteller.
 /// Unsafe text is never returned: it is neither stored nor sent.
-async fn safe_scene(deps: &StoryDeps, request: SceneRequest<'_>) -> Result<SceneDraft, ProviderError> {
+async fn safe_scene(deps: &StoryDeps, user: UserId, request: SceneRequest<'_>) -> Result<SceneDraft, ProviderError> {
     let text = |d: &SceneDraft| format!("{}\n{}", d.title, d.text);
     for _ in 0..=SAFETY_RETRIES {
         let draft = {
-            let _permit = deps.llm_permits.acquire().await;
+            let _permit = deps.llm_permits.acquire(user).await;
             let llm = &deps.llm;
             deps.retry.run("scene", || observed(deps, llm.name(), "scene", llm.write_scene(request))).await?
         };

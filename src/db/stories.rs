@@ -2,7 +2,7 @@
 
 use super::{Db, DbError, DbResult, now_text, parse, query_all, query_one};
 use actors::model::{Scene, Stage, StoryId, StoryPlan, StorySpec, StoryStatus, UserId};
-use actors::ports::{Creation, Idempotency};
+use actors::ports::{Creation, Idempotency, InFlightCaps, Reset};
 use libsql::{Connection, Row};
 
 /// One story row, without scenes.
@@ -85,6 +85,7 @@ impl Db {
         user: UserId,
         spec: &StorySpec,
         idempotency: Option<Idempotency<'_>>,
+        caps: Option<InFlightCaps>,
     ) -> DbResult<Creation> {
         let conn = self.writer().await;
         if let Some(Idempotency { key, fingerprint: hash }) = idempotency {
@@ -102,6 +103,12 @@ impl Db {
                     Creation::KeyReused
                 });
             }
+        }
+        // Checked on the one write connection, so no other creation slips in between.
+        if let Some(caps) = caps
+            && let Some(busy) = over_caps(&conn, user, caps).await?
+        {
+            return Ok(busy);
         }
         let id = StoryId::new();
         let now = now_text();
@@ -209,9 +216,22 @@ impl Db {
         Ok(Some(orphans))
     }
 
-    /// Put a failed story back in the queue; `false` when it is not failed.
-    pub async fn reset_failed_story(&self, id: StoryId) -> DbResult<bool> {
+    /// Put a failed story back in the queue, within `caps`.
+    pub async fn reset_failed_story(&self, id: StoryId, caps: InFlightCaps) -> DbResult<Reset> {
         let conn = self.writer().await;
+        let owner = query_one(
+            &conn,
+            "SELECT user_id FROM stories WHERE id = ?1 AND status = 'failed'",
+            [id.to_string()],
+            |r| parse::<UserId>(&r.get::<String>(0)?, "user id"),
+        )
+        .await?;
+        let Some(owner) = owner else { return Ok(Reset::NotFailed) };
+        match over_caps(&conn, owner, caps).await? {
+            Some(Creation::UserBusy { limit }) => return Ok(Reset::UserBusy { limit }),
+            Some(_) => return Ok(Reset::ServiceBusy),
+            None => {}
+        }
         let changed = conn
             .execute(
                 "UPDATE stories SET status = 'pending', stage = 'queued', error = NULL, updated_at = ?1
@@ -219,8 +239,27 @@ impl Db {
                 [now_text(), id.to_string()],
             )
             .await?;
-        Ok(changed > 0)
+        Ok(if changed > 0 { Reset::Reset } else { Reset::NotFailed })
     }
+}
+
+/// `Some(UserBusy | ServiceBusy)` when one more story for `user` would pass `caps`.
+async fn over_caps(conn: &Connection, user: UserId, caps: InFlightCaps) -> DbResult<Option<Creation>> {
+    let counts = query_one(
+        conn,
+        "SELECT coalesce(sum(user_id = ?1), 0), count(*) FROM stories WHERE status IN ('pending', 'processing')",
+        [user.to_string()],
+        |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?)),
+    )
+    .await?
+    .unwrap_or((0, 0));
+    Ok(if counts.0 >= i64::from(caps.per_user) {
+        Some(Creation::UserBusy { limit: caps.per_user })
+    } else if counts.1 >= i64::from(caps.total) {
+        Some(Creation::ServiceBusy)
+    } else {
+        None
+    })
 }
 
 pub(super) async fn story_row(conn: &Connection, id: StoryId) -> DbResult<Option<StoryRow>> {

@@ -9,8 +9,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{ApiJson, page_limit};
 use crate::state::AppState;
 use actors::model::{StoryId, StoryStatus};
-use actors::ports::{Creation, Idempotency, MediaLinks};
-use actors::stories::Retry;
+use actors::ports::{Creation, Idempotency, MediaLinks, Reset};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -61,7 +60,9 @@ async fn owned_story(state: &AppState, caller: AuthUser, raw_id: &str) -> ApiRes
     params(("Idempotency-Key" = Option<String>, Header, description = "repeat-safe creation: the same key and body return the same story")),
     responses((status = 202, body = CreateStoryResponse), (status = 409, body = crate::error::ErrorBody),
         (status = 413, body = crate::error::ErrorBody),
-        (status = 422, body = crate::error::ErrorBody, description = "invalid, or `unsafe_content`: not for a children's story")))]
+        (status = 422, body = crate::error::ErrorBody, description = "invalid, or `unsafe_content`: not for a children's story"),
+        (status = 429, body = crate::error::ErrorBody, description = "`too_many_stories`: the caller's stories in flight are at the cap; see Retry-After"),
+        (status = 503, body = crate::error::ErrorBody, description = "`busy`: the service's stories in flight are at the cap")))]
 pub async fn create_story(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -79,6 +80,10 @@ pub async fn create_story(
     let (id, replayed) = match state.engine.stories().create(caller.0, &spec, idempotency).await? {
         Creation::Created(id) => (id, false),
         Creation::Replayed(id) => (id, true),
+        Creation::UserBusy { limit } => {
+            return Err(ApiError::TooManyStories { limit });
+        }
+        Creation::ServiceBusy => return Err(ApiError::Busy),
         Creation::KeyReused => {
             return Err(ApiError::Conflict {
                 code: "idempotency_key_reused",
@@ -202,11 +207,16 @@ pub async fn retry_story(
     Path(story_id): Path<String>,
 ) -> ApiResult<(StatusCode, ApiJson<CreateStoryResponse>)> {
     let story = owned_story(&state, caller, &story_id).await?;
-    if state.engine.stories().retry(story.id).await? == Retry::NotFailed {
-        return Err(ApiError::Conflict {
-            code: "not_failed",
-            message: format!("only a failed story can be retried; this one is {}", story.status.as_str()),
-        });
+    match state.engine.stories().retry(story.id).await? {
+        Reset::Reset => {}
+        Reset::NotFailed => {
+            return Err(ApiError::Conflict {
+                code: "not_failed",
+                message: format!("only a failed story can be retried; this one is {}", story.status.as_str()),
+            });
+        }
+        Reset::UserBusy { limit } => return Err(ApiError::TooManyStories { limit }),
+        Reset::ServiceBusy => return Err(ApiError::Busy),
     }
     Ok((StatusCode::ACCEPTED, ApiJson(CreateStoryResponse { story_id: story.id, status: StoryStatus::Pending })))
 }

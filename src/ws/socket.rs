@@ -61,7 +61,14 @@ struct Limits {
     write_timeout: Duration,
 }
 
-pub async fn serve(upgraded: UpgradeFut, state: AppState, user: UserId, last_seq: Option<u64>) {
+/// Pump the socket until it ends; `_slot` holds the user's socket slot for that long.
+pub async fn serve(
+    upgraded: UpgradeFut,
+    state: AppState,
+    user: UserId,
+    last_seq: Option<u64>,
+    _slot: super::SocketSlot,
+) {
     let ws = match upgraded.await {
         Ok(ws) => ws,
         Err(e) => {

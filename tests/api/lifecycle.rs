@@ -322,15 +322,18 @@ async fn deleting_a_story_while_it_is_written_stops_it_cleanly() {
 #[tokio::test]
 async fn many_stories_at_once_all_complete() {
     let app = spawn_app().await;
-    let user = app.register("ada@example.com").await;
-    let mut ids = Vec::new();
-    for i in 0..12 {
-        ids.push(
-            app.create_story(&user, json!({"prompt": format!("story number {i} about an owl"), "num_scenes": 3})).await,
-        );
+    // Four families, each at its cap of three stories in flight.
+    let mut stories = Vec::new();
+    for family in 0..4 {
+        let user = app.register(&format!("parent{family}@example.com")).await;
+        for i in 0..3 {
+            let prompt = format!("story number {i} about an owl");
+            let id = app.create_story(&user, json!({"prompt": prompt, "num_scenes": 3})).await;
+            stories.push((id, User { id: user.id.clone(), token: user.token.clone(), refresh: user.refresh.clone() }));
+        }
     }
-    for id in &ids {
-        assert_eq!(app.wait_until_finished(&user, id).await["status"], "completed");
+    for (id, user) in &stories {
+        assert_eq!(app.wait_until_finished(user, id).await["status"], "completed");
         assert_eq!(sequences(app.get(&format!("/stories/{id}"), &user.token).await).await, [1, 2, 3]);
     }
 }

@@ -89,6 +89,7 @@ async fn a_reply_is_not_held_back_by_the_network_stack() {
         |c| {
             c.agent_delta_delay_ms = 0;
             c.ws_rate_per_sec = 1000.0;
+            c.conversation_turns_per_minute = 10_000;
         },
         Overrides::default(),
     )
