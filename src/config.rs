@@ -236,6 +236,10 @@ pub struct Config {
     pub s3_endpoint: Option<String>,
     pub s3_access_key_id: Option<Secret>,
     pub s3_secret_access_key: Option<Secret>,
+    /// Media nothing refers to and older than this are removed by the sweep.
+    pub media_sweep_grace_secs: u64,
+    /// How often the sweep runs (it also runs at start-up).
+    pub media_sweep_interval_secs: u64,
     /// Story details kept in the hot cache.
     pub cache_capacity: u64,
     pub cache_ttl_secs: u64,
@@ -329,6 +333,8 @@ impl Default for Config {
             s3_endpoint: None,
             s3_access_key_id: None,
             s3_secret_access_key: None,
+            media_sweep_grace_secs: 3600,
+            media_sweep_interval_secs: 600,
             cache_capacity: 10_000,
             cache_ttl_secs: 300,
         }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod http;
 pub mod media;
 pub mod media_links;
+pub mod media_sweep;
 pub mod memory;
 pub mod metrics;
 pub mod providers;

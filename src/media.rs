@@ -143,6 +143,23 @@ impl Storage {
         Ok(self.op.delete(key).await?)
     }
 
+    /// Every stored key with when it was last written (when the backend says).
+    pub async fn keys(&self) -> Result<Vec<(String, Option<std::time::SystemTime>)>, MediaError> {
+        let mut keys = Vec::new();
+        for entry in self.op.list_with("").recursive(true).await? {
+            let key = entry.path().to_owned();
+            if !is_valid_key(&key) {
+                continue; // directories, and anything that is not ours
+            }
+            let modified = match entry.metadata().last_modified() {
+                Some(t) => Some(t),
+                None => self.op.stat(&key).await.ok().and_then(|m| m.last_modified()),
+            };
+            keys.push((key, modified.map(std::time::SystemTime::from)));
+        }
+        Ok(keys)
+    }
+
     /// Readiness: the store answers a listing.
     pub async fn check(&self) -> Result<(), MediaError> {
         self.op.list_with("/").limit(1).await.map(|_| ()).map_err(Into::into)

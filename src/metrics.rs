@@ -44,6 +44,8 @@ pub struct Metrics {
     /// Sign-in and sign-up attempts refused by a throttle, and password checks turned away.
     pub auth_throttled: IntCounterVec,
     pub password_hash_busy: IntCounter,
+    /// Media files removed because nothing referred to them.
+    pub media_orphans_removed: IntCounter,
 }
 
 impl Metrics {
@@ -137,6 +139,9 @@ impl Metrics {
         )?;
         registry.register(Box::new(auth_throttled.clone()))?;
         registry.register(Box::new(password_hash_busy.clone()))?;
+        let media_orphans_removed =
+            IntCounter::new("media_orphans_removed_total", "Media files removed because nothing referred to them")?;
+        registry.register(Box::new(media_orphans_removed.clone()))?;
         registry.register(Box::new(provider_calls.clone()))?;
         registry.register(Box::new(provider_errors.clone()))?;
         for c in [&ws_messages_in, &ws_messages_out, &ws_rejected] {
@@ -178,6 +183,7 @@ impl Metrics {
             accept_errors,
             auth_throttled,
             password_hash_busy,
+            media_orphans_removed,
         })
     }
 

@@ -3,11 +3,12 @@
 
 use crate::auth::{AuthGuards, JwtKeys};
 use crate::cache::{CachedStories, StoryCache};
-use crate::config::Config;
+use crate::config::{Config, MediaBackend};
 use crate::db::Db;
 use crate::http;
 use crate::media::Storage;
 use crate::media_links::MediaUrls;
+use crate::media_sweep::Sweeper;
 use crate::metrics::Metrics;
 use crate::providers;
 use crate::providers::ProviderChecks;
@@ -121,6 +122,15 @@ impl Application {
         let addr = self.local_addr();
         tracing::info!(%addr, "storymimi listening");
         let Self { listener, state } = self;
+        let sweeper = Sweeper {
+            db: state.db.clone(),
+            media: state.media.clone(),
+            staging: (state.config.media_backend == MediaBackend::Fs)
+                .then(|| state.config.data_dir.join("media-staging")),
+            grace: Duration::from_secs(state.config.media_sweep_grace_secs),
+            removed: state.metrics.media_orphans_removed.clone(),
+        };
+        let sweeping = tokio::spawn(sweeper.run(Duration::from_secs(state.config.media_sweep_interval_secs.max(1))));
         let app = tower::util::MapRequest::new(http::router(state.clone()), http::trim_trailing_slash);
         let config = &state.config;
         let limits = ServerLimits {
@@ -134,6 +144,7 @@ impl Application {
             accept_errors: state.metrics.accept_errors.clone(),
         };
         server::serve(listener, app, limits, metrics, shutdown).await;
+        sweeping.abort();
         tracing::info!("stopped accepting; stopping story actors");
         state.engine.shutdown(state.config.shutdown_grace()).await;
         tracing::info!("shutdown complete");

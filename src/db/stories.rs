@@ -243,6 +243,23 @@ impl Db {
     }
 }
 
+impl Db {
+    /// Every media key a story or scene refers to.
+    pub async fn referenced_media(&self) -> DbResult<std::collections::HashSet<String>> {
+        let conn = self.reader().await;
+        let keys = query_all(
+            &conn,
+            "SELECT image_key FROM scenes WHERE image_key IS NOT NULL
+             UNION SELECT audio_key FROM scenes WHERE audio_key IS NOT NULL
+             UNION SELECT cover_key FROM stories WHERE cover_key IS NOT NULL",
+            (),
+            |r| Ok(r.get::<String>(0)?),
+        )
+        .await?;
+        Ok(keys.into_iter().collect())
+    }
+}
+
 /// `Some(UserBusy | ServiceBusy)` when one more story for `user` would pass `caps`.
 async fn over_caps(conn: &Connection, user: UserId, caps: InFlightCaps) -> DbResult<Option<Creation>> {
     let counts = query_one(

@@ -349,3 +349,82 @@ async fn piper_narrates_when_installed() {
     let audio = fetch(&app, detail["scenes"][0]["audio_url"].as_str().unwrap()).await.bytes().await.unwrap();
     assert!(mp3_seconds(audio.to_vec()) > 5.0);
 }
+
+/// Every file under `dir`, as paths relative to it.
+fn files_under(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut visit = vec![dir.to_owned()];
+    while let Some(d) = visit.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                visit.push(path);
+            } else {
+                out.push(path.strip_prefix(dir).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn stories_deleted_mid_generation_leave_no_files_and_no_work() {
+    let app = spawn_app_with(
+        |c| {
+            c.builtin_llm_delay_ms = 60;
+            c.max_stories_in_flight_per_user = 30;
+            c.media_sweep_grace_secs = 1;
+            c.media_sweep_interval_secs = 1;
+        },
+        Overrides::default(),
+    )
+    .await;
+    let user = app.register("ada@example.com").await;
+    let keep = finished_story(&app, &user, json!({"prompt": "a story to keep", "num_scenes": 1})).await;
+    // A half-written file a crash left behind, an hour old.
+    let staging = app.config.data_dir.join("media-staging");
+    let leftover = staging.join("leftover.tmp");
+    std::fs::write(&leftover, b"half a picture").unwrap();
+    let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options().write(true).open(&leftover).unwrap().set_modified(hour_ago).unwrap();
+
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        ids.push(app.create_story(&user, json!({"prompt": format!("a long fox story {i}"), "num_scenes": 6})).await);
+    }
+    for id in &ids {
+        app.wait_for(&user, id, 30, |s| s["scenes_done"].as_u64() >= Some(1)).await;
+    }
+    for id in &ids {
+        assert_eq!(app.delete(&format!("/stories/{id}"), &user.token).await.status(), StatusCode::NO_CONTENT);
+    }
+    let media_root = app.config.media_dir();
+    let referenced: Vec<String> = {
+        let db = storymimi::db::Db::open(&app.config.db_path(), 1).await.unwrap();
+        let mut keys: Vec<String> = db.referenced_media().await.unwrap().into_iter().collect();
+        keys.sort();
+        keys
+    };
+    let kept_scene = keep["scenes"][0]["image_url"].as_str().unwrap().to_owned();
+    assert!(referenced.iter().any(|k| kept_scene.contains(k.as_str())), "the kept story's files are referenced");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let files = files_under(&media_root);
+        let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        let idle = metrics.contains("storymimi_actors_alive{kind=\"story\"} 0");
+        if files == referenced && idle && !leftover.exists() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "10 s after deleting: {} files for {} references, story actors idle: {idle}, leftover: {}",
+            files.len(),
+            referenced.len(),
+            leftover.exists()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The story that was kept still serves its files.
+    assert_eq!(fetch(&app, &kept_scene).await.status(), StatusCode::OK);
+}
