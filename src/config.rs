@@ -151,6 +151,9 @@ pub struct Config {
     pub provider_timeout_secs: u64,
     /// How often one story's actor may crash before the story is marked failed.
     pub story_restart_limit: u32,
+    /// First wait before a story paused by failing storage (a full disk) is tried again; it
+    /// doubles up to a minute.
+    pub storage_retry_ms: u64,
     /// Stories pending or being written at once for one user (more: 429 `too_many_stories`),
     /// and in all (more: 503 `busy`).
     pub max_stories_in_flight_per_user: u32,
@@ -281,6 +284,7 @@ impl Default for Config {
             provider_retries: 3,
             provider_timeout_secs: 120,
             story_restart_limit: 3,
+            storage_retry_ms: 1000,
             max_stories_in_flight_per_user: 3,
             max_stories_in_flight: 500,
             builtin_llm_delay_ms: 0,

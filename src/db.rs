@@ -28,6 +28,17 @@ pub enum DbError {
 
 pub type DbResult<T> = Result<T, DbError>;
 
+impl DbError {
+    /// The storage cannot take writes (a full disk, a read-only volume): a condition to wait
+    /// out and report as unavailable, not a bug.
+    pub fn is_unwritable(&self) -> bool {
+        let text = self.to_string().to_lowercase();
+        ["disk is full", "no space left", "readonly", "read-only", "disk i/o error", "quota"]
+            .iter()
+            .any(|m| text.contains(m))
+    }
+}
+
 /// Handle to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Db {

@@ -119,6 +119,7 @@ impl IntoResponse for ApiError {
         let retry_after = match &self {
             Self::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
             Self::Busy => Some(1),
+            Self::Unavailable(_) => Some(5),
             // A story takes seconds to minutes: look again shortly.
             Self::TooManyStories { .. } => Some(10),
             Self::TooManySockets { .. } => Some(5),
@@ -133,7 +134,12 @@ impl IntoResponse for ApiError {
 
 impl From<crate::db::DbError> for ApiError {
     fn from(e: crate::db::DbError) -> Self {
-        Self::Internal(e.into())
+        if e.is_unwritable() {
+            tracing::warn!(error = %e, "storage cannot take writes");
+            Self::Unavailable("storage is full or read-only; try again later".into())
+        } else {
+            Self::Internal(e.into())
+        }
     }
 }
 
@@ -143,6 +149,10 @@ impl From<actors::ports::StoreError> for ApiError {
     fn from(e: actors::ports::StoreError) -> Self {
         match e {
             actors::ports::StoreError::NotFound => Self::NotFound("story"),
+            actors::ports::StoreError::Unavailable(why) => {
+                tracing::warn!(error = %why, "storage cannot take writes");
+                Self::Unavailable("storage is full or read-only; try again later".into())
+            }
             e @ actors::ports::StoreError::Backend(_) => Self::Internal(e.into()),
         }
     }

@@ -169,7 +169,14 @@ impl Storage {
 #[async_trait]
 impl MediaStore for Storage {
     async fn put(&self, media: &Media) -> Result<String, StoreError> {
-        self.store(media).await.map_err(|e| StoreError::Backend(e.to_string()))
+        self.store(media).await.map_err(|e| {
+            let text = e.to_string();
+            if text.to_lowercase().contains("no space left") {
+                StoreError::Unavailable(text)
+            } else {
+                StoreError::Backend(text)
+            }
+        })
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {

@@ -165,6 +165,7 @@ fn engine_config(config: &Config) -> EngineConfig {
             ..RetryPolicy::default()
         },
         restart_limit: config.story_restart_limit,
+        storage_retry: Duration::from_millis(config.storage_retry_ms),
         in_flight: InFlightCaps {
             per_user: config.max_stories_in_flight_per_user,
             total: config.max_stories_in_flight,

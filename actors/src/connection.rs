@@ -4,7 +4,7 @@
 
 use crate::conversation::ConversationMessage;
 use crate::model::UserId;
-use crate::ports::{ActorKind, Observer, Outbound};
+use crate::ports::{ActorKind, Alive, Observer, Outbound};
 use crate::protocol::{Refusal, parse_client};
 use crate::rate::TokenBucket;
 use async_trait::async_trait;
@@ -61,6 +61,15 @@ pub struct ConnectionState {
     strikes: VecDeque<Instant>,
     /// A close was requested; further frames are ignored.
     closing: bool,
+    _alive: Alive,
+}
+
+/// A connection actor that crashed must not leave its socket open with nobody reading it:
+/// close with 1011 (a no-op after the normal close in `post_stop`, the first close wins).
+impl Drop for ConnectionState {
+    fn drop(&mut self) {
+        self.args.outbound.close(1011, "connection error; reconnect");
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,16 +108,15 @@ impl Actor for ConnectionActor {
     ) -> Result<Self::State, ActorProcessingErr> {
         // Boxed: a large future inlined here would make every idle connection's task larger.
         let conversation = Box::pin(attach(&myself, &args, args.resume_from)).await?;
-        args.observer.actor_started(ActorKind::Connection);
+        let alive = Alive::new(args.observer.clone(), ActorKind::Connection);
         let bucket = TokenBucket::new(args.limits.rate_per_sec, args.limits.burst);
-        Ok(ConnectionState { args, conversation, bucket, strikes: VecDeque::new(), closing: false })
+        Ok(ConnectionState { args, conversation, bucket, strikes: VecDeque::new(), closing: false, _alive: alive })
     }
 
     async fn post_stop(&self, myself: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
         let _ = state.conversation.send_message(ConversationMessage::Detach(myself.get_id()));
         // A no-op when the peer already left; on shutdown, tells the client to reconnect later.
         state.args.outbound.close(1001, "server shutting down");
-        state.args.observer.actor_stopped(ActorKind::Connection);
         Ok(())
     }
 

@@ -6,8 +6,8 @@
 use crate::agent::{self, AgentLimits};
 use crate::model::{Draft, StoryId, UserId};
 use crate::ports::{
-    ActorKind, Concern, ConversationStore, Creation, MediaLinks, Observer, Outbound, Safety, Speaker, StoryEvent,
-    TurnRecord,
+    ActorKind, Alive, Concern, ConversationStore, Creation, MediaLinks, Observer, Outbound, Safety, Speaker,
+    StoryEvent, TurnRecord,
 };
 use crate::protocol::{ClientMessage, Refusal, RequirementsView, ServerEvent, encode};
 use crate::rate::TokenBucket;
@@ -135,6 +135,22 @@ pub struct ConversationState {
     passivating: bool,
     /// The user's turns per minute, across all their sockets.
     turn_budget: TokenBucket,
+    _alive: Alive,
+    /// Set by `post_stop`, which ractor runs only when the actor stops normally.
+    stopped_normally: bool,
+}
+
+/// An actor that failed (ractor then skips `post_stop`) closes the sockets still attached
+/// with 1011, so their clients reconnect and `resume` with the next conversation actor instead
+/// of staying open and hearing nothing.
+impl Drop for ConversationState {
+    fn drop(&mut self) {
+        if !self.stopped_normally {
+            for (_, outbound) in self.conns.drain(..) {
+                outbound.close(1011, "conversation restarted; reconnect");
+            }
+        }
+    }
 }
 
 impl Actor for ConversationActor {
@@ -155,7 +171,7 @@ impl Actor for ConversationActor {
         // Sequence numbers start from the clock so they keep growing across passivation and
         // restarts: a client holding an older number is told to refetch, never misled.
         let next_seq = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0) * 1000;
-        deps.observer.actor_started(ActorKind::Conversation);
+        let alive = Alive::new(deps.observer.clone(), ActorKind::Conversation);
         let per_minute = deps.config.turns_per_minute;
         // Bursts of up to ten (a third of the minute for generous limits).
         let turn_budget = TokenBucket::new(f64::from(per_minute) / 60.0, per_minute.min(10).max(per_minute / 3));
@@ -174,11 +190,13 @@ impl Actor for ConversationActor {
             last_activity: Instant::now(),
             passivating: false,
             turn_budget,
+            _alive: alive,
+            stopped_normally: false,
         })
     }
 
     async fn post_stop(&self, _: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
-        state.deps.observer.actor_stopped(ActorKind::Conversation);
+        state.stopped_normally = true;
         Ok(())
     }
 

@@ -4,7 +4,7 @@
 
 use crate::conversation::{ConversationActor, ConversationDeps, ConversationMessage, PassivationRequests};
 use crate::model::UserId;
-use crate::ports::{ActorKind, StoryEvent, StoryEvents};
+use crate::ports::{ActorKind, Alive, StoryEvent, StoryEvents};
 use ractor::rpc::CallResult;
 use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use std::collections::HashMap;
@@ -81,6 +81,7 @@ pub struct ConversationSupervisorState {
     deps: Arc<ConversationDeps>,
     registry: Registry,
     by_actor: HashMap<ActorId, UserId>,
+    _alive: Alive,
 }
 
 impl ConversationSupervisorState {
@@ -105,14 +106,13 @@ impl Actor for ConversationSupervisor {
         registry.clear();
         let period = (deps.config.passivate_after / 2).max(Duration::from_millis(10));
         myself.send_interval(period, || ConversationSupervisorMessage::Sweep);
-        deps.observer.actor_started(ActorKind::ConversationSupervisor);
-        Ok(ConversationSupervisorState { deps, registry, by_actor: HashMap::new() })
+        let alive = Alive::new(deps.observer.clone(), ActorKind::ConversationSupervisor);
+        Ok(ConversationSupervisorState { deps, registry, by_actor: HashMap::new(), _alive: alive })
     }
 
     async fn post_stop(&self, myself: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
         myself.stop_children_and_wait(Some("shutdown".into()), Some(Duration::from_secs(5))).await;
         state.registry.clear();
-        state.deps.observer.actor_stopped(ActorKind::ConversationSupervisor);
         Ok(())
     }
 

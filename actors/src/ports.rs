@@ -161,6 +161,9 @@ pub enum StoreError {
     NotFound,
     #[error("storage failure: {0}")]
     Backend(String),
+    /// Storage cannot take writes now (a full disk): wait and try again.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// Where a story's progress is recorded.
@@ -405,6 +408,27 @@ pub trait Observer: Send + Sync + 'static {
     fn outbound_dropped(&self) {}
     /// From a story event happening to its being queued on every socket of its owner.
     fn fanout(&self, _latency: Duration) {}
+}
+
+/// Counts an actor as alive for exactly as long as it exists. Kept in the actor's state, it is
+/// dropped however the actor ends (stopped, failed, panicked or killed: ractor runs
+/// `post_stop` only for the first), so the "actors alive" gauge cannot drift.
+pub struct Alive {
+    observer: Arc<dyn Observer>,
+    kind: ActorKind,
+}
+
+impl Alive {
+    pub fn new(observer: Arc<dyn Observer>, kind: ActorKind) -> Self {
+        observer.actor_started(kind);
+        Self { observer, kind }
+    }
+}
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        self.observer.actor_stopped(self.kind);
+    }
 }
 
 /// An observer that ignores everything.

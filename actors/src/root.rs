@@ -9,7 +9,7 @@ use crate::fair::FairPermits;
 use crate::model::{StoryId, UserId};
 pub use crate::ports::EngineDown;
 use crate::ports::{
-    ActorKind, ChatModel, ConversationStore, Illustrator, InFlightCaps, Llm, MediaLinks, MediaStore, Narrator,
+    ActorKind, Alive, ChatModel, ConversationStore, Illustrator, InFlightCaps, Llm, MediaLinks, MediaStore, Narrator,
     Observer, Outbound, Safety, StoryCatalog, StoryLauncher, StoryStore,
 };
 use crate::retry::RetryPolicy;
@@ -56,6 +56,8 @@ pub struct EngineConfig {
     pub restart_limit: u32,
     /// Stories pending or processing at once, per user and in all.
     pub in_flight: InFlightCaps,
+    /// First wait before a story paused by failing storage is tried again (it doubles, to 1 min).
+    pub storage_retry: Duration,
     pub conversation: ConversationConfig,
     pub connection: ConnectionLimits,
 }
@@ -106,7 +108,7 @@ pub struct RootState {
     registry: Registry,
     stories: ActorRef<StorySupervisorMessage>,
     conversations: ActorRef<ConversationSupervisorMessage>,
-    observer: Arc<dyn Observer>,
+    _alive: Alive,
 }
 
 async fn spawn_stories(
@@ -135,7 +137,7 @@ impl Actor for RootActor {
 
     async fn pre_start(&self, myself: ActorRef<Self::Msg>, args: RootArgs) -> Result<Self::State, ActorProcessingErr> {
         let RootArgs { ports, config, registry } = args;
-        ports.observer.actor_started(ActorKind::Root);
+        let alive = Alive::new(ports.observer.clone(), ActorKind::Root);
         let stories = story_service(&ports, &myself, config.in_flight);
         let story_deps = Arc::new(StoryDeps {
             store: ports.stories,
@@ -152,6 +154,7 @@ impl Actor for RootActor {
             lookahead: config.lookahead.max(1),
             retry: config.retry,
             restart_limit: config.restart_limit,
+            storage_retry: config.storage_retry,
             events: Arc::new(registry.clone()),
         });
         let conversation_deps = Arc::new(ConversationDeps {
@@ -165,7 +168,7 @@ impl Actor for RootActor {
         });
         let stories = spawn_stories(&myself, &story_deps).await?;
         let conversations = spawn_conversations(&myself, &conversation_deps, &registry).await?;
-        Ok(RootState { story_deps, conversation_deps, registry, stories, conversations, observer: ports.observer })
+        Ok(RootState { story_deps, conversation_deps, registry, stories, conversations, _alive: alive })
     }
 
     async fn post_stop(&self, myself: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
@@ -178,7 +181,6 @@ impl Actor for RootActor {
         }
         let _ = state.conversations.stop_and_wait(None, Some(Duration::from_secs(5))).await;
         let _ = state.stories.stop_and_wait(None, None).await;
-        state.observer.actor_stopped(ActorKind::Root);
         Ok(())
     }
 

@@ -7,8 +7,8 @@
 use crate::fair::FairPermits;
 use crate::model::{Scene, SceneDraft, SceneId, Stage, StoryId, StoryPlan, StorySpec, StoryState, StoryStatus, UserId};
 use crate::ports::{
-    ActorKind, IllustrationRequest, Illustrator, Llm, MediaStore, Narrator, Observer, Progress, ProviderError, Safety,
-    SceneRequest, StoreError, StoryEvent, StoryEvents, StoryStore,
+    ActorKind, Alive, IllustrationRequest, Illustrator, Llm, MediaStore, Narrator, Observer, Progress, ProviderError,
+    Safety, SceneRequest, StoreError, StoryEvent, StoryEvents, StoryStore,
 };
 use crate::retry::RetryPolicy;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
@@ -38,6 +38,8 @@ pub struct StoryDeps {
     pub retry: RetryPolicy,
     /// How often one story may crash its actor before it is marked failed.
     pub restart_limit: u32,
+    /// First wait before a story paused by failing storage is tried again (it doubles).
+    pub storage_retry: std::time::Duration,
     /// Where what happens is told (the owner's conversation, if one is alive).
     pub events: Arc<dyn StoryEvents>,
 }
@@ -72,7 +74,7 @@ pub enum StoryMessage {
     /// Do the next piece of work (plan, or the next scene's text).
     Advance,
     /// A media task finished: the stored key, or why it failed.
-    MediaReady { target: MediaTarget, result: Result<String, ProviderError> },
+    MediaReady { target: MediaTarget, result: Result<String, StepError> },
 }
 
 /// A scene whose text is written and whose media are on their way.
@@ -96,11 +98,23 @@ pub struct StoryActorState {
     /// Index of the next scene whose text is to be written.
     next_index: usize,
     cover_requested: bool,
-    /// Picture and narration tasks in flight: aborted when the actor stops (deleted, failed,
-    /// shut down), so no work runs and no file is written for a story that is gone.
-    media_tasks: Vec<tokio::task::AbortHandle>,
+    /// Picture and narration tasks in flight: aborted when the actor ends, however it ends
+    /// (deleted, failed, crashed, shut down), so no work runs for a story that is gone.
+    media_tasks: MediaTasks,
+    _alive: Alive,
     /// Writing failed while media were in flight: finish those scenes, then fail with this.
     failure: Option<ProviderError>,
+}
+
+/// Abort handles of a story's media tasks; dropping it aborts them.
+struct MediaTasks(Vec<tokio::task::AbortHandle>);
+
+impl Drop for MediaTasks {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
 }
 
 pub struct StoryArgs {
@@ -117,8 +131,10 @@ enum Next {
     Finished,
 }
 
+/// Why a step did not go through: the provider (retried, then the story fails with a reason)
+/// or storage (the story pauses and resumes when storage works again).
 #[derive(Debug, thiserror::Error)]
-enum StepError {
+pub enum StepError {
     #[error(transparent)]
     Provider(#[from] ProviderError),
     #[error(transparent)]
@@ -135,7 +151,7 @@ impl Actor for StoryActor {
         myself: ActorRef<Self::Msg>,
         args: Self::Arguments,
     ) -> Result<Self::State, ActorProcessingErr> {
-        args.deps.observer.actor_started(ActorKind::Story);
+        let alive = Alive::new(args.deps.observer.clone(), ActorKind::Story);
         myself.send_message(StoryMessage::Advance)?;
         Ok(StoryActorState {
             story_id: args.story_id,
@@ -146,16 +162,9 @@ impl Actor for StoryActor {
             next_index: 0,
             cover_requested: false,
             failure: None,
-            media_tasks: Vec::new(),
+            media_tasks: MediaTasks(Vec::new()),
+            _alive: alive,
         })
-    }
-
-    async fn post_stop(&self, _: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
-        for task in state.media_tasks.drain(..) {
-            task.abort();
-        }
-        state.deps.observer.actor_stopped(ActorKind::Story);
-        Ok(())
     }
 
     async fn handle(
@@ -216,7 +225,7 @@ async fn advance(state: &mut StoryActorState, myself: &ActorRef<StoryMessage>) -
     if story.cover_key.is_none() && !state.cover_requested {
         let story = state.story.as_ref().ok_or(StoreError::NotFound)?;
         let task = spawn_media(&deps, myself, story, &plan, MediaTarget::Cover, plan.title.clone());
-        state.media_tasks.push(task);
+        state.media_tasks.0.push(task);
         state.cover_requested = true;
     }
     let story = state.story.as_mut().ok_or(StoreError::NotFound)?;
@@ -247,11 +256,18 @@ async fn advance(state: &mut StoryActorState, myself: &ActorRef<StoryMessage>) -
         audio_key: None,
     };
     let story = state.story.as_ref().ok_or(StoreError::NotFound)?;
-    state.media_tasks.retain(|t| !t.is_finished());
-    state.media_tasks.push(spawn_media(&deps, myself, story, &plan, MediaTarget::Image(sequence), scene.text.clone()));
+    state.media_tasks.0.retain(|t| !t.is_finished());
+    state.media_tasks.0.push(spawn_media(
+        &deps,
+        myself,
+        story,
+        &plan,
+        MediaTarget::Image(sequence),
+        scene.text.clone(),
+    ));
     if deps.narrator.is_some() {
         let task = spawn_media(&deps, myself, story, &plan, MediaTarget::Audio(sequence), scene.text.clone());
-        state.media_tasks.push(task);
+        state.media_tasks.0.push(task);
     }
     state.pending.insert(sequence, Pending { scene, audio_needed: deps.narrator.is_some() });
     state.next_index += 1;
@@ -262,7 +278,7 @@ async fn media_ready(
     state: &mut StoryActorState,
     myself: &ActorRef<StoryMessage>,
     target: MediaTarget,
-    result: Result<String, ProviderError>,
+    result: Result<String, StepError>,
 ) -> Result<Next, StepError> {
     let key = result?;
     let deps = state.deps.clone();
@@ -356,7 +372,7 @@ async fn make_media(
     plan: &StoryPlan,
     target: MediaTarget,
     text: &str,
-) -> Result<String, ProviderError> {
+) -> Result<String, StepError> {
     let media = match target {
         MediaTarget::Cover | MediaTarget::Image(_) => {
             let _permit = deps.image_permits.acquire(user).await;
@@ -370,13 +386,14 @@ async fn make_media(
             deps.retry.run("illustrate", illustrate).await?
         }
         MediaTarget::Audio(_) => {
-            let Some(narrator) = &deps.narrator else { return Err(ProviderError::permanent("no narrator")) };
+            let Some(narrator) = &deps.narrator else { return Err(ProviderError::permanent("no narrator").into()) };
             let _permit = deps.audio_permits.acquire(user).await;
             let narrate = || observed(deps, narrator.name(), "narrate", narrator.narrate(text, &spec.language));
             deps.retry.run("narrate", narrate).await?
         }
     };
-    deps.media.put(&media).await.map_err(|e| ProviderError::transient(format!("could not store media: {e}")))
+    // A store that cannot write (a full disk) is storage trouble, not the provider's.
+    Ok(deps.media.put(&media).await?)
 }
 
 /// Asked again this often when the storyteller writes something unsafe, before the offline

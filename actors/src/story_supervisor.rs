@@ -1,9 +1,11 @@
 //! StorySupervisor: owns one StoryActor per story being written. Starts them on request,
 //! re-adopts unfinished stories at start-up, restarts crashed ones (one-for-one, limited),
-//! and marks a story failed when its actor keeps crashing.
+//! and marks a story failed when its actor keeps crashing. A story whose storage cannot write
+//! (a full disk) is paused and tried again with backoff, however long that takes: it is never
+//! left `processing` with no actor and nothing scheduled.
 
 use crate::model::StoryId;
-use crate::ports::ActorKind;
+use crate::ports::{ActorKind, Alive, StoreError};
 use crate::story::{StoryActor, StoryArgs, StoryDeps, StoryMessage, mark_failed};
 use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use std::collections::HashMap;
@@ -20,8 +22,18 @@ pub enum StorySupervisorMessage {
     CancelStory(StoryId),
     /// Start every story the store says was left unfinished.
     AdoptUnfinished,
-    /// Which stories are being written right now.
+    /// Which stories are being written right now (paused ones included).
     RunningStories(RpcReplyPort<Vec<StoryId>>),
+    /// A paused story's wait is over: try again.
+    Resume(StoryId),
+}
+
+/// A story waiting for storage to work again.
+struct Paused {
+    /// Pauses so far, for the backoff.
+    attempts: u32,
+    /// The story was given up on but could not be marked failed yet: mark it, don't restart it.
+    give_up: bool,
 }
 
 struct Child {
@@ -33,6 +45,8 @@ pub struct StorySupervisorState {
     deps: Arc<StoryDeps>,
     children: HashMap<StoryId, Child>,
     by_actor: HashMap<ActorId, StoryId>,
+    paused: HashMap<StoryId, Paused>,
+    _alive: Alive,
 }
 
 impl StorySupervisorState {
@@ -51,6 +65,30 @@ impl StorySupervisorState {
         let id = self.by_actor.remove(&cell.get_id())?;
         self.children.remove(&id).map(|child| (id, child))
     }
+
+    /// Try `id` again after a backoff (1×, 2×, 4× … the base, at most a minute).
+    fn pause(&mut self, myself: &ActorRef<StorySupervisorMessage>, id: StoryId, give_up: bool) {
+        let entry = self.paused.entry(id).or_insert(Paused { attempts: 0, give_up });
+        entry.attempts += 1;
+        entry.give_up |= give_up;
+        let wait = self.deps.storage_retry.saturating_mul(1 << entry.attempts.min(6)).min(Duration::from_secs(60));
+        tracing::warn!(story = %id, wait_ms = wait.as_millis() as u64, "storage is failing; story paused");
+        myself.send_after(wait, move || StorySupervisorMessage::Resume(id));
+    }
+
+    /// Record the story as failed; if even that cannot be written, keep trying later.
+    async fn give_up(&mut self, myself: &ActorRef<StorySupervisorMessage>, id: StoryId) {
+        let reason = "Something went wrong while writing this story. Please try again.";
+        match mark_failed(&self.deps, id, None, reason).await {
+            Ok(()) => {
+                self.paused.remove(&id);
+            }
+            Err(e) => {
+                tracing::error!(story = %id, error = %e, "could not mark story failed");
+                self.pause(myself, id, true);
+            }
+        }
+    }
 }
 
 impl Actor for StorySupervisor {
@@ -59,8 +97,14 @@ impl Actor for StorySupervisor {
     type Arguments = Arc<StoryDeps>;
 
     async fn pre_start(&self, _: ActorRef<Self::Msg>, deps: Arc<StoryDeps>) -> Result<Self::State, ActorProcessingErr> {
-        deps.observer.actor_started(ActorKind::StorySupervisor);
-        Ok(StorySupervisorState { deps, children: HashMap::new(), by_actor: HashMap::new() })
+        let alive = Alive::new(deps.observer.clone(), ActorKind::StorySupervisor);
+        Ok(StorySupervisorState {
+            deps,
+            children: HashMap::new(),
+            by_actor: HashMap::new(),
+            paused: HashMap::new(),
+            _alive: alive,
+        })
     }
 
     async fn post_stop(&self, _: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
@@ -68,7 +112,6 @@ impl Actor for StorySupervisor {
         for (_, child) in state.children.drain() {
             let _ = child.actor.stop_and_wait(None, None).await;
         }
-        state.deps.observer.actor_stopped(ActorKind::StorySupervisor);
         Ok(())
     }
 
@@ -80,15 +123,24 @@ impl Actor for StorySupervisor {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             StorySupervisorMessage::StartStory(id) => {
+                state.paused.remove(&id);
                 if !state.children.contains_key(&id) {
                     state.spawn(&myself, id, 0).await;
                 }
             }
             StorySupervisorMessage::CancelStory(id) => {
+                state.paused.remove(&id);
                 if let Some(child) = state.children.get(&id) {
                     child.actor.stop(Some("cancelled".into()));
                 }
             }
+            StorySupervisorMessage::Resume(id) => match state.paused.get(&id) {
+                None => {} // started again or cancelled meanwhile
+                Some(paused) if paused.give_up => state.give_up(&myself, id).await,
+                // Stays in `paused` until it finishes: a failing store pauses it again, longer.
+                Some(_) if !state.children.contains_key(&id) => state.spawn(&myself, id, 0).await,
+                Some(_) => {}
+            },
             StorySupervisorMessage::AdoptUnfinished => match state.deps.store.unfinished_stories().await {
                 Ok(ids) => {
                     if !ids.is_empty() {
@@ -103,7 +155,13 @@ impl Actor for StorySupervisor {
                 Err(e) => tracing::error!(error = %e, "could not list unfinished stories"),
             },
             StorySupervisorMessage::RunningStories(reply) => {
-                let _ = reply.send(state.children.keys().copied().collect());
+                let running = state
+                    .children
+                    .keys()
+                    .chain(state.paused.keys())
+                    .copied()
+                    .collect::<std::collections::BTreeSet<_>>();
+                let _ = reply.send(running.into_iter().collect());
             }
         }
         Ok(())
@@ -117,12 +175,19 @@ impl Actor for StorySupervisor {
     ) -> Result<(), ActorProcessingErr> {
         match event {
             SupervisionEvent::ActorTerminated(cell, _, _) => {
-                state.forget(&cell);
+                if let Some((id, _)) = state.forget(&cell) {
+                    // It finished, was cancelled, or failed with a reason: not paused any more.
+                    state.paused.remove(&id);
+                }
             }
             SupervisionEvent::ActorFailed(cell, error) => {
                 let Some((id, child)) = state.forget(&cell) else {
                     return Ok(());
                 };
+                if error.downcast_ref::<StoreError>().is_some() {
+                    state.pause(&myself, id, false);
+                    return Ok(());
+                }
                 let restarts = child.restarts + 1;
                 if restarts <= state.deps.restart_limit {
                     tracing::warn!(story = %id, restarts, %error, "story actor crashed, restarting");
@@ -131,10 +196,7 @@ impl Actor for StorySupervisor {
                     state.spawn(&myself, id, restarts).await;
                 } else {
                     tracing::error!(story = %id, %error, "story actor keeps crashing, giving up");
-                    let reason = "Something went wrong while writing this story. Please try again.";
-                    if let Err(e) = mark_failed(&state.deps, id, None, reason).await {
-                        tracing::error!(story = %id, error = %e, "could not mark story failed");
-                    }
+                    state.give_up(&myself, id).await;
                 }
             }
             _ => {}

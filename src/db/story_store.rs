@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 impl From<DbError> for StoreError {
     fn from(e: DbError) -> Self {
-        StoreError::Backend(e.to_string())
+        if e.is_unwritable() { StoreError::Unavailable(e.to_string()) } else { StoreError::Backend(e.to_string()) }
     }
 }
 

@@ -26,21 +26,33 @@ pub async fn healthz() -> Json<serde_json::Value> {
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let database = state.db.ping().await.map_err(|e| e.to_string());
     let media = state.media.check().await.map_err(|e| e.to_string());
-    for (what, result) in [("database", &database), ("media", &media)] {
+    let storage = writable(&state.config.data_dir).await;
+    for (what, result) in [("database", &database), ("media", &media), ("storage", &storage)] {
         if let Err(e) = result {
             tracing::warn!(check = what, error = %e, "readiness check failed");
         }
     }
-    let ok = database.is_ok() && media.is_ok();
+    let ok = database.is_ok() && media.is_ok() && storage.is_ok();
     let word = |r: &Result<(), String>| if r.is_ok() { "ok" } else { "down" };
     let providers = state.providers.report().await;
+    let reason = [&database, &media, &storage].into_iter().find_map(|r| r.as_ref().err());
     let body = json!({
         "status": if ok { "ready" } else { "unavailable" },
-        "checks": { "database": word(&database), "media": word(&media) },
+        "checks": { "database": word(&database), "media": word(&media), "storage": word(&storage) },
+        "reason": reason,
         "narrator": providers["narrator"],
         "providers": providers,
     });
     (if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body))
+}
+
+/// Room to write in the data directory (the database and local media live there): a small
+/// file is written and removed. A full or read-only volume fails here before users do.
+async fn writable(dir: &std::path::Path) -> Result<(), String> {
+    let probe = dir.join(".readyz-probe");
+    let written = tokio::fs::write(&probe, vec![0u8; 64 * 1024]).await;
+    let _ = tokio::fs::remove_file(&probe).await;
+    written.map_err(|e| format!("the data volume cannot take writes: {e}"))
 }
 
 /// Prometheus text exposition.

@@ -12,7 +12,8 @@ async fn health_and_readiness() {
     assert!(health.headers().contains_key("x-request-id"));
     let ready: Value = app.client.get(app.url("/readyz")).send().await.unwrap().json().await.unwrap();
     assert_eq!(ready["status"], "ready");
-    assert_eq!(ready["checks"], json!({"database": "ok", "media": "ok"}));
+    assert_eq!(ready["checks"], json!({"database": "ok", "media": "ok", "storage": "ok"}));
+    assert!(ready["reason"].is_null());
     assert!(ready["narrator"]["available"].is_boolean() && ready["narrator"]["detail"].is_string());
 }
 

@@ -1,0 +1,95 @@
+//! A full data volume (a real tmpfs, filled on purpose): readiness says so, writes answer 503,
+//! story work pauses, and everything resumes by itself when space returns. Needs root to
+//! mount the tmpfs (`.ci/run` requires it); skips locally otherwise.
+
+use crate::helpers::{skip_without, start, test_config};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use storymimi::Overrides;
+use storymimi::config::NarratorKind;
+
+/// A small tmpfs, unmounted when dropped.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(dir: &Path, size: &str) -> Option<Self> {
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Self(dir.to_owned()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// Write until the volume is full; the ballast file.
+fn fill(dir: &Path) -> PathBuf {
+    let path = dir.join("ballast");
+    let mut file = std::fs::File::create(&path).unwrap();
+    let block = vec![7u8; 64 * 1024];
+    while file.write_all(&block).is_ok() {}
+    let small = [7u8; 512];
+    while file.write_all(&small).is_ok() {}
+    let _ = file.sync_all();
+    path
+}
+
+#[tokio::test]
+async fn a_full_disk_pauses_the_service_and_it_resumes_when_space_returns() {
+    let outer = tempfile::tempdir().unwrap();
+    let Some(_tmpfs) = Tmpfs::mount(outer.path(), "24m") else {
+        skip_without("tmpfs", "mounting a tmpfs needs root");
+        return;
+    };
+    let mut config = test_config(&outer);
+    config.builtin_llm_delay_ms = 150;
+    config.narrator = NarratorKind::None;
+    config.storage_retry_ms = 200;
+    let app = start(config, outer, Overrides::default()).await;
+    let user = app.register("ada@example.com").await;
+    let id = app.create_story(&user, json!({"prompt": "a long owl story", "num_scenes": 8})).await;
+    app.wait_for(&user, &id, 30, |s| s["scenes_done"].as_u64() >= Some(1)).await;
+
+    let ballast = fill(&app.config.data_dir);
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!(ready["checks"]["storage"], "down", "{ready}");
+    assert!(ready["reason"].as_str().unwrap().contains("cannot take writes"), "{ready}");
+
+    let body = json!({"email": "bo@example.com", "password": "correct horse battery"});
+    let register = app.post("/auth/register", None, body.clone()).await;
+    assert_eq!(register.status(), StatusCode::SERVICE_UNAVAILABLE, "{}", register.text().await.unwrap());
+    let create = app.post("/stories/", Some(&user.token), json!({"prompt": "another", "num_scenes": 1})).await;
+    assert_eq!(create.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(create.headers().contains_key("retry-after"));
+
+    // The story waits (it is not failed, and not abandoned).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let status: Value = app.get(&format!("/stories/{id}/status"), &user.token).await.json().await.unwrap();
+    assert_eq!(status["status"], "processing", "{status}");
+
+    std::fs::remove_file(&ballast).unwrap();
+    let done = app.wait_for(&user, &id, 90, |s| s["status"] != "processing").await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let detail: Value = app.get(&format!("/stories/{id}"), &user.token).await.json().await.unwrap();
+    let sequences: Vec<u64> =
+        detail["scenes"].as_array().unwrap().iter().map(|s| s["sequence"].as_u64().unwrap()).collect();
+    assert_eq!(sequences, (1..=8).collect::<Vec<_>>());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.client.get(app.url("/readyz")).send().await.unwrap().status() != StatusCode::OK {
+        assert!(Instant::now() < deadline, "not ready again after space returned");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.post("/auth/register", None, body).await.status(), StatusCode::CREATED);
+}
