@@ -3,7 +3,10 @@
 //! 1. Makespan: a story written with fixed-latency providers (LLM 200 ms a call, picture 300 ms,
 //!    narration 150 ms) against the ideal critical path, plan + n × text + the last scene's
 //!    slowest medium: what a perfect pipeline would take.
-//! 2. `GET /stories/{id}` requests per second with the hot cache against no cache, same run.
+//! 2. `GET /stories/{id}` requests per second with the hot cache against no cache, and against
+//!    the floor: bare hyper serving the same JSON body on the same machine, in the same run.
+//!    Load comes from `wrk` (Debian package `wrk`) when installed, else from an in-process
+//!    client (which then is the bottleneck, and the table says so).
 //!
 //!     cargo bench --bench story            # `-- --quick` for a smoke run
 
@@ -164,6 +167,49 @@ impl App {
     }
 }
 
+fn which_wrk() -> bool {
+    std::process::Command::new("wrk").arg("--version").output().is_ok()
+}
+
+/// Requests per second `wrk` reaches on `url` (2 threads, 50 connections), if wrk is installed.
+fn wrk(url: &str, token: &str, seconds: u64) -> Option<f64> {
+    let out = std::process::Command::new("wrk")
+        .args(["-t2", "-c50", &format!("-d{seconds}s"), "-H", &format!("Authorization: Bearer {token}"), url])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.starts_with("Requests/sec:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Bare hyper serving `body` with the same headers the story route sends: the floor.
+async fn bare_hyper(body: bytes::Bytes, etag: String) -> String {
+    use hyper::service::service_fn;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else { continue };
+            let _ = tcp.set_nodelay(true);
+            let (body, etag) = (body.clone(), etag.clone());
+            tokio::spawn(async move {
+                let service = service_fn(move |_req: hyper::Request<hyper::body::Incoming>| {
+                    let response = hyper::Response::builder()
+                        .header("content-type", "application/json")
+                        .header("etag", etag.as_str())
+                        .header("cache-control", "private, no-cache")
+                        .body(http_body_util::Full::new(body.clone()))
+                        .expect("response");
+                    async move { Ok::<_, std::convert::Infallible>(response) }
+                });
+                let io = hyper_util::rt::TokioIo::new(tcp);
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+            });
+        }
+    });
+    format!("http://{addr}/story")
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
@@ -196,10 +242,17 @@ fn main() {
         }
 
         let measure = if quick { Duration::from_millis(500) } else { Duration::from_secs(3) };
-        println!("\n`GET /stories/{{id}}` of a finished 6-scene story, 16 concurrent clients, {measure:?}:\n");
-        println!("| cache | requests/s |");
-        println!("|---|---:|");
+        let using_wrk = which_wrk();
+        let load = if using_wrk {
+            "wrk, 2 threads, 50 connections"
+        } else {
+            "in-process client, 16 workers (wrk not installed)"
+        };
+        println!("\n`GET /stories/{{id}}` of a finished 6-scene story ({load}), {measure:?} each:\n");
+        println!("| server | requests/s | vs bare hyper |");
+        println!("|---|---:|---:|");
         let mut rates = Vec::new();
+        let mut floor_body = None;
         for (name, capacity) in [("none (every request reads the database)", 0), ("hot (moka)", 10_000)] {
             let app = start(
                 |c| {
@@ -212,10 +265,38 @@ fn main() {
             .await;
             let id = app.create(6).await;
             app.wait(&id).await;
-            let rate = app.read_rate(&id, 16, measure).await;
-            println!("| {name} | {rate:.0} |");
-            rates.push(rate);
+            let url = format!("{}/stories/{id}", app.base);
+            let rate = if using_wrk {
+                wrk(&url, &app.token, measure.as_secs().max(1)).expect("wrk ran")
+            } else {
+                app.read_rate(&id, 16, measure).await
+            };
+            rates.push((name, rate));
+            if floor_body.is_none() {
+                let response = app.client.get(&url).bearer_auth(&app.token).send().await.expect("get");
+                let etag = response.headers()["etag"].to_str().expect("etag").to_owned();
+                floor_body = Some((response.bytes().await.expect("body"), etag, app.token.clone()));
+            }
         }
-        println!("\nhot / none: {:.2}×", rates[1] / rates[0]);
+        let (body, etag, token) = floor_body.expect("a story body");
+        println!("(the body is {} bytes)", body.len());
+        let url = bare_hyper(body, etag).await;
+        let floor = if using_wrk {
+            wrk(&url, &token, measure.as_secs().max(1)).expect("wrk ran")
+        } else {
+            let client = reqwest::Client::new();
+            let end = Instant::now() + measure;
+            let mut n = 0u64;
+            while Instant::now() < end {
+                client.get(&url).send().await.expect("get").bytes().await.expect("body");
+                n += 1;
+            }
+            n as f64 / measure.as_secs_f64()
+        };
+        for (name, rate) in &rates {
+            println!("| storymimi, cache {name} | {rate:.0} | {:.2}× |", rate / floor);
+        }
+        println!("| bare hyper, same body and headers | {floor:.0} | 1.00× |");
+        println!("\nhot / none: {:.2}×", rates[1].1 / rates[0].1);
     });
 }

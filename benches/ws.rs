@@ -1,7 +1,9 @@
 //! WebSocket benchmark. Round-trip latency (p50/p99) and messages/s through StoryMimi's full
 //! path (socket → ConnectionActor → ConversationActor → reply event → socket) against a bare
 //! fastwebsockets echo server measured in the same run, with 1, 100 and 1000 concurrent
-//! sockets; then memory per idle authenticated socket (server RSS delta over 5,000 sockets).
+//! sockets: for `ping` (answered by the conversation actor) and for `user_message` (the agent
+//! answers, the child's turn and the agent's are persisted before the answer, every event fans
+//! out); then memory per idle authenticated socket (server RSS delta over 5,000 sockets).
 //! Both servers run as separate processes; this process is the load generator.
 //!
 //!     cargo bench --bench ws            # the full run (~1 min)
@@ -80,6 +82,8 @@ fn spawn_storymimi(data: &std::path::Path) -> Server {
         .env("STORYMIMI_LOG", "warn,storymimi::startup=info")
         .env("STORYMIMI_WS_RATE_PER_SEC", "1000000")
         .env("STORYMIMI_WS_BURST", "1000000")
+        .env("STORYMIMI_CONVERSATION_TURNS_PER_MINUTE", "100000000")
+        .env("STORYMIMI_AGENT_DELTA_DELAY_MS", "0")
         .env("STORYMIMI_CONFIG", data.join("none.toml"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -120,13 +124,30 @@ async fn open(url: &str, token: Option<&str>, greeting: usize) -> Socket {
 }
 
 async fn next_text(socket: &mut Socket) {
+    next_of(socket, None).await;
+}
+
+/// The next text frame, or the next one whose type is `kind`.
+async fn next_of(socket: &mut Socket, kind: Option<&str>) {
     loop {
         match socket.next().await {
-            Some(Ok(Message::Text(_))) => return,
+            Some(Ok(Message::Text(text))) => {
+                if kind.is_none_or(|k| text.as_str().contains(k)) {
+                    return;
+                }
+            }
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
             other => panic!("unexpected {other:?}"),
         }
     }
+}
+
+/// What the closed loop sends, and which event answers it.
+#[derive(Clone, Copy)]
+enum Ask {
+    Ping,
+    /// A child's message: answered when the whole `agent_message` has arrived.
+    UserMessage,
 }
 
 struct Target {
@@ -138,6 +159,9 @@ struct Target {
     authenticated: bool,
     /// All sockets for one user (one conversation) instead of one user each.
     one_user: Option<actors::model::UserId>,
+    /// Registered users to connect as, one per socket (a conversation's turns are stored, and
+    /// need a user row); random ids when empty.
+    users: Vec<actors::model::UserId>,
 }
 
 impl Target {
@@ -149,8 +173,8 @@ impl Target {
         let mut sockets = Vec::with_capacity(n);
         // In batches: the listen backlog is finite.
         for chunk in (0..n).collect::<Vec<_>>().chunks(200) {
-            let opens = chunk.iter().map(|_| {
-                let user = self.one_user.unwrap_or_default();
+            let opens = chunk.iter().map(|&i| {
+                let user = self.one_user.or_else(|| self.users.get(i).copied()).unwrap_or_default();
                 let token = self.authenticated.then(|| keys.issue(user).expect("token"));
                 let url = if self.authenticated { self.url().replace("{user}", &user.to_string()) } else { self.url() };
                 async move { open(&url, token.as_deref(), self.greeting).await }
@@ -167,21 +191,26 @@ struct Stats {
     per_sec: f64,
 }
 
-/// Every socket sends a ping and waits for the answer, again and again (closed loop).
-async fn load(sockets: Vec<Socket>, warmup: Duration, measure: Duration) -> Stats {
+/// Every socket sends `ask` and waits for its answer, again and again (closed loop).
+async fn load(sockets: Vec<Socket>, ask: Ask, warmup: Duration, measure: Duration) -> Stats {
     let start = Instant::now() + warmup;
     let end = start + measure;
     let tasks = sockets.into_iter().map(|mut socket| {
         tokio::spawn(async move {
             let mut latencies = Vec::new();
-            let ping = Message::text(r#"{"type":"ping"}"#);
+            let (message, answer) = match ask {
+                Ask::Ping => (Message::text(r#"{"type":"ping"}"#), None),
+                Ask::UserMessage => {
+                    (Message::text(r#"{"type":"user_message","content":"a dragon"}"#), Some("\"agent_message\""))
+                }
+            };
             loop {
                 let sent = Instant::now();
                 if sent >= end {
                     break;
                 }
-                socket.send(ping.clone()).await.expect("send");
-                next_text(&mut socket).await;
+                socket.send(message.clone()).await.expect("send");
+                next_of(&mut socket, answer).await;
                 if sent >= start {
                     latencies.push(sent.elapsed().as_micros() as u64);
                 }
@@ -211,6 +240,22 @@ async fn idle_memory(target: &Target, n: usize, keys: &JwtKeys) -> f64 {
     (after.saturating_sub(before) * 1024) as f64 / n as f64
 }
 
+fn user_message_sizes(quick: bool) -> &'static [usize] {
+    if quick { &[1, 50] } else { &[1, 50, 100] }
+}
+
+/// Users in the server's database before it starts (the bench does not pay for password
+/// hashing): a stored turn needs its user.
+async fn register(data: &std::path::Path, n: usize) -> Vec<actors::model::UserId> {
+    let db = storymimi::db::Db::open(&data.join("storymimi.db"), 1).await.expect("database");
+    let mut users = Vec::with_capacity(n);
+    for i in 0..n {
+        let user = db.create_user(&format!("bench{i}@example.com"), "Bench", "not-a-hash").await.expect("user");
+        users.push(user.id);
+    }
+    users
+}
+
 async fn run(quick: bool) {
     let data = tempfile::tempdir().expect("temp dir");
     let keys = JwtKeys::from_config(&Config { jwt_secret: Some(Secret::new(SECRET)), ..Config::default() });
@@ -220,10 +265,19 @@ async fn run(quick: bool) {
         (Duration::from_secs(1), Duration::from_secs(3))
     };
     let sizes: &[usize] = if quick { &[1, 100] } else { &[1, 100, 1000] };
+    let sizes_for_users = sizes.iter().chain(user_message_sizes(quick)).copied().max().unwrap_or(1);
     let idle_sockets = if quick { 500 } else { 5000 };
 
-    let echo =
-        Target { name: "echo", server: spawn_echo(), path: "/echo", greeting: 0, authenticated: false, one_user: None };
+    let users = register(data.path(), sizes_for_users).await;
+    let echo = Target {
+        name: "echo",
+        server: spawn_echo(),
+        path: "/echo",
+        greeting: 0,
+        authenticated: false,
+        one_user: None,
+        users: Vec::new(),
+    };
     let full = Target {
         name: "storymimi, one user per socket",
         server: spawn_storymimi(data.path()),
@@ -231,19 +285,29 @@ async fn run(quick: bool) {
         greeting: 2,
         authenticated: true,
         one_user: None,
+        users,
     };
     println!(
         "WebSocket round trip: ping → reply, closed loop per socket; {measure:?} measured after {warmup:?} warm-up\n"
     );
     println!(
-        "| sockets | echo p50 | echo p99 | echo msg/s | full p50 | full p99 | full msg/s | p99 ratio | msg/s ratio |"
+        "| message | sockets | echo p50 | echo p99 | echo msg/s | full p50 | full p99 | full msg/s | p99 ratio | msg/s ratio |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut rows = Vec::new();
     for &n in sizes {
-        let e = load(echo.connect_many(n, &keys).await, warmup, measure).await;
-        let f = load(full.connect_many(n, &keys).await, warmup, measure).await;
+        let e = load(echo.connect_many(n, &keys).await, Ask::Ping, warmup, measure).await;
+        let f = load(full.connect_many(n, &keys).await, Ask::Ping, warmup, measure).await;
+        rows.push(("ping", n, e, f));
+    }
+    for &n in user_message_sizes(quick) {
+        let e = load(echo.connect_many(n, &keys).await, Ask::Ping, warmup, measure).await;
+        let f = load(full.connect_many(n, &keys).await, Ask::UserMessage, warmup, measure).await;
+        rows.push(("user_message", n, e, f));
+    }
+    for (ask, n, e, f) in rows {
         println!(
-            "| {n} | {} µs | {} µs | {:.0} | {} µs | {} µs | {:.0} | {:.2}× | {:.2}× |",
+            "| {ask} | {n} | {} µs | {} µs | {:.0} | {} µs | {} µs | {:.0} | {:.2}× | {:.2}× |",
             e.p50_us,
             e.p99_us,
             e.per_sec,
@@ -262,6 +326,7 @@ async fn run(quick: bool) {
         name: "storymimi, one user for all sockets",
         server: spawn_storymimi(shared_data.path()),
         one_user: Some(actors::model::UserId::new()),
+        users: Vec::new(),
         ..full
     };
     for target in [&echo, &full, &shared] {

@@ -12,11 +12,12 @@ use moka::ops::compute::Op;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A story detail as served: who may read it, the body, and its strong ETag.
+/// A story detail as served: who may read it, the body, and its strong ETag, ready to send
+/// (cloning either is a reference count, not a copy).
 pub struct CachedDetail {
     pub owner: UserId,
-    pub body: Vec<u8>,
-    pub etag: String,
+    pub body: bytes::Bytes,
+    pub etag: axum::http::HeaderValue,
 }
 
 pub struct StoryCache {
@@ -139,7 +140,8 @@ mod tests {
     use super::*;
 
     fn detail(body: &str) -> Arc<CachedDetail> {
-        Arc::new(CachedDetail { owner: UserId::new(), body: body.as_bytes().to_vec(), etag: "\"x\"".into() })
+        let etag = axum::http::HeaderValue::from_static("\"x\"");
+        Arc::new(CachedDetail { owner: UserId::new(), body: bytes::Bytes::copy_from_slice(body.as_bytes()), etag })
     }
 
     #[tokio::test]
@@ -153,7 +155,7 @@ mod tests {
 
         let now = cache.generation(id).await;
         cache.insert_if_unchanged(id, now, detail("fresh")).await;
-        assert_eq!(cache.get(id).await.unwrap().body, b"fresh");
+        assert_eq!(cache.get(id).await.unwrap().body.as_ref(), b"fresh");
         cache.invalidate(id).await;
         assert!(cache.get(id).await.is_none());
     }

@@ -26,6 +26,9 @@ pub struct Metrics {
     pub media_requests: IntCounterVec,
     pub media_bytes: IntCounter,
     pub cache_lookups: IntCounterVec,
+    /// `cache_lookups_total{cache="story"}` hit and miss, resolved once (the hot path).
+    pub story_cache_hits: IntCounter,
+    pub story_cache_misses: IntCounter,
     ws_messages_in: IntCounterVec,
     ws_messages_out: IntCounterVec,
     ws_rejected: IntCounterVec,
@@ -168,6 +171,8 @@ impl Metrics {
             narrator_available,
             media_requests,
             media_bytes,
+            story_cache_hits: cache_lookups.with_label_values(&["story", "hit"]),
+            story_cache_misses: cache_lookups.with_label_values(&["story", "miss"]),
             cache_lookups,
             ws_messages_in,
             ws_messages_out,
@@ -195,8 +200,8 @@ impl Metrics {
         String::from_utf8(buf).unwrap_or_default()
     }
 
-    fn observe_http(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        self.http_requests.with_label_values(&[method, route, &status.to_string()]).inc();
+    fn observe_http(&self, method: &str, route: &str, status: &str, elapsed: Duration) {
+        self.http_requests.with_label_values(&[method, route, status]).inc();
         self.http_duration.with_label_values(&[method, route]).observe(elapsed.as_secs_f64());
     }
 }
@@ -204,11 +209,13 @@ impl Metrics {
 /// Middleware: count and time every request by its route template (never the raw path,
 /// which would explode label cardinality and could carry ids).
 pub async fn track_http(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
-    let method = request.method().as_str().to_owned();
+    // Cheap clones (an `Arc<str>` and a standard method): no allocation per request.
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let method = request.method().clone();
     let start = Instant::now();
     let response = next.run(request).await;
-    metrics.observe_http(&method, &route, response.status().as_u16(), start.elapsed());
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    metrics.observe_http(method.as_str(), route, response.status().as_str(), start.elapsed());
     response
 }
 

@@ -128,11 +128,11 @@ pub async fn story_detail(
     let id = parse_story_id(&story_id)?;
     let detail = match state.stories.get(id).await {
         Some(hit) => {
-            state.metrics.cache_lookups.with_label_values(&["story", "hit"]).inc();
+            state.metrics.story_cache_hits.inc();
             hit
         }
         None => {
-            state.metrics.cache_lookups.with_label_values(&["story", "miss"]).inc();
+            state.metrics.story_cache_misses.inc();
             let generation = state.stories.generation(id).await;
             let Some(fresh) = render_detail(&state, id).await? else { return Err(ApiError::NotFound("story")) };
             let fresh = Arc::new(fresh);
@@ -143,8 +143,8 @@ pub async fn story_detail(
     if detail.owner != caller.0 {
         return Err(ApiError::NotFound("story"));
     }
-    let matches = super::conditional::none_match(&headers, &detail.etag);
-    let etag_header = (header::ETAG, HeaderValue::from_str(&detail.etag).map_err(anyhow::Error::from)?);
+    let matches = super::conditional::none_match(&headers, detail.etag.to_str().unwrap_or_default());
+    let etag_header = (header::ETAG, detail.etag.clone());
     let cache = (header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
     if matches {
         return Ok((StatusCode::NOT_MODIFIED, [etag_header, cache]).into_response());
@@ -158,8 +158,8 @@ async fn render_detail(state: &AppState, id: StoryId) -> ApiResult<Option<Cached
     let Some((story, scenes)) = state.db.story_with_scenes(id).await? else { return Ok(None) };
     let detail = StoryDetail::new(story, scenes, |key| state.links.link(key));
     let body = serde_json::to_vec(&detail).map_err(anyhow::Error::from)?;
-    let etag = format!("\"{}\"", &sha256_hex(&body)[..32]);
-    Ok(Some(CachedDetail { owner: detail.user_id, body, etag }))
+    let etag = HeaderValue::from_str(&format!("\"{}\"", &sha256_hex(&body)[..32])).map_err(anyhow::Error::from)?;
+    Ok(Some(CachedDetail { owner: detail.user_id, body: body.into(), etag }))
 }
 
 /// Progress of a story: status, stage and scene counts.
