@@ -7,6 +7,7 @@ pub mod stories;
 mod story_store;
 pub mod tokens;
 pub mod transcripts;
+mod turn_batch;
 pub mod users;
 
 use libsql::{Connection, Database, Row};
@@ -48,6 +49,10 @@ pub struct Db {
 struct Inner {
     _database: Database,
     writer: Mutex<Connection>,
+    /// Conversation turns waiting for the next group commit (`turn_batch`), and how many
+    /// commits wrote them.
+    turns: std::sync::Mutex<Vec<turn_batch::Job>>,
+    turn_batches: std::sync::atomic::AtomicU64,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
 }
@@ -80,6 +85,8 @@ impl Db {
             inner: Arc::new(Inner {
                 _database: database,
                 writer: Mutex::new(writer),
+                turns: std::sync::Mutex::new(Vec::new()),
+                turn_batches: std::sync::atomic::AtomicU64::new(0),
                 readers: pool,
                 next_reader: AtomicUsize::new(0),
             }),

@@ -338,6 +338,9 @@ pub trait ConversationStore: Send + Sync + 'static {
         turn: &TurnRecord,
         draft: &Draft,
     ) -> Result<bool, StoreError>;
+    /// Queue a turn nobody waits for (the agent's reply): written in order with the turns
+    /// before and after it, failures logged.
+    fn record_turn_soon(&self, user: UserId, conversation_id: &str, turn: &TurnRecord, draft: &Draft);
     /// Store the draft alone (a new conversation, or the draft after a story started).
     async fn save_draft(&self, user: UserId, conversation_id: &str, draft: &Draft) -> Result<(), StoreError>;
 }

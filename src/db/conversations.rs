@@ -1,75 +1,14 @@
 //! The libSQL implementation of the core's `ConversationStore` port.
 
-use super::{Db, DbError, now_text, query_all, query_one};
+use super::turn_batch::{Job, upsert_draft};
+use super::{Db, DbError, query_all, query_one};
 use actors::model::{Draft, UserId};
 use actors::ports::{ConversationRecord, ConversationStore, Speaker, StoreError, TurnRecord};
-use actors::protocol::RequirementsView;
 use async_trait::async_trait;
-use libsql::Connection;
+use tokio::sync::oneshot;
 
 /// Turns loaded into a rehydrated conversation.
 const RECENT_TURNS: i64 = 20;
-
-fn to_json<T: serde::Serialize>(value: &T) -> Result<String, DbError> {
-    serde_json::to_string(value).map_err(|e| DbError::Corrupt(e.to_string()))
-}
-
-async fn upsert_draft(conn: &Connection, user: UserId, conversation_id: &str, draft: &Draft) -> Result<(), DbError> {
-    conn.execute(
-        "INSERT INTO conversations (user_id, conversation_id, draft, updated_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (user_id) DO UPDATE SET conversation_id = excluded.conversation_id, draft = excluded.draft,
-         updated_at = excluded.updated_at",
-        libsql::params![user.to_string(), conversation_id, to_json(draft)?, now_text()],
-    )
-    .await?;
-    Ok(())
-}
-
-async fn record(
-    db: &Db,
-    user: UserId,
-    conversation_id: &str,
-    turn: &TurnRecord,
-    draft: &Draft,
-) -> Result<bool, DbError> {
-    let conn = db.writer().await;
-    let tx = conn.transaction().await?;
-    let now = now_text();
-    let inserted = tx
-        .execute(
-            "INSERT OR IGNORE INTO conversation_turns (user_id, conversation_id, speaker, content, client_id, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            libsql::params![
-                user.to_string(),
-                conversation_id,
-                turn.speaker.as_str(),
-                turn.content.as_str(),
-                turn.client_id.clone(),
-                now.as_str()
-            ],
-        )
-        .await?;
-    if inserted == 0 {
-        return Ok(false); // dropping `tx` rolls back
-    }
-    if turn.speaker == Speaker::Child {
-        // What the child said becomes part of their transcript history, with what was understood.
-        tx.execute(
-            "INSERT INTO transcripts (id, user_id, text, requirements, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            libsql::params![
-                uuid::Uuid::new_v4().to_string(),
-                user.to_string(),
-                turn.content.as_str(),
-                to_json(&RequirementsView::of(draft))?,
-                now.as_str()
-            ],
-        )
-        .await?;
-    }
-    upsert_draft(&tx, user, conversation_id, draft).await?;
-    tx.commit().await?;
-    Ok(true)
-}
 
 #[async_trait]
 impl ConversationStore for Db {
@@ -113,11 +52,36 @@ impl ConversationStore for Db {
         turn: &TurnRecord,
         draft: &Draft,
     ) -> Result<bool, StoreError> {
-        Ok(record(self, user, conversation_id, turn, draft).await?)
+        let (done, written) = oneshot::channel();
+        let job = Job {
+            user,
+            conversation_id: conversation_id.to_owned(),
+            turn: turn.clone(),
+            draft: draft.clone(),
+            done: Some(done),
+        };
+        self.write_turns(job).await;
+        match written.await {
+            Ok(Ok(inserted)) => Ok(inserted),
+            Ok(Err(e)) => Err(DbError::Corrupt(e).into()),
+            Err(_) => Err(StoreError::Backend("the turn was not written".into())),
+        }
+    }
+
+    fn record_turn_soon(&self, user: UserId, conversation_id: &str, turn: &TurnRecord, draft: &Draft) {
+        let job = Job {
+            user,
+            conversation_id: conversation_id.to_owned(),
+            turn: turn.clone(),
+            draft: draft.clone(),
+            done: None,
+        };
+        self.write_turn_soon(job);
     }
 
     async fn save_draft(&self, user: UserId, conversation_id: &str, draft: &Draft) -> Result<(), StoreError> {
         let conn = self.writer().await;
+        self.write_queued(&conn).await;
         Ok(upsert_draft(&conn, user, conversation_id, draft).await?)
     }
 }

@@ -203,9 +203,9 @@ impl ConversationState {
         }
         let content = if cancelled || stream.full.is_empty() { stream.sent } else { stream.full };
         let record = TurnRecord { speaker: Speaker::Agent, content: content.clone(), client_id: None };
-        if let Err(e) = self.deps.store.record_turn(self.user, &self.conversation_id, &record, &self.draft).await {
-            tracing::error!(user = %self.user, error = %e, "could not save the agent's turn");
-        }
+        // The child's turn was durable before this answer; the agent's own words need not hold
+        // it up (they are queued in order and written with the next batch).
+        self.deps.store.record_turn_soon(self.user, &self.conversation_id, &record, &self.draft);
         self.remember(record);
         self.broadcast(ServerEvent::AgentMessage { message_id: stream.message_id, content, cancelled });
     }
