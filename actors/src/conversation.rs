@@ -216,7 +216,7 @@ impl Actor for ConversationActor {
                 state.conns.push((conn, outbound));
                 let _ = reply.send(Ok(()));
                 let resumed = resume_from.is_some_and(|last| state.replay(conn, last));
-                state.unicast(conn, &ServerEvent::Session { conversation_id: state.conversation_id.clone(), resumed });
+                state.unicast(conn, &state.session(resumed));
                 state.unicast(conn, &ServerEvent::Requirements(RequirementsView::of(&state.draft)));
             }
             ConversationMessage::Detach(conn) => {
@@ -291,7 +291,7 @@ impl ConversationState {
     fn broadcast(&mut self, event: ServerEvent) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let frame: Arc<str> = encode(seq, &event).into();
+        let frame: Arc<str> = encode(Some(seq), &event).into();
         self.ring.push_back((seq, frame.clone()));
         while self.ring.len() > self.deps.config.ring_size {
             self.ring.pop_front();
@@ -305,10 +305,14 @@ impl ConversationState {
         self.deps.observer.message_out(event.kind(), self.conns.len());
     }
 
-    /// An event for one socket only (session, error, pong). It repeats the latest sequence
-    /// number and is not replayed.
+    fn session(&self, resumed: bool) -> ServerEvent {
+        ServerEvent::Session { conversation_id: self.conversation_id.clone(), resumed, last_seq: self.latest_seq() }
+    }
+
+    /// An event for one socket only (session, error, pong, the requirements on connect): no
+    /// `seq`, and not replayed.
     fn unicast(&mut self, conn: ActorId, event: &ServerEvent) {
-        let frame: Arc<str> = encode(self.latest_seq(), event).into();
+        let frame: Arc<str> = encode(None, event).into();
         if let Some(i) = self.conns.iter().position(|(id, _)| *id == conn) {
             self.deliver(i, &frame);
             self.deps.observer.message_out(event.kind(), 1);
@@ -351,8 +355,7 @@ impl ConversationState {
             }
             ClientMessage::Resume { last_seq } => {
                 if !self.replay(conn, last_seq) {
-                    let event = ServerEvent::Session { conversation_id: self.conversation_id.clone(), resumed: false };
-                    self.unicast(conn, &event);
+                    self.unicast(conn, &self.session(false));
                 }
             }
             ClientMessage::Reset => {
@@ -361,7 +364,11 @@ impl ConversationState {
                 self.draft.start_over();
                 self.turns.clear();
                 self.save_draft().await;
-                self.broadcast(ServerEvent::Session { conversation_id: self.conversation_id.clone(), resumed: false });
+                // Every socket hears of the new conversation; like any `session`, without a `seq`.
+                let session = self.session(false);
+                for conn in self.conns.iter().map(|(id, _)| *id).collect::<Vec<_>>() {
+                    self.unicast(conn, &session);
+                }
                 self.broadcast(ServerEvent::Requirements(RequirementsView::of(&self.draft)));
             }
             ClientMessage::Ping => self.unicast(conn, &ServerEvent::Pong),

@@ -169,9 +169,12 @@ impl CharacterView {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerEvent {
+    /// On connect (and after `reset`): which conversation, whether missed events were
+    /// replayed, and the latest `seq` of the stream. It carries no `seq` of its own.
     Session {
         conversation_id: String,
         resumed: bool,
+        last_seq: u64,
     },
     AgentDelta {
         message_id: String,
@@ -262,18 +265,22 @@ impl ServerEvent {
 
 #[derive(Serialize)]
 struct Envelope<'a> {
-    seq: u64,
+    /// Events of the user's replayable stream only; per-socket events (`session`, `error`,
+    /// `pong`, the `requirements` snapshot on connect) have none, so a client that drops what
+    /// it has seen by `seq` never drops an event it has not seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seq: Option<u64>,
     timestamp: String,
     #[serde(flatten)]
     event: &'a ServerEvent,
 }
 
-/// Serialise an event with its sequence number and the current time.
-pub fn encode(seq: u64, event: &ServerEvent) -> String {
+/// Serialise an event with its sequence number (stream events) and the current time.
+pub fn encode(seq: Option<u64>, event: &ServerEvent) -> String {
     let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     // Serialising these plain types cannot fail; fall back to a minimal frame if it ever did.
     serde_json::to_string(&Envelope { seq, timestamp, event })
-        .unwrap_or_else(|_| format!(r#"{{"seq":{seq},"type":"error","code":"internal","message":"encoding failed"}}"#))
+        .unwrap_or_else(|_| r#"{"type":"error","code":"internal","message":"encoding failed"}"#.to_owned())
 }
 
 #[cfg(test)]
@@ -300,13 +307,15 @@ mod tests {
 
     #[test]
     fn envelopes_are_flat_with_seq_and_timestamp() {
-        let v: serde_json::Value = serde_json::from_str(&encode(3, &ServerEvent::Pong)).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&encode(Some(3), &ServerEvent::Pong)).unwrap();
         assert_eq!(v["type"], "pong");
         assert_eq!(v["seq"], 3);
+        let v: serde_json::Value = serde_json::from_str(&encode(None, &ServerEvent::Pong)).unwrap();
+        assert!(v.get("seq").is_none(), "per-socket events carry no seq: {v}");
         assert!(v["timestamp"].as_str().unwrap().ends_with('Z'));
         let id = StoryId::new();
         let v: serde_json::Value =
-            serde_json::from_str(&encode(4, &ServerEvent::StoryCompleted { story_id: id })).unwrap();
+            serde_json::from_str(&encode(Some(4), &ServerEvent::StoryCompleted { story_id: id })).unwrap();
         assert_eq!(v["story_id"], id.to_string());
     }
 }

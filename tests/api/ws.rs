@@ -117,7 +117,7 @@ async fn protocol_errors_are_events_and_the_connection_stays_open() {
         ws.socket.send(message).await.unwrap();
         let event = ws.next_event().await;
         assert_eq!((event["type"].as_str(), event["code"].as_str()), (Some("error"), Some(code)), "{event}");
-        assert!(event["seq"].is_u64() && event["timestamp"].is_string());
+        assert!(event.get("seq").is_none() && event["timestamp"].is_string(), "per-socket: no seq: {event}");
     }
     ws.send(json!({"type": "ping"})).await;
     assert_eq!(ws.next_event().await["type"], "pong");
@@ -171,6 +171,67 @@ async fn flooding_is_rate_limited_then_closed() {
     assert_eq!(ws.closed().await, Some(1008));
     let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("storymimi_ws_frames_rejected_total{reason=\"rate_limited\"} 4"), "{metrics}");
+}
+
+/// The usual at-least-once client: keep the highest `seq` seen, drop any event at or below it.
+struct DedupClient {
+    highest: u64,
+    kept: Vec<Value>,
+}
+
+impl DedupClient {
+    fn take(&mut self, event: Value) {
+        match event["seq"].as_u64() {
+            Some(seq) if seq <= self.highest => {} // a duplicate
+            Some(seq) => {
+                self.highest = seq;
+                self.kept.push(event);
+            }
+            None => self.kept.push(event), // per-socket: session, error, pong, requirements on connect
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_usual_dedup_client_loses_nothing_across_a_reconnect() {
+    let app = spawn_app().await;
+    let user = app.register("ada@example.com").await;
+    let mut client = DedupClient { highest: 0, kept: Vec::new() };
+    let (mut phone, session, requirements) = connect(&app, &user).await;
+    assert!(session.get("seq").is_none() && requirements.get("seq").is_none());
+    assert!(session["last_seq"].is_u64(), "{session}");
+    client.take(session);
+    client.take(requirements);
+    phone.say("a fox named Ruby").await;
+    let (reply, before) = phone.until("agent_message").await;
+    before.into_iter().chain([reply]).for_each(|e| client.take(e));
+    phone.send(json!({"type": "ping"})).await;
+    client.take(phone.until("pong").await.0);
+    drop(phone);
+
+    // While the phone is away, the tablet talks.
+    let (mut tablet, _, _) = connect(&app, &user).await;
+    tablet.say("in the forest").await;
+    let (reply, mut missed) = tablet.until("agent_message").await;
+    missed.push(reply);
+
+    // Back, with `?last_seq=`: the session arrives too, and must not make the client drop the replay.
+    let url = format!("{}?last_seq={}", ws_url(&app, &user.id), client.highest);
+    let mut phone = try_connect(&url, Auth::Header(&user.token), &[]).await.unwrap();
+    let kept_before = client.kept.len();
+    loop {
+        let event = phone.next_event().await;
+        let done = event["type"] == "requirements" && event.get("seq").is_none();
+        client.take(event);
+        if done {
+            break;
+        }
+    }
+    let replayed: Vec<&Value> = client.kept[kept_before..].iter().filter(|e| e["seq"].is_u64()).collect();
+    assert_eq!(replayed, missed.iter().collect::<Vec<_>>(), "every missed event kept, in order");
+    let session = client.kept[kept_before..].iter().find(|e| e["type"] == "session").unwrap();
+    assert_eq!(session["resumed"], true);
+    assert_eq!(session["last_seq"].as_u64(), Some(client.highest), "{session}");
 }
 
 #[tokio::test]
@@ -303,7 +364,13 @@ async fn a_slow_consumer_is_disconnected_while_others_keep_working() {
     let mut slow = crate::ws_client::connect_small_window(&app, &slow_user).await;
     let (mut fast, _, _) = connect(&app, &fast_user).await;
     slow.say("hello").await;
-    let (first, _) = slow.until("requirements").await;
+    // The first event of the reply (the greeting's session and requirements carry no seq).
+    let first = loop {
+        let event = slow.next_event().await;
+        if event["seq"].is_u64() {
+            break event;
+        }
+    };
     slow.until("agent_message").await;
 
     // Each resume replays the reply's events; the slow client asks again and again, never reading.
