@@ -14,7 +14,9 @@ RUN apt-get update \
  && mkdir -p /data && chown storymimi /data
 COPY --from=build /storymimi /usr/local/bin/storymimi
 USER storymimi
-ENV STORYMIMI_ADDR=0.0.0.0:8080 STORYMIMI_DATA_DIR=/data
+# Production by default: the service refuses to start without STORYMIMI_JWT_SECRET, so a plain
+# `docker run` never accepts tokens signed with the built-in development key.
+ENV STORYMIMI_ENV=production STORYMIMI_ADDR=0.0.0.0:8080 STORYMIMI_DATA_DIR=/data
 EXPOSE 8080
 STOPSIGNAL SIGTERM
 CMD ["storymimi"]

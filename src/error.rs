@@ -132,11 +132,20 @@ impl IntoResponse for ApiError {
     }
 }
 
+const ACCOUNT_GONE: &str = "this account no longer exists";
+
+/// A write refused because its user row is gone: a valid token of a deleted account.
+fn owner_gone(error: &str) -> bool {
+    error.contains("FOREIGN KEY constraint failed")
+}
+
 impl From<crate::db::DbError> for ApiError {
     fn from(e: crate::db::DbError) -> Self {
         if e.is_unwritable() {
             tracing::warn!(error = %e, "storage cannot take writes");
             Self::Unavailable("storage is full or read-only; try again later".into())
+        } else if owner_gone(&e.to_string()) {
+            Self::Unauthorized(ACCOUNT_GONE)
         } else {
             Self::Internal(e.into())
         }
@@ -153,6 +162,7 @@ impl From<actors::ports::StoreError> for ApiError {
                 tracing::warn!(error = %why, "storage cannot take writes");
                 Self::Unavailable("storage is full or read-only; try again later".into())
             }
+            actors::ports::StoreError::Backend(why) if owner_gone(&why) => Self::Unauthorized(ACCOUNT_GONE),
             e @ actors::ports::StoreError::Backend(_) => Self::Internal(e.into()),
         }
     }

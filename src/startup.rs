@@ -49,6 +49,12 @@ impl Application {
 
     pub async fn build_with(config: Config, overrides: Overrides) -> anyhow::Result<Self> {
         config.validate()?;
+        if config.jwt_secret.is_none() {
+            tracing::warn!(
+                "DEVELOPMENT MODE: tokens and media URLs are signed with a built-in key anyone can read. \
+                 For any real use set STORYMIMI_ENV=production and STORYMIMI_JWT_SECRET (32+ random characters)"
+            );
+        }
         let db = Db::open(&config.db_path(), config.db_readers)
             .await
             .with_context(|| format!("opening the database at {}", config.db_path().display()))?;

@@ -44,21 +44,31 @@ fn offered_protocols(headers: &HeaderMap) -> Vec<String> {
         .collect()
 }
 
-/// The protocol to echo: one the client offered, preferring one that is not the token itself
-/// (the seed app offers `Authorization, Bearer <token>`: we answer `Authorization`).
+/// The protocol to echo: one the client offered that is not the token itself (the seed app
+/// offers `Authorization, Bearer <token>`: we answer `Authorization`). A token is never echoed
+/// back in a response header: a client offering only `Bearer <token>` gets none.
 fn chosen_protocol(offered: &[String]) -> Option<&str> {
-    offered.iter().find(|p| !p.starts_with("Bearer ")).or(offered.first()).map(String::as_str)
+    offered.iter().find(|p| !p.starts_with("Bearer ")).map(String::as_str)
 }
 
-/// Browsers send `Origin`; native apps do not. Allowed: the service's own origin (same host as
-/// the request) and the configured list.
-fn origin_allowed(origin: &str, host: Option<&str>, allowed: &[String]) -> bool {
+/// Browsers send `Origin`; native apps do not. Allowed: the configured list, the public URL's
+/// origin, and the service's own origin — the request's host with the service's scheme
+/// (`https` when the public URL is, else `http`): scheme, host and port must all match.
+fn origin_allowed(origin: &str, host: Option<&str>, public_url: Option<&str>, allowed: &[String]) -> bool {
     let origin = origin.trim_end_matches('/');
-    if allowed.iter().any(|a| a == "*" || a.trim_end_matches('/').eq_ignore_ascii_case(origin)) {
+    let same = |candidate: &str| candidate.trim_end_matches('/').eq_ignore_ascii_case(origin);
+    if allowed.iter().any(|a| a == "*" || same(a)) {
         return true;
     }
-    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-    host.is_some_and(|h| h.eq_ignore_ascii_case(origin_host))
+    let public_origin = public_url.map(|u| {
+        let (scheme, rest) = u.split_once("://").unwrap_or(("http", u));
+        format!("{scheme}://{}", rest.split('/').next().unwrap_or(rest))
+    });
+    if public_origin.as_deref().is_some_and(same) {
+        return true;
+    }
+    let scheme = public_url.and_then(|u| u.split_once("://")).map_or("http", |(s, _)| s);
+    host.is_some_and(|h| same(&format!("{scheme}://{h}")))
 }
 
 async fn connect(
@@ -82,7 +92,8 @@ async fn connect(
     let slot = state.sockets.take(user).ok_or(ApiError::TooManySockets { limit: state.sockets.limit() })?;
     if let Some(origin) = parts.headers.get(header::ORIGIN) {
         let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok());
-        if !origin.to_str().is_ok_and(|o| origin_allowed(o, host, &state.config.allowed_origins)) {
+        let public_url = state.config.public_url.as_deref();
+        if !origin.to_str().is_ok_and(|o| origin_allowed(o, host, public_url, &state.config.allowed_origins)) {
             return Err(ApiError::Forbidden);
         }
     }
@@ -106,16 +117,22 @@ mod tests {
     fn echoes_an_offered_protocol_never_inventing_one() {
         let seed = vec!["Authorization".to_owned(), "Bearer abc.def".to_owned()];
         assert_eq!(chosen_protocol(&seed), Some("Authorization"));
-        assert_eq!(chosen_protocol(&["Bearer abc".to_owned()]), Some("Bearer abc"));
+        assert_eq!(chosen_protocol(&["Bearer abc".to_owned()]), None, "the token is never echoed");
         assert_eq!(chosen_protocol(&[]), None);
     }
 
     #[test]
     fn origins() {
         let allowed = vec!["https://app.storymimi.example".to_owned()];
-        assert!(origin_allowed("https://app.storymimi.example", None, &allowed));
-        assert!(origin_allowed("http://localhost:8080", Some("localhost:8080"), &[]));
-        assert!(!origin_allowed("https://evil.example", Some("localhost:8080"), &allowed));
-        assert!(origin_allowed("https://anything.example", None, &["*".to_owned()]));
+        assert!(origin_allowed("https://app.storymimi.example", None, None, &allowed));
+        assert!(origin_allowed("http://localhost:8080", Some("localhost:8080"), None, &[]));
+        assert!(!origin_allowed("https://localhost:8080", Some("localhost:8080"), None, &[]), "the scheme counts");
+        assert!(!origin_allowed("http://localhost:9090", Some("localhost:8080"), None, &[]), "the port counts");
+        assert!(!origin_allowed("https://evil.example", Some("localhost:8080"), None, &allowed));
+        assert!(origin_allowed("https://anything.example", None, None, &["*".to_owned()]));
+        // Behind a TLS proxy: the public URL says https.
+        let public = Some("https://storymimi.fly.dev");
+        assert!(origin_allowed("https://storymimi.fly.dev", Some("storymimi.fly.dev"), public, &[]));
+        assert!(!origin_allowed("http://storymimi.fly.dev", Some("storymimi.fly.dev"), public, &[]));
     }
 }

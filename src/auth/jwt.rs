@@ -31,7 +31,8 @@ impl JwtKeys {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[&config.jwt_issuer]);
         validation.set_audience(&[&config.jwt_audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub", "iat"]);
+        validation.validate_nbf = true;
         validation.leeway = 5;
         Self {
             encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
@@ -55,9 +56,14 @@ impl JwtKeys {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
     }
 
-    /// The user a valid token speaks for, or `None` for anything invalid.
+    /// The user a valid token speaks for, or `None` for anything invalid (including a token
+    /// issued in the future, or not valid yet by its `nbf`).
     pub fn verify(&self, token: &str) -> Option<UserId> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
+        let now = chrono::Utc::now().timestamp();
+        if data.claims.iat > now + self.validation.leeway as i64 {
+            return None;
+        }
         data.claims.sub.parse().ok()
     }
 }
@@ -78,5 +84,24 @@ mod tests {
         let mut tampered = token.clone();
         tampered.pop();
         assert_eq!(keys.verify(&tampered), None);
+
+        // Signed with the right key, but issued in the future / not valid yet.
+        let now = chrono::Utc::now().timestamp();
+        let sign = |extra: serde_json::Value| {
+            let mut claims = serde_json::json!({"sub": user.to_string(), "exp": now + 600, "iat": now,
+                "iss": "storymimi", "aud": "storymimi-app"});
+            claims.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &keys.encoding).unwrap()
+        };
+        assert_eq!(keys.verify(&sign(serde_json::json!({}))), Some(user));
+        assert_eq!(keys.verify(&sign(serde_json::json!({"iat": now + 3600}))), None, "issued in the future");
+        assert_eq!(keys.verify(&sign(serde_json::json!({"nbf": now + 3600}))), None, "not valid yet");
+        let no_iat = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &serde_json::json!({"sub": user.to_string(), "exp": now + 600, "iss": "storymimi", "aud": "storymimi-app"}),
+            &keys.encoding,
+        )
+        .unwrap();
+        assert_eq!(keys.verify(&no_iat), None, "iat is required");
     }
 }

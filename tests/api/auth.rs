@@ -153,3 +153,13 @@ async fn users_may_read_only_themselves() {
     let body: Value = created.json().await.unwrap();
     assert_eq!(body["display_name"], "Cy");
 }
+
+#[tokio::test]
+async fn a_token_of_an_account_that_no_longer_exists_gets_401() {
+    let app = crate::helpers::spawn_app().await;
+    let user = app.register("gone@example.com").await;
+    let db = storymimi::db::Db::open(&app.config.db_path(), 1).await.unwrap();
+    db.writer().await.execute("DELETE FROM users WHERE id = ?1", [user.id.clone()]).await.unwrap();
+    let response = app.post("/stories/", Some(&user.token), serde_json::json!({"prompt": "a fox"})).await;
+    crate::helpers::assert_error(response, reqwest::StatusCode::UNAUTHORIZED, "unauthorized").await;
+}

@@ -89,6 +89,28 @@ async fn the_three_ways_to_authenticate_and_the_rejections() {
     assert_eq!(try_connect(&url, Auth::Header(&ada.token), &evil).await.err(), Some(StatusCode::FORBIDDEN));
     let own = app.base.clone();
     try_connect(&url, Auth::Header(&ada.token), &[("origin", own.as_str())]).await.expect("the service's own origin");
+    let other_scheme = own.replacen("http://", "https://", 1);
+    assert_eq!(
+        try_connect(&url, Auth::Header(&ada.token), &[("origin", other_scheme.as_str())]).await.err(),
+        Some(StatusCode::FORBIDDEN),
+        "same host, other scheme: another origin"
+    );
+
+    // Offering only `Bearer <token>`: the handshake goes through, and the token is not echoed.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://")).await.unwrap();
+    let handshake = format!(
+        "GET /conversation/{} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Protocol: Bearer {}\r\n\r\n",
+        ada.id, ada.token
+    );
+    tcp.write_all(handshake.as_bytes()).await.unwrap();
+    let mut head = vec![0u8; 2048];
+    let n = tcp.read(&mut head).await.unwrap();
+    let head = String::from_utf8_lossy(&head[..n]);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    assert!(!head.contains(&ada.token), "the token came back in a header: {head}");
 }
 
 #[tokio::test]
