@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::ws::router())
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::BadRequest("method not allowed on this route".into()) })
+        .layer(axum::middleware::map_response(json_errors))
         .layer(from_fn_with_state(state.metrics.clone(), track_http))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(Extension(json::BodyLimit(state.config.max_body_bytes)))
@@ -67,6 +68,49 @@ pub async fn screened(state: &AppState, field: &'static str, text: &str) -> Resu
             Err(ApiError::UnsafeContent { field })
         }
     }
+}
+
+/// Every error is the documented JSON error: the rejections of axum's own extractors (a
+/// malformed query string, a path that is not UTF-8) answer `text/plain`, so they are rewritten
+/// here, keeping their status and message.
+async fn json_errors(response: axum::response::Response) -> axum::response::Response {
+    use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+    use axum::response::IntoResponse;
+    let status = response.status();
+    let json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 16 * 1024).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
+    let message = if text.trim().is_empty() { status.canonical_reason().unwrap_or("error") } else { text.trim() };
+    let code = match status.as_u16() {
+        400 => "bad_request",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        413 => "payload_too_large",
+        415 => "unsupported_media_type",
+        422 => "validation_failed",
+        429 => "rate_limited",
+        503 => "unavailable",
+        s if s >= 500 => "internal",
+        _ => "bad_request",
+    };
+    let body = axum::Json(serde_json::json!({"error": {"code": code, "message": message}}));
+    parts.headers.remove(CONTENT_LENGTH);
+    parts.headers.remove(CONTENT_TYPE);
+    let mut rewritten = (status, body).into_response();
+    for (name, value) in parts.headers.iter() {
+        rewritten.headers_mut().insert(name.clone(), value.clone());
+    }
+    rewritten
 }
 
 /// A list's `limit` parameter: `default` when absent, else 1..=`max` or a 422 naming `limit`.

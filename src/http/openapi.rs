@@ -2,10 +2,11 @@
 //! the binary: no CDN, works offline).
 
 use super::{auth, bundle, conversation, health, stories, users};
+use crate::error::ErrorBody;
 use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ObjectBuilder, Schema, Type};
-use utoipa::{Modify, OpenApi};
+use utoipa::{Modify, OpenApi, PartialSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
 #[derive(OpenApi)]
@@ -19,7 +20,7 @@ use utoipa_swagger_ui::SwaggerUi;
         conversation::history, conversation::add_transcript,
         health::healthz, health::readyz, health::metrics,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonErrors),
     tags(
         (name = "auth", description = "Accounts and tokens"),
         (name = "users", description = "The seed app's user endpoints"),
@@ -39,6 +40,51 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
         );
+    }
+}
+
+/// The errors any route can answer, declared on every operation with the one error schema:
+/// malformed requests (400), a missing or bad token (401, on secured routes), bodies too large
+/// or of the wrong type (413, 415), invalid fields (422), limits (429), and the service being
+/// busy or its storage full (503). Each operation's own, more specific answers stay as written.
+struct CommonErrors;
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.schemas.entry("ErrorBody".into()).or_insert_with(ErrorBody::schema);
+        components.schemas.entry("ErrorDetail".into()).or_insert_with(crate::error::ErrorDetail::schema);
+        let error = |what: &str| {
+            ResponseBuilder::new()
+                .description(what)
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for operation in
+                [&mut item.get, &mut item.post, &mut item.put, &mut item.delete, &mut item.patch].into_iter().flatten()
+            {
+                let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+                let mut common = vec![
+                    ("400", "malformed request (query, path or body)"),
+                    ("413", "request body too large"),
+                    ("415", "request body is not JSON"),
+                    ("422", "a field is invalid"),
+                    ("429", "too many requests; see Retry-After"),
+                    ("503", "busy, or storage full; see Retry-After"),
+                ];
+                if secured {
+                    common.push(("401", "missing, invalid or expired token"));
+                }
+                for (status, what) in common {
+                    operation.responses.responses.entry(status.into()).or_insert_with(|| error(what).into());
+                }
+            }
+        }
     }
 }
 

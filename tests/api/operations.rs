@@ -60,3 +60,24 @@ async fn unknown_routes_get_json_404() {
     let app = spawn_app().await;
     assert_error(app.client.get(app.url("/nope")).send().await.unwrap(), StatusCode::NOT_FOUND, "not_found").await;
 }
+
+/// axum's own extractors answer malformed queries and paths in `text/plain`: every error here
+/// is the documented JSON error instead.
+#[tokio::test]
+async fn malformed_queries_and_paths_get_the_json_error() {
+    let app = crate::helpers::spawn_app().await;
+    let user = app.register("ada@example.com").await;
+    for path in [
+        format!("/users/{}/stories?limit=abc", user.id),
+        "/stories/%ff%fe".to_owned(),
+        format!("/conversation/{}?last_seq=-1", user.id),
+        "/media/ab/cd.png?sig=1&sig=2".to_owned(),
+    ] {
+        let response = app.get(&path, &user.token).await;
+        let status = response.status();
+        assert!(status.is_client_error(), "{path}: {status}");
+        assert_eq!(response.headers()["content-type"], "application/json", "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert!(body["error"]["code"].is_string() && body["error"]["message"].is_string(), "{path}: {body}");
+    }
+}
