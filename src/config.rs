@@ -111,6 +111,9 @@ pub struct Config {
     pub media_secret: Option<Secret>,
     /// Public base URL (e.g. `https://storymimi.fly.dev`) for absolute media URLs; relative when unset.
     pub public_url: Option<String>,
+    /// Serve `/metrics` on this address only (an internal port the scraper reaches, e.g.
+    /// `0.0.0.0:9091` on Fly), not on the public one. Unset: on the main address.
+    pub metrics_addr: Option<SocketAddr>,
     pub jwt_issuer: String,
     pub jwt_audience: String,
     pub access_token_ttl_secs: u64,
@@ -258,6 +261,7 @@ impl Default for Config {
             jwt_secret: None,
             media_secret: None,
             public_url: None,
+            metrics_addr: None,
             jwt_issuer: "storymimi".into(),
             jwt_audience: "storymimi-app".into(),
             access_token_ttl_secs: 30 * 60,

@@ -5,7 +5,7 @@ mod auth;
 mod bundle;
 mod conditional;
 mod conversation;
-mod health;
+pub(crate) mod health;
 mod json;
 mod media;
 pub(crate) mod openapi;
@@ -37,7 +37,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(users::router())
         .merge(stories::router())
-        .merge(health::router())
+        .merge(health::router(state.config.metrics_addr.is_none()))
         .merge(conversation::router())
         .merge(media::router())
         .merge(bundle::router())

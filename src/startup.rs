@@ -31,6 +31,8 @@ use tokio::net::TcpListener;
 
 pub struct Application {
     listener: TcpListener,
+    /// The internal metrics port, when configured.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
 }
 
@@ -98,6 +100,10 @@ impl Application {
         };
         let engine = Engine::start(ports, engine_config(&config)).await.context("starting the actor tree")?;
         let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
+        let metrics_listener = match config.metrics_addr {
+            Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("binding {addr} for metrics"))?),
+            None => None,
+        };
         let providers = Arc::new(ProviderChecks::new(&config, narrator_status));
         let sockets = crate::ws::SocketSlots::new(config.ws_max_sockets_per_user);
         let state = AppState {
@@ -114,7 +120,12 @@ impl Application {
             safety,
             sockets,
         };
-        Ok(Self { listener, state })
+        Ok(Self { listener, metrics_listener, state })
+    }
+
+    /// The metrics port actually bound, when it has its own.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// The address actually bound (port 0 becomes a real port).
@@ -127,7 +138,15 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let addr = self.local_addr();
         tracing::info!(%addr, "storymimi listening");
-        let Self { listener, state } = self;
+        let metrics_addr = self.metrics_addr();
+        let Self { listener, metrics_listener, state } = self;
+        let metrics_serving = metrics_listener.map(|listener| {
+            if let Some(addr) = metrics_addr {
+                tracing::info!(%addr, "metrics on their own port");
+            }
+            let router = http::health::metrics_router(state.clone());
+            tokio::spawn(async move { axum::serve(listener, router).await })
+        });
         let sweeper = Sweeper {
             db: state.db.clone(),
             media: state.media.clone(),
@@ -151,6 +170,9 @@ impl Application {
         };
         server::serve(listener, app, limits, metrics, shutdown).await;
         sweeping.abort();
+        if let Some(serving) = metrics_serving {
+            serving.abort();
+        }
         tracing::info!("stopped accepting; stopping story actors");
         state.engine.shutdown(state.config.shutdown_grace()).await;
         tracing::info!("shutdown complete");

@@ -8,8 +8,15 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics))
+/// Health and readiness; `/metrics` too unless it has a port of its own (`metrics_addr`).
+pub fn router(metrics_here: bool) -> Router<AppState> {
+    let router = Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz));
+    if metrics_here { router.route("/metrics", get(metrics)) } else { router }
+}
+
+/// Only `/metrics`, for the internal metrics port.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new().route("/metrics", get(metrics)).with_state(state)
 }
 
 /// The process is up.

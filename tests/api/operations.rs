@@ -81,3 +81,29 @@ async fn malformed_queries_and_paths_get_the_json_error() {
         assert!(body["error"]["code"].is_string() && body["error"]["message"].is_string(), "{path}: {body}");
     }
 }
+
+#[tokio::test]
+async fn metrics_can_live_on_an_internal_port_only() {
+    let data = tempfile::tempdir().unwrap();
+    let mut server = crate::lifecycle::start_binary_with(data.path(), &[("STORYMIMI_METRICS_ADDR", "127.0.0.1:0")]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let metrics_addr = loop {
+        let found = server.output.lock().unwrap().iter().find_map(|line| {
+            let event: Value = serde_json::from_str(line).ok()?;
+            (event["message"] == "metrics on their own port").then(|| event["addr"].as_str().map(str::to_owned))?
+        });
+        if let Some(addr) = found {
+            break addr;
+        }
+        assert!(std::time::Instant::now() < deadline, "no metrics port announced");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let client = reqwest::Client::new();
+    let public = client.get(format!("{}/metrics", server.base)).send().await.unwrap();
+    assert_eq!(public.status(), StatusCode::NOT_FOUND, "not on the public port");
+    let internal = client.get(format!("http://{metrics_addr}/metrics")).send().await.unwrap();
+    assert_eq!(internal.status(), StatusCode::OK);
+    assert!(internal.text().await.unwrap().contains("storymimi_actors_alive"));
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+}
