@@ -225,6 +225,7 @@ fn main() {
                 llm: Some(Arc::new(SlowLlm(Storyteller::new(Duration::ZERO)))),
                 illustrator: Some(Arc::new(SlowIllustrator)),
                 narrator: Some(Arc::new(SlowNarrator)),
+                ..Overrides::default()
             };
             let app = start(|c| c.media_backend = storymimi::config::MediaBackend::Memory, overrides).await;
             let started = Instant::now();

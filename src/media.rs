@@ -231,4 +231,18 @@ mod tests {
         let bad = Media { bytes: vec![1], content_type: "text/html".into() };
         assert!(storage.store(&bad).await.is_err());
     }
+
+    proptest::proptest! {
+        /// Only our own content addresses pass as keys, whatever a URL path holds.
+        #[test]
+        fn only_content_addresses_are_keys(key in ".{0,100}", hash in "[0-9a-f]{64}") {
+            if is_valid_key(&key) {
+                proptest::prop_assert!(!key.contains("..") && !key.starts_with('/'));
+                proptest::prop_assert!(content_type_of(&key).is_some());
+            }
+            let _ = hash_of(&key);
+            let ours = format!("{}/{hash}.png", &hash[..2]);
+            proptest::prop_assert!(is_valid_key(&ours));
+        }
+    }
 }

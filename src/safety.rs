@@ -283,4 +283,15 @@ mod tests {
             }
         }
     }
+
+    proptest::proptest! {
+        /// The filter and the redaction take any text, of any script and length.
+        #[test]
+        fn any_text_is_checked_and_redacted(text in ".{0,400}", odd in "[İẞﬁǅΣ*!1@$ .]{0,30}") {
+            let lists = WordLists::default();
+            let _ = lists.concern(&text);
+            let _ = lists.concern(&format!("{odd}{text}{odd}"));
+            let _ = lists.personal.redact(&text);
+        }
+    }
 }

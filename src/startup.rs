@@ -42,6 +42,7 @@ pub struct Overrides {
     pub llm: Option<Arc<dyn Llm>>,
     pub illustrator: Option<Arc<dyn Illustrator>>,
     pub narrator: Option<Arc<dyn Narrator>>,
+    pub safety: Option<Arc<dyn Safety>>,
 }
 
 impl Application {
@@ -79,7 +80,9 @@ impl Application {
         metrics.narrator_available.set(i64::from(narrator_status.available));
         let cache = Arc::new(StoryCache::new(config.cache_capacity, Duration::from_secs(config.cache_ttl_secs)));
         let stories = Arc::new(CachedStories { db: db.clone(), cache: cache.clone() });
-        let safety: Arc<dyn Safety> = if config.moderation {
+        let safety: Arc<dyn Safety> = if let Some(safety) = overrides.safety {
+            safety
+        } else if config.moderation {
             Arc::new(Moderated::new(WordLists::default(), &config, metrics.moderation_unavailable.clone()))
         } else {
             Arc::new(WordLists::default())

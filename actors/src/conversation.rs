@@ -402,7 +402,7 @@ impl ConversationState {
         let (turn, stored) = match self.deps.safety.check(&content).await {
             Some(concern) => self.held_back("child_message", concern),
             None => {
-                let turn = agent::respond(&mut draft, &content, &self.deps.config.agent);
+                let turn = self.agent_turn(&mut draft, &content);
                 // What the agent took from it (names included) must be safe too.
                 match self.deps.safety.check(&requirements_text(&draft)).await {
                     Some(concern) => {
@@ -432,6 +432,22 @@ impl ConversationState {
         self.draft = draft;
         self.remember(record);
         self.after_turn(myself, turn, through_model).await;
+    }
+
+    /// The agent's answer to `content`. The agent reads arbitrary text: should it ever panic,
+    /// the conversation goes on (the draft as it was, the message still stored) instead of
+    /// the actor dying with the child's message.
+    fn agent_turn(&self, draft: &mut Draft, content: &str) -> agent::Turn {
+        let before = draft.clone();
+        let limits = self.deps.config.agent;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| agent::respond(draft, content, &limits))) {
+            Ok(turn) => turn,
+            Err(_) => {
+                tracing::error!(user = %self.user, "the agent failed on a message; the conversation goes on");
+                *draft = before;
+                agent::Turn { reply: "Oops, I got a bit muddled! Can you say that another way?".into(), start: false }
+            }
+        }
     }
 
     /// A child's message that is not for a children's story: the agent redirects, the draft

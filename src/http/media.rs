@@ -128,4 +128,19 @@ mod tests {
         assert_eq!(span(Some("items=0-1"), 100), Span::Whole);
         assert_eq!(span(Some("bytes=5-2"), 100), Span::Whole);
     }
+
+    proptest::proptest! {
+        /// Any `Range` header against any size: a span inside the object, or a refusal.
+        #[test]
+        fn any_range_header_is_answered_sensibly(header in ".{0,40}", size in 0u64..10_000_000) {
+            match span(Some(&header), size) {
+                Span::Part { start, end } => proptest::prop_assert!(start <= end && end < size),
+                Span::Whole | Span::Unsatisfiable => {}
+            }
+            let numeric = format!("bytes={}", header.chars().filter(|c| c.is_ascii_digit() || *c == '-').collect::<String>());
+            if let Span::Part { start, end } = span(Some(&numeric), size) {
+                proptest::prop_assert!(start <= end && end < size);
+            }
+        }
+    }
 }

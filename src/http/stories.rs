@@ -261,3 +261,18 @@ fn decode_cursor(raw: &str) -> ApiResult<(String, StoryId)> {
     let (time, id) = text.split_once('|').ok_or_else(bad)?;
     Ok((time.to_owned(), id.parse().map_err(|_| bad())?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// A cursor is ours or a 400, whatever a client sends back.
+        #[test]
+        fn any_cursor_is_decoded_or_refused(raw in ".{0,200}", time in "[0-9:TZ.-]{0,30}") {
+            let _ = decode_cursor(&raw);
+            let ours = URL_SAFE_NO_PAD.encode(format!("{time}|{}", StoryId::new()));
+            proptest::prop_assert!(decode_cursor(&ours).is_ok());
+        }
+    }
+}

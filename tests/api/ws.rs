@@ -520,3 +520,42 @@ async fn signing_out_closes_the_users_sockets() {
     assert_eq!(phone.closed().await, Some(1008));
     assert_eq!(tablet.closed().await, Some(1008));
 }
+
+/// A safety check with a bug: it panics on one word, taking the conversation actor down.
+struct PanicsOn(&'static str);
+
+#[async_trait::async_trait]
+impl actors::ports::Safety for PanicsOn {
+    async fn check(&self, text: &str) -> Option<actors::ports::Concern> {
+        assert!(!text.contains(self.0), "a bug in the safety check");
+        None
+    }
+    fn redact(&self, text: &str) -> String {
+        text.to_owned()
+    }
+}
+
+#[tokio::test]
+async fn a_crashed_conversation_closes_every_socket_with_1011_and_comes_back_with_its_draft() {
+    let overrides = Overrides { safety: Some(std::sync::Arc::new(PanicsOn("kaboom"))), ..Overrides::default() };
+    let app = spawn_app_with(|_| {}, overrides).await;
+    let user = app.register("ada@example.com").await;
+    let (mut phone, _, _) = connect(&app, &user).await;
+    let (mut tablet, _, _) = connect(&app, &user).await;
+    phone.say("a fox called Ruby").await;
+    phone.reply().await;
+    tablet.reply().await;
+
+    phone.say("kaboom").await;
+    // Neither socket is left open and silent: both are told to reconnect.
+    assert_eq!(phone.closed().await, Some(1011));
+    assert_eq!(tablet.closed().await, Some(1011));
+
+    let (mut again, session, requirements) = connect(&app, &user).await;
+    assert_eq!(session["type"], "session");
+    assert_eq!(requirements["characters"][0]["name"], "Ruby", "the draft came back: {requirements}");
+    again.say("in the forest").await;
+    assert!(again.reply().await.contains('?'));
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("storymimi_actors_alive{kind=\"conversation\"} 1\n"), "counted once: {metrics}");
+}

@@ -218,3 +218,36 @@ fn off_topic_and_silly_talk_keeps_the_draft_and_asks_again() {
         assert!(turns[1].reply.contains('?') && !turns[1].start, "{line:?} → {}", turns[1].reply);
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+    /// Whatever a child (or a speech recogniser) sends, the agent answers and never panics:
+    /// any Unicode, any length, characters whose lower case is longer than they are ("İ", "ẞ").
+    #[test]
+    fn the_agent_answers_any_text(lines in proptest::collection::vec(".{0,200}", 1..6), tail in "[İẞﬁǅΣ ]{0,20}") {
+        let mut draft = Draft::default();
+        for line in lines.iter().chain([&tail]) {
+            let turn = respond(&mut draft, line, &LIMITS);
+            proptest::prop_assert!(!turn.reply.is_empty());
+        }
+        let _ = confirm(&mut draft);
+        let spec = draft.to_spec(&LIMITS);
+        proptest::prop_assert!(spec.prompt.chars().count() <= LIMITS.max_prompt_chars);
+        proptest::prop_assert!((1..=LIMITS.max_scenes).contains(&spec.num_scenes));
+    }
+
+    #[test]
+    fn the_extractor_reads_any_text(text in ".{0,400}", called in "(called|named|llamado|namens) [İẞA-Za-z]{0,12}") {
+        let _ = crate::requirements::extract(&text);
+        let _ = crate::requirements::extract(&format!("a dragon {called} {text}"));
+        let _ = crate::requirements::fix_articles(&text);
+    }
+
+    #[test]
+    fn the_protocol_parser_refuses_instead_of_failing(text in ".{0,300}", n in proptest::num::i64::ANY) {
+        let _ = crate::protocol::parse_client(&text);
+        let _ = crate::protocol::parse_client(&format!(r#"{{"type":"resume","last_seq":{n}}}"#));
+        let _ = crate::protocol::parse_client(&format!(r#"{{"type":"user_message","content":{}}}"#, serde_json::json!(text)));
+    }
+}

@@ -148,4 +148,21 @@ mod tests {
             assert!(!is_language_tag(bad), "{bad}");
         }
     }
+
+    proptest::proptest! {
+        /// Any request body that parsed as JSON gets a spec or a 4xx, never a panic.
+        #[test]
+        fn any_request_is_validated_without_panicking(
+            prompt in ".{0,300}", title in proptest::option::of(".{0,200}"), style in proptest::option::of(".{0,20}"),
+            num_scenes in proptest::option::of(proptest::num::i64::ANY), age in proptest::option::of(proptest::num::i64::ANY),
+            language in proptest::option::of(".{0,40}"),
+        ) {
+            let request = CreateStoryRequest { title, prompt, style, num_scenes, user_id: None, age, language };
+            let config = Config::default();
+            if let Ok(spec) = request.validate(AuthUser(UserId::new()), &config) {
+                proptest::prop_assert!((1..=config.max_scenes).contains(&spec.num_scenes));
+                proptest::prop_assert!(spec.prompt.chars().count() <= config.max_prompt_chars);
+            }
+        }
+    }
 }
