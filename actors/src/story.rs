@@ -307,6 +307,7 @@ async fn media_ready(
         let (user, id) = (story.user_id, story.story_id);
         deps.store.save_scene(id, &done.scene).await?;
         deps.observer.scene_saved(id, &done.scene);
+        tracing::info!(story = %id, scene = done.scene.sequence, "scene saved");
         story.scenes.push(done.scene.clone());
         story.scenes.sort_by_key(|s| s.sequence);
         deps.publish(user, StoryEvent::SceneSaved { story_id: id, scene: done.scene });

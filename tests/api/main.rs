@@ -2,6 +2,7 @@
 //! One binary for all of them: linking is the slow part on small machines.
 
 mod auth;
+mod crash;
 mod disk;
 mod fairness;
 mod flood;
