@@ -175,7 +175,7 @@ impl Target {
         for chunk in (0..n).collect::<Vec<_>>().chunks(200) {
             let opens = chunk.iter().map(|&i| {
                 let user = self.one_user.or_else(|| self.users.get(i).copied()).unwrap_or_default();
-                let token = self.authenticated.then(|| keys.issue(user).expect("token"));
+                let token = self.authenticated.then(|| keys.issue(user, None).expect("token"));
                 let url = if self.authenticated { self.url().replace("{user}", &user.to_string()) } else { self.url() };
                 async move { open(&url, token.as_deref(), self.greeting).await }
             });

@@ -5,12 +5,14 @@ mod extractor;
 mod guards;
 mod jwt;
 mod password;
+mod revoked;
 mod throttle;
 
-pub use extractor::{AuthUser, ClientAddress, bearer_token};
+pub use extractor::{AuthUser, ClientAddress, authenticate, bearer_token};
 pub use guards::AuthGuards;
-pub use jwt::{Claims, JwtKeys};
+pub use jwt::{Claims, JwtKeys, Verified};
 pub use password::{HashError, HashSettings, Hasher};
+pub use revoked::RevokedSessions;
 pub use throttle::Throttle;
 
 use crate::digest::sha256_hex;

@@ -108,10 +108,15 @@ impl Application {
             None => None,
         };
         let providers = Arc::new(ProviderChecks::new(&config, narrator_status));
+        let revoked = Arc::new(crate::auth::RevokedSessions::new(Duration::from_secs(config.access_token_ttl_secs)));
+        for family in db.recently_revoked_families(config.access_token_ttl_secs + 60).await? {
+            revoked.revoke(&family);
+        }
         let sockets = crate::ws::SocketSlots::new(config.ws_max_sockets_per_user);
         let state = AppState {
             keys: Arc::new(JwtKeys::from_config(&config)),
             auth: Arc::new(AuthGuards::from_config(&config, metrics.clone())?),
+            revoked,
             config: Arc::new(config),
             db,
             engine: Arc::new(engine),

@@ -17,6 +17,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub keys: Arc<JwtKeys>,
+    /// Signed-out sessions whose access tokens have not expired yet.
+    pub revoked: Arc<crate::auth::RevokedSessions>,
     /// Bounded password hashing and sign-in / sign-up throttles.
     pub auth: Arc<AuthGuards>,
     pub engine: Arc<Engine>,

@@ -84,9 +84,9 @@ async fn connect(
         .or_else(|| offered.iter().find_map(|p| p.strip_prefix("Bearer ").map(|t| t.trim().to_owned())))
         .or(params.access_token)
         .ok_or(ApiError::Unauthorized("missing bearer token"))?;
-    let caller = state.keys.verify(&token).ok_or(ApiError::Unauthorized("invalid or expired token"))?;
+    let verified = crate::auth::authenticate(&state, &token)?;
     let user: UserId = user_id.parse().map_err(|_| ApiError::Forbidden)?;
-    if user != caller {
+    if user != verified.user {
         return Err(ApiError::Forbidden);
     }
     let slot = state.sockets.take(user).ok_or(ApiError::TooManySockets { limit: state.sockets.limit() })?;
@@ -105,7 +105,8 @@ async fn connect(
     if let Some(protocol) = chosen_protocol(&offered).and_then(|p| HeaderValue::from_str(p).ok()) {
         response.headers_mut().insert(header::SEC_WEBSOCKET_PROTOCOL, protocol);
     }
-    tokio::spawn(socket::serve(upgraded, state, user, params.last_seq, slot));
+    let socket = socket::SocketOwner { user, last_seq: params.last_seq, token_expires_at: verified.expires_at, slot };
+    tokio::spawn(socket::serve(upgraded, state, socket));
     Ok(response)
 }
 

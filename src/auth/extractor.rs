@@ -36,8 +36,17 @@ impl FromRequestParts<AppState> for AuthUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = bearer_token(&parts.headers).ok_or(ApiError::Unauthorized("missing bearer token"))?;
-        state.keys.verify(token).map(AuthUser).ok_or(ApiError::Unauthorized("invalid or expired token"))
+        authenticate(state, token).map(|v| AuthUser(v.user))
     }
+}
+
+/// A token that is valid and whose session was not signed out.
+pub fn authenticate(state: &AppState, token: &str) -> Result<super::Verified, ApiError> {
+    let verified = state.keys.verify_session(token).ok_or(ApiError::Unauthorized("invalid or expired token"))?;
+    if verified.session.as_deref().is_some_and(|s| state.revoked.is_revoked(s)) {
+        return Err(ApiError::Unauthorized("this session was signed out"));
+    }
+    Ok(verified)
 }
 
 /// The client's address: the peer of the connection, or the header a trusted proxy sets

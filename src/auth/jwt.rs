@@ -12,6 +12,18 @@ pub struct Claims {
     pub iat: i64,
     pub iss: String,
     pub aud: String,
+    /// The sign-in session (the refresh-token family): signing out revokes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+/// What a valid access token says.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verified {
+    pub user: UserId,
+    pub session: Option<String>,
+    /// Unix seconds.
+    pub expires_at: i64,
 }
 
 /// Signing and verification keys with the pinned validation rules.
@@ -44,7 +56,9 @@ impl JwtKeys {
         }
     }
 
-    pub fn issue(&self, user: UserId) -> Result<String, jsonwebtoken::errors::Error> {
+    /// An access token for `user` in sign-in `session` (the refresh family; `None` for tokens
+    /// that belong to no session, e.g. made by tools).
+    pub fn issue(&self, user: UserId, session: Option<&str>) -> Result<String, jsonwebtoken::errors::Error> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user.to_string(),
@@ -52,6 +66,7 @@ impl JwtKeys {
             exp: now + i64::try_from(self.ttl_secs).unwrap_or(i64::MAX / 2),
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
+            sid: session.map(str::to_owned),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
     }
@@ -59,12 +74,17 @@ impl JwtKeys {
     /// The user a valid token speaks for, or `None` for anything invalid (including a token
     /// issued in the future, or not valid yet by its `nbf`).
     pub fn verify(&self, token: &str) -> Option<UserId> {
+        self.verify_session(token).map(|v| v.user)
+    }
+
+    /// Like [`JwtKeys::verify`], with the session and the expiry.
+    pub fn verify_session(&self, token: &str) -> Option<Verified> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
         let now = chrono::Utc::now().timestamp();
         if data.claims.iat > now + self.validation.leeway as i64 {
             return None;
         }
-        data.claims.sub.parse().ok()
+        Some(Verified { user: data.claims.sub.parse().ok()?, session: data.claims.sid, expires_at: data.claims.exp })
     }
 }
 
@@ -76,8 +96,9 @@ mod tests {
     fn round_trip_and_rejections() {
         let keys = JwtKeys::from_config(&Config::default());
         let user = UserId::new();
-        let token = keys.issue(user).unwrap();
+        let token = keys.issue(user, Some("family-1")).unwrap();
         assert_eq!(keys.verify(&token), Some(user));
+        assert_eq!(keys.verify_session(&token).unwrap().session.as_deref(), Some("family-1"));
 
         let other = JwtKeys::from_config(&Config { jwt_audience: "someone-else".into(), ..Config::default() });
         assert_eq!(other.verify(&token), None, "wrong audience");

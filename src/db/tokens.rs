@@ -12,9 +12,9 @@ pub enum RefreshError {
     Expired,
     #[error("refresh token revoked")]
     Revoked,
-    /// A rotated token came back: someone else may hold it, so the family is revoked.
+    /// A rotated token came back: someone else may hold it, so the family (named here) is revoked.
     #[error("refresh token reused; all sessions of this login were signed out")]
-    Reused,
+    Reused(String),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -40,7 +40,7 @@ impl Db {
         old_hash: &str,
         new_hash: &str,
         ttl_secs: u64,
-    ) -> Result<UserId, RefreshError> {
+    ) -> Result<(UserId, String), RefreshError> {
         let conn = self.writer().await;
         let row = query_one(
             &conn,
@@ -64,7 +64,7 @@ impl Db {
         }
         if row.used_at.is_some() {
             revoke_family(&conn, &row.family_id, now).await?;
-            return Err(RefreshError::Reused);
+            return Err(RefreshError::Reused(row.family_id));
         }
         if row.expires_at <= now {
             return Err(RefreshError::Expired);
@@ -75,11 +75,12 @@ impl Db {
             .map_err(DbError::from)?;
         insert(&tx, new_hash, &row.family_id, row.user_id, ttl_secs).await?;
         tx.commit().await.map_err(DbError::from)?;
-        Ok(row.user_id)
+        Ok((row.user_id, row.family_id))
     }
 
-    /// Revoke the family `hash` belongs to (logout); returns its user. Unknown tokens are ignored.
-    pub async fn revoke_refresh_family(&self, hash: &str) -> DbResult<Option<UserId>> {
+    /// Revoke the family `hash` belongs to (logout); returns its user and the family. Unknown
+    /// tokens are ignored.
+    pub async fn revoke_refresh_family(&self, hash: &str) -> DbResult<Option<(UserId, String)>> {
         let conn = self.writer().await;
         let found =
             query_one(&conn, "SELECT family_id, user_id FROM refresh_tokens WHERE token_hash = ?1", [hash], |r| {
@@ -88,7 +89,20 @@ impl Db {
             .await?;
         let Some((family, user)) = found else { return Ok(None) };
         revoke_family(&conn, &family, now_unix()).await?;
-        Ok(Some(user))
+        Ok(Some((user, family)))
+    }
+
+    /// Families revoked in the last `secs` seconds: their access tokens may still be unexpired.
+    pub async fn recently_revoked_families(&self, secs: u64) -> DbResult<Vec<String>> {
+        let conn = self.reader().await;
+        let since = now_unix().saturating_sub(i64::try_from(secs).unwrap_or(i64::MAX));
+        super::query_all(
+            &conn,
+            "SELECT DISTINCT family_id FROM refresh_tokens WHERE revoked_at IS NOT NULL AND revoked_at >= ?1",
+            [since],
+            |r| Ok(r.get::<String>(0)?),
+        )
+        .await
     }
 }
 

@@ -113,9 +113,10 @@ pub async fn create_account(
 
 /// Tokens for a fresh login: the refresh token starts a new family.
 async fn issue_tokens(state: &AppState, user: UserId) -> ApiResult<TokenResponse> {
-    let access_token = state.keys.issue(user).map_err(|e| anyhow::anyhow!("signing failed: {e}"))?;
     let refresh_token = new_refresh_token();
+    // The family is the sign-in session: access tokens carry it, so signing out revokes them.
     let family = uuid::Uuid::new_v4().to_string();
+    let access_token = state.keys.issue(user, Some(&family)).map_err(|e| anyhow::anyhow!("signing failed: {e}"))?;
     state
         .db
         .insert_refresh_token(&token_hash(&refresh_token), &family, user, state.config.refresh_token_ttl_secs)
@@ -188,17 +189,21 @@ pub async fn refresh(
 ) -> ApiResult<ApiJson<TokenResponse>> {
     let new_token = new_refresh_token();
     let old = token_hash(&request.refresh_token);
-    let user = state
+    let (user, family) = state
         .db
         .rotate_refresh_token(&old, &token_hash(&new_token), state.config.refresh_token_ttl_secs)
         .await
         .map_err(|e| match e {
             RefreshError::Unknown | RefreshError::Expired => ApiError::Unauthorized("invalid or expired refresh token"),
             RefreshError::Revoked => ApiError::Unauthorized("this session was signed out"),
-            RefreshError::Reused => ApiError::Unauthorized("refresh token reused; please sign in again"),
+            RefreshError::Reused(family) => {
+                // Whoever holds the copies: every access token of that sign-in stops working too.
+                state.revoked.revoke(&family);
+                ApiError::Unauthorized("refresh token reused; please sign in again")
+            }
             RefreshError::Db(e) => e.into(),
         })?;
-    let access_token = state.keys.issue(user).map_err(|e| anyhow::anyhow!("signing failed: {e}"))?;
+    let access_token = state.keys.issue(user, Some(&family)).map_err(|e| anyhow::anyhow!("signing failed: {e}"))?;
     Ok(ApiJson(TokenResponse {
         access_token,
         refresh_token: new_token,
@@ -211,8 +216,9 @@ pub async fn refresh(
 /// Sign out: the refresh token's whole family stops working and the user's sockets close. Always 204.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body = RefreshRequest, responses((status = 204)))]
 pub async fn logout(State(state): State<AppState>, ApiJson(request): ApiJson<RefreshRequest>) -> ApiResult<StatusCode> {
-    if let Some(user) = state.db.revoke_refresh_family(&token_hash(&request.refresh_token)).await? {
-        // Signed out: the user's open sockets close too.
+    if let Some((user, family)) = state.db.revoke_refresh_family(&token_hash(&request.refresh_token)).await? {
+        // Signed out: that session's access tokens stop working, and the user's sockets close.
+        state.revoked.revoke(&family);
         state.engine.sign_out(user);
     }
     Ok(StatusCode::NO_CONTENT)

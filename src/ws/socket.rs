@@ -61,14 +61,26 @@ struct Limits {
     write_timeout: Duration,
 }
 
-/// Pump the socket until it ends; `_slot` holds the user's socket slot for that long.
-pub async fn serve(
-    upgraded: UpgradeFut,
-    state: AppState,
-    user: UserId,
-    last_seq: Option<u64>,
-    _slot: super::SocketSlot,
-) {
+/// Who a socket is for, as the handshake established it.
+pub struct SocketOwner {
+    pub user: UserId,
+    /// Replay events after this one at once.
+    pub last_seq: Option<u64>,
+    /// When the access token the socket was opened with expires (unix seconds): the socket
+    /// closes then (4001), and the client reconnects with a fresh token.
+    pub token_expires_at: i64,
+    /// The user's socket slot, held for the socket's life.
+    pub slot: super::SocketSlot,
+}
+
+/// Close code for "your token expired: reconnect with a fresh one".
+const TOKEN_EXPIRED: u16 = 4001;
+
+/// Pump the socket until it ends.
+pub async fn serve(upgraded: UpgradeFut, state: AppState, owner: SocketOwner) {
+    let SocketOwner { user, last_seq, token_expires_at, slot: _slot } = owner;
+    let expires_in = u64::try_from(token_expires_at - chrono::Utc::now().timestamp()).unwrap_or(0);
+    let token_expiry = tokio::time::Instant::now() + Duration::from_secs(expires_in);
     let ws = match upgraded.await {
         Ok(ws) => ws,
         Err(e) => {
@@ -110,6 +122,9 @@ pub async fn serve(
                 // The writer ended (closed, or the peer stopped reading): stop reading too.
                 // Dropping a read mid-frame is fine here, the socket is being discarded.
                 _ = &mut writing => writer_done = true,
+                _ = tokio::time::sleep_until(token_expiry) => {
+                    outbound.close(TOKEN_EXPIRED, "access token expired; reconnect with a fresh one");
+                }
             }
             connection.closed();
         }

@@ -163,3 +163,45 @@ async fn a_token_of_an_account_that_no_longer_exists_gets_401() {
     let response = app.post("/stories/", Some(&user.token), serde_json::json!({"prompt": "a fox"})).await;
     crate::helpers::assert_error(response, reqwest::StatusCode::UNAUTHORIZED, "unauthorized").await;
 }
+
+#[tokio::test]
+async fn signing_out_ends_the_sessions_access_tokens_even_across_a_restart() {
+    let app = crate::helpers::spawn_app().await;
+    let user = app.register("ada@example.com").await;
+    assert_eq!(app.get("/users/me", &user.token).await.status(), reqwest::StatusCode::OK);
+    let out = app.post("/auth/logout", None, serde_json::json!({"refresh_token": user.refresh})).await;
+    assert_eq!(out.status(), reqwest::StatusCode::NO_CONTENT);
+    let after = app.get("/users/me", &user.token).await;
+    let body = crate::helpers::assert_error(after, reqwest::StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert!(body["error"]["message"].as_str().unwrap().contains("signed out"), "{body}");
+    let url = crate::ws_client::ws_url(&app, &user.id);
+    let socket = crate::ws_client::try_connect(&url, crate::ws_client::Auth::Header(&user.token), &[]).await;
+    assert_eq!(socket.err(), Some(reqwest::StatusCode::UNAUTHORIZED));
+
+    // Another sign-in of the same account is a different session: unaffected.
+    let login = app
+        .post("/auth/login", None, serde_json::json!({"email": "ada@example.com", "password": "correct horse battery"}))
+        .await;
+    let fresh: serde_json::Value = login.json().await.unwrap();
+    let fresh = fresh["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(app.get("/users/me", &fresh).await.status(), reqwest::StatusCode::OK);
+
+    let (config, data) = app.stop().await;
+    let app = crate::helpers::start(config, data, storymimi::Overrides::default()).await;
+    assert_eq!(
+        app.get("/users/me", &user.token).await.status(),
+        reqwest::StatusCode::UNAUTHORIZED,
+        "still after a restart"
+    );
+    assert_eq!(app.get("/users/me", &fresh).await.status(), reqwest::StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_socket_closes_when_its_token_expires() {
+    let app = crate::helpers::spawn_app_with(|c| c.access_token_ttl_secs = 2, storymimi::Overrides::default()).await;
+    let user = app.register("ada@example.com").await;
+    let (mut ws, _, _) = crate::ws_client::connect(&app, &user).await;
+    let started = std::time::Instant::now();
+    assert_eq!(ws.closed().await, Some(4001), "told to come back with a fresh token");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+}
