@@ -243,6 +243,8 @@ async fn a_panicking_storyteller_fails_the_story_not_the_server() {
     assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
     let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("storymimi_story_status_transitions_total{status=\"failed\"} 1"), "{metrics}");
+    // Every crashed actor was counted out (ractor skips post_stop on a panic).
+    assert!(metrics.contains("storymimi_actors_alive{kind=\"story\"} 0"), "{metrics}");
 }
 
 /// Fails the first `failures` scene calls with a transient error, then writes normally.

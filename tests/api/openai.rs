@@ -195,6 +195,8 @@ async fn images(State(fake): State<Arc<Fake>>, axum::Json(request): axum::Json<V
     let failure = fake.image_failures.lock().unwrap().pop_front();
     match failure {
         Some(429) => return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "0")], "slow down").into_response(),
+        // 200 with a body that is not JSON at all.
+        Some(200) => return ([("content-type", "application/json")], "{\"data\": [{\"b64_json\": ").into_response(),
         Some(status) => return StatusCode::from_u16(status).unwrap().into_response(),
         None => {}
     }
@@ -268,7 +270,7 @@ fn openai_everywhere(c: &mut Config, base: &str) {
     c.llm_api_key = Some(Secret::new(KEY));
     c.llm_model = "test-model".into();
     c.speech_max_chars = 200;
-    c.provider_retries = 3;
+    c.provider_retries = 5;
 }
 
 async fn metrics(app: &TestApp) -> String {
@@ -278,7 +280,7 @@ async fn metrics(app: &TestApp) -> String {
 #[tokio::test]
 async fn a_story_through_openai_compatible_apis_survives_their_bad_days() {
     let fake = fake(Chat::Good);
-    fake.image_failures.lock().unwrap().extend([429, 500, 503]);
+    fake.image_failures.lock().unwrap().extend([429, 500, 200, 503]);
     let (fake, base) = start_fake(fake).await;
     let app = spawn_app_with(|c| openai_everywhere(c, &base), Overrides::default()).await;
     let user = app.register("ada@example.com").await;
@@ -308,14 +310,14 @@ async fn a_story_through_openai_compatible_apis_survives_their_bad_days() {
     }
     let inputs = fake.speech_inputs.lock().unwrap().clone();
     assert!(inputs.len() >= 4 && inputs.iter().all(|i| i.chars().count() <= 200), "{inputs:?}");
-    // Three failures, then a cover and two pictures.
-    assert_eq!(fake.images.load(Ordering::SeqCst), 3 + 3);
+    // Four failures (one a malformed answer), then a cover and two pictures.
+    assert_eq!(fake.images.load(Ordering::SeqCst), 4 + 3);
     let metrics = metrics(&app).await;
     assert!(metrics.contains("storymimi_llm_tokens_total{provider=\"openai\"} 242"), "{metrics}");
     let transient = |line: &str| line.contains("provider_errors_total") && line.contains("kind=\"transient\"");
     let errors: f64 =
         metrics.lines().filter(|l| transient(l)).filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum();
-    assert_eq!(errors, 4.0, "3 image failures and 1 cut stream:\n{metrics}");
+    assert_eq!(errors, 5.0, "4 image failures and 1 cut stream:\n{metrics}");
 
     let ready: Value = fetch(&app, "/readyz").await.json().await.unwrap();
     for capability in ["llm", "illustrator", "narrator"] {
