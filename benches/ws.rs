@@ -84,6 +84,8 @@ fn spawn_storymimi(data: &std::path::Path) -> Server {
         .env("STORYMIMI_WS_BURST", "1000000")
         .env("STORYMIMI_CONVERSATION_TURNS_PER_MINUTE", "100000000")
         .env("STORYMIMI_AGENT_DELTA_DELAY_MS", "0")
+        .env("STORYMIMI_WS_MAX_SOCKETS_PER_USER", "100000")
+        .env("STORYMIMI_HTTP_MAX_CONNECTIONS", "100000")
         .env("STORYMIMI_CONFIG", data.join("none.toml"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

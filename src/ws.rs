@@ -2,6 +2,7 @@
 //! `Origin` allowlist happen before the upgrade, so failures are ordinary HTTP errors.
 //! The socket itself is pumped by `socket.rs`; the decisions are the ConnectionActor's.
 
+mod batched;
 mod slots;
 mod socket;
 

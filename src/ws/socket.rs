@@ -13,11 +13,12 @@ use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{BufWriter, ReadHalf, WriteHalf};
+use super::batched::Batched;
+use tokio::io::{ReadHalf, WriteHalf};
 use tokio::sync::{mpsc, watch};
 
 type Io = TokioIo<Upgraded>;
-type Writer = WebSocketWrite<BufWriter<WriteHalf<Io>>>;
+type Writer = WebSocketWrite<Batched<WriteHalf<Io>>>;
 
 /// What the writer sends: events from the core, and control frames the reader owes the peer.
 /// One channel for both keeps an idle socket small.
@@ -104,7 +105,7 @@ pub async fn serve(upgraded: UpgradeFut, state: AppState, owner: SocketOwner) {
     // one reply leave in one segment (with TCP_NODELAY, nothing waits for Nagle).
     let (mut reader, writer) = ws.split(|io| {
         let (read, write) = tokio::io::split(io);
-        (read, BufWriter::new(write))
+        (read, Batched::new(write))
     });
 
     let (queue_tx, queue_rx) = mpsc::channel(config.ws_outbound_queue);
