@@ -15,7 +15,7 @@ use crate::providers::ProviderChecks;
 use crate::providers::narrator::NarratorStatus;
 use crate::safety::{Moderated, WordLists};
 use crate::server::{self, ServerLimits, ServerMetrics};
-use crate::state::AppState;
+use crate::state::{App, AppState};
 use actors::agent::AgentLimits;
 use actors::connection::ConnectionLimits;
 use actors::conversation::ConversationConfig;
@@ -113,7 +113,7 @@ impl Application {
             revoked.revoke(&family);
         }
         let sockets = crate::ws::SocketSlots::new(config.ws_max_sockets_per_user);
-        let state = AppState {
+        let state = Arc::new(App {
             keys: Arc::new(JwtKeys::from_config(&config)),
             auth: Arc::new(AuthGuards::from_config(&config, metrics.clone())?),
             revoked,
@@ -127,7 +127,7 @@ impl Application {
             stories: cache,
             safety,
             sockets,
-        };
+        });
         Ok(Self { listener, metrics_listener, state })
     }
 

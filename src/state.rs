@@ -1,4 +1,5 @@
-//! `AppState`: everything a handler needs, built once in `startup` and cloned per request.
+//! `AppState`: everything a handler needs, built once in `startup`. Handlers get it by cloning
+//! one `Arc` (one atomic increment), not each part's.
 
 use crate::auth::{AuthGuards, JwtKeys};
 use crate::cache::StoryCache;
@@ -12,8 +13,10 @@ use actors::Engine;
 use actors::ports::Safety;
 use std::sync::Arc;
 
-#[derive(Clone)]
-pub struct AppState {
+/// The shared state handlers receive.
+pub type AppState = Arc<App>;
+
+pub struct App {
     pub config: Arc<Config>,
     pub db: Db,
     pub keys: Arc<JwtKeys>,

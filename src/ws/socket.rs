@@ -3,6 +3,7 @@
 //! outbound queue, sends pings, and closes with the code it is told.
 //! `read_frame` is not cancel-safe, so reading and writing live in separate tasks.
 
+use super::batched::Batched;
 use crate::state::AppState;
 use actors::Connection;
 use actors::model::UserId;
@@ -13,7 +14,6 @@ use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use std::sync::Arc;
 use std::time::Duration;
-use super::batched::Batched;
 use tokio::io::{ReadHalf, WriteHalf};
 use tokio::sync::{mpsc, watch};
 
