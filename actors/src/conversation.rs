@@ -397,25 +397,11 @@ impl ConversationState {
         }
         // The child spoke over the agent: stop the reply in progress.
         self.finish_stream(true).await;
-        let mut draft = self.draft.clone();
-        // A redirect is said in the builtin agent's exact words, never reworded by a model.
-        let (turn, stored) = match self.deps.safety.check(&content).await {
-            Some(concern) => self.held_back("child_message", concern),
-            None => {
-                let turn = self.agent_turn(&mut draft, &content);
-                // What the agent took from it (names included) must be safe too.
-                match self.deps.safety.check(&requirements_text(&draft)).await {
-                    Some(concern) => {
-                        draft = self.draft.clone();
-                        self.held_back("requirements", concern)
-                    }
-                    None => (turn, content),
-                }
-            }
-        };
+        let concern = self.deps.safety.check(&content).await;
+        let stored = if concern.is_some() { WITHHELD.to_owned() } else { content.clone() };
         let record = TurnRecord { speaker: Speaker::Child, content: stored, client_id };
-        // Persist before answering: an answered message is never lost.
-        match self.deps.store.record_turn(self.user, &self.conversation_id, &record, &draft).await {
+        // Persist before the agent even runs: whatever happens next, the child's message is kept.
+        match self.deps.store.record_turn(self.user, &self.conversation_id, &record, &self.draft).await {
             Ok(true) => {}
             Ok(false) => return, // a resend of a message already answered
             Err(e) => {
@@ -428,7 +414,29 @@ impl ConversationState {
                 return;
             }
         }
-        let through_model = record.content != WITHHELD && !turn.start;
+        let mut draft = self.draft.clone();
+        // A redirect is said in the builtin agent's exact words, never reworded by a model.
+        let (turn, held) = match concern {
+            Some(concern) => (self.held_back("child_message", concern), true),
+            None => {
+                let turn = self.agent_turn(&mut draft, &content);
+                // What the agent took from it (names included) must be safe too.
+                match self.deps.safety.check(&requirements_text(&draft)).await {
+                    Some(concern) => {
+                        draft = self.draft.clone();
+                        (self.held_back("requirements", concern), true)
+                    }
+                    None => (turn, false),
+                }
+            }
+        };
+        // What was understood is durable before it is shown.
+        if draft != self.draft
+            && let Err(e) = self.deps.store.record_understanding(self.user, &self.conversation_id, &draft).await
+        {
+            tracing::error!(user = %self.user, error = %e, "could not save the draft");
+        }
+        let through_model = !held && !turn.start;
         self.draft = draft;
         self.remember(record);
         self.after_turn(myself, turn, through_model).await;
@@ -452,10 +460,10 @@ impl ConversationState {
 
     /// A child's message that is not for a children's story: the agent redirects, the draft
     /// stays as it was, and what is stored is a marker instead of the words.
-    fn held_back(&self, path: &'static str, concern: Concern) -> (agent::Turn, String) {
+    fn held_back(&self, path: &'static str, concern: Concern) -> agent::Turn {
         self.deps.observer.content_flagged(path, concern);
         tracing::info!(user = %self.user, concern = concern.as_str(), path, "child message held back");
-        (agent::redirect(&self.draft, concern), WITHHELD.to_owned())
+        agent::redirect(&self.draft, concern)
     }
 
     /// Show the updated requirements, start the story if agreed, and say the reply.

@@ -4,6 +4,7 @@ use super::turn_batch::{Job, upsert_draft};
 use super::{Db, DbError, query_all, query_one};
 use actors::model::{Draft, UserId};
 use actors::ports::{ConversationRecord, ConversationStore, Speaker, StoreError, TurnRecord};
+use actors::protocol::RequirementsView;
 use async_trait::async_trait;
 use tokio::sync::oneshot;
 
@@ -77,6 +78,24 @@ impl ConversationStore for Db {
             done: None,
         };
         self.write_turn_soon(job);
+    }
+
+    async fn record_understanding(&self, user: UserId, conversation_id: &str, draft: &Draft) -> Result<(), StoreError> {
+        let conn = self.writer().await;
+        self.write_queued(&conn).await;
+        let requirements =
+            serde_json::to_string(&RequirementsView::of(draft)).map_err(|e| DbError::Corrupt(e.to_string()))?;
+        let tx = conn.transaction().await.map_err(DbError::from)?;
+        upsert_draft(&tx, user, conversation_id, draft).await?;
+        tx.execute(
+            "UPDATE transcripts SET requirements = ?1
+             WHERE id = (SELECT id FROM transcripts WHERE user_id = ?2 ORDER BY created_at DESC, rowid DESC LIMIT 1)",
+            libsql::params![requirements, user.to_string()],
+        )
+        .await
+        .map_err(DbError::from)?;
+        tx.commit().await.map_err(DbError::from)?;
+        Ok(())
     }
 
     async fn save_draft(&self, user: UserId, conversation_id: &str, draft: &Draft) -> Result<(), StoreError> {

@@ -537,7 +537,8 @@ impl actors::ports::Safety for PanicsOn {
 
 #[tokio::test]
 async fn a_crashed_conversation_closes_every_socket_with_1011_and_comes_back_with_its_draft() {
-    let overrides = Overrides { safety: Some(std::sync::Arc::new(PanicsOn("kaboom"))), ..Overrides::default() };
+    // It panics on the requirements the agent extracts: after the child's message was stored.
+    let overrides = Overrides { safety: Some(std::sync::Arc::new(PanicsOn("Kaboom\nfox"))), ..Overrides::default() };
     let app = spawn_app_with(|_| {}, overrides).await;
     let user = app.register("ada@example.com").await;
     let (mut phone, _, _) = connect(&app, &user).await;
@@ -546,7 +547,7 @@ async fn a_crashed_conversation_closes_every_socket_with_1011_and_comes_back_wit
     phone.reply().await;
     tablet.reply().await;
 
-    phone.say("kaboom").await;
+    phone.say("actually a fox called Kaboom").await;
     // Neither socket is left open and silent: both are told to reconnect.
     assert_eq!(phone.closed().await, Some(1011));
     assert_eq!(tablet.closed().await, Some(1011));
@@ -554,6 +555,10 @@ async fn a_crashed_conversation_closes_every_socket_with_1011_and_comes_back_wit
     let (mut again, session, requirements) = connect(&app, &user).await;
     assert_eq!(session["type"], "session");
     assert_eq!(requirements["characters"][0]["name"], "Ruby", "the draft came back: {requirements}");
+    // The message that crashed it had been stored before the agent ran.
+    let history: Value =
+        app.get(&format!("/conversation/{}/history?limit=1", user.id), &user.token).await.json().await.unwrap();
+    assert_eq!(history[0]["text"], "actually a fox called Kaboom");
     again.say("in the forest").await;
     assert!(again.reply().await.contains('?'));
     let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
