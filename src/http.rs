@@ -11,6 +11,7 @@ mod media;
 pub(crate) mod openapi;
 mod stories;
 mod users;
+mod web;
 
 use crate::error::ApiError;
 use crate::metrics::track_http;
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(conversation::router())
         .merge(media::router())
         .merge(bundle::router())
+        .merge(web::router())
         .merge(crate::ws::router())
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::BadRequest("method not allowed on this route".into()) })

@@ -18,5 +18,6 @@ mod s3;
 mod safety;
 mod stories;
 mod views;
+mod web;
 mod ws;
 mod ws_client;

@@ -1,0 +1,297 @@
+// StoryMimi in the browser: sign in, talk with Mimi over the WebSocket, watch the story being
+// made, read and listen to it, keep a library. Also the living reference client of the
+// protocol: keep the highest `seq` seen, drop events at or below it, reconnect with `last_seq`.
+
+const $ = (id) => document.getElementById(id);
+const session = { token: null, refresh: sessionStorage.getItem("refresh"), user: null, expiresAt: 0 };
+let socket = null;
+let highestSeq = 0;
+let reconnectDelay = 500;
+let replies = new Map(); // message_id → bubble
+let reader = { story: null, index: 0, playingAll: false };
+
+function show(section) {
+  for (const id of ["signin", "talk", "reader", "library"]) $(id).hidden = !section.includes(id);
+  $("logout").hidden = !session.token;
+}
+
+async function api(path, options = {}) {
+  const headers = { "content-type": "application/json", ...(options.headers || {}) };
+  if (session.token) headers.authorization = `Bearer ${session.token}`;
+  const response = await fetch(path, { ...options, headers });
+  if (response.status === 204) return null;
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.error?.message || `request failed (${response.status})`);
+  return body;
+}
+
+function signedIn(tokens) {
+  session.token = tokens.access_token;
+  session.refresh = tokens.refresh_token;
+  session.user = tokens.user_id;
+  session.expiresAt = Date.now() + tokens.expires_in * 1000;
+  sessionStorage.setItem("refresh", session.refresh);
+  // Refresh a minute before the access token expires.
+  setTimeout(refresh, Math.max(5_000, tokens.expires_in * 1000 - 60_000));
+  show(["talk", "library"]);
+  connect();
+  loadLibrary();
+}
+
+async function refresh() {
+  if (!session.refresh) return;
+  try {
+    signedInQuietly(await api("/auth/refresh", { method: "POST", body: JSON.stringify({ refresh_token: session.refresh }) }));
+  } catch {
+    ended("Your session ended. Please sign in again.");
+  }
+}
+
+function signedInQuietly(tokens) {
+  session.token = tokens.access_token;
+  session.refresh = tokens.refresh_token;
+  session.user = tokens.user_id;
+  sessionStorage.setItem("refresh", session.refresh);
+  setTimeout(refresh, Math.max(5_000, tokens.expires_in * 1000 - 60_000));
+}
+
+function ended(message) {
+  session.token = null;
+  session.refresh = null;
+  sessionStorage.removeItem("refresh");
+  if (socket) socket.close(1000);
+  socket = null;
+  $("signin-error").textContent = message || "";
+  show(["signin"]);
+}
+
+async function signIn(path) {
+  $("signin-error").textContent = "";
+  const email = $("email").value.trim();
+  const password = $("password").value;
+  try {
+    signedIn(await api(path, { method: "POST", body: JSON.stringify({ email, password }) }));
+  } catch (error) {
+    $("signin-error").textContent = error.message;
+  }
+}
+
+// --- the conversation -------------------------------------------------------------------
+
+function connect() {
+  if (!session.token) return;
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const resume = highestSeq ? `&last_seq=${highestSeq}` : "";
+  socket = new WebSocket(`${scheme}://${location.host}/conversation/${session.user}?access_token=${encodeURIComponent(session.token)}${resume}`);
+  socket.onopen = () => { $("connection").textContent = ""; reconnectDelay = 500; };
+  socket.onmessage = (message) => handle(JSON.parse(message.data));
+  socket.onclose = async (event) => {
+    if (!session.token) return;
+    $("connection").textContent = "Offline — reconnecting…";
+    if (event.code === 4001) await refresh(); // the token expired: a fresh one, then back
+    setTimeout(connect, reconnectDelay);
+    reconnectDelay = Math.min(reconnectDelay * 2, 10_000);
+  };
+}
+
+function handle(event) {
+  if (typeof event.seq === "number") {
+    if (event.seq <= highestSeq) return; // seen already
+    highestSeq = event.seq;
+  }
+  switch (event.type) {
+    case "agent_delta": bubble(event.message_id).textContent += event.delta; break;
+    case "agent_message": bubble(event.message_id).textContent = event.content; break;
+    case "requirements": showRequirements(event); break;
+    case "story_started": $("progress").hidden = false; $("progress").textContent = "Your story is on its way…"; break;
+    case "story_progress": showProgress(event); break;
+    case "scene_ready": liveScene(event); break;
+    case "story_completed": storyDone(event.story_id); break;
+    case "story_failed": $("progress").textContent = `Oh no: ${event.error}`; loadLibrary(); break;
+    case "error": $("connection").textContent = event.message; break;
+    default: break;
+  }
+}
+
+function bubble(id) {
+  if (!replies.has(id)) {
+    const li = document.createElement("li");
+    li.className = "agent";
+    li.dataset.testid = "agent-message";
+    $("bubbles").append(li);
+    replies.set(id, li);
+  }
+  return replies.get(id);
+}
+
+function say(text) {
+  if (!text.trim() || !socket || socket.readyState !== WebSocket.OPEN) return;
+  const li = document.createElement("li");
+  li.className = "child";
+  li.textContent = text;
+  $("bubbles").append(li);
+  socket.send(JSON.stringify({ type: "user_message", content: text, client_id: crypto.randomUUID() }));
+}
+
+function showRequirements(r) {
+  const people = r.characters.map((c) => [c.name, c.kind].filter(Boolean).join(" the ")).join(", ");
+  const lines = [
+    ["Who", people], ["Where", r.setting], ["Kind of story", r.style], ["Parts", r.num_scenes],
+  ];
+  const card = $("requirements");
+  card.replaceChildren(...lines.map(([label, value]) => {
+    const p = document.createElement("p");
+    p.textContent = `${label}: ${value || "…"}`;
+    return p;
+  }));
+  $("make-story").disabled = !r.ready;
+}
+
+function showProgress(p) {
+  $("progress").hidden = false;
+  const words = { planning: "Planning the story", writing: "Writing", illustrating: "Drawing pictures", narrating: "Recording the voice", done: "Done" };
+  $("progress").textContent = `${words[p.stage] || p.stage}: ${p.scenes_done} of ${p.scenes_total} parts ready`;
+}
+
+function sceneElement(scene) {
+  const article = document.createElement("article");
+  article.className = "scene card";
+  article.dataset.testid = "scene";
+  article.dataset.sequence = scene.sequence;
+  const img = document.createElement("img");
+  img.dataset.testid = "scene-image";
+  img.alt = scene.title;
+  if (scene.image_url) img.src = scene.image_url;
+  const text = document.createElement("p");
+  text.dataset.testid = "scene-text";
+  text.textContent = scene.text;
+  article.append(img, text);
+  if (scene.audio_url) {
+    const audio = document.createElement("audio");
+    audio.dataset.testid = "scene-audio";
+    audio.controls = true;
+    audio.preload = "metadata";
+    audio.src = scene.audio_url;
+    audio.onended = () => { if (reader.playingAll) turn(1, true); };
+    article.append(audio);
+  }
+  return article;
+}
+
+function liveScene(event) {
+  $("progress").append(sceneElement(event.scene));
+}
+
+async function storyDone(id) {
+  $("progress").hidden = true;
+  await loadLibrary();
+  openStory(id);
+}
+
+// --- the reader -------------------------------------------------------------------------
+
+async function openStory(id) {
+  reader = { story: await api(`/stories/${id}`), index: 0, playingAll: false };
+  $("reader-title").textContent = reader.story.title;
+  $("scenes").replaceChildren(...reader.story.scenes.map(sceneElement));
+  show(["reader"]);
+  turn(0, false);
+}
+
+function turn(step, play) {
+  const scenes = [...$("scenes").children];
+  if (!scenes.length) return;
+  scenes.forEach((s) => s.querySelector("audio")?.pause());
+  const next = reader.index + step;
+  if (next < 0 || next >= scenes.length) { reader.playingAll = false; return; }
+  reader.index = next;
+  scenes.forEach((s, i) => { s.hidden = i !== next; });
+  if (play) scenes[next].querySelector("audio")?.play().catch(() => {});
+}
+
+// --- the library ------------------------------------------------------------------------
+
+async function loadLibrary() {
+  if (!session.user) return;
+  const { stories } = await api(`/users/${session.user}/stories?limit=50`);
+  $("stories").replaceChildren(...stories.map((s) => {
+    const li = document.createElement("li");
+    li.dataset.testid = "library-item";
+    li.dataset.storyId = s.story_id;
+    if (s.cover_image_url) {
+      const img = document.createElement("img");
+      img.src = s.cover_image_url;
+      img.alt = "";
+      li.append(img);
+    }
+    const title = document.createElement("span");
+    title.className = "grow";
+    title.textContent = `${s.title || "A new story"} — ${s.status}`;
+    li.append(title);
+    const action = (label, onclick) => {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = label;
+      b.onclick = onclick;
+      li.append(b);
+    };
+    if (s.status === "completed") action("Read", () => openStory(s.story_id));
+    if (s.status === "failed") action("Try again", async () => { await api(`/stories/${s.story_id}/retry`, { method: "POST", body: "{}" }); loadLibrary(); });
+    action("Delete", async () => {
+      if (confirm(`Delete "${s.title || "this story"}"?`)) { await api(`/stories/${s.story_id}`, { method: "DELETE" }); loadLibrary(); }
+    });
+    return li;
+  }));
+}
+
+// --- wiring -----------------------------------------------------------------------------
+
+$("signin-form").onsubmit = (e) => { e.preventDefault(); signIn("/auth/login"); };
+$("register").onclick = () => { if ($("signin-form").reportValidity()) signIn("/auth/register"); };
+$("logout").onclick = async () => {
+  await api("/auth/logout", { method: "POST", body: JSON.stringify({ refresh_token: session.refresh }) }).catch(() => {});
+  ended("");
+};
+$("say-form").onsubmit = (e) => { e.preventDefault(); say($("message").value); $("message").value = ""; };
+$("stop").onclick = () => socket?.send(JSON.stringify({ type: "cancel" }));
+$("make-story").onclick = () => socket?.send(JSON.stringify({ type: "start_story" }));
+$("prev").onclick = () => turn(-1, false);
+$("next").onclick = () => turn(1, false);
+$("play-all").onclick = () => { reader.playingAll = true; turn(0, true); };
+$("close-reader").onclick = () => show(["talk", "library"]);
+document.addEventListener("keydown", (e) => {
+  if ($("reader").hidden || e.target.tagName === "INPUT") return;
+  if (e.key === "ArrowRight") turn(1, false);
+  if (e.key === "ArrowLeft") turn(-1, false);
+  if (e.key === " ") {
+    e.preventDefault();
+    const audio = $("scenes").children[reader.index]?.querySelector("audio");
+    if (audio) audio.paused ? audio.play().catch(() => {}) : audio.pause();
+  }
+});
+
+// Speech: partial results as `partial_transcript`, the final one as `user_message`.
+const Recognition = window.SpeechRecognition || window.webkitSpeechRecognition;
+if (Recognition) {
+  const mic = $("mic");
+  mic.hidden = false;
+  const recognition = new Recognition();
+  recognition.interimResults = true;
+  recognition.onresult = (event) => {
+    const result = event.results[event.results.length - 1];
+    const text = result[0].transcript;
+    if (result.isFinal) say(text);
+    else socket?.send(JSON.stringify({ type: "partial_transcript", content: text }));
+  };
+  recognition.onend = () => mic.setAttribute("aria-pressed", "false");
+  mic.onclick = () => { mic.setAttribute("aria-pressed", "true"); recognition.start(); };
+}
+
+// A refresh token from this tab's earlier visit signs straight back in.
+if (session.refresh) {
+  api("/auth/refresh", { method: "POST", body: JSON.stringify({ refresh_token: session.refresh }) })
+    .then(signedIn)
+    .catch(() => ended(""));
+} else {
+  show(["signin"]);
+}
