@@ -39,6 +39,8 @@ pub fn router() -> Router<AppState> {
         .route("/", get(|headers: HeaderMap| async move { serve(&PAGE, &headers) }))
         .route("/app.js", get(|headers: HeaderMap| async move { serve(&SCRIPT, &headers) }))
         .route("/style.css", get(|headers: HeaderMap| async move { serve(&STYLE, &headers) }))
+        // Browsers ask for it on every page; there is none (and no error to log for it).
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
 }
 
 fn serve(asset: &Asset, headers: &HeaderMap) -> Response {
