@@ -1,6 +1,7 @@
 // The browser client end to end, in Debian's Chromium: register, talk to a finished story,
 // see every picture decode and the narration load, play it, find the story in the library after
-// a reload, sign out — with no console errors and no CSP violations. Needs the storymimi
+// a reload, sign out, with the socket dropped mid-story (it reconnects with `last_seq` and
+// shows nothing twice) — with no console errors and no CSP violations. Needs the storymimi
 // binary (STORYMIMI_BIN) and /usr/bin/chromium.
 
 import { test } from "node:test";
@@ -25,6 +26,8 @@ function startServer() {
       STORYMIMI_JWT_SECRET: "web-test-secret-0123456789abcdefghij",
       STORYMIMI_CONFIG: join(data, "none.toml"),
       STORYMIMI_AGENT_DELTA_DELAY_MS: "5",
+      // Slow enough that the socket can be dropped while the story is being written.
+      STORYMIMI_BUILTIN_LLM_DELAY_MS: "400",
     },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -54,6 +57,12 @@ test("a parent and child make, read and keep a story in the browser", { timeout:
   const problems = [];
   try {
     const page = await browser.newPage();
+    // Every conversation socket goes through here, so the test can drop one.
+    let live = null;
+    await page.routeWebSocket(/\/conversation\//, (ws) => {
+      ws.connectToServer();
+      live = ws;
+    });
     page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()}`); });
     page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
     await page.goto(base);
@@ -82,10 +91,18 @@ test("a parent and child make, read and keep a story in the browser", { timeout:
 
     await page.getByTestId("make-story").click();
     await page.getByTestId("story-progress").waitFor();
+    // The connection drops while the story is written: the page says so, reconnects with
+    // `last_seq`, and shows every scene exactly once.
+    const dropped = live;
+    await dropped.close({ code: 4000, reason: "network went away" });
+    await page.waitForFunction(() => document.getElementById("connection").textContent.includes("Offline"));
     // The reader opens when the story is complete.
     await page.locator('#reader [data-testid="scene"]').first().waitFor({ timeout: 120_000 });
     const scenes = page.locator('#reader [data-testid="scene"]');
     assert.equal(await scenes.count(), 2);
+    assert.notEqual(live, dropped, "a new socket was opened after the drop");
+    const shownLive = await page.locator('#progress [data-testid="scene"]').evaluateAll((els) => els.map((e) => e.dataset.sequence));
+    assert.ok(shownLive.length <= 2 && new Set(shownLive).size === shownLive.length, `each scene shown once: ${shownLive}`);
     for (const img of await page.locator('#reader [data-testid="scene-image"]').all()) {
       await img.evaluate((el) => el.decode());
       assert.ok((await img.evaluate((el) => el.naturalWidth)) > 0, "the picture decoded");
