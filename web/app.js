@@ -55,12 +55,20 @@ function signedInQuietly(tokens) {
   setTimeout(refresh, Math.max(5_000, tokens.expires_in * 1000 - 60_000));
 }
 
+/// Close our socket first (and for good): a close from both ends at once is an error in browsers.
+function hangUp() {
+  if (socket) {
+    socket.onclose = null;
+    socket.close(1000);
+  }
+  socket = null;
+}
+
 function ended(message) {
   session.token = null;
-  session.refresh = null;
   sessionStorage.removeItem("refresh");
-  if (socket) socket.close(1000);
-  socket = null;
+  hangUp();
+  session.refresh = null;
   $("signin-error").textContent = message || "";
   show(["signin"]);
 }
@@ -249,6 +257,7 @@ async function loadLibrary() {
 $("signin-form").onsubmit = (e) => { e.preventDefault(); signIn("/auth/login"); };
 $("register").onclick = () => { if ($("signin-form").reportValidity()) signIn("/auth/register"); };
 $("logout").onclick = async () => {
+  hangUp();
   await api("/auth/logout", { method: "POST", body: JSON.stringify({ refresh_token: session.refresh }) }).catch(() => {});
   ended("");
 };
