@@ -82,7 +82,12 @@ fn cast(story_id: StoryId, spec: &StorySpec) -> Cast {
     let kind = heard.hero.kind.clone().unwrap_or_else(|| rng.pick_str(style.kinds).to_owned());
     let hero = heard.hero.name.clone().unwrap_or_else(|| rng.pick_str(phrases::NAMES).to_owned());
     let trait_word = heard.hero.trait_word.clone().unwrap_or_else(|| rng.pick_str(phrases::TRAITS).to_owned());
-    let friend = heard.companions.first();
+    // The hero said twice ("a dragon called Pip … in the child's words: a dragon called Pip")
+    // is still one character, not their own friend.
+    let friend = heard.companions.iter().find(|c| match &c.name {
+        Some(name) => *name != hero,
+        None => c.kind.as_deref() != Some(kind.as_str()),
+    });
     let companion_kind = friend.and_then(|c| c.kind.clone()).unwrap_or_else(|| {
         let kinds = ["owl", "rabbit", "mouse", "turtle", "squirrel", "hedgehog", "robot", "frog"];
         let choices: Vec<&str> = kinds.into_iter().filter(|k| *k != kind).collect();
@@ -387,5 +392,14 @@ mod tests {
     fn requested_title_is_kept() {
         let s = StorySpec { title: Some("Moonlight Muffins".into()), ..spec("a bear", Style::Funny, 3) };
         assert_eq!(plan(StoryId::new(), &s).title, "Moonlight Muffins");
+    }
+
+    #[test]
+    fn a_hero_named_twice_is_not_their_own_friend() {
+        let spec =
+            spec("A story about a dragon called Pip. In the child's words: a brave dragon called Pip", Style::Funny, 3);
+        let cast = cast(StoryId::new(), &spec);
+        assert_eq!(cast.hero, "Pip");
+        assert_ne!(cast.companion, "Pip");
     }
 }
