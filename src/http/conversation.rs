@@ -85,6 +85,9 @@ pub async fn add_transcript(
     }
     let text = super::screened(&state, "text", text).await?;
     if let Some(requirements) = &body.requirements {
+        if !requirements.is_object() {
+            return Err(ApiError::validation("requirements", "requirements must be a JSON object"));
+        }
         super::screened(&state, "requirements", &requirements.to_string()).await?;
     }
     let saved = state.db.add_transcript(user, &text, body.requirements.as_ref()).await?;

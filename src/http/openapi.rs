@@ -44,7 +44,8 @@ impl Modify for BearerAuth {
 }
 
 /// The errors any route can answer, declared on every operation with the one error schema:
-/// malformed requests (400), a missing or bad token (401, on secured routes), bodies too large
+/// malformed requests (400), a missing or bad token, another user's id, or a resource that is
+/// not the caller's (401, 403, 404, on secured routes), bodies too large
 /// or of the wrong type (413, 415), invalid fields (422), limits (429), and the service being
 /// busy or its storage full (503). Each operation's own, more specific answers stay as written.
 struct CommonErrors;
@@ -79,6 +80,8 @@ impl Modify for CommonErrors {
                 ];
                 if secured {
                     common.push(("401", "missing, invalid or expired token"));
+                    common.push(("403", "the request names another user"));
+                    common.push(("404", "no such resource of the caller's"));
                 }
                 for (status, what) in common {
                     operation.responses.responses.entry(status.into()).or_insert_with(|| error(what).into());

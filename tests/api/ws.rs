@@ -471,6 +471,10 @@ async fn conversation_history_keeps_what_the_child_said() {
     assert_eq!(history.as_array().unwrap().len(), 4);
     let denied = app.get(&format!("/conversation/{}/history", user.id), &other.token).await;
     assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    // Requirements are an object (schemathesis found a string accepted and served back).
+    let path = format!("/conversation/{}/transcripts", user.id);
+    let wrong = app.post(&path, Some(&user.token), json!({"text": "hi", "requirements": "funny"})).await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let empty =
         app.post(&format!("/conversation/{}/transcripts", user.id), Some(&user.token), json!({"text": " "})).await;
     assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
