@@ -104,6 +104,6 @@ async fn conversation_turns_per_minute_are_capped_across_sockets() {
     tablet.say("one too many").await;
     let refused = tablet.until("error").await.0;
     assert_eq!(refused["code"], "rate_limited", "{refused}");
-    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = app.metrics().await;
     assert!(metrics.contains("storymimi_ws_frames_rejected_total{reason=\"turn_rate\"} 1"), "{metrics}");
 }

@@ -26,7 +26,7 @@ async fn repeated_sign_ins_are_throttled_per_account_with_retry_after() {
     app.register("bo@example.com").await;
     let bo = json!({"email": "bo@example.com", "password": "correct horse battery"});
     assert_eq!(app.post("/auth/login", None, bo).await.status(), StatusCode::OK);
-    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = app.metrics().await;
     assert!(metrics.contains("storymimi_auth_throttled_total{endpoint=\"login\",scope=\"account\"} 2"), "{metrics}");
 }
 

@@ -135,6 +135,11 @@ impl TestApp {
         }
     }
 
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        self.client.get(self.url("/metrics")).send().await.unwrap().text().await.unwrap()
+    }
+
     pub async fn wait_until_finished(&self, user: &User, story: &str) -> Value {
         self.wait_for(user, story, 30, |s| s["status"] == "completed" || s["status"] == "failed").await
     }
@@ -155,4 +160,18 @@ pub fn skip_without(tool: &str, why: &str) {
     let required = std::env::var("STORYMIMI_REQUIRE_TOOLS").unwrap_or_default();
     assert!(!required.split(',').any(|t| t.trim() == tool), "{tool} is required in this run but missing: {why}");
     eprintln!("skipped: {tool} is missing ({why})");
+}
+
+/// The value of the first metric line that starts with `line_start` (name and labels), if any.
+pub fn metric_value(metrics: &str, line_start: &str) -> Option<f64> {
+    metrics.lines().find(|l| l.starts_with(line_start))?.rsplit(' ').next()?.parse().ok()
+}
+
+/// The sum of the metric lines that start with `name` and contain `label` (0 when none do).
+pub fn metric_sum(metrics: &str, name: &str, label: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(name) && l.contains(label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }

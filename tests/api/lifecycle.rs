@@ -241,7 +241,7 @@ async fn a_panicking_storyteller_fails_the_story_not_the_server() {
     assert!(!error.is_empty() && !error.contains("storyteller bug"), "internals stay inside: {error}");
     // Still serving, and other stories still start.
     assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
-    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = app.metrics().await;
     assert!(metrics.contains("storymimi_story_status_transitions_total{status=\"failed\"} 1"), "{metrics}");
     // Every crashed actor was counted out (ractor skips post_stop on a panic).
     assert!(metrics.contains("storymimi_actors_alive{kind=\"story\"} 0"), "{metrics}");
@@ -312,7 +312,7 @@ async fn deleting_a_story_while_it_is_written_stops_it_cleanly() {
     // The actor is gone too.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
-        let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        let metrics = app.metrics().await;
         if metrics.contains("storymimi_actors_alive{kind=\"story\"} 0") {
             break;
         }

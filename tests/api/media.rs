@@ -411,7 +411,7 @@ async fn stories_deleted_mid_generation_leave_no_files_and_no_work() {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let files = files_under(&media_root);
-        let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        let metrics = app.metrics().await;
         let idle = metrics.contains("storymimi_actors_alive{kind=\"story\"} 0");
         if files == referenced && idle && !leftover.exists() {
             break;

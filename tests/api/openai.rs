@@ -3,7 +3,7 @@
 //! split across reads, a stream cut short, 429 with `Retry-After`, 500s then success, a
 //! timeout, malformed JSON, a refused key.
 
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{metric_sum, metric_value, spawn_app_with};
 use crate::media::{fetch, mp3_seconds};
 use axum::Router;
 use axum::body::Body;
@@ -273,10 +273,6 @@ fn openai_everywhere(c: &mut Config, base: &str) {
     c.provider_retries = 5;
 }
 
-async fn metrics(app: &TestApp) -> String {
-    app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap()
-}
-
 #[tokio::test]
 async fn a_story_through_openai_compatible_apis_survives_their_bad_days() {
     let fake = fake(Chat::Good);
@@ -312,11 +308,9 @@ async fn a_story_through_openai_compatible_apis_survives_their_bad_days() {
     assert!(inputs.len() >= 4 && inputs.iter().all(|i| i.chars().count() <= 200), "{inputs:?}");
     // Four failures (one a malformed answer), then a cover and two pictures.
     assert_eq!(fake.images.load(Ordering::SeqCst), 4 + 3);
-    let metrics = metrics(&app).await;
+    let metrics = app.metrics().await;
     assert!(metrics.contains("storymimi_llm_tokens_total{provider=\"openai\"} 242"), "{metrics}");
-    let transient = |line: &str| line.contains("provider_errors_total") && line.contains("kind=\"transient\"");
-    let errors: f64 =
-        metrics.lines().filter(|l| transient(l)).filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum();
+    let errors = metric_sum(&metrics, "storymimi_provider_errors_total", "kind=\"transient\"");
     assert_eq!(errors, 5.0, "4 image failures and 1 cut stream:\n{metrics}");
 
     let ready: Value = fetch(&app, "/readyz").await.json().await.unwrap();
@@ -361,7 +355,7 @@ async fn a_refused_key_fails_the_story_at_once_with_a_reason_that_hides_the_key(
     assert!(!error.contains("0123456789abcdef"), "the key leaked: {error}");
     // 401 cannot succeed by asking again, nor by asking another way: one request in all.
     assert_eq!(fake.chats.load(Ordering::SeqCst), 1);
-    let metrics = metrics(&app).await;
+    let metrics = app.metrics().await;
     assert!(metrics.contains("kind=\"permanent\"") && !metrics.contains("SECRET"), "{metrics}");
 }
 
@@ -426,7 +420,7 @@ async fn the_agent_speaks_through_the_model_safely_and_cancel_closes_its_stream(
     ws.say("something rude please").await;
     let reply = ws.reply().await;
     assert!(!reply.contains("stupid") && !reply.is_empty(), "{reply}");
-    assert!(metrics(&app).await.contains("path=\"agent_reply\""));
+    assert!(app.metrics().await.contains("path=\"agent_reply\""));
 
     // Cancel stops the model: its HTTP stream is closed, not left to run.
     ws.say("tell it slowly").await;
@@ -456,7 +450,7 @@ async fn a_moderation_api_is_a_second_opinion_and_its_absence_leaves_the_lists_i
     let refused = app.post("/stories/", Some(&user.token), json!({"prompt": "a purple monkey dishwasher"})).await;
     let body = crate::helpers::assert_error(refused, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "unsafe_content").await;
     assert_eq!(body["error"]["field"], "prompt");
-    assert!(metrics(&app).await.contains("concern=\"insult\",path=\"prompt\""));
+    assert!(app.metrics().await.contains("concern=\"insult\",path=\"prompt\""));
     app.create_story(&user, json!({"prompt": "a happy monkey", "num_scenes": 1})).await;
 
     let app = spawn_app_with(
@@ -471,10 +465,7 @@ async fn a_moderation_api_is_a_second_opinion_and_its_absence_leaves_the_lists_i
     app.create_story(&user, json!({"prompt": "a happy monkey", "num_scenes": 1})).await;
     let refused = app.post("/stories/", Some(&user.token), json!({"prompt": "a monkey with a gun"})).await;
     assert_eq!(refused.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY, "the lists still hold");
-    let seen = metrics(&app).await;
-    let unavailable = seen
-        .lines()
-        .find_map(|l| l.strip_prefix("storymimi_moderation_unavailable_total ")?.parse::<f64>().ok())
-        .unwrap_or(0.0);
+    let seen = app.metrics().await;
+    let unavailable = metric_value(&seen, "storymimi_moderation_unavailable_total ").unwrap_or(0.0);
     assert!(unavailable >= 1.0, "{seen}");
 }

@@ -23,7 +23,7 @@ async fn metrics_count_requests_by_route_template_and_stories_by_status() {
     let user = app.register("ada@example.com").await;
     let id = app.create_story(&user, json!({"prompt": "a frog", "num_scenes": 1})).await;
     app.wait_until_finished(&user, &id).await;
-    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let text = app.metrics().await;
     for expected in [
         "storymimi_http_requests_total{method=\"POST\",route=\"/stories\",status=\"202\"} 1",
         "storymimi_http_requests_total{method=\"POST\",route=\"/auth/register\",status=\"201\"} 1",

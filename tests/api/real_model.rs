@@ -4,7 +4,7 @@
 //! `STORYMIMI_TEST_LLM_PYTHON` names a Python that has both (`.ci/run` sets one up, and
 //! requires it); skips locally without.
 
-use crate::helpers::{TestApp, User, skip_without, spawn_app_with};
+use crate::helpers::{TestApp, User, metric_sum, skip_without, spawn_app_with};
 use crate::ws_client::{Ws, connect};
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
@@ -64,18 +64,6 @@ async fn until(ws: &mut Ws, kind: &str) -> Value {
     }
 }
 
-fn metric(metrics: &str, starts: &str, contains: &str) -> f64 {
-    metrics
-        .lines()
-        .filter(|l| l.starts_with(starts) && l.contains(contains))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
-async fn metrics(app: &TestApp) -> String {
-    app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap()
-}
-
 async fn detail(app: &TestApp, user: &User, id: &str) -> Value {
     app.get(&format!("/stories/{id}"), &user.token).await.json().await.unwrap()
 }
@@ -119,11 +107,11 @@ async fn a_real_model_talks_writes_a_story_and_a_story_it_dropped_is_retried_to_
         let words = scene["text"].as_str().unwrap().split_whitespace().count();
         assert!((60..=200).contains(&words), "{words} words: {scene}");
     }
-    let seen = metrics(&app).await;
+    let seen = app.metrics().await;
     let calls = "storymimi_provider_call_duration_seconds_count";
-    assert!(metric(&seen, calls, "call=\"reply\"") >= 4.0, "the agent spoke through the model:\n{seen}");
-    assert!(metric(&seen, calls, "call=\"scene\"") >= 2.0, "the model was asked for the scenes");
-    assert!(metric(&seen, "storymimi_llm_tokens_total", "openai") > 50.0, "the model wrote:\n{seen}");
+    assert!(metric_sum(&seen, calls, "call=\"reply\"") >= 4.0, "the agent spoke through the model:\n{seen}");
+    assert!(metric_sum(&seen, calls, "call=\"scene\"") >= 2.0, "the model was asked for the scenes");
+    assert!(metric_sum(&seen, "storymimi_llm_tokens_total", "openai") > 50.0, "the model wrote:\n{seen}");
 
     // The model server dies mid-story: the story fails with a reason, and a retry after the
     // server is back finishes it without writing the kept scenes again.
@@ -135,7 +123,7 @@ async fn a_real_model_talks_writes_a_story_and_a_story_it_dropped_is_retried_to_
     assert_eq!(failed["status"], "failed", "the kill came too late to test anything: {failed}");
     assert!(failed["error"].as_str().unwrap().contains("llm provider"), "{failed}");
     let kept = failed["scenes_done"].as_u64().unwrap();
-    let saved_before = metric(&metrics(&app).await, "storymimi_scenes_written_total", "");
+    let saved_before = metric_sum(&app.metrics().await, "storymimi_scenes_written_total", "");
 
     let _server = ModelServer::start(&python, port).await;
     let retry = app.post(&format!("/stories/{id}/retry"), Some(&user.token), json!({})).await;
@@ -149,6 +137,6 @@ async fn a_real_model_talks_writes_a_story_and_a_story_it_dropped_is_retried_to_
         .map(|s| s["sequence"].as_u64().unwrap())
         .collect();
     assert_eq!(sequences, [1, 2, 3]);
-    let saved_after = metric(&metrics(&app).await, "storymimi_scenes_written_total", "");
+    let saved_after = metric_sum(&app.metrics().await, "storymimi_scenes_written_total", "");
     assert_eq!(saved_after - saved_before, (3 - kept) as f64, "only the missing scenes were written");
 }

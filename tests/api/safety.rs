@@ -17,10 +17,6 @@ use storymimi::providers::builtin::Storyteller;
 
 const UNSAFE: &str = "a dragon called Stupid Idiot who wants to kill everyone with a knife and drink beer";
 
-async fn metrics(app: &TestApp) -> String {
-    app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap()
-}
-
 /// Every text column of the database file, as one string: what storage holds.
 async fn everything_stored(app: &TestApp) -> String {
     let db = storymimi::db::Db::open(&app.config.db_path(), 1).await.unwrap();
@@ -57,7 +53,7 @@ async fn an_unsafe_rest_prompt_or_title_is_refused_kindly() {
     );
     let listed: Value = app.get(&format!("/users/{}/stories", user.id), &user.token).await.json().await.unwrap();
     assert_eq!(listed["stories"], json!([]), "nothing was created");
-    let metrics = metrics(&app).await;
+    let metrics = app.metrics().await;
     assert!(metrics.contains("storymimi_safety_flags_total{concern=\"violence\",path=\"prompt\"} 1"), "{metrics}");
     assert!(!everything_stored(&app).await.contains("Idiot"));
 }
@@ -107,7 +103,7 @@ async fn an_unsafe_message_gets_a_gentle_redirect_and_is_not_kept() {
     for word in ["Stupid", "kill", "beer", "knife"] {
         assert!(!all.contains(word), "{word} was stored");
     }
-    let metrics = metrics(&app).await;
+    let metrics = app.metrics().await;
     assert!(metrics.contains("path=\"child_message\""), "{metrics}");
 
     let response =
@@ -146,7 +142,7 @@ async fn story_with(bad: u32) -> (Arc<Unruly>, Value, String) {
     let id = app.create_story(&user, json!({"prompt": "a fox named Ruby", "num_scenes": 1})).await;
     assert_eq!(app.wait_until_finished(&user, &id).await["status"], "completed");
     let detail: Value = app.get(&format!("/stories/{id}"), &user.token).await.json().await.unwrap();
-    let flagged = metrics(&app).await;
+    let flagged = app.metrics().await;
     assert!(!everything_stored(&app).await.contains("beer"));
     (unruly, detail, flagged)
 }

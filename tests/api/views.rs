@@ -2,18 +2,10 @@
 //! WebSocket's `scene_ready.scene` say the same, field by field; conditional requests follow
 //! one rule; a story is counted the same however it was started.
 
-use crate::helpers::{TestApp, User, spawn_app};
+use crate::helpers::{TestApp, User, metric_value, spawn_app};
 use crate::ws_client::connect;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-fn metric(metrics: &str, name: &str) -> Option<f64> {
-    metrics.lines().find(|l| l.starts_with(name))?.rsplit(' ').next()?.parse().ok()
-}
-
-async fn metrics(app: &TestApp) -> String {
-    app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap()
-}
 
 /// A story created over REST while a socket listens: the detail and every `scene_ready`.
 async fn story_with_live_scenes(app: &TestApp, user: &User) -> (Value, Vec<Value>) {
@@ -100,7 +92,7 @@ async fn stories_started_in_a_conversation_are_counted_like_rest_ones() {
     let app = spawn_app().await;
     let user = app.register("ada@example.com").await;
     let pending = "storymimi_story_status_transitions_total{status=\"pending\"}";
-    assert_eq!(metric(&metrics(&app).await, pending), None);
+    assert_eq!(metric_value(&app.metrics().await, pending), None);
     let (mut ws, _, _) = connect(&app, &user).await;
     for line in ["a brave dragon called Pip", "in a castle", "make it funny", "two parts"] {
         ws.say(line).await;
@@ -108,7 +100,7 @@ async fn stories_started_in_a_conversation_are_counted_like_rest_ones() {
     }
     ws.send(json!({"type": "start_story"})).await;
     ws.until("story_completed").await;
-    assert_eq!(metric(&metrics(&app).await, pending), Some(1.0));
+    assert_eq!(metric_value(&app.metrics().await, pending), Some(1.0));
     app.create_story(&user, json!({"prompt": "a frog", "num_scenes": 1})).await;
-    assert_eq!(metric(&metrics(&app).await, pending), Some(2.0));
+    assert_eq!(metric_value(&app.metrics().await, pending), Some(2.0));
 }
