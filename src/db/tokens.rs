@@ -106,7 +106,13 @@ impl Db {
     }
 }
 
-async fn insert(conn: &libsql::Connection, hash: &str, family_id: &str, user: UserId, ttl_secs: u64) -> DbResult<()> {
+pub(super) async fn insert(
+    conn: &libsql::Connection,
+    hash: &str,
+    family_id: &str,
+    user: UserId,
+    ttl_secs: u64,
+) -> DbResult<()> {
     let expires = now_unix().saturating_add(i64::try_from(ttl_secs).unwrap_or(i64::MAX));
     conn.execute(
         "INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -34,12 +34,31 @@ pub enum CreateUserError {
     Db(#[from] DbError),
 }
 
+/// The refresh token of the session a registration starts (stored with the account, in one
+/// transaction: a registration that fails leaves no account behind).
+pub struct FirstSession<'a> {
+    pub token_hash: &'a str,
+    pub family_id: &'a str,
+    pub ttl_secs: u64,
+}
+
 impl Db {
     pub async fn create_user(
         &self,
         email: &str,
         display_name: &str,
         password_hash: &str,
+    ) -> Result<UserRecord, CreateUserError> {
+        self.create_user_signed_in(email, display_name, password_hash, None).await
+    }
+
+    /// Create a user and, when given, the refresh token of their first session, atomically.
+    pub async fn create_user_signed_in(
+        &self,
+        email: &str,
+        display_name: &str,
+        password_hash: &str,
+        session: Option<FirstSession<'_>>,
     ) -> Result<UserRecord, CreateUserError> {
         let user = UserRecord {
             id: UserId::new(),
@@ -49,7 +68,8 @@ impl Db {
             created_at: now_text(),
         };
         let conn = self.writer().await;
-        let result = conn
+        let tx = conn.transaction().await.map_err(DbError::from)?;
+        let inserted = tx
             .execute(
                 "INSERT INTO users (id, email, display_name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (email) DO NOTHING",
@@ -63,9 +83,13 @@ impl Db {
             )
             .await
             .map_err(DbError::from)?;
-        if result == 0 {
-            return Err(CreateUserError::EmailTaken);
+        if inserted == 0 {
+            return Err(CreateUserError::EmailTaken); // the transaction rolls back when dropped
         }
+        if let Some(session) = session {
+            super::tokens::insert(&tx, session.token_hash, session.family_id, user.id, session.ttl_secs).await?;
+        }
+        tx.commit().await.map_err(DbError::from)?;
         Ok(user)
     }
 
@@ -77,5 +101,28 @@ impl Db {
     pub async fn user_by_id(&self, id: UserId) -> DbResult<Option<UserRecord>> {
         let conn = self.reader().await;
         query_one(&conn, &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"), [id.to_string()], from_row).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_registration_whose_session_cannot_be_stored_leaves_no_account() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db"), 1).await.unwrap();
+        let first = FirstSession { token_hash: "h1", family_id: "f1", ttl_secs: 60 };
+        let ada = db.create_user_signed_in("ada@example.com", "Ada", "hash", Some(first)).await.unwrap();
+        // The same token hash again: the session's insert fails, and the account goes with it.
+        let again = FirstSession { token_hash: "h1", family_id: "f2", ttl_secs: 60 };
+        let failed = db.create_user_signed_in("bo@example.com", "Bo", "hash", Some(again)).await;
+        assert!(matches!(failed, Err(CreateUserError::Db(_))), "{failed:?}");
+        assert!(db.user_by_email("bo@example.com").await.unwrap().is_none());
+        // And the email is free for the retry.
+        let retry = FirstSession { token_hash: "h2", family_id: "f2", ttl_secs: 60 };
+        db.create_user_signed_in("bo@example.com", "Bo", "hash", Some(retry)).await.unwrap();
+        assert!(matches!(db.create_user("ada@example.com", "Ada", "hash").await, Err(CreateUserError::EmailTaken)));
+        assert!(db.user_by_id(ada.id).await.unwrap().is_some());
     }
 }

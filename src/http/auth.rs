@@ -2,7 +2,7 @@
 
 use crate::auth::{ClientAddress, new_refresh_token, token_hash};
 use crate::db::tokens::RefreshError;
-use crate::db::users::{CreateUserError, UserRecord};
+use crate::db::users::{CreateUserError, FirstSession, UserRecord};
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiJson;
 use crate::http::users::UserView;
@@ -94,16 +94,18 @@ impl RegisterRequest {
     }
 }
 
-/// Create an account (shared with `POST /users/`).
+/// Create an account (shared with `POST /users/`), with the refresh token of its first
+/// session when one is given (stored together: nothing is left behind if either fails).
 pub async fn create_account(
     state: &AppState,
     address: ClientAddress,
     request: RegisterRequest,
+    session: Option<FirstSession<'_>>,
 ) -> ApiResult<UserRecord> {
     let account = request.validate()?;
     state.auth.registration(address.0)?;
     let hash = state.auth.hasher.hash(account.password).await.map_err(|e| state.auth.busy(e))?;
-    state.db.create_user(&account.email, &account.display_name, &hash).await.map_err(|e| match e {
+    state.db.create_user_signed_in(&account.email, &account.display_name, &hash, session).await.map_err(|e| match e {
         CreateUserError::EmailTaken => {
             ApiError::Conflict { code: "email_taken", message: "this email is already registered".into() }
         }
@@ -111,23 +113,38 @@ pub async fn create_account(
     })
 }
 
+/// A new sign-in session: its refresh token and its family (the session's id).
+struct NewSession {
+    refresh_token: String,
+    family: String,
+}
+
+impl NewSession {
+    fn new() -> Self {
+        // The family is the sign-in session: access tokens carry it, so signing out revokes them.
+        Self { refresh_token: new_refresh_token(), family: uuid::Uuid::new_v4().to_string() }
+    }
+
+    /// The tokens the client gets, once the refresh token is stored.
+    fn tokens(self, state: &AppState, user: UserId) -> ApiResult<TokenResponse> {
+        let access_token =
+            state.keys.issue(user, Some(&self.family)).map_err(|e| anyhow::anyhow!("signing failed: {e}"))?;
+        Ok(TokenResponse {
+            access_token,
+            refresh_token: self.refresh_token,
+            token_type: "bearer",
+            expires_in: state.keys.ttl_secs,
+            user_id: user,
+        })
+    }
+}
+
 /// Tokens for a fresh login: the refresh token starts a new family.
 async fn issue_tokens(state: &AppState, user: UserId) -> ApiResult<TokenResponse> {
-    let refresh_token = new_refresh_token();
-    // The family is the sign-in session: access tokens carry it, so signing out revokes them.
-    let family = uuid::Uuid::new_v4().to_string();
-    let access_token = state.keys.issue(user, Some(&family)).map_err(|e| anyhow::anyhow!("signing failed: {e}"))?;
-    state
-        .db
-        .insert_refresh_token(&token_hash(&refresh_token), &family, user, state.config.refresh_token_ttl_secs)
-        .await?;
-    Ok(TokenResponse {
-        access_token,
-        refresh_token,
-        token_type: "bearer",
-        expires_in: state.keys.ttl_secs,
-        user_id: user,
-    })
+    let session = NewSession::new();
+    let ttl = state.config.refresh_token_ttl_secs;
+    state.db.insert_refresh_token(&token_hash(&session.refresh_token), &session.family, user, ttl).await?;
+    session.tokens(state, user)
 }
 
 /// Register a new account and sign in.
@@ -140,8 +157,12 @@ pub async fn register(
     address: ClientAddress,
     ApiJson(request): ApiJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, ApiJson<RegisterResponse>)> {
-    let user = create_account(&state, address, request).await?;
-    let tokens = issue_tokens(&state, user.id).await?;
+    let session = NewSession::new();
+    let hash = token_hash(&session.refresh_token);
+    let first =
+        FirstSession { token_hash: &hash, family_id: &session.family, ttl_secs: state.config.refresh_token_ttl_secs };
+    let user = create_account(&state, address, request, Some(first)).await?;
+    let tokens = session.tokens(&state, user.id)?;
     Ok((StatusCode::CREATED, ApiJson(RegisterResponse { user: UserView::from(&user), tokens })))
 }
 

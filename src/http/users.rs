@@ -46,7 +46,7 @@ pub async fn create_user(
     address: crate::auth::ClientAddress,
     ApiJson(request): ApiJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, ApiJson<UserView>)> {
-    let user = create_account(&state, address, request).await?;
+    let user = create_account(&state, address, request, None).await?;
     Ok((StatusCode::CREATED, ApiJson(UserView::from(&user))))
 }
 
