@@ -1,6 +1,7 @@
 //! libSQL persistence: one write connection (libSQL locks under concurrent writers), a few
 //! read connections, migrations at open. Query modules per table group live in `db/`.
 
+mod checkpoint;
 mod conversations;
 mod migrations;
 pub mod stories;
@@ -12,10 +13,10 @@ pub mod users;
 
 use libsql::{Connection, Database, Row};
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::{Mutex, MutexGuard, Notify};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -48,13 +49,35 @@ pub struct Db {
 
 struct Inner {
     _database: Database,
-    writer: Mutex<Connection>,
-    /// Conversation turns waiting for the next group commit (`turn_batch`), and how many
-    /// commits wrote them.
+    writer: Mutex<Writer>,
+    /// Conversation turns waiting for the next group commit (`turn_batch`), the turn writer's
+    /// wake-up, and how many commits wrote them.
     turns: std::sync::Mutex<Vec<turn_batch::Job>>,
+    turns_queued: Arc<Notify>,
     turn_batches: std::sync::atomic::AtomicU64,
+    turns_per_commit: OnceLock<prometheus::Histogram>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The turn writer holds only a weak reference: woken now, it finds the database gone.
+        self.turns_queued.notify_one();
+    }
+}
+
+/// The single write connection, with the statements the turn path keeps prepared on it.
+pub struct Writer {
+    conn: Connection,
+    turns: turn_batch::TurnStatements,
+}
+
+impl std::ops::Deref for Writer {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
 }
 
 impl Db {
@@ -75,26 +98,43 @@ impl Db {
             .map_or(Ok(String::new()), |r| r.get(0))?;
         tracing::debug!(journal_mode = %mode, "database opened");
         migrations::apply(&writer).await?;
+        for pragma in [
+            format!("PRAGMA wal_autocheckpoint = {}", checkpoint::BACKSTOP_PAGES),
+            format!("PRAGMA journal_size_limit = {}", checkpoint::WAL_SIZE_LIMIT),
+        ] {
+            drop(writer.query(&pragma, ()).await?);
+        }
+        let turns = turn_batch::TurnStatements::prepare(&writer).await?;
         let mut pool = Vec::with_capacity(readers);
         for _ in 0..readers.max(1) {
             let conn = database.connect()?;
             configure(&conn).await?;
             pool.push(Mutex::new(conn));
         }
-        Ok(Self {
-            inner: Arc::new(Inner {
-                _database: database,
-                writer: Mutex::new(writer),
-                turns: std::sync::Mutex::new(Vec::new()),
-                turn_batches: std::sync::atomic::AtomicU64::new(0),
-                readers: pool,
-                next_reader: AtomicUsize::new(0),
-            }),
-        })
+        let checkpointer = database.connect()?;
+        configure(&checkpointer).await?;
+        let inner = Arc::new(Inner {
+            _database: database,
+            writer: Mutex::new(Writer { conn: writer, turns }),
+            turns: std::sync::Mutex::new(Vec::new()),
+            turns_queued: Arc::new(Notify::new()),
+            turn_batches: std::sync::atomic::AtomicU64::new(0),
+            turns_per_commit: OnceLock::new(),
+            readers: pool,
+            next_reader: AtomicUsize::new(0),
+        });
+        turn_batch::spawn_writer(Arc::downgrade(&inner), inner.turns_queued.clone());
+        checkpoint::spawn(Arc::downgrade(&inner), checkpointer);
+        Ok(Self { inner })
+    }
+
+    /// Report how many turns each group commit writes (set once, by the app's wiring).
+    pub fn observe_turns_per_commit(&self, histogram: prometheus::Histogram) {
+        let _ = self.inner.turns_per_commit.set(histogram);
     }
 
     /// The single write connection. Hold it only for the statements of one logical write.
-    pub async fn writer(&self) -> MutexGuard<'_, Connection> {
+    pub async fn writer(&self) -> MutexGuard<'_, Writer> {
         self.inner.writer.lock().await
     }
 

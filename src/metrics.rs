@@ -49,6 +49,8 @@ pub struct Metrics {
     pub password_hash_busy: IntCounter,
     /// Media files removed because nothing referred to them.
     pub media_orphans_removed: IntCounter,
+    /// Conversation turns written by each group commit.
+    pub turns_per_commit: Histogram,
 }
 
 impl Metrics {
@@ -145,6 +147,11 @@ impl Metrics {
         let media_orphans_removed =
             IntCounter::new("media_orphans_removed_total", "Media files removed because nothing referred to them")?;
         registry.register(Box::new(media_orphans_removed.clone()))?;
+        let turns_per_commit = Histogram::with_opts(
+            HistogramOpts::new("db_turns_per_commit", "Conversation turns written by each group commit")
+                .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]),
+        )?;
+        registry.register(Box::new(turns_per_commit.clone()))?;
         registry.register(Box::new(provider_calls.clone()))?;
         registry.register(Box::new(provider_errors.clone()))?;
         for c in [&ws_messages_in, &ws_messages_out, &ws_rejected] {
@@ -189,6 +196,7 @@ impl Metrics {
             auth_throttled,
             password_hash_busy,
             media_orphans_removed,
+            turns_per_commit,
         })
     }
 

@@ -62,6 +62,7 @@ impl Application {
             .await
             .with_context(|| format!("opening the database at {}", config.db_path().display()))?;
         let metrics = Arc::new(Metrics::new()?);
+        db.observe_turns_per_commit(metrics.turns_per_commit.clone());
         let links = Arc::new(MediaUrls::from_config(&config));
         let media = Storage::from_config(&config).context("opening the media store")?;
         let (narrator, narrator_status) = match overrides.narrator {

@@ -339,8 +339,9 @@ pub trait ConversationStore: Send + Sync + 'static {
         draft: &Draft,
     ) -> Result<bool, StoreError>;
     /// Queue a turn nobody waits for (the agent's reply): written in order with the turns
-    /// before and after it, failures logged.
-    fn record_turn_soon(&self, user: UserId, conversation_id: &str, turn: &TurnRecord, draft: &Draft);
+    /// before and after it, failures logged. The draft is not touched: whatever changed it
+    /// stored it already.
+    fn record_turn_soon(&self, user: UserId, conversation_id: &str, turn: &TurnRecord);
     /// What the agent understood from the child's latest turn: the draft after it, also kept with
     /// that turn's transcript. Durable when it returns.
     async fn record_understanding(&self, user: UserId, conversation_id: &str, draft: &Draft) -> Result<(), StoreError>;

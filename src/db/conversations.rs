@@ -58,10 +58,10 @@ impl ConversationStore for Db {
             user,
             conversation_id: conversation_id.to_owned(),
             turn: turn.clone(),
-            draft: draft.clone(),
+            draft: Some(draft.clone()),
             done: Some(done),
         };
-        self.write_turns(job).await;
+        self.queue_turn(job);
         match written.await {
             Ok(Ok(inserted)) => Ok(inserted),
             Ok(Err(e)) => Err(DbError::Corrupt(e).into()),
@@ -69,15 +69,10 @@ impl ConversationStore for Db {
         }
     }
 
-    fn record_turn_soon(&self, user: UserId, conversation_id: &str, turn: &TurnRecord, draft: &Draft) {
-        let job = Job {
-            user,
-            conversation_id: conversation_id.to_owned(),
-            turn: turn.clone(),
-            draft: draft.clone(),
-            done: None,
-        };
-        self.write_turn_soon(job);
+    fn record_turn_soon(&self, user: UserId, conversation_id: &str, turn: &TurnRecord) {
+        let job =
+            Job { user, conversation_id: conversation_id.to_owned(), turn: turn.clone(), draft: None, done: None };
+        self.queue_turn(job);
     }
 
     async fn record_understanding(&self, user: UserId, conversation_id: &str, draft: &Draft) -> Result<(), StoreError> {

@@ -19,7 +19,7 @@ impl Db {
         requirements: Option<&serde_json::Value>,
     ) -> DbResult<Transcript> {
         let transcript = Transcript {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: uuid::Uuid::now_v7().to_string(),
             text: text.to_owned(),
             requirements: requirements.cloned(),
             created_at: now_text(),

@@ -1,23 +1,26 @@
 //! Group commit for conversation turns: every turn is durable before it is answered, but the
-//! turns of many conversations share one transaction. A caller queues its turn, then takes the
-//! single write connection; whoever holds it writes everything queued (each turn in its own
-//! savepoint, so one bad turn cannot sink the others) and commits once. Under load the queue
-//! fills while the previous batch commits, so batches grow by themselves; alone, a turn is
-//! written at once.
+//! turns of many conversations share one transaction. A caller queues its turn and wakes the
+//! turn writer, a task that takes the single write connection and writes everything queued
+//! (each turn in its own savepoint, so one bad turn cannot sink the others) with statements
+//! prepared once, then commits once. Under load the queue fills while the previous batch
+//! commits, so batches grow by themselves; alone, a turn is written at once.
 
-use super::{Db, DbError, now_text};
+use super::{Db, DbError, Inner, now_text};
 use actors::model::{Draft, UserId};
 use actors::ports::{Speaker, TurnRecord};
 use actors::protocol::RequirementsView;
-use libsql::Connection;
-use tokio::sync::oneshot;
+use libsql::{Connection, Statement};
+use std::sync::Weak;
+use tokio::sync::{Notify, oneshot};
 
 /// A turn waiting to be written.
 pub(super) struct Job {
     pub user: UserId,
     pub conversation_id: String,
     pub turn: TurnRecord,
-    pub draft: Draft,
+    /// The draft after the turn, when it is not stored yet (a child's turn may be the first of
+    /// the conversation; the agent's reply changes nothing the conversation has not saved).
+    pub draft: Option<Draft>,
     /// `Ok(false)`: a resend (its `client_id` was stored before). `None`: nobody waits.
     pub done: Option<oneshot::Sender<Result<bool, String>>>,
 }
@@ -26,133 +29,188 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, DbError> {
     serde_json::to_string(value).map_err(|e| DbError::Corrupt(e.to_string()))
 }
 
+const UPSERT_DRAFT: &str =
+    "INSERT INTO conversations (user_id, conversation_id, draft, updated_at) VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (user_id) DO UPDATE SET conversation_id = excluded.conversation_id, draft = excluded.draft,
+     updated_at = excluded.updated_at
+     WHERE conversation_id IS NOT excluded.conversation_id OR draft IS NOT excluded.draft";
+
+/// Store the draft; a draft that is already stored as it is is not written again.
 pub(super) async fn upsert_draft(
     conn: &Connection,
     user: UserId,
     conversation_id: &str,
     draft: &Draft,
 ) -> Result<(), DbError> {
-    conn.execute(
-        "INSERT INTO conversations (user_id, conversation_id, draft, updated_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (user_id) DO UPDATE SET conversation_id = excluded.conversation_id, draft = excluded.draft,
-         updated_at = excluded.updated_at",
-        libsql::params![user.to_string(), conversation_id, to_json(draft)?, now_text()],
-    )
-    .await?;
+    conn.execute(UPSERT_DRAFT, libsql::params![user.to_string(), conversation_id, to_json(draft)?, now_text()]).await?;
     Ok(())
 }
 
-/// The statements of one turn: the turn, the child's transcript, the draft after it.
-async fn write_one(conn: &Connection, job: &Job) -> Result<bool, DbError> {
-    let now = now_text();
-    let inserted = conn
-        .execute(
-            "INSERT OR IGNORE INTO conversation_turns (user_id, conversation_id, speaker, content, client_id, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+/// The statements of the turn path, prepared once on the write connection: compiling them
+/// again for every turn cost more than running them.
+pub(super) struct TurnStatements {
+    begin: Statement,
+    commit: Statement,
+    rollback: Statement,
+    savepoint: Statement,
+    release: Statement,
+    rollback_to: Statement,
+    insert_turn: Statement,
+    insert_transcript: Statement,
+    upsert_draft: Statement,
+}
+
+/// Run a prepared statement and make it ready for the next run, whatever happened.
+async fn run(statement: &Statement, params: impl libsql::params::IntoParams) -> Result<usize, DbError> {
+    let result = statement.execute(params).await;
+    statement.reset();
+    Ok(result?)
+}
+
+impl TurnStatements {
+    pub(super) async fn prepare(conn: &Connection) -> Result<Self, DbError> {
+        Ok(Self {
+            begin: conn.prepare("BEGIN").await?,
+            commit: conn.prepare("COMMIT").await?,
+            rollback: conn.prepare("ROLLBACK").await?,
+            savepoint: conn.prepare("SAVEPOINT turn").await?,
+            release: conn.prepare("RELEASE turn").await?,
+            rollback_to: conn.prepare("ROLLBACK TO turn").await?,
+            insert_turn: conn
+                .prepare(
+                    "INSERT OR IGNORE INTO conversation_turns
+                     (user_id, conversation_id, speaker, content, client_id, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .await?,
+            insert_transcript: conn
+                .prepare(
+                    "INSERT INTO transcripts (id, user_id, text, requirements, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .await?,
+            upsert_draft: conn.prepare(UPSERT_DRAFT).await?,
+        })
+    }
+
+    /// The statements of one turn: the turn, the child's transcript, the draft after it.
+    async fn write_one(&self, job: &Job, now: &str) -> Result<bool, DbError> {
+        let user = job.user.to_string();
+        let inserted = run(
+            &self.insert_turn,
             libsql::params![
-                job.user.to_string(),
+                user.as_str(),
                 job.conversation_id.as_str(),
                 job.turn.speaker.as_str(),
                 job.turn.content.as_str(),
-                job.turn.client_id.clone(),
-                now.as_str()
+                job.turn.client_id.as_deref(),
+                now
             ],
         )
         .await?;
-    if inserted == 0 {
-        return Ok(false);
-    }
-    if job.turn.speaker == Speaker::Child {
-        // What the child said becomes part of their transcript history, with what was understood.
-        conn.execute(
-            "INSERT INTO transcripts (id, user_id, text, requirements, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            libsql::params![
-                uuid::Uuid::new_v4().to_string(),
-                job.user.to_string(),
-                job.turn.content.as_str(),
-                to_json(&RequirementsView::of(&job.draft))?,
-                now.as_str()
-            ],
-        )
-        .await?;
-    }
-    upsert_draft(conn, job.user, &job.conversation_id, &job.draft).await?;
-    Ok(true)
-}
-
-/// Write `jobs` in one transaction, each in a savepoint; answer each after the commit.
-async fn write_batch(conn: &Connection, jobs: Vec<Job>) {
-    let mut results = Vec::with_capacity(jobs.len());
-    let committed = async {
-        let tx = conn.transaction().await?;
-        for job in &jobs {
-            tx.execute("SAVEPOINT turn", ()).await?;
-            let result = write_one(&tx, job).await;
-            if result.is_err() {
-                tx.execute("ROLLBACK TO turn", ()).await?;
-            }
-            tx.execute("RELEASE turn", ()).await?;
-            results.push(result.map_err(|e| e.to_string()));
+        if inserted == 0 {
+            return Ok(false);
         }
-        tx.commit().await
+        if job.turn.speaker == Speaker::Child {
+            // What the child said becomes part of their transcript history, with what was
+            // understood so far (updated once the agent has read it).
+            let requirements = job.draft.as_ref().map(|d| to_json(&RequirementsView::of(d))).transpose()?;
+            run(
+                &self.insert_transcript,
+                libsql::params![
+                    uuid::Uuid::now_v7().to_string(),
+                    user.as_str(),
+                    job.turn.content.as_str(),
+                    requirements.unwrap_or_else(|| "{}".into()),
+                    now
+                ],
+            )
+            .await?;
+        }
+        if let Some(draft) = &job.draft {
+            run(&self.upsert_draft, libsql::params![user.as_str(), job.conversation_id.as_str(), to_json(draft)?, now])
+                .await?;
+        }
+        Ok(true)
     }
-    .await;
-    if let Err(e) = committed {
-        results = jobs.iter().map(|_| Err(format!("the turns could not be committed: {e}"))).collect();
-    }
-    for (job, result) in jobs.into_iter().zip(results) {
-        match job.done {
-            Some(done) => {
-                let _ = done.send(result);
+
+    /// Write `jobs` in one transaction, each in a savepoint; answer each after the commit.
+    async fn write_batch(&self, jobs: Vec<Job>) {
+        let mut results = Vec::with_capacity(jobs.len());
+        let now = now_text();
+        let committed = async {
+            run(&self.begin, ()).await?;
+            for job in &jobs {
+                run(&self.savepoint, ()).await?;
+                let result = self.write_one(job, &now).await;
+                if result.is_err() {
+                    run(&self.rollback_to, ()).await?;
+                }
+                run(&self.release, ()).await?;
+                results.push(result.map_err(|e| e.to_string()));
             }
-            None => {
-                if let Err(e) = result {
-                    tracing::error!(user = %job.user, error = %e, "could not save a conversation turn");
+            run(&self.commit, ()).await
+        }
+        .await;
+        if let Err(e) = committed {
+            // Whatever failed, the transaction must not stay open on the shared connection.
+            let _ = run(&self.rollback, ()).await;
+            results = jobs.iter().map(|_| Err(format!("the turns could not be committed: {e}"))).collect();
+        }
+        for (job, result) in jobs.into_iter().zip(results) {
+            match job.done {
+                Some(done) => {
+                    let _ = done.send(result);
+                }
+                None => {
+                    if let Err(e) = result {
+                        tracing::error!(user = %job.user, error = %e, "could not save a conversation turn");
+                    }
                 }
             }
         }
     }
 }
 
-impl Db {
-    /// Queue `job`, then write whatever is queued if nobody else is writing it.
-    pub(super) async fn write_turns(&self, job: Job) {
-        self.queue_turn(job);
-        self.flush_turns().await;
-    }
+/// The turn writer: wakes when turns are queued and writes them, until the database is gone.
+pub(super) fn spawn_writer(db: Weak<Inner>, wake: std::sync::Arc<Notify>) {
+    tokio::spawn(async move {
+        loop {
+            wake.notified().await;
+            // Let the conversations that are already running queue their turns too.
+            tokio::task::yield_now().await;
+            let Some(inner) = db.upgrade() else { return };
+            let db = Db { inner };
+            let conn = db.writer().await;
+            db.write_queued(&conn).await;
+        }
+    });
+}
 
-    fn queue_turn(&self, job: Job) {
+impl Db {
+    /// Queue `job` for the turn writer.
+    pub(super) fn queue_turn(&self, job: Job) {
         if let Ok(mut queue) = self.inner.turns.lock() {
             queue.push(job);
         }
-    }
-
-    async fn flush_turns(&self) {
-        let conn = self.writer().await;
-        self.write_queued(&conn).await;
+        self.inner.turns_queued.notify_one();
     }
 
     /// Write what is queued, on the write connection the caller holds: any other write to a
     /// conversation does this first, so queued turns never land after it.
-    pub(super) async fn write_queued(&self, conn: &Connection) {
+    pub(super) async fn write_queued(&self, conn: &super::Writer) {
         let jobs = self.inner.turns.lock().map(|mut q| std::mem::take(&mut *q)).unwrap_or_default();
         if !jobs.is_empty() {
             self.inner.turn_batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            write_batch(conn, jobs).await;
+            if let Some(histogram) = self.inner.turns_per_commit.get() {
+                histogram.observe(jobs.len() as f64);
+            }
+            conn.turns.write_batch(jobs).await;
         }
     }
 
     /// Group commits of conversation turns so far.
     pub fn turn_batches(&self) -> u64 {
         self.inner.turn_batches.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    /// Queue a turn that nobody waits for (the agent's reply); it is written in order with
-    /// the turns queued before and after it.
-    pub(super) fn write_turn_soon(&self, job: Job) {
-        self.queue_turn(job);
-        let db = self.clone();
-        tokio::spawn(async move { db.flush_turns().await });
     }
 }
 
@@ -197,7 +255,7 @@ mod tests {
         assert_eq!(stored.turns.len(), 1);
         // A turn nobody waits for is written before the next write to the conversation.
         let agent = TurnRecord { speaker: Speaker::Agent, content: "Hi!".into(), client_id: None };
-        db.record_turn_soon(users[1], "c", &agent, &Draft { setting: Some("sea".into()), ..Draft::default() });
+        db.record_turn_soon(users[1], "c", &agent);
         db.save_draft(users[1], "c", &Draft { setting: Some("moon".into()), ..Draft::default() }).await.unwrap();
         let stored = db.load_conversation(users[1]).await.unwrap().unwrap();
         assert_eq!(stored.turns.last().unwrap().content, "Hi!");

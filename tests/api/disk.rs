@@ -67,6 +67,21 @@ async fn a_full_disk_pauses_the_service_and_it_resumes_when_space_returns() {
     assert_eq!(ready["checks"]["storage"], "down", "{ready}");
     assert!(ready["reason"].as_str().unwrap().contains("cannot take writes"), "{ready}");
 
+    // SQLite first reuses the space its write-ahead log already has (checkpoints run in the
+    // background), so the first writes may still fit; a write that needs new space answers
+    // 503, never 500, and so do the writes after it.
+    let text = "a long dream about owls ".repeat(160);
+    let path = format!("/conversation/{}/transcripts", user.id);
+    let mut refused = None;
+    for _ in 0..400 {
+        let response = app.post(&path, Some(&user.token), json!({ "text": text })).await;
+        if response.status() != StatusCode::CREATED {
+            refused = Some(response);
+            break;
+        }
+    }
+    let refused = refused.expect("400 transcripts of 4 KB fitted on a full 24 MB volume");
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE, "{}", refused.text().await.unwrap());
     let body = json!({"email": "bo@example.com", "password": "correct horse battery"});
     let register = app.post("/auth/register", None, body.clone()).await;
     assert_eq!(register.status(), StatusCode::SERVICE_UNAVAILABLE, "{}", register.text().await.unwrap());

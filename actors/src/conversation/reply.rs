@@ -205,7 +205,7 @@ impl ConversationState {
         let record = TurnRecord { speaker: Speaker::Agent, content: content.clone(), client_id: None };
         // The child's turn was durable before this answer; the agent's own words need not hold
         // it up (they are queued in order and written with the next batch).
-        self.deps.store.record_turn_soon(self.user, &self.conversation_id, &record, &self.draft);
+        self.deps.store.record_turn_soon(self.user, &self.conversation_id, &record);
         self.remember(record);
         self.broadcast(ServerEvent::AgentMessage { message_id: stream.message_id, content, cancelled });
     }
