@@ -8,6 +8,7 @@ mod personal;
 pub use moderation::Moderated;
 
 use actors::ports::{Concern, Safety};
+use aho_corasick::AhoCorasick;
 use async_trait::async_trait;
 use std::collections::HashMap;
 
@@ -19,6 +20,8 @@ pub struct WordLists {
     words: HashMap<String, Concern>,
     /// Phrases of several words (joined by one space), in list order.
     phrases: Vec<(String, Concern)>,
+    /// All phrases, padded with spaces, searched in one pass (pattern index = list order).
+    phrase_search: AhoCorasick,
     personal: personal::Patterns,
 }
 
@@ -54,7 +57,10 @@ impl Default for WordLists {
         }
         // Self-harm first: it gets the answer that points to a trusted grown-up.
         phrases.sort_by_key(|(_, c)| *c != Concern::SelfHarm);
-        Self { words, phrases, personal: personal::Patterns::default() }
+        let padded = phrases.iter().map(|(p, _)| format!(" {p} "));
+        // A few dozen short literals: building the automaton cannot fail.
+        let phrase_search = AhoCorasick::new(padded).unwrap_or_else(|e| panic!("the phrase list: {e}"));
+        Self { words, phrases, phrase_search, personal: personal::Patterns::default() }
     }
 }
 
@@ -71,22 +77,38 @@ fn unleet(c: char) -> char {
     }
 }
 
-/// Runs of three or more of one letter become one (`kiiiill` → `kill`).
+/// Runs of more than `keep` of one letter become one (`kiiiill` → `kill` with `keep` 2).
 fn squeeze(word: &str, keep: usize) -> String {
     let mut out = String::with_capacity(word.len());
-    let chars: Vec<char> = word.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let mut j = i;
-        while j < chars.len() && chars[j] == chars[i] {
-            j += 1;
-        }
-        let run = j - i;
-        let take = if run > keep { 1 } else { run };
-        out.extend(std::iter::repeat_n(chars[i], take));
-        i = j;
-    }
+    squeeze_into(&mut out, word, keep);
     out
+}
+
+fn squeeze_into(out: &mut String, word: &str, keep: usize) {
+    let mut chars = word.chars().peekable();
+    while let Some(c) = chars.next() {
+        let mut run = 1;
+        while chars.next_if_eq(&c).is_some() {
+            run += 1;
+        }
+        let take = if run > keep { 1 } else { run };
+        out.extend(std::iter::repeat_n(c, take));
+    }
+}
+
+/// Whether `word` has a run of more than `keep` of one letter (so squeezing changes it).
+fn has_run(word: &str, keep: usize) -> bool {
+    let mut chars = word.chars().peekable();
+    while let Some(c) = chars.next() {
+        let mut run = 1;
+        while chars.next_if_eq(&c).is_some() {
+            run += 1;
+        }
+        if run > keep {
+            return true;
+        }
+    }
+    false
 }
 
 /// The words of `text` in normal form: lower case, de-l33ted, with in-word punctuation removed
@@ -95,14 +117,18 @@ fn squeeze(word: &str, keep: usize) -> String {
 fn words_of(text: &str) -> Vec<String> {
     let mut words: Vec<String> = Vec::new();
     for token in text.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':' | '"' | '(' | ')' | '/')) {
-        let lowered: String = token.chars().flat_map(char::to_lowercase).collect();
-        let has_letter = lowered.chars().any(char::is_alphabetic);
-        let word: String = lowered
-            .chars()
-            .map(|c| if has_letter { unleet(c) } else { c })
-            .filter(|c| c.is_alphanumeric() || *c == '*' || *c == '\'')
-            .collect();
-        let word = word.trim_matches('\'').to_owned();
+        let has_letter = token.chars().any(char::is_alphabetic);
+        let mut word = String::with_capacity(token.len());
+        for c in token.chars().flat_map(char::to_lowercase) {
+            let c = if has_letter { unleet(c) } else { c };
+            if c.is_alphanumeric() || c == '*' || c == '\'' {
+                word.push(c);
+            }
+        }
+        let trimmed = word.trim_matches('\'');
+        if trimmed.len() != word.len() {
+            word = trimmed.to_owned();
+        }
         if !word.is_empty() {
             words.push(word);
         }
@@ -111,8 +137,11 @@ fn words_of(text: &str) -> Vec<String> {
     let mut joined = Vec::with_capacity(words.len());
     let mut run = String::new();
     for word in words {
-        if word.chars().count() == 1 && word.chars().all(char::is_alphabetic) {
-            run.push_str(&word);
+        let mut chars = word.chars();
+        if let (Some(c), None) = (chars.next(), chars.next())
+            && c.is_alphabetic()
+        {
+            run.push(c);
             continue;
         }
         if !run.is_empty() {
@@ -135,9 +164,15 @@ fn masked_match(masked: &str, word: &str) -> bool {
 
 impl WordLists {
     fn word_concern(&self, word: &str) -> Option<Concern> {
-        let plain = word.replace('\'', "");
-        for candidate in [plain.clone(), squeeze(&plain, 2), squeeze(&plain, 1)] {
-            if let Some(concern) = self.words.get(&candidate) {
+        let plain: std::borrow::Cow<'_, str> =
+            if word.contains('\'') { word.replace('\'', "").into() } else { word.into() };
+        if let Some(concern) = self.words.get(plain.as_ref()) {
+            return Some(*concern);
+        }
+        for keep in [2, 1] {
+            if has_run(&plain, keep)
+                && let Some(concern) = self.words.get(&squeeze(&plain, keep))
+            {
                 return Some(*concern);
             }
         }
@@ -150,10 +185,21 @@ impl WordLists {
     /// The first concern in `text`, phrases before single words.
     pub fn concern(&self, text: &str) -> Option<Concern> {
         let words = words_of(text);
-        let squeezed: Vec<String> = words.iter().map(|w| squeeze(&w.replace('\'', ""), 2)).collect();
-        let line = format!(" {} ", squeezed.join(" "));
-        if let Some((_, concern)) = self.phrases.iter().find(|(p, _)| line.contains(&format!(" {p} "))) {
-            return Some(*concern);
+        let mut line = String::with_capacity(text.len() + 2);
+        line.push(' ');
+        for word in &words {
+            if word.contains('\'') {
+                squeeze_into(&mut line, &word.replace('\'', ""), 2);
+            } else {
+                squeeze_into(&mut line, word, 2);
+            }
+            line.push(' ');
+        }
+        // The phrase that comes first in the list wins, wherever it is in the text.
+        let first_phrase =
+            self.phrase_search.find_overlapping_iter(line.as_str()).map(|m| m.pattern().as_usize()).min();
+        if let Some(i) = first_phrase {
+            return self.phrases.get(i).map(|(_, concern)| *concern);
         }
         words.iter().find_map(|w| self.word_concern(w))
     }

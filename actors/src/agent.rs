@@ -75,18 +75,19 @@ const DONT_MIND: &[&str] = &[
 const MAX_WORDS_KEPT: usize = 12;
 
 fn has_phrase(lower: &str, phrases: &[&str]) -> bool {
-    // "yesss" is "yes": runs of three or more of one letter count once.
-    let squeezed: String = lower
-        .chars()
-        .enumerate()
-        .filter(|(i, c)| {
-            let before: Vec<char> = lower.chars().skip(i.saturating_sub(2)).take((*i).min(2)).collect();
-            !(before.len() == 2 && before.iter().all(|b| b == c))
-        })
-        .map(|(_, c)| c)
-        .collect();
-    let padded = format!(" {} ", squeezed.replace(['!', '.', '?', ','], " "));
-    phrases.iter().any(|p| padded.contains(&format!(" {p} ")) || lower.starts_with(p) && p.ends_with(','))
+    // "yesss" is "yes": a letter that follows two of itself is dropped.
+    let mut padded = String::with_capacity(lower.len() + 2);
+    padded.push(' ');
+    let (mut before, mut last) = (None, None);
+    for c in lower.chars() {
+        if before == Some(c) && last == Some(c) {
+            continue;
+        }
+        (before, last) = (last, Some(c));
+        padded.push(if matches!(c, '!' | '.' | '?' | ',') { ' ' } else { c });
+    }
+    padded.push(' ');
+    phrases.iter().any(|p| crate::text::has_phrase(&padded, p) || lower.starts_with(p) && p.ends_with(','))
 }
 
 impl Draft {

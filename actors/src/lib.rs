@@ -38,5 +38,6 @@ pub mod root;
 pub mod stories;
 pub mod story;
 pub mod story_supervisor;
+pub mod text;
 
 pub use root::{Connection, Engine, EngineConfig, Ports};

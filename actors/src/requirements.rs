@@ -188,11 +188,19 @@ const NOT_TYPOS: &[&str] = &[
 
 /// One letter added, removed, changed, or two neighbours swapped.
 fn one_edit_apart(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        // Every message tries every place name: compare bytes, no copies.
+        return edit_apart(a.as_bytes(), b.as_bytes());
+    }
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    edit_apart(&a, &b)
+}
+
+fn edit_apart<T: PartialEq>(a: &[T], b: &[T]) -> bool {
     if a == b || a.len().abs_diff(b.len()) > 1 {
         return false;
     }
-    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     let (ra, rb) = (&a[prefix..], &b[prefix..]);
     match ra.len().cmp(&rb.len()) {
         std::cmp::Ordering::Equal => {
@@ -339,7 +347,7 @@ pub fn extract(text: &str) -> Extracted {
         .iter()
         .flat_map(|(setting, words)| {
             words.iter().filter_map(move |w| {
-                text.find(&format!(" {w} ")).map(|pos| (WEAK_SETTING_WORDS.contains(w), pos, *setting))
+                crate::text::find_phrase(text, w).map(|pos| (WEAK_SETTING_WORDS.contains(w), pos, *setting))
             })
         })
         .min()
@@ -355,7 +363,7 @@ pub fn extract(text: &str) -> Extracted {
     let style_in = |table: &[(Style, &[&str])]| {
         table
             .iter()
-            .find(|(_, words)| words.iter().any(|w| joined.contains(&format!(" {w} "))))
+            .find(|(_, words)| words.iter().any(|w| crate::text::has_phrase(&joined, w)))
             .map(|(style, _)| *style)
     };
     out.style = style_in(STYLE_WORDS);
