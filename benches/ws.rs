@@ -8,6 +8,7 @@
 //!
 //!     cargo bench --bench ws            # the full run (~1 min)
 //!     cargo bench --bench ws -- --quick # a smoke run
+//!     cargo bench --bench ws -- user_message  # only the rows whose message matches (or `memory`)
 
 use futures_util::{SinkExt, StreamExt};
 use std::io::{BufRead, BufReader};
@@ -32,8 +33,10 @@ fn main() {
         return echo::serve();
     }
     let quick = args.iter().any(|a| a == "--quick");
+    // Cargo passes `--bench`; any other bare word selects rows (handy under a profiler).
+    let only = args.iter().skip(1).find(|a| !a.starts_with("--")).cloned();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-    runtime.block_on(run(quick));
+    runtime.block_on(run(quick, only.as_deref()));
 }
 
 struct Server {
@@ -242,6 +245,15 @@ async fn idle_memory(target: &Target, n: usize, keys: &JwtKeys) -> f64 {
     (after.saturating_sub(before) * 1024) as f64 / n as f64
 }
 
+/// (turns written, group commits) so far, from the server's metrics.
+async fn turn_commits(addr: SocketAddr) -> (f64, f64) {
+    let text = reqwest::get(format!("http://{addr}/metrics")).await.expect("metrics").text().await.expect("body");
+    let value = |name: &str| {
+        text.lines().find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok()).expect("the turn commit metric")
+    };
+    (value("storymimi_db_turns_per_commit_sum"), value("storymimi_db_turns_per_commit_count"))
+}
+
 fn user_message_sizes(quick: bool) -> &'static [usize] {
     if quick { &[1, 50] } else { &[1, 50, 100] }
 }
@@ -258,7 +270,8 @@ async fn register(data: &std::path::Path, n: usize) -> Vec<actors::model::UserId
     users
 }
 
-async fn run(quick: bool) {
+async fn run(quick: bool, only: Option<&str>) {
+    let wanted = |row: &str| only.is_none_or(|only| row.contains(only));
     let data = tempfile::tempdir().expect("temp dir");
     let keys = JwtKeys::from_config(&Config { jwt_secret: Some(Secret::new(SECRET)), ..Config::default() });
     let (warmup, measure) = if quick {
@@ -297,14 +310,18 @@ async fn run(quick: bool) {
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut rows = Vec::new();
-    for &n in sizes {
+    for &n in sizes.iter().filter(|_| wanted("ping")) {
         let e = load(echo.connect_many(n, &keys).await, Ask::Ping, warmup, measure).await;
         let f = load(full.connect_many(n, &keys).await, Ask::Ping, warmup, measure).await;
         rows.push(("ping", n, e, f));
     }
-    for &n in user_message_sizes(quick) {
+    let mut commits = Vec::new();
+    for &n in user_message_sizes(quick).iter().filter(|_| wanted("user_message")) {
         let e = load(echo.connect_many(n, &keys).await, Ask::Ping, warmup, measure).await;
+        let before = turn_commits(full.server.addr).await;
         let f = load(full.connect_many(n, &keys).await, Ask::UserMessage, warmup, measure).await;
+        let after = turn_commits(full.server.addr).await;
+        commits.push((n, (after.0 - before.0) / (after.1 - before.1).max(1.0)));
         rows.push(("user_message", n, e, f));
     }
     for (ask, n, e, f) in rows {
@@ -319,6 +336,12 @@ async fn run(quick: bool) {
             f.p99_us as f64 / e.p99_us.max(1) as f64,
             f.per_sec / e.per_sec.max(1.0)
         );
+    }
+    for (n, per_commit) in commits {
+        println!("\n`user_message` at {n} sockets: {per_commit:.1} turns per group commit");
+    }
+    if !wanted("memory") {
+        return;
     }
     println!("\nMemory per idle socket (server RSS delta over {idle_sockets} sockets):\n");
     println!("| server | bytes per socket |");
