@@ -11,10 +11,10 @@ use std::sync::Weak;
 use std::time::Duration;
 
 /// How often the WAL is copied back into the database file.
-pub(super) const INTERVAL: Duration = Duration::from_secs(1);
-/// Pages the WAL may hold before the writer checkpoints by itself (~40 MB): only reached when
+pub(super) const INTERVAL: Duration = Duration::from_millis(250);
+/// Pages the WAL may hold before the writer checkpoints by itself (~160 MB): only reached when
 /// the checkpoint task cannot keep up.
-pub(super) const BACKSTOP_PAGES: u32 = 10_000;
+pub(super) const BACKSTOP_PAGES: u32 = 40_000;
 /// What the WAL file is cut back to after a checkpoint lets it restart.
 pub(super) const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 
@@ -29,16 +29,18 @@ pub(super) fn spawn(db: Weak<Inner>, conn: Connection) {
             if db.strong_count() == 0 {
                 return;
             }
-            let conn = conn.clone();
-            let runtime = tokio::runtime::Handle::current();
-            // libSQL's local calls run SQLite in place: on a blocking thread, the copying and
-            // syncing stall no task.
-            let result = tokio::task::spawn_blocking(move || runtime.block_on(checkpoint(&conn))).await;
-            let error = match result {
-                Ok(Ok(())) => None,
-                Ok(Err(e)) => Some(e.to_string()),
-                Err(e) => Some(e.to_string()),
-            };
+            // First without the writer, while turns go on being written; then, holding it,
+            // the few frames written meanwhile: only a checkpoint that reaches the end of the
+            // WAL lets the next write start it again from the beginning (else it only grows,
+            // until the writer's own backstop checkpoint stalls every write).
+            let mut result = blocking(&conn).await;
+            if result.is_ok()
+                && let Some(inner) = db.upgrade()
+            {
+                let _writer = inner.writer.lock().await;
+                result = blocking(&conn).await;
+            }
+            let error = result.err();
             // Said once per new failure (a full disk would repeat it twice a second).
             if error.is_some() && error != last_error {
                 tracing::warn!(error = ?error, "the WAL checkpoint failed; writes go on, the WAL grows");
@@ -48,9 +50,64 @@ pub(super) fn spawn(db: Weak<Inner>, conn: Connection) {
     });
 }
 
+/// A checkpoint on a blocking thread: libSQL's local calls run SQLite in place, and the
+/// copying and syncing must stall no task.
+async fn blocking(conn: &Connection) -> Result<(), String> {
+    let (conn, runtime) = (conn.clone(), tokio::runtime::Handle::current());
+    match tokio::task::spawn_blocking(move || runtime.block_on(checkpoint(&conn))).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Copy what no reader still needs from the WAL into the database file, without waiting for
 /// readers or blocking writers.
 async fn checkpoint(conn: &Connection) -> Result<(), libsql::Error> {
     drop(conn.query("PRAGMA wal_checkpoint(PASSIVE)", ()).await?);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::db::Db;
+    use actors::model::Draft;
+    use actors::ports::{ConversationStore, Speaker, TurnRecord};
+
+    /// Frames in the WAL (a checkpoint's `log` column): how far it has grown since it last
+    /// started again.
+    async fn wal_frames(db: &Db) -> i64 {
+        let conn = db.reader().await;
+        let mut rows = conn.query("PRAGMA wal_checkpoint(PASSIVE)", ()).await.unwrap();
+        rows.next().await.unwrap().unwrap().get(1).unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_is_checkpointed_and_starts_again_without_the_writer_doing_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db"), 1).await.unwrap();
+        let mut writers = Vec::new();
+        for i in 0..20 {
+            let db = db.clone();
+            writers.push(tokio::spawn(async move {
+                let user = db.create_user(&format!("u{i}@example.com"), "U", "hash").await.unwrap().id;
+                for n in 0..100 {
+                    let turn = TurnRecord { speaker: Speaker::Child, content: format!("turn {n}"), client_id: None };
+                    db.record_turn(user, "c", &turn, &Draft::default()).await.unwrap();
+                }
+                user
+            }));
+        }
+        let mut users = Vec::new();
+        for writer in writers {
+            users.push(writer.await.unwrap());
+        }
+        // Thousands of frames were written, far below the writer's own threshold; two rounds
+        // of the checkpoint task later, the next write starts the WAL from the beginning.
+        tokio::time::sleep(super::INTERVAL * 3).await;
+        let turn = TurnRecord { speaker: Speaker::Agent, content: "the end".into(), client_id: None };
+        db.record_turn(users[0], "c", &turn, &Draft::default()).await.unwrap();
+        let frames = wal_frames(&db).await;
+        assert!(frames < 50, "{frames} frames in the WAL: it was not started again");
+        assert_eq!(db.load_conversation(users[0]).await.unwrap().unwrap().turns.len(), 20, "20 most recent kept");
+    }
 }
