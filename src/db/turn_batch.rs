@@ -2,8 +2,8 @@
 //! turns of many conversations share one transaction. A caller queues its turn and wakes the
 //! turn writer, a task that takes the single write connection and writes everything queued
 //! with statements prepared once, then commits once (one bad turn sinks no other: see
-//! `write_batch`). Under load the queue fills while the previous batch
-//! commits, so batches grow by themselves; alone, a turn is written at once.
+//! `write_batch`). Under load the queue fills while the previous batch commits, so batches
+//! grow by themselves; alone, a turn is written at once.
 
 use super::{Db, DbError, Inner, now_text};
 use actors::model::{Draft, UserId};
