@@ -146,6 +146,8 @@ pub struct Config {
     /// Largest `num_scenes` a story may ask for (at most 12).
     pub max_scenes: u8,
     pub default_scenes: u8,
+    /// Friends beside the hero a conversation's story may have (1–12).
+    pub max_companions: usize,
     /// Largest `limit` for list endpoints.
     pub max_page_size: u32,
     /// Concurrent calls into the storyteller across all stories.
@@ -280,6 +282,7 @@ impl Default for Config {
             http_max_header_bytes: 16 * 1024,
             http_max_connections: 4096,
             max_prompt_chars: 2_000,
+            max_companions: 4,
             max_title_chars: 120,
             max_scenes: 12,
             default_scenes: 3,
@@ -386,6 +389,9 @@ impl Config {
         }
         if !(1..=12).contains(&self.max_scenes) {
             return invalid("max_scenes must be between 1 and 12");
+        }
+        if !(1..=12).contains(&self.max_companions) {
+            return invalid("max_companions must be between 1 and 12");
         }
         if !(1..=self.max_scenes).contains(&self.default_scenes) {
             return invalid("default_scenes must be between 1 and max_scenes");

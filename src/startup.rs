@@ -217,6 +217,7 @@ fn engine_config(config: &Config) -> EngineConfig {
                 max_scenes: config.max_scenes,
                 default_scenes: config.default_scenes,
                 max_prompt_chars: config.max_prompt_chars,
+                max_companions: config.max_companions,
             },
         },
         connection: ConnectionLimits {

@@ -12,6 +12,8 @@ pub struct AgentLimits {
     pub max_scenes: u8,
     pub default_scenes: u8,
     pub max_prompt_chars: usize,
+    /// Friends a story may have beside its hero; more are not taken (the agent says so).
+    pub max_companions: usize,
 }
 
 /// What the agent says, and whether the story should start now.
@@ -217,6 +219,24 @@ fn say(reply: &str) -> Turn {
     Turn { reply: requirements::fix_articles(reply), start: false }
 }
 
+/// A friend the story does not have yet, while there is room for one. A friend named again
+/// ("a unicorn called Sky", said twice) is the same friend, not a second one.
+fn add_friend(draft: &mut Draft, friend: Character, limits: &AgentLimits, learned: &mut Vec<String>) {
+    let known = |c: &Character| match (&c.name, &friend.name) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        _ => c.name.is_none() && friend.name.is_none() && c.kind == friend.kind,
+    };
+    if known(&draft.hero) || draft.companions.iter().any(known) {
+        return;
+    }
+    if draft.companions.len() >= limits.max_companions {
+        learned.push(format!("room for only {} friends, so not {}", limits.max_companions, hero_phrase(&friend)));
+        return;
+    }
+    learned.push(format!("a friend: {}", hero_phrase(&friend)));
+    draft.companions.push(friend);
+}
+
 /// Fold what was said into the draft; returns a short acknowledgement of what was new.
 fn listen(draft: &mut Draft, text: &str, lower: &str, limits: &AgentLimits) -> Option<String> {
     let heard = requirements::extract(text);
@@ -236,15 +256,11 @@ fn listen(draft: &mut Draft, text: &str, lower: &str, limits: &AgentLimits) -> O
             draft.hero.kind = first.kind.clone();
             learned.push(hero_phrase(&draft.hero));
         } else if first.kind != draft.hero.kind || first.name != draft.hero.name {
-            learned.push(format!("a friend: {}", hero_phrase(&first)));
-            draft.companions.push(first);
+            add_friend(draft, first, limits, &mut learned);
         }
     }
     for friend in people {
-        if !draft.companions.contains(&friend) {
-            learned.push(format!("a friend: {}", hero_phrase(&friend)));
-            draft.companions.push(friend);
-        }
+        add_friend(draft, friend, limits, &mut learned);
     }
     if let Some(setting) = heard.setting {
         learned.push(format!("in the {setting}"));
@@ -424,12 +440,41 @@ mod utterances;
 mod tests {
     use super::*;
 
-    const LIMITS: AgentLimits = AgentLimits { max_scenes: 12, default_scenes: 3, max_prompt_chars: 2000 };
+    const LIMITS: AgentLimits =
+        AgentLimits { max_scenes: 12, default_scenes: 3, max_prompt_chars: 2000, max_companions: 4 };
 
     fn talk(lines: &[&str]) -> (Draft, Vec<Turn>) {
         let mut draft = Draft::default();
         let turns = lines.iter().map(|l| respond(&mut draft, l, &LIMITS)).collect();
         (draft, turns)
+    }
+
+    #[test]
+    fn a_friend_named_again_is_the_same_friend_and_friends_are_capped() {
+        // Found by the WebSocket bench: said in a loop, the same friend was added every time
+        // (50 companions after 200 messages, each turn's draft and events growing with them).
+        let lines: Vec<&str> =
+            ["a dragon called Pip", "in a castle", "a unicorn called Sky", "under the sea"].repeat(50);
+        let (draft, turns) = talk(&lines);
+        assert_eq!(draft.companions.len(), 1, "{:?}", draft.companions);
+        assert_eq!(draft.companions[0].name.as_deref(), Some("Sky"));
+        assert!(turns[2].reply.contains("Sky the unicorn"), "{}", turns[2].reply);
+        // The hero named again is not their own friend.
+        let (draft, _) = talk(&["a dragon called Pip", "Pip", "a cat", "a cat"]);
+        assert_eq!(draft.companions.len(), 1, "{:?}", draft.companions);
+        assert_eq!(draft.companions[0].kind.as_deref(), Some("cat"));
+
+        let (draft, turns) = talk(&[
+            "a dragon called Pip",
+            "a cat called Tom",
+            "a dog called Rex",
+            "an owl called Hoot",
+            "a fox called Red",
+            "a bear called Bo",
+        ]);
+        let names: Vec<_> = draft.companions.iter().filter_map(|c| c.name.as_deref()).collect();
+        assert_eq!(names, ["Tom", "Rex", "Hoot", "Red"]);
+        assert!(turns[5].reply.contains("room for only 4 friends"), "{}", turns[5].reply);
     }
 
     #[test]

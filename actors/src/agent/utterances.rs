@@ -5,7 +5,8 @@
 
 use super::*;
 
-const LIMITS: AgentLimits = AgentLimits { max_scenes: 12, default_scenes: 3, max_prompt_chars: 2000 };
+const LIMITS: AgentLimits =
+    AgentLimits { max_scenes: 12, default_scenes: 3, max_prompt_chars: 2000, max_companions: 4 };
 
 /// Enough for a story: hero, setting, style, length. The agent then asks "Shall I make it?".
 const READY: [&str; 4] = ["a dragon called Pip", "in a castle", "make it funny", "three parts"];
