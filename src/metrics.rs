@@ -148,8 +148,11 @@ impl Metrics {
             IntCounter::new("media_orphans_removed_total", "Media files removed because nothing referred to them")?;
         registry.register(Box::new(media_orphans_removed.clone()))?;
         let turns_per_commit = Histogram::with_opts(
-            HistogramOpts::new("db_turns_per_commit", "Conversation turns written by each group commit")
-                .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]),
+            HistogramOpts::new(
+                "db_turns_per_commit",
+                "Conversation turns (and stored understandings) written by each group commit",
+            )
+            .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]),
         )?;
         registry.register(Box::new(turns_per_commit.clone()))?;
         registry.register(Box::new(provider_calls.clone()))?;

@@ -1,10 +1,9 @@
 //! The libSQL implementation of the core's `ConversationStore` port.
 
-use super::turn_batch::{Job, upsert_draft};
+use super::turn_batch::{Job, Work, upsert_draft};
 use super::{Db, DbError, query_all, query_one};
 use actors::model::{Draft, UserId};
 use actors::ports::{ConversationRecord, ConversationStore, Speaker, StoreError, TurnRecord};
-use actors::protocol::RequirementsView;
 use async_trait::async_trait;
 use tokio::sync::oneshot;
 
@@ -53,50 +52,43 @@ impl ConversationStore for Db {
         turn: &TurnRecord,
         draft: &Draft,
     ) -> Result<bool, StoreError> {
-        let (done, written) = oneshot::channel();
-        let job = Job {
-            user,
-            conversation_id: conversation_id.to_owned(),
-            turn: turn.clone(),
-            draft: Some(draft.clone()),
-            done: Some(done),
-        };
-        self.queue_turn(job);
-        match written.await {
-            Ok(Ok(inserted)) => Ok(inserted),
-            Ok(Err(e)) => Err(DbError::Corrupt(e).into()),
-            Err(_) => Err(StoreError::Backend("the turn was not written".into())),
-        }
+        self.write_and_wait(user, conversation_id, Work::Turn(turn.clone()), draft).await
     }
 
     fn record_turn_soon(&self, user: UserId, conversation_id: &str, turn: &TurnRecord) {
-        let job =
-            Job { user, conversation_id: conversation_id.to_owned(), turn: turn.clone(), draft: None, done: None };
-        self.queue_turn(job);
+        let work = Work::Turn(turn.clone());
+        self.queue_write(Job { user, conversation_id: conversation_id.to_owned(), work, draft: None, done: None });
     }
 
     async fn record_understanding(&self, user: UserId, conversation_id: &str, draft: &Draft) -> Result<(), StoreError> {
-        let conn = self.writer().await;
-        self.write_queued(&conn).await;
-        let requirements =
-            serde_json::to_string(&RequirementsView::of(draft)).map_err(|e| DbError::Corrupt(e.to_string()))?;
-        let tx = conn.transaction().await.map_err(DbError::from)?;
-        upsert_draft(&tx, user, conversation_id, draft).await?;
-        tx.execute(
-            "UPDATE transcripts SET requirements = ?1
-             WHERE id = (SELECT id FROM transcripts WHERE user_id = ?2 ORDER BY created_at DESC, rowid DESC LIMIT 1)",
-            libsql::params![requirements, user.to_string()],
-        )
-        .await
-        .map_err(DbError::from)?;
-        tx.commit().await.map_err(DbError::from)?;
-        Ok(())
+        // In the same group commits as the turns: it follows the child's turn it belongs to.
+        self.write_and_wait(user, conversation_id, Work::Understanding, draft).await.map(drop)
     }
 
     async fn save_draft(&self, user: UserId, conversation_id: &str, draft: &Draft) -> Result<(), StoreError> {
         let conn = self.writer().await;
         self.write_queued(&conn).await;
         Ok(upsert_draft(&conn, user, conversation_id, draft).await?)
+    }
+}
+
+impl Db {
+    /// Queue `work` for the turn writer and wait until it is committed.
+    async fn write_and_wait(
+        &self,
+        user: UserId,
+        conversation_id: &str,
+        work: Work,
+        draft: &Draft,
+    ) -> Result<bool, StoreError> {
+        let (done, written) = oneshot::channel();
+        let conversation_id = conversation_id.to_owned();
+        self.queue_write(Job { user, conversation_id, work, draft: Some(draft.clone()), done: Some(done) });
+        match written.await {
+            Ok(Ok(inserted)) => Ok(inserted),
+            Ok(Err(e)) => Err(DbError::Corrupt(e).into()),
+            Err(_) => Err(StoreError::Backend("the turn was not written".into())),
+        }
     }
 }
 

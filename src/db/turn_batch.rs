@@ -13,11 +13,20 @@ use libsql::{Connection, Statement};
 use std::sync::Weak;
 use tokio::sync::{Notify, oneshot};
 
-/// A turn waiting to be written.
+/// What a job writes.
+pub(super) enum Work {
+    /// A turn of the conversation (a child's also becomes a transcript).
+    Turn(TurnRecord),
+    /// What the agent understood from the child's latest turn: the draft, also kept with that
+    /// turn's transcript.
+    Understanding,
+}
+
+/// A write waiting for the turn writer.
 pub(super) struct Job {
     pub user: UserId,
     pub conversation_id: String,
-    pub turn: TurnRecord,
+    pub work: Work,
     /// The draft after the turn, when it is not stored yet (a child's turn may be the first of
     /// the conversation; the agent's reply changes nothing the conversation has not saved).
     pub draft: Option<Draft>,
@@ -55,6 +64,7 @@ pub(super) struct TurnStatements {
     insert_turn: Statement,
     insert_transcript: Statement,
     upsert_draft: Statement,
+    update_requirements: Statement,
 }
 
 /// Run a prepared statement and make it ready for the next run, whatever happened.
@@ -83,42 +93,61 @@ impl TurnStatements {
                 )
                 .await?,
             upsert_draft: conn.prepare(UPSERT_DRAFT).await?,
+            update_requirements: conn
+                .prepare(
+                    "UPDATE transcripts SET requirements = ?1 WHERE id = (SELECT id FROM transcripts WHERE user_id = ?2
+                     ORDER BY created_at DESC, rowid DESC LIMIT 1)",
+                )
+                .await?,
         })
     }
 
-    /// The statements of one turn: the turn, the child's transcript, the draft after it.
+    /// The statements of one job: the turn, the child's transcript, the draft after it; or
+    /// the draft and the latest transcript's requirements.
     async fn write_one(&self, job: &Job, now: &str) -> Result<bool, DbError> {
         let user = job.user.to_string();
-        let inserted = run(
-            &self.insert_turn,
-            libsql::params![
-                user.as_str(),
-                job.conversation_id.as_str(),
-                job.turn.speaker.as_str(),
-                job.turn.content.as_str(),
-                job.turn.client_id.as_deref(),
-                now
-            ],
-        )
-        .await?;
-        if inserted == 0 {
-            return Ok(false);
-        }
-        if job.turn.speaker == Speaker::Child {
-            // What the child said becomes part of their transcript history, with what was
-            // understood so far (updated once the agent has read it).
-            let requirements = job.draft.as_ref().map(|d| to_json(&RequirementsView::of(d))).transpose()?;
-            run(
-                &self.insert_transcript,
-                libsql::params![
-                    uuid::Uuid::now_v7().to_string(),
-                    user.as_str(),
-                    job.turn.content.as_str(),
-                    requirements.unwrap_or_else(|| "{}".into()),
-                    now
-                ],
-            )
-            .await?;
+        match &job.work {
+            Work::Turn(turn) => {
+                let inserted = run(
+                    &self.insert_turn,
+                    libsql::params![
+                        user.as_str(),
+                        job.conversation_id.as_str(),
+                        turn.speaker.as_str(),
+                        turn.content.as_str(),
+                        turn.client_id.as_deref(),
+                        now
+                    ],
+                )
+                .await?;
+                if inserted == 0 {
+                    return Ok(false);
+                }
+                if turn.speaker == Speaker::Child {
+                    // What the child said becomes part of their transcript history, with what
+                    // was understood so far (updated once the agent has read it).
+                    let requirements = job.draft.as_ref().map(|d| to_json(&RequirementsView::of(d))).transpose()?;
+                    run(
+                        &self.insert_transcript,
+                        libsql::params![
+                            uuid::Uuid::now_v7().to_string(),
+                            user.as_str(),
+                            turn.content.as_str(),
+                            requirements.unwrap_or_else(|| "{}".into()),
+                            now
+                        ],
+                    )
+                    .await?;
+                }
+            }
+            Work::Understanding => {
+                let requirements = job.draft.as_ref().map(|d| to_json(&RequirementsView::of(d))).transpose()?;
+                run(
+                    &self.update_requirements,
+                    libsql::params![requirements.unwrap_or_else(|| "{}".into()), user.as_str()],
+                )
+                .await?;
+            }
         }
         if let Some(draft) = &job.draft {
             run(&self.upsert_draft, libsql::params![user.as_str(), job.conversation_id.as_str(), to_json(draft)?, now])
@@ -197,8 +226,8 @@ pub(super) fn spawn_writer(db: Weak<Inner>, wake: std::sync::Arc<Notify>) {
 }
 
 impl Db {
-    /// Queue `job` for the turn writer.
-    pub(super) fn queue_turn(&self, job: Job) {
+    /// Queue `job` for the turn writer (and wake it).
+    pub(super) fn queue_write(&self, job: Job) {
         if let Ok(mut queue) = self.inner.turns.lock() {
             queue.push(job);
         }
