@@ -11,6 +11,7 @@
 //!     cargo bench --bench ws -- user_message  # only the rows whose message matches (or `memory`)
 
 use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -153,7 +154,13 @@ enum Ask {
     Ping,
     /// A child's message: answered when the whole `agent_message` has arrived.
     UserMessage,
+    /// Child's messages that each change what the agent understood (the draft is stored with
+    /// every turn, as in a real conversation), in a cycle.
+    Changing,
 }
+
+/// The `Changing` cycle: each line changes the hero, the setting or the style.
+const CHANGING: [&str; 4] = ["a dragon called Pip", "in a castle", "a unicorn called Sky", "under the sea"];
 
 struct Target {
     name: &'static str,
@@ -203,13 +210,14 @@ async fn load(sockets: Vec<Socket>, ask: Ask, warmup: Duration, measure: Duratio
     let tasks = sockets.into_iter().map(|mut socket| {
         tokio::spawn(async move {
             let mut latencies = Vec::new();
-            let (message, answer) = match ask {
-                Ask::Ping => (Message::text(r#"{"type":"ping"}"#), None),
-                Ask::UserMessage => {
-                    (Message::text(r#"{"type":"user_message","content":"a dragon"}"#), Some("\"agent_message\""))
-                }
+            let user_message =
+                |content: &str| Message::text(json!({"type": "user_message", "content": content}).to_string());
+            let (messages, answer) = match ask {
+                Ask::Ping => (vec![Message::text(r#"{"type":"ping"}"#)], None),
+                Ask::UserMessage => (vec![user_message("a dragon")], Some("\"agent_message\"")),
+                Ask::Changing => (CHANGING.iter().map(|c| user_message(c)).collect(), Some("\"agent_message\"")),
             };
-            loop {
+            for message in messages.iter().cycle() {
                 let sent = Instant::now();
                 if sent >= end {
                     break;
@@ -321,8 +329,18 @@ async fn run(quick: bool, only: Option<&str>) {
         let before = turn_commits(full.server.addr).await;
         let f = load(full.connect_many(n, &keys).await, Ask::UserMessage, warmup, measure).await;
         let after = turn_commits(full.server.addr).await;
-        commits.push((n, (after.0 - before.0) / (after.1 - before.1).max(1.0)));
+        commits.push(("user_message", n, (after.0 - before.0) / (after.1 - before.1).max(1.0)));
         rows.push(("user_message", n, e, f));
+    }
+    // A conversation where every message changes the draft (50 sockets, as the aim).
+    if wanted("user_message") || wanted("changing") {
+        let n = 50;
+        let e = load(echo.connect_many(n, &keys).await, Ask::Ping, warmup, measure).await;
+        let before = turn_commits(full.server.addr).await;
+        let f = load(full.connect_many(n, &keys).await, Ask::Changing, warmup, measure).await;
+        let after = turn_commits(full.server.addr).await;
+        commits.push(("user_message, changing", n, (after.0 - before.0) / (after.1 - before.1).max(1.0)));
+        rows.push(("user_message, changing", n, e, f));
     }
     for (ask, n, e, f) in rows {
         println!(
@@ -337,8 +355,8 @@ async fn run(quick: bool, only: Option<&str>) {
             f.per_sec / e.per_sec.max(1.0)
         );
     }
-    for (n, per_commit) in commits {
-        println!("\n`user_message` at {n} sockets: {per_commit:.1} turns per group commit");
+    for (ask, n, per_commit) in commits {
+        println!("\n`{ask}` at {n} sockets: {per_commit:.1} writes per group commit");
     }
     if !wanted("memory") {
         return;
