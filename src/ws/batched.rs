@@ -9,6 +9,9 @@ use tokio::io::AsyncWrite;
 
 /// Gathered bytes beyond this are written through before more are taken.
 const MAX_GATHERED: usize = 64 * 1024;
+/// Taken at the start of a burst: one allocation for a typical burst of frames (a reply's
+/// events), instead of the buffer growing from a frame header's few bytes by doubling.
+const BURST_CAPACITY: usize = 4 * 1024;
 
 pub struct Batched<W> {
     inner: W,
@@ -44,6 +47,9 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for Batched<W> {
         let this = self.get_mut();
         if this.buf.len() + data.len() > MAX_GATHERED {
             ready!(this.poll_write_out(cx))?;
+        }
+        if this.buf.capacity() == 0 {
+            this.buf.reserve(BURST_CAPACITY.max(data.len()));
         }
         this.buf.extend_from_slice(data);
         Poll::Ready(Ok(data.len()))
