@@ -41,7 +41,7 @@ pub(super) fn spawn(db: Weak<Inner>, conn: Connection) {
                 result = blocking(&conn).await;
             }
             let error = result.err();
-            // Said once per new failure (a full disk would repeat it twice a second).
+            // Said once per new failure (a full disk would repeat it every round).
             if error.is_some() && error != last_error {
                 tracing::warn!(error = ?error, "the WAL checkpoint failed; writes go on, the WAL grows");
             }
