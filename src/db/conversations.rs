@@ -1,6 +1,6 @@
 //! The libSQL implementation of the core's `ConversationStore` port.
 
-use super::turn_batch::{Job, Work, upsert_draft};
+use super::turn_batch::{Job, Work};
 use super::{Db, DbError, query_all, query_one};
 use actors::model::{Draft, UserId};
 use actors::ports::{ConversationRecord, ConversationStore, Speaker, StoreError, TurnRecord};
@@ -66,9 +66,7 @@ impl ConversationStore for Db {
     }
 
     async fn save_draft(&self, user: UserId, conversation_id: &str, draft: &Draft) -> Result<(), StoreError> {
-        let conn = self.writer().await;
-        self.write_queued(&conn).await;
-        Ok(upsert_draft(&conn, user, conversation_id, draft).await?)
+        self.write_and_wait(user, conversation_id, Work::Draft, draft).await.map(drop)
     }
 }
 
@@ -87,7 +85,7 @@ impl Db {
         match written.await {
             Ok(Ok(inserted)) => Ok(inserted),
             Ok(Err(e)) => Err(DbError::Corrupt(e).into()),
-            Err(_) => Err(StoreError::Backend("the turn was not written".into())),
+            Err(_) => Err(StoreError::Backend("the conversation write was not made".into())),
         }
     }
 }

@@ -1,9 +1,10 @@
-//! Group commit for conversation turns: every turn is durable before it is answered, but the
-//! turns of many conversations share one transaction. A caller queues its turn and wakes the
-//! turn writer, a task that takes the single write connection and writes everything queued
-//! with statements prepared once, then commits once (one bad turn sinks no other: see
-//! `write_batch`). Under load the queue fills while the previous batch commits, so batches
-//! grow by themselves; alone, a turn is written at once.
+//! Group commit for conversation writes (turns, what was understood, drafts): every turn is
+//! durable before it is answered, but the writes of many conversations share one transaction.
+//! A caller queues its write and wakes the turn writer, a task that takes the single write
+//! connection and writes everything queued, in order, with statements prepared once, then
+//! commits once (one bad write sinks no other: see `write_batch`). Under load the queue fills
+//! while the previous batch commits, so batches grow by themselves; alone, a write is made at
+//! once.
 
 use super::{Db, DbError, Inner, now_text};
 use actors::model::{Draft, UserId};
@@ -20,6 +21,8 @@ pub(super) enum Work {
     /// What the agent understood from the child's latest turn: the draft, also kept with that
     /// turn's transcript.
     Understanding,
+    /// The draft alone (a new conversation, or the draft after a story started).
+    Draft,
 }
 
 /// A write waiting for the turn writer.
@@ -38,22 +41,12 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, DbError> {
     serde_json::to_string(value).map_err(|e| DbError::Corrupt(e.to_string()))
 }
 
+/// A draft that is already stored as it is is not written again.
 const UPSERT_DRAFT: &str =
     "INSERT INTO conversations (user_id, conversation_id, draft, updated_at) VALUES (?1, ?2, ?3, ?4)
      ON CONFLICT (user_id) DO UPDATE SET conversation_id = excluded.conversation_id, draft = excluded.draft,
      updated_at = excluded.updated_at
      WHERE conversation_id IS NOT excluded.conversation_id OR draft IS NOT excluded.draft";
-
-/// Store the draft; a draft that is already stored as it is is not written again.
-pub(super) async fn upsert_draft(
-    conn: &Connection,
-    user: UserId,
-    conversation_id: &str,
-    draft: &Draft,
-) -> Result<(), DbError> {
-    conn.execute(UPSERT_DRAFT, libsql::params![user.to_string(), conversation_id, to_json(draft)?, now_text()]).await?;
-    Ok(())
-}
 
 /// The statements of the turn path, prepared once on the write connection: compiling them
 /// again for every turn cost more than running them.
@@ -103,9 +96,11 @@ impl TurnStatements {
     }
 
     /// The statements of one job: the turn, the child's transcript, the draft after it; or
-    /// the draft and the latest transcript's requirements.
+    /// the draft and the latest transcript's requirements; or the draft alone.
     async fn write_one(&self, job: &Job, now: &str) -> Result<bool, DbError> {
         let user = job.user.to_string();
+        // What was understood, as kept with a transcript.
+        let requirements = || job.draft.as_ref().map_or(Ok("{}".to_owned()), |d| to_json(&RequirementsView::of(d)));
         match &job.work {
             Work::Turn(turn) => {
                 let inserted = run(
@@ -126,14 +121,13 @@ impl TurnStatements {
                 if turn.speaker == Speaker::Child {
                     // What the child said becomes part of their transcript history, with what
                     // was understood so far (updated once the agent has read it).
-                    let requirements = job.draft.as_ref().map(|d| to_json(&RequirementsView::of(d))).transpose()?;
                     run(
                         &self.insert_transcript,
                         libsql::params![
                             uuid::Uuid::now_v7().to_string(),
                             user.as_str(),
                             turn.content.as_str(),
-                            requirements.unwrap_or_else(|| "{}".into()),
+                            requirements()?,
                             now
                         ],
                     )
@@ -141,13 +135,9 @@ impl TurnStatements {
                 }
             }
             Work::Understanding => {
-                let requirements = job.draft.as_ref().map(|d| to_json(&RequirementsView::of(d))).transpose()?;
-                run(
-                    &self.update_requirements,
-                    libsql::params![requirements.unwrap_or_else(|| "{}".into()), user.as_str()],
-                )
-                .await?;
+                run(&self.update_requirements, libsql::params![requirements()?, user.as_str()]).await?;
             }
+            Work::Draft => {}
         }
         if let Some(draft) = &job.draft {
             run(&self.upsert_draft, libsql::params![user.as_str(), job.conversation_id.as_str(), to_json(draft)?, now])
@@ -234,9 +224,9 @@ impl Db {
         self.inner.turns_queued.notify_one();
     }
 
-    /// Write what is queued, on the write connection the caller holds: any other write to a
-    /// conversation does this first, so queued turns never land after it.
-    pub(super) async fn write_queued(&self, conn: &super::Writer) {
+    /// Write what is queued, on the write connection the caller holds. Every write to a
+    /// conversation goes through this queue, so they land in the order they were made.
+    async fn write_queued(&self, conn: &super::Writer) {
         let jobs = self.inner.turns.lock().map(|mut q| std::mem::take(&mut *q)).unwrap_or_default();
         if !jobs.is_empty() {
             self.inner.turn_batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
