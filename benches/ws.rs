@@ -323,24 +323,23 @@ async fn run(quick: bool, only: Option<&str>) {
         let f = load(full.connect_many(n, &keys).await, Ask::Ping, warmup, measure).await;
         rows.push(("ping", n, e, f));
     }
-    let mut commits = Vec::new();
-    for &n in user_message_sizes(quick).iter().filter(|_| wanted("user_message")) {
-        let e = load(echo.connect_many(n, &keys).await, Ask::Ping, warmup, measure).await;
-        let before = turn_commits(full.server.addr).await;
-        let f = load(full.connect_many(n, &keys).await, Ask::UserMessage, warmup, measure).await;
-        let after = turn_commits(full.server.addr).await;
-        commits.push(("user_message", n, (after.0 - before.0) / (after.1 - before.1).max(1.0)));
-        rows.push(("user_message", n, e, f));
+    // `user_message` at each size, then a conversation where every message changes the draft
+    // (50 sockets, as the aim).
+    let mut asks: Vec<(&str, usize, Ask)> = Vec::new();
+    if wanted("user_message") {
+        asks.extend(user_message_sizes(quick).iter().map(|&n| ("user_message", n, Ask::UserMessage)));
     }
-    // A conversation where every message changes the draft (50 sockets, as the aim).
     if wanted("user_message") || wanted("changing") {
-        let n = 50;
+        asks.push(("user_message, changing", 50, Ask::Changing));
+    }
+    let mut commits = Vec::new();
+    for (label, n, ask) in asks {
         let e = load(echo.connect_many(n, &keys).await, Ask::Ping, warmup, measure).await;
         let before = turn_commits(full.server.addr).await;
-        let f = load(full.connect_many(n, &keys).await, Ask::Changing, warmup, measure).await;
+        let f = load(full.connect_many(n, &keys).await, ask, warmup, measure).await;
         let after = turn_commits(full.server.addr).await;
-        commits.push(("user_message, changing", n, (after.0 - before.0) / (after.1 - before.1).max(1.0)));
-        rows.push(("user_message, changing", n, e, f));
+        commits.push((label, n, (after.0 - before.0) / (after.1 - before.1).max(1.0)));
+        rows.push((label, n, e, f));
     }
     for (ask, n, e, f) in rows {
         println!(
