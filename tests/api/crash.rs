@@ -3,7 +3,7 @@
 //! scenes 1..N, each saved exactly once across all the processes (their own logs say when a
 //! scene was saved), every media URL answers, and no media file is left that nothing refers to.
 
-use crate::lifecycle::{register_at, start_binary_with};
+use crate::lifecycle::start_binary_with;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
@@ -36,34 +36,17 @@ async fn stories_survive_repeated_kill_9_each_scene_saved_exactly_once() {
     let seed = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as u64;
     eprintln!("crash loop seed {seed}");
     let mut rng = Lcg(seed);
-    let client = reqwest::Client::new();
     let mut logs: Vec<String> = Vec::new();
 
     let mut server = start_binary_with(data.path(), &env());
-    let token =
-        register_at(&client, &server.base, "correct horse battery").await["access_token"].as_str().unwrap().to_owned();
+    let token = server.register("correct horse battery").await["access_token"].as_str().unwrap().to_owned();
     let mut ids = Vec::new();
     for i in 0..STORIES {
         let body = json!({"prompt": format!("a sleepy owl number {i} in the forest"), "num_scenes": SCENES});
-        let created: Value = client
-            .post(format!("{}/stories/", server.base))
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let created = server.post_json("/stories/", Some(&token), body).await;
         ids.push(created["story_id"].as_str().unwrap().to_owned());
     }
-    let status = |base: String, id: String| {
-        let (client, token) = (client.clone(), token.clone());
-        async move {
-            let r = client.get(format!("{base}/stories/{id}/status")).bearer_auth(token).send().await.unwrap();
-            r.json::<Value>().await.unwrap()
-        }
-    };
+    let status = |id: &str| format!("/stories/{id}/status");
     // Kill at random moments while work remains.
     for round in 0..5 {
         tokio::time::sleep(Duration::from_millis(rng.next_ms(150, 700))).await;
@@ -73,7 +56,7 @@ async fn stories_survive_repeated_kill_9_each_scene_saved_exactly_once() {
         server = start_binary_with(data.path(), &env());
         let mut done = 0;
         for id in &ids {
-            if status(server.base.clone(), id.clone()).await["status"] == "completed" {
+            if server.get_json(&status(id), &token).await["status"] == "completed" {
                 done += 1;
             }
         }
@@ -86,7 +69,7 @@ async fn stories_survive_repeated_kill_9_each_scene_saved_exactly_once() {
     let deadline = Instant::now() + Duration::from_secs(60);
     for id in &ids {
         loop {
-            let s = status(server.base.clone(), id.clone()).await;
+            let s = server.get_json(&status(id), &token).await;
             if s["status"] == "completed" {
                 break;
             }
@@ -97,22 +80,14 @@ async fn stories_survive_repeated_kill_9_each_scene_saved_exactly_once() {
     }
     // Every scene there, every picture readable.
     for id in &ids {
-        let detail: Value = client
-            .get(format!("{}/stories/{id}", server.base))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let detail = server.get_json(&format!("/stories/{id}"), &token).await;
         let scenes = detail["scenes"].as_array().unwrap();
         let sequences: Vec<u64> = scenes.iter().map(|s| s["sequence"].as_u64().unwrap()).collect();
         assert_eq!(sequences, (1..=SCENES).collect::<Vec<_>>(), "{id}");
         for url in
             scenes.iter().map(|s| s["image_url"].as_str().unwrap()).chain([detail["cover_image_url"].as_str().unwrap()])
         {
-            let response = client.get(format!("{}{url}", server.base)).send().await.unwrap();
+            let response = server.client.get(format!("{}{url}", server.base)).send().await.unwrap();
             assert_eq!(response.status(), 200, "{url}");
         }
     }

@@ -1,7 +1,7 @@
 //! Stories survive what happens to the process: restarts, kill -9, crashing and failing
 //! storytellers, deletion while being written.
 
-use crate::helpers::{SECRET, User, spawn_app, spawn_app_with, start};
+use crate::helpers::{SECRET, User, metric_sum, spawn_app, spawn_app_with, start};
 use actors::model::{SceneDraft, StoryId, StoryPlan, StorySpec};
 use actors::ports::{Llm, ProviderError, SceneRequest};
 use async_trait::async_trait;
@@ -93,6 +93,29 @@ pub struct Server {
     pub child: Child,
     pub base: String,
     pub output: Arc<Mutex<Vec<String>>>,
+    pub client: reqwest::Client,
+}
+
+impl Server {
+    /// `GET path` as the holder of `token`: the JSON answer.
+    pub async fn get_json(&self, path: &str, token: &str) -> Value {
+        let response = self.client.get(format!("{}{path}", self.base)).bearer_auth(token).send().await.unwrap();
+        response.json().await.unwrap()
+    }
+
+    /// `POST body` to `path`, as the holder of `token` when there is one: the JSON answer.
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: Value) -> Value {
+        let mut request = self.client.post(format!("{}{path}", self.base)).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap().json().await.unwrap()
+    }
+
+    /// Register ada@example.com: the response body.
+    pub async fn register(&self, password: &str) -> Value {
+        register_at(&self.client, &self.base, password).await
+    }
 }
 
 fn start_binary(data_dir: &std::path::Path) -> Server {
@@ -131,43 +154,21 @@ pub fn start_binary_with(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Se
     };
     let keep = output.clone();
     std::thread::spawn(move || lines.map_while(Result::ok).for_each(|l| keep.lock().unwrap().push(l)));
-    Server { child, base: format!("http://{addr}"), output }
+    Server { child, base: format!("http://{addr}"), output, client: reqwest::Client::new() }
 }
 
 #[tokio::test]
 async fn a_story_survives_kill_9_of_the_process() {
     let data = tempfile::tempdir().unwrap();
-    let client = reqwest::Client::new();
     let mut server = start_binary(data.path());
-    let registered = register_at(&client, &server.base, "correct horse battery").await;
+    let registered = server.register("correct horse battery").await;
     let token = registered["access_token"].as_str().unwrap().to_owned();
-    let created: Value = client
-        .post(format!("{}/stories/", server.base))
-        .bearer_auth(&token)
-        .json(&json!({"prompt": "a curious robot called Bolt", "num_scenes": 8}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = json!({"prompt": "a curious robot called Bolt", "num_scenes": 8});
+    let created = server.post_json("/stories/", Some(&token), body).await;
     let id = created["story_id"].as_str().unwrap().to_owned();
-    let status = |base: String| {
-        let (client, token, id) = (client.clone(), token.clone(), id.clone());
-        async move {
-            client
-                .get(format!("{base}/stories/{id}/status"))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
-    };
+    let status_path = format!("/stories/{id}/status");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while status(server.base.clone()).await["scenes_done"].as_u64() < Some(2) {
+    while server.get_json(&status_path, &token).await["scenes_done"].as_u64() < Some(2) {
         assert!(tokio::time::Instant::now() < deadline, "no progress before the kill");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -179,31 +180,19 @@ async fn a_story_survives_kill_9_of_the_process() {
     let mut server = start_binary(data.path());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let s = status(server.base.clone()).await;
+        let s = server.get_json(&status_path, &token).await;
         if s["status"] == "completed" {
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "story not resumed: {s}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let detail: Value = client
-        .get(format!("{}/stories/{id}", server.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let detail = server.get_json(&format!("/stories/{id}"), &token).await;
     let seqs: Vec<i64> = detail["scenes"].as_array().unwrap().iter().map(|s| s["sequence"].as_i64().unwrap()).collect();
     assert_eq!(seqs, (1..=8).collect::<Vec<_>>());
     // The new process wrote only the scenes that were not stored: none was written again.
-    let metrics = client.get(format!("{}/metrics", server.base)).send().await.unwrap().text().await.unwrap();
-    let written = metrics
-        .lines()
-        .find(|l| l.starts_with("storymimi_provider_call_duration_seconds_count{") && l.contains("call=\"scene\""))
-        .and_then(|l| l.rsplit(' ').next()?.parse::<usize>().ok())
-        .unwrap_or(0);
+    let metrics = server.client.get(format!("{}/metrics", server.base)).send().await.unwrap().text().await.unwrap();
+    let written = metric_sum(&metrics, "storymimi_provider_call_duration_seconds_count{", "call=\"scene\"") as usize;
     assert_eq!(written, 8 - kept.len(), "scenes written after the restart (stored before: {kept:?})");
     server.child.kill().unwrap();
     server.child.wait().unwrap();

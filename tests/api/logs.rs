@@ -2,17 +2,16 @@
 //! passwords, refresh tokens or the signing key.
 
 use crate::helpers::SECRET;
-use crate::lifecycle::{register_at, start_binary_with};
+use crate::lifecycle::start_binary_with;
 use crate::ws_client::{Auth, try_connect};
-use serde_json::{Value, json};
+use serde_json::json;
 
 #[tokio::test]
 async fn secrets_never_reach_the_logs() {
     let data = tempfile::tempdir().unwrap();
     let mut server = start_binary_with(data.path(), &[("STORYMIMI_LOG", "debug")]);
-    let client = reqwest::Client::new();
     let password = "a very secret password";
-    let registered = register_at(&client, &server.base, password).await;
+    let registered = server.register(password).await;
     let token = registered["access_token"].as_str().unwrap().to_owned();
     let refresh = registered["refresh_token"].as_str().unwrap().to_owned();
     let user = registered["user_id"].as_str().unwrap();
@@ -23,16 +22,8 @@ async fn secrets_never_reach_the_logs() {
     ws.say("a dragon called Pip").await;
     ws.until("agent_message").await;
     drop(ws);
-    let refreshed: Value = client
-        .post(format!("{}/auth/refresh", server.base))
-        .json(&json!({"refresh_token": refresh}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    client.get(format!("{}/users/me?access_token={token}", server.base)).send().await.unwrap();
+    let refreshed = server.post_json("/auth/refresh", None, json!({"refresh_token": refresh})).await;
+    server.client.get(format!("{}/users/me?access_token={token}", server.base)).send().await.unwrap();
     // Wait for that last request's log line before reading them all.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while !server.output.lock().unwrap().iter().any(|l| l.contains("/users/me")) {
