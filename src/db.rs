@@ -50,11 +50,10 @@ pub struct Db {
 struct Inner {
     _database: Database,
     writer: Mutex<Writer>,
-    /// Conversation turns waiting for the next group commit (`turn_batch`), the turn writer's
-    /// wake-up, and how many commits wrote them.
+    /// Conversation writes waiting for the next group commit (`turn_batch`), the turn writer's
+    /// wake-up, and how many each commit wrote (once the app's metrics are wired).
     turns: std::sync::Mutex<Vec<turn_batch::Job>>,
     turns_queued: Arc<Notify>,
-    turn_batches: std::sync::atomic::AtomicU64,
     turns_per_commit: OnceLock<prometheus::Histogram>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
@@ -118,7 +117,6 @@ impl Db {
             writer: Mutex::new(Writer { conn: writer, turns }),
             turns: std::sync::Mutex::new(Vec::new()),
             turns_queued: Arc::new(Notify::new()),
-            turn_batches: std::sync::atomic::AtomicU64::new(0),
             turns_per_commit: OnceLock::new(),
             readers: pool,
             next_reader: AtomicUsize::new(0),

@@ -85,30 +85,27 @@ fn squeeze(word: &str, keep: usize) -> String {
 }
 
 fn squeeze_into(out: &mut String, word: &str, keep: usize) {
-    let mut chars = word.chars().peekable();
-    while let Some(c) = chars.next() {
-        let mut run = 1;
-        while chars.next_if_eq(&c).is_some() {
-            run += 1;
-        }
-        let take = if run > keep { 1 } else { run };
-        out.extend(std::iter::repeat_n(c, take));
+    for (c, run) in runs(word) {
+        out.extend(std::iter::repeat_n(c, if run > keep { 1 } else { run }));
     }
 }
 
 /// Whether `word` has a run of more than `keep` of one letter (so squeezing changes it).
 fn has_run(word: &str, keep: usize) -> bool {
+    runs(word).any(|(_, run)| run > keep)
+}
+
+/// The runs of one letter in `word`: each letter with how many times it repeats there.
+fn runs(word: &str) -> impl Iterator<Item = (char, usize)> + '_ {
     let mut chars = word.chars().peekable();
-    while let Some(c) = chars.next() {
+    std::iter::from_fn(move || {
+        let c = chars.next()?;
         let mut run = 1;
         while chars.next_if_eq(&c).is_some() {
             run += 1;
         }
-        if run > keep {
-            return true;
-        }
-    }
-    false
+        Some((c, run))
+    })
 }
 
 /// The words of `text` in normal form: lower case, de-l33ted, with in-word punctuation removed

@@ -229,17 +229,11 @@ impl Db {
     async fn write_queued(&self, conn: &super::Writer) {
         let jobs = self.inner.turns.lock().map(|mut q| std::mem::take(&mut *q)).unwrap_or_default();
         if !jobs.is_empty() {
-            self.inner.turn_batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             if let Some(histogram) = self.inner.turns_per_commit.get() {
                 histogram.observe(jobs.len() as f64);
             }
             conn.turns.write_batch(jobs).await;
         }
-    }
-
-    /// Group commits of conversation turns so far.
-    pub fn turn_batches(&self) -> u64 {
-        self.inner.turn_batches.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -260,7 +254,8 @@ mod tests {
         for i in 0..50 {
             users.push(db.create_user(&format!("u{i}@example.com"), "U", "hash").await.unwrap().id);
         }
-        let before = db.turn_batches();
+        let commits = prometheus::Histogram::with_opts(prometheus::HistogramOpts::new("c", "commits")).unwrap();
+        db.observe_turns_per_commit(commits.clone());
         let mut writes = Vec::new();
         for (i, user) in users.iter().copied().enumerate() {
             let db = db.clone();
@@ -276,7 +271,7 @@ mod tests {
         for write in writes {
             assert!(write.await.unwrap().unwrap(), "every turn was stored");
         }
-        let batches = db.turn_batches() - before;
+        let batches = commits.get_sample_count();
         assert!(batches < 51, "51 turns in {batches} commits");
         // A resend is recognised, and stored once.
         assert!(!db.record_turn(users[0], "c", &child("hello 0", Some("m0")), &Draft::default()).await.unwrap());
