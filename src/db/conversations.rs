@@ -28,8 +28,12 @@ impl ConversationStore for Db {
             .map_err(|e| DbError::Corrupt(format!("conversation draft of user {user}: {e}")))?;
         let mut turns = query_all(
             &conn,
-            "SELECT speaker, content, client_id FROM conversation_turns WHERE user_id = ?1 AND conversation_id = ?2
-             ORDER BY id DESC LIMIT ?3",
+            // A user's latest turns are their current conversation's (a new conversation only
+            // ever follows the old one), so the latest few, of this conversation, are enough.
+            "SELECT speaker, content, client_id FROM (
+                 SELECT id, speaker, content, client_id, conversation_id FROM conversation_turns
+                 WHERE user_id = ?1 ORDER BY id DESC LIMIT ?3)
+             WHERE conversation_id = ?2 ORDER BY id DESC",
             libsql::params![user.to_string(), conversation_id.as_str(), RECENT_TURNS],
             |r| {
                 let speaker = match r.get::<String>(0)?.as_str() {

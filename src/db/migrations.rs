@@ -8,9 +8,15 @@ use libsql::Connection;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "0001_init", include_str!("../../schema/0001_init.sql")),
     (2, "0002_conversations", include_str!("../../schema/0002_conversations.sql")),
+    (3, "0003_child_turns_are_transcripts", include_str!("../../schema/0003_child_turns_are_transcripts.sql")),
 ];
 
 pub async fn apply(conn: &Connection) -> DbResult<()> {
+    apply_until(conn, i64::MAX).await
+}
+
+/// The migrations up to version `last`.
+async fn apply_until(conn: &Connection, last: i64) -> DbResult<()> {
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
         (),
@@ -20,7 +26,7 @@ pub async fn apply(conn: &Connection) -> DbResult<()> {
         query_one(conn, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", (), |r| Ok(r.get(0)?))
             .await?
             .unwrap_or(0);
-    for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
+    for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current && *v <= last) {
         let tx = conn.transaction().await?;
         tx.execute_batch(sql).await?;
         tx.execute(
@@ -66,5 +72,66 @@ mod tests {
         let n: i64 =
             query_one(&conn, "SELECT COUNT(*) FROM schema_migrations", (), |r| Ok(r.get(0)?)).await.unwrap().unwrap();
         assert_eq!(n, MIGRATIONS.len() as i64);
+    }
+
+    /// Before 0003 a child's turn was stored twice: as a turn and as a transcript.
+    #[tokio::test]
+    async fn child_turns_take_over_their_transcripts_and_the_history_stays_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        {
+            let db = libsql::Builder::new_local(&path).build().await.unwrap();
+            let conn = db.connect().unwrap();
+            apply_until(&conn, 2).await.unwrap();
+            conn.execute_batch(
+                "INSERT INTO users VALUES ('0190a000-0000-7000-8000-000000000001', 'a@example.com', 'h', 'Ada', '2026-11-01T10:00:00.000Z');
+                 INSERT INTO conversation_turns (user_id, conversation_id, speaker, content, created_at) VALUES
+                   ('0190a000-0000-7000-8000-000000000001', 'c1', 'child', 'a robot called Bolt', '2026-11-01T10:00:01.000Z'),
+                   ('0190a000-0000-7000-8000-000000000001', 'c1', 'agent', 'Ooh, Bolt!', '2026-11-01T10:00:01.000Z'),
+                   ('0190a000-0000-7000-8000-000000000001', 'c1', 'child', 'on the moon', '2026-11-01T10:00:02.000Z'),
+                   ('0190a000-0000-7000-8000-000000000001', 'c1', 'agent', 'The moon!', '2026-11-01T10:00:02.000Z');
+                 INSERT INTO transcripts VALUES
+                   ('t-bolt', '0190a000-0000-7000-8000-000000000001', 'a robot called Bolt', '{\"title\":\"Bolt\"}', '2026-11-01T10:00:01.000Z'),
+                   ('t-moon', '0190a000-0000-7000-8000-000000000001', 'on the moon', '{\"setting\":\"the moon\"}', '2026-11-01T10:00:02.000Z'),
+                   ('t-posted', '0190a000-0000-7000-8000-000000000001', 'said offline', NULL, '2026-11-01T10:00:03.000Z');",
+            )
+            .await
+            .unwrap();
+        }
+        let db = super::super::Db::open(&path, 1).await.unwrap();
+        let user = "0190a000-0000-7000-8000-000000000001".parse().unwrap();
+        let history: Vec<(String, String, Option<serde_json::Value>)> =
+            db.transcripts(user, 10).await.unwrap().into_iter().map(|t| (t.id, t.text, t.requirements)).collect();
+        assert_eq!(
+            history,
+            [
+                ("t-posted".into(), "said offline".into(), None),
+                ("t-moon".into(), "on the moon".into(), Some(serde_json::json!({"setting": "the moon"}))),
+                ("t-bolt".into(), "a robot called Bolt".into(), Some(serde_json::json!({"title": "Bolt"}))),
+            ]
+        );
+        let limited: Vec<String> = db.transcripts(user, 2).await.unwrap().into_iter().map(|t| t.id).collect();
+        assert_eq!(limited, ["t-posted", "t-moon"]);
+        let conn = db.reader().await;
+        let left: i64 =
+            query_one(&conn, "SELECT COUNT(*) FROM transcripts", (), |r| Ok(r.get(0)?)).await.unwrap().unwrap();
+        assert_eq!(left, 1, "only the posted transcript stays a transcript");
+        let turns: Vec<(String, Option<String>, Option<String>)> = super::super::query_all(
+            &conn,
+            "SELECT speaker, transcript_id, requirements FROM conversation_turns ORDER BY id",
+            (),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            turns,
+            [
+                ("child".into(), Some("t-bolt".into()), Some(r#"{"title":"Bolt"}"#.into())),
+                ("agent".into(), None, None),
+                ("child".into(), Some("t-moon".into()), Some(r#"{"setting":"the moon"}"#.into())),
+                ("agent".into(), None, None),
+            ]
+        );
     }
 }

@@ -1,4 +1,6 @@
 //! Conversation transcripts: what the child said, with the requirements understood from it.
+//! What is said over the WebSocket is the child's conversation turn (one row, see
+//! `turn_batch`); what the app posts itself (recorded offline, say) is kept here.
 
 use super::{Db, DbError, DbResult, now_text, query_all};
 use actors::model::UserId;
@@ -34,13 +36,23 @@ impl Db {
         Ok(transcript)
     }
 
-    /// The user's latest transcripts, newest first.
+    /// The user's latest transcripts, newest first: their turns in conversations and what the
+    /// app posted, each side read newest first from its own index, at most `limit` of each.
     pub async fn transcripts(&self, user: UserId, limit: u32) -> DbResult<Vec<Transcript>> {
         let conn = self.reader().await;
         query_all(
             &conn,
-            "SELECT id, text, requirements, created_at FROM transcripts WHERE user_id = ?1
-             ORDER BY created_at DESC, rowid DESC LIMIT ?2",
+            "SELECT id, text, requirements, created_at FROM (
+                 SELECT * FROM (
+                     SELECT transcript_id AS id, content AS text, requirements, created_at, 0 AS posted,
+                            conversation_turns.id AS n
+                     FROM conversation_turns WHERE user_id = ?1 AND speaker = 'child'
+                     ORDER BY conversation_turns.id DESC LIMIT ?2)
+                 UNION ALL
+                 SELECT * FROM (
+                     SELECT id, text, requirements, created_at, 1 AS posted, rowid AS n
+                     FROM transcripts WHERE user_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2))
+             ORDER BY created_at DESC, posted DESC, n DESC LIMIT ?2",
             libsql::params![user.to_string(), i64::from(limit)],
             |r| {
                 let requirements = r

@@ -25,7 +25,7 @@ async fn everything_stored(app: &TestApp) -> String {
     for (table, columns) in [
         ("stories", "coalesce(title,'') || ' ' || prompt || ' ' || coalesce(plan,'')"),
         ("scenes", "title || ' ' || text"),
-        ("conversation_turns", "content"),
+        ("conversation_turns", "content || ' ' || coalesce(requirements,'')"),
         ("conversations", "draft"),
         ("transcripts", "text || ' ' || coalesce(requirements,'')"),
     ] {
