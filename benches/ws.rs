@@ -201,12 +201,35 @@ struct Stats {
     p50_us: u64,
     p99_us: u64,
     per_sec: f64,
+    /// CPU time (user + system) per answered message, of the server and of this load
+    /// generator: what a message costs, however busy the machine's neighbours are.
+    server_cpu_us: f64,
+    client_cpu_us: f64,
 }
 
-/// Every socket sends `ask` and waits for its answer, again and again (closed loop).
-async fn load(sockets: Vec<Socket>, ask: Ask, warmup: Duration, measure: Duration) -> Stats {
+/// CPU time (user + system) a process has used so far (`self`: this one), from /proc.
+fn cpu_time(pid: &str) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (which may hold spaces and ends with `)`); utime and
+    // stime are the 12th and 13th of them, in clock ticks (USER_HZ, 100 on Linux).
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+/// Every socket sends `ask` and waits for its answer, again and again (closed loop), to the
+/// server whose process is `server`.
+async fn load(server: &Server, sockets: Vec<Socket>, ask: Ask, warmup: Duration, measure: Duration) -> Stats {
     let start = Instant::now() + warmup;
     let end = start + measure;
+    let pid = server.child.id().to_string();
+    let cpu = tokio::spawn(async move {
+        tokio::time::sleep_until(start.into()).await;
+        let (server, client) = (cpu_time(&pid), cpu_time("self"));
+        tokio::time::sleep_until(end.into()).await;
+        (cpu_time(&pid).saturating_sub(server), cpu_time("self").saturating_sub(client))
+    });
     let tasks = sockets.into_iter().map(|mut socket| {
         tokio::spawn(async move {
             let mut latencies = Vec::new();
@@ -239,7 +262,15 @@ async fn load(sockets: Vec<Socket>, ask: Ask, warmup: Duration, measure: Duratio
     all.sort_unstable();
     let pct =
         |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0);
-    Stats { p50_us: pct(0.50), p99_us: pct(0.99), per_sec: all.len() as f64 / measure.as_secs_f64() }
+    let (server_cpu, client_cpu) = cpu.await.expect("cpu sampler");
+    let per_message = |cpu: Duration| cpu.as_secs_f64() * 1e6 / all.len().max(1) as f64;
+    Stats {
+        p50_us: pct(0.50),
+        p99_us: pct(0.99),
+        per_sec: all.len() as f64 / measure.as_secs_f64(),
+        server_cpu_us: per_message(server_cpu),
+        client_cpu_us: per_message(client_cpu),
+    }
 }
 
 async fn idle_memory(target: &Target, n: usize, keys: &JwtKeys) -> f64 {
@@ -319,8 +350,8 @@ async fn run(quick: bool, only: Option<&str>) {
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut rows = Vec::new();
     for &n in sizes.iter().filter(|_| wanted("ping")) {
-        let e = load(echo.connect_many(n, &keys).await, Ask::Ping, warmup, measure).await;
-        let f = load(full.connect_many(n, &keys).await, Ask::Ping, warmup, measure).await;
+        let e = load(&echo.server, echo.connect_many(n, &keys).await, Ask::Ping, warmup, measure).await;
+        let f = load(&full.server, full.connect_many(n, &keys).await, Ask::Ping, warmup, measure).await;
         rows.push(("ping", n, e, f));
     }
     // `user_message` at each size, then a conversation where every message changes the draft
@@ -334,14 +365,14 @@ async fn run(quick: bool, only: Option<&str>) {
     }
     let mut commits = Vec::new();
     for (label, n, ask) in asks {
-        let e = load(echo.connect_many(n, &keys).await, Ask::Ping, warmup, measure).await;
+        let e = load(&echo.server, echo.connect_many(n, &keys).await, Ask::Ping, warmup, measure).await;
         let before = turn_commits(full.server.addr).await;
-        let f = load(full.connect_many(n, &keys).await, ask, warmup, measure).await;
+        let f = load(&full.server, full.connect_many(n, &keys).await, ask, warmup, measure).await;
         let after = turn_commits(full.server.addr).await;
         commits.push((label, n, (after.0 - before.0) / (after.1 - before.1).max(1.0)));
         rows.push((label, n, e, f));
     }
-    for (ask, n, e, f) in rows {
+    for (ask, n, e, f) in &rows {
         println!(
             "| {ask} | {n} | {} µs | {} µs | {:.0} | {} µs | {} µs | {:.0} | {:.2}× | {:.2}× |",
             e.p50_us,
@@ -352,6 +383,19 @@ async fn run(quick: bool, only: Option<&str>) {
             f.per_sec,
             f.p99_us as f64 / e.p99_us.max(1) as f64,
             f.per_sec / e.per_sec.max(1.0)
+        );
+    }
+    println!("\nCPU time per message (user + system, over the measured seconds):\n");
+    println!("| message | sockets | echo server | full server | server ratio | load generator (echo / full) |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (ask, n, e, f) in &rows {
+        println!(
+            "| {ask} | {n} | {:.1} µs | {:.1} µs | {:.1}× | {:.1} / {:.1} µs |",
+            e.server_cpu_us,
+            f.server_cpu_us,
+            f.server_cpu_us / e.server_cpu_us.max(0.1),
+            e.client_cpu_us,
+            f.client_cpu_us
         );
     }
     for (ask, n, per_commit) in commits {
