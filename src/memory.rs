@@ -1,4 +1,6 @@
-//! Process-wide allocator settings. glibc raises its mmap threshold after a large block is
+//! Process-wide allocator settings for what still uses glibc's allocator: the C libraries
+//! (SQLite, the TLS library) and, in tests, the library linked without the binary's jemalloc.
+//! glibc raises its mmap threshold after a large block is
 //! freed, so later large blocks (a password hash's 19 MiB, a picture's pixels) come from heaps
 //! that are rarely given back: a login flood left ~200 MiB resident that way. A fixed threshold
 //! keeps large blocks in their own mappings, returned to the system when freed.
