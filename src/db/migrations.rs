@@ -86,6 +86,7 @@ mod tests {
             conn.execute_batch(
                 "INSERT INTO users VALUES ('0190a000-0000-7000-8000-000000000001', 'a@example.com', 'h', 'Ada', '2026-11-01T10:00:00.000Z');
                  INSERT INTO conversation_turns (user_id, conversation_id, speaker, content, created_at) VALUES
+                   ('0190a000-0000-7000-8000-000000000001', 'c0', 'child', 'hello', '2026-11-01T09:59:00.000Z'),
                    ('0190a000-0000-7000-8000-000000000001', 'c1', 'child', 'a robot called Bolt', '2026-11-01T10:00:01.000Z'),
                    ('0190a000-0000-7000-8000-000000000001', 'c1', 'agent', 'Ooh, Bolt!', '2026-11-01T10:00:01.000Z'),
                    ('0190a000-0000-7000-8000-000000000001', 'c1', 'child', 'on the moon', '2026-11-01T10:00:02.000Z'),
@@ -98,10 +99,14 @@ mod tests {
             .await
             .unwrap();
         }
-        let db = super::super::Db::open(&path, 1).await.unwrap();
+        let db = crate::db::Db::open(&path, 1).await.unwrap();
         let user = "0190a000-0000-7000-8000-000000000001".parse().unwrap();
-        let history: Vec<(String, String, Option<serde_json::Value>)> =
+        let mut history: Vec<(String, String, Option<serde_json::Value>)> =
             db.transcripts(user, 10).await.unwrap().into_iter().map(|t| (t.id, t.text, t.requirements)).collect();
+        // A child's turn that had no transcript (none are expected) gets a new UUID.
+        let (id, text, requirements) = history.pop().unwrap();
+        assert_eq!((text.as_str(), requirements), ("hello", None));
+        assert_eq!(uuid::Uuid::parse_str(&id).unwrap().get_version_num(), 4, "{id}");
         assert_eq!(
             history,
             [
@@ -116,9 +121,9 @@ mod tests {
         let left: i64 =
             query_one(&conn, "SELECT COUNT(*) FROM transcripts", (), |r| Ok(r.get(0)?)).await.unwrap().unwrap();
         assert_eq!(left, 1, "only the posted transcript stays a transcript");
-        let turns: Vec<(String, Option<String>, Option<String>)> = super::super::query_all(
+        let turns: Vec<(String, Option<String>, Option<String>)> = crate::db::query_all(
             &conn,
-            "SELECT speaker, transcript_id, requirements FROM conversation_turns ORDER BY id",
+            "SELECT speaker, transcript_id, requirements FROM conversation_turns WHERE content != 'hello' ORDER BY id",
             (),
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
