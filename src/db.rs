@@ -201,3 +201,26 @@ pub fn now_unix() -> i64 {
 pub(crate) fn parse<T: std::str::FromStr>(value: &str, what: &str) -> DbResult<T> {
     value.parse().map_err(|_| DbError::Corrupt(format!("{what}: {value:?}")))
 }
+
+/// Set-up shared by the database's unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Db;
+    use actors::model::UserId;
+
+    /// A database in a new temporary directory, which lives as long as the returned guard.
+    pub async fn temp_db(readers: usize) -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db"), readers).await.unwrap();
+        (dir, db)
+    }
+
+    /// `n` users, `u0@example.com` onwards.
+    pub async fn users(db: &Db, n: usize) -> Vec<UserId> {
+        let mut users = Vec::with_capacity(n);
+        for i in 0..n {
+            users.push(db.create_user(&format!("u{i}@example.com"), "U", "hash").await.unwrap().id);
+        }
+        users
+    }
+}

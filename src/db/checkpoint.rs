@@ -83,8 +83,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_wal_is_checkpointed_and_starts_again_without_the_writer_doing_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("t.db"), 1).await.unwrap();
+        let (_dir, db) = crate::db::testing::temp_db(1).await;
         let mut writers = Vec::new();
         for i in 0..20 {
             let db = db.clone();

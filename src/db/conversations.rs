@@ -100,8 +100,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_corrupt_stored_draft_is_an_error_not_a_fresh_start() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("t.db"), 1).await.unwrap();
+        let (_dir, db) = crate::db::testing::temp_db(1).await;
         let user = db.create_user("ada@example.com", "Ada", "hash").await.unwrap().id;
         db.save_draft(user, "c1", &Draft { setting: Some("forest".into()), ..Draft::default() }).await.unwrap();
         let stored = db.load_conversation(user).await.unwrap().unwrap();

@@ -17,7 +17,7 @@ use tokio::sync::{Notify, oneshot};
 /// What a job writes.
 pub(super) enum Work {
     /// A turn of the conversation (a child's is also their transcript, kept with what was
-    /// understood from it: the job's draft).
+    /// understood so far: the job's draft, until `Understanding` updates it).
     Turn(TurnRecord),
     /// What the agent understood from the child's latest turn: the draft, also kept with that
     /// turn.
@@ -99,7 +99,7 @@ impl TurnStatements {
         let requirements = || job.draft.as_ref().map_or(Ok("{}".to_owned()), |d| to_json(&RequirementsView::of(d)));
         match &job.work {
             Work::Turn(turn) => {
-                let (transcript_id, requirements) = if turn.speaker == Speaker::Child {
+                let (transcript_id, understood) = if turn.speaker == Speaker::Child {
                     (Some(uuid::Uuid::now_v7().to_string()), Some(requirements()?))
                 } else {
                     (None, None)
@@ -114,7 +114,7 @@ impl TurnStatements {
                         turn.client_id.as_deref(),
                         now,
                         transcript_id,
-                        requirements
+                        understood
                     ],
                 )
                 .await?;
@@ -228,6 +228,7 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::testing::{temp_db, users};
     use actors::ports::ConversationStore;
 
     fn child(content: &str, client_id: Option<&str>) -> TurnRecord {
@@ -236,12 +237,8 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_turns_share_commits_and_one_bad_turn_sinks_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("t.db"), 2).await.unwrap();
-        let mut users = Vec::new();
-        for i in 0..50 {
-            users.push(db.create_user(&format!("u{i}@example.com"), "U", "hash").await.unwrap().id);
-        }
+        let (_dir, db) = temp_db(2).await;
+        let users = users(&db, 50).await;
         let commits = prometheus::Histogram::with_opts(prometheus::HistogramOpts::new("c", "commits")).unwrap();
         db.observe_turns_per_commit(commits.clone());
         let mut writes = Vec::new();
@@ -293,12 +290,8 @@ mod tests {
     /// replica: a child's turn is one row (it is also their transcript) in one index of theirs.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_exchange_rewrites_few_pages() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("t.db"), 1).await.unwrap();
-        let mut users = Vec::new();
-        for i in 0..20 {
-            users.push(db.create_user(&format!("u{i}@example.com"), "U", "hash").await.unwrap().id);
-        }
+        let (dir, db) = temp_db(1).await;
+        let users = users(&db, 20).await;
         let draft = Draft { setting: Some("the moon".into()), ..Draft::default() };
         let agent =
             TurnRecord { speaker: Speaker::Agent, content: "Ooh, and then what happened?".into(), client_id: None };

@@ -110,8 +110,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_registration_whose_session_cannot_be_stored_leaves_no_account() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("t.db"), 1).await.unwrap();
+        let (_dir, db) = crate::db::testing::temp_db(1).await;
         let first = FirstSession { token_hash: "h1", family_id: "f1", ttl_secs: 60 };
         let ada = db.create_user_signed_in("ada@example.com", "Ada", "hash", Some(first)).await.unwrap();
         // The same token hash again: the session's insert fails, and the account goes with it.
