@@ -66,10 +66,6 @@ impl StoryStatus {
             Self::Failed => "failed",
         }
     }
-
-    pub fn is_finished(self) -> bool {
-        matches!(self, Self::Completed | Self::Failed)
-    }
 }
 
 impl FromStr for StoryStatus {

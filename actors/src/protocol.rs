@@ -232,17 +232,6 @@ impl ServerEvent {
         }
     }
 
-    pub fn story_id(&self) -> Option<StoryId> {
-        match self {
-            Self::StoryStarted { story_id }
-            | Self::StoryProgress { story_id, .. }
-            | Self::SceneReady { story_id, .. }
-            | Self::StoryCompleted { story_id }
-            | Self::StoryFailed { story_id, .. } => Some(*story_id),
-            _ => None,
-        }
-    }
-
     /// What the app is told about a story event; media keys become the URLs it fetches.
     pub fn from_story(event: StoryEvent, links: &dyn MediaLinks) -> Self {
         match event {

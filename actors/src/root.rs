@@ -282,14 +282,6 @@ impl Engine {
         &self.stories
     }
 
-    pub async fn running_stories(&self) -> Result<Vec<StoryId>, EngineDown> {
-        let ask = |reply| RootMessage::Stories(StorySupervisorMessage::RunningStories(reply));
-        match self.root.call(ask, Some(Duration::from_secs(5))).await {
-            Ok(CallResult::Success(ids)) => Ok(ids),
-            _ => Err(EngineDown),
-        }
-    }
-
     /// Close every socket of `user` (they signed out).
     pub fn sign_out(&self, user: UserId) {
         if let Some(conversation) = self.registry.get(user) {

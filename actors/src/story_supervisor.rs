@@ -7,7 +7,7 @@
 use crate::model::StoryId;
 use crate::ports::{ActorKind, Alive, StoreError};
 use crate::story::{StoryActor, StoryArgs, StoryDeps, StoryMessage, mark_failed};
-use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,8 +22,6 @@ pub enum StorySupervisorMessage {
     CancelStory(StoryId),
     /// Start every story the store says was left unfinished.
     AdoptUnfinished,
-    /// Which stories are being written right now (paused ones included).
-    RunningStories(RpcReplyPort<Vec<StoryId>>),
     /// A paused story's wait is over: try again.
     Resume(StoryId),
 }
@@ -154,15 +152,6 @@ impl Actor for StorySupervisor {
                 }
                 Err(e) => tracing::error!(error = %e, "could not list unfinished stories"),
             },
-            StorySupervisorMessage::RunningStories(reply) => {
-                let running = state
-                    .children
-                    .keys()
-                    .chain(state.paused.keys())
-                    .copied()
-                    .collect::<std::collections::BTreeSet<_>>();
-                let _ = reply.send(running.into_iter().collect());
-            }
         }
         Ok(())
     }
