@@ -67,12 +67,10 @@ impl RetryPolicy {
     }
 }
 
-/// A number in [0, 1), different each call (randomly seeded hasher; no RNG crate needed).
+/// A number in [0, 1) from the thread's random generator (seeded by the OS), so stories and
+/// processes that failed together do not retry together.
 fn jitter() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(std::time::SystemTime::now().elapsed().map_or(0, |d| d.as_nanos() as u64));
-    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
+    rand::random::<f64>()
 }
 
 #[cfg(test)]
@@ -140,6 +138,21 @@ mod tests {
         assert_eq!(p.wait(0, &told), Duration::from_millis(1500));
         let greedy = busy.retry_after(Some(Duration::from_secs(3600)));
         assert_eq!(p.wait(0, &greedy), Duration::from_secs(2), "capped");
+    }
+
+    #[test]
+    fn two_policies_jitter_independently_over_the_whole_range() {
+        // Two stories with the same policy, failing at the same moment, must not retry in step.
+        let p = RetryPolicy { base_delay: Duration::from_millis(1000), max_delay: Duration::from_secs(60), ..fast(0) };
+        let q = p;
+        let busy = ProviderError::transient("busy");
+        let (a, b): (Vec<Duration>, Vec<Duration>) = (0..200).map(|_| (p.wait(0, &busy), q.wait(0, &busy))).unzip();
+        assert!(a.iter().zip(&b).filter(|(x, y)| x == y).count() < 5, "in step: {a:?} {b:?}");
+        // Spread over the upper half of the backoff, not bunched at one end.
+        let fraction = |w: &Duration| (w.as_secs_f64() - 0.5) * 2.0;
+        let mean = a.iter().chain(&b).map(fraction).sum::<f64>() / 400.0;
+        assert!((0.4..0.6).contains(&mean), "mean jitter {mean}");
+        assert!(a.iter().any(|w| fraction(w) < 0.1) && a.iter().any(|w| fraction(w) > 0.9), "{a:?}");
     }
 
     #[test]
