@@ -3,6 +3,7 @@
 //! else wait behind all of it (a plain semaphore serves first come, first served).
 
 use crate::model::UserId;
+use crate::sync::lock;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
@@ -36,7 +37,7 @@ impl FairPermits {
     /// Wait for a permit; among waiting users, turns go round.
     pub async fn acquire(self: &Arc<Self>, user: UserId) -> FairPermit {
         let receiver = {
-            let Ok(mut inner) = self.inner.lock() else { return FairPermit { owner: self.clone() } };
+            let mut inner = lock(&self.inner);
             if inner.free > 0 && inner.waiting.is_empty() {
                 inner.free -= 1;
                 return FairPermit { owner: self.clone() };
@@ -57,7 +58,7 @@ impl FairPermits {
 
     /// A permit came back: give it to the next user in turn, or keep it free.
     fn release(self: &Arc<Self>) {
-        let Ok(mut inner) = self.inner.lock() else { return };
+        let mut inner = lock(&self.inner);
         while let Some((user, mut queue)) = inner.waiting.pop_front() {
             let Some(sender) = queue.pop_front() else { continue };
             if !queue.is_empty() {
@@ -76,7 +77,7 @@ impl FairPermits {
 
     /// Permits not in use (for tests and metrics).
     pub fn available(&self) -> usize {
-        self.inner.lock().map_or(0, |i| i.free)
+        lock(&self.inner).free
     }
 }
 
@@ -108,6 +109,28 @@ mod tests {
         }
         let order = order.lock().unwrap().clone();
         assert_eq!(order[..2], ["a0".to_owned(), "b".to_owned()], "{order:?}");
+        assert_eq!(permits.available(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_poisoned_lock_still_counts_permits() {
+        let permits = FairPermits::new(1);
+        let user = UserId::new();
+        let held = permits.acquire(user).await;
+        let poisoner = permits.clone();
+        let _ = std::thread::spawn(move || {
+            let _inner = poisoner.inner.lock().unwrap();
+            panic!("poison the permits");
+        })
+        .join();
+        assert!(permits.inner.is_poisoned());
+        let waiting = tokio::time::timeout(Duration::from_millis(50), permits.acquire(user)).await;
+        assert!(waiting.is_err(), "no second permit while the only one is held");
+        drop(held);
+        assert_eq!(permits.available(), 1);
+        let again = tokio::time::timeout(Duration::from_secs(1), permits.acquire(user)).await.unwrap();
+        assert_eq!(permits.available(), 0);
+        drop(again);
         assert_eq!(permits.available(), 1);
     }
 

@@ -38,6 +38,7 @@ pub mod root;
 pub mod stories;
 pub mod story;
 pub mod story_supervisor;
+pub mod sync;
 pub mod text;
 
 pub use root::{Connection, Engine, EngineConfig, Ports};

@@ -320,7 +320,7 @@ impl Engine {
             tracing::warn!("actor tree did not stop within {grace:?}; unfinished stories resume at next start");
             self.root.kill();
         }
-        let handle = self.handle.lock().ok().and_then(|mut h| h.take());
+        let handle = crate::sync::lock(&self.handle).take();
         if let Some(handle) = handle {
             let _ = handle.await;
         }

@@ -51,10 +51,7 @@ fn spawn_workers(workers: usize) -> Result<mpsc::Sender<Job>, HashError> {
             .spawn(move || {
                 loop {
                     // Take the next job; the lock is held only while waiting for one.
-                    let job = match queue.lock() {
-                        Ok(queue) => queue.recv(),
-                        Err(_) => return,
-                    };
+                    let job = actors::sync::lock(&queue).recv();
                     match job {
                         Ok(job) => job(),
                         Err(_) => return, // every Hasher is gone

@@ -1,6 +1,7 @@
 //! Throttles for sign-in and sign-up: a token bucket per key (an account, a client address),
 //! kept in a bounded, expiring cache so a flood of distinct keys cannot grow memory.
 
+use actors::sync::lock;
 use moka::sync::Cache;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -34,7 +35,7 @@ impl Throttle {
         let bucket = self
             .buckets
             .get_with(key.to_owned(), || Arc::new(Mutex::new(Bucket { tokens: capacity, at: Instant::now() })));
-        let Ok(mut bucket) = bucket.lock() else { return Ok(()) };
+        let mut bucket = lock(&bucket);
         let now = Instant::now();
         bucket.tokens = (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * self.per_sec).min(self.capacity);
         bucket.at = now;
@@ -58,5 +59,19 @@ mod tests {
         let wait = t.take("a").unwrap_err();
         assert!(wait > Duration::from_secs(15) && wait <= Duration::from_secs(20), "{wait:?}");
         assert!(t.take("b").is_ok(), "keys are separate");
+    }
+
+    #[test]
+    fn a_panic_while_a_bucket_is_locked_does_not_lift_the_throttle() {
+        let t = Throttle::per_minute(2);
+        assert!(t.take("a").is_ok() && t.take("a").is_ok());
+        let bucket = t.buckets.get("a").unwrap();
+        let _ = std::thread::spawn(move || {
+            let _held = bucket.lock().unwrap();
+            panic!("poison the bucket");
+        })
+        .join();
+        assert!(t.buckets.get("a").unwrap().is_poisoned());
+        assert!(t.take("a").is_err(), "still throttled");
     }
 }

@@ -206,16 +206,14 @@ pub(super) fn spawn_writer(db: Weak<Inner>, wake: std::sync::Arc<Notify>) {
 impl Db {
     /// Queue `job` for the turn writer (and wake it).
     pub(super) fn queue_write(&self, job: Job) {
-        if let Ok(mut queue) = self.inner.turns.lock() {
-            queue.push(job);
-        }
+        actors::sync::lock(&self.inner.turns).push(job);
         self.inner.turns_queued.notify_one();
     }
 
     /// Write what is queued, on the write connection the caller holds. Every write to a
     /// conversation goes through this queue, so they land in the order they were made.
     async fn write_queued(&self, conn: &super::Writer) {
-        let jobs = self.inner.turns.lock().map(|mut q| std::mem::take(&mut *q)).unwrap_or_default();
+        let jobs = std::mem::take(&mut *actors::sync::lock(&self.inner.turns));
         if !jobs.is_empty() {
             if let Some(histogram) = self.inner.turns_per_commit.get() {
                 histogram.observe(jobs.len() as f64);

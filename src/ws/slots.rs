@@ -3,6 +3,7 @@
 //! fanned out to all of them.
 
 use actors::model::UserId;
+use actors::sync::lock;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -24,7 +25,7 @@ impl SocketSlots {
 
     /// A slot for `user`, or `None` when they already have the most allowed.
     pub fn take(self: &Arc<Self>, user: UserId) -> Option<SocketSlot> {
-        let mut open = self.open.lock().ok()?;
+        let mut open = lock(&self.open);
         let count = open.entry(user).or_insert(0);
         if *count >= self.max_per_user {
             return None;
@@ -40,9 +41,8 @@ impl SocketSlots {
 
 impl Drop for SocketSlot {
     fn drop(&mut self) {
-        if let Ok(mut open) = self.slots.open.lock()
-            && let Some(count) = open.get_mut(&self.user)
-        {
+        let mut open = lock(&self.slots.open);
+        if let Some(count) = open.get_mut(&self.user) {
             *count -= 1;
             if *count == 0 {
                 open.remove(&self.user);
