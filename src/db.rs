@@ -11,6 +11,7 @@ pub mod transcripts;
 mod turn_batch;
 pub mod users;
 
+use actors::ports::{StoreCause, StoreError, StoreErrorKind};
 use libsql::{Connection, Database, Row};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,26 +19,73 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::{Mutex, MutexGuard, Notify};
 
+/// A database failure, with its kind read once from where it was born (SQLite's result code,
+/// the OS's error kind) and the original kept as its source.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error(transparent)]
-    Sql(#[from] libsql::Error),
-    #[error("corrupt row: {0}")]
-    Corrupt(String),
-    #[error("could not create the data directory: {0}")]
-    Io(#[from] std::io::Error),
+    #[error("database failure: {}", kind.as_str())]
+    Sql {
+        kind: StoreErrorKind,
+        #[source]
+        source: libsql::Error,
+    },
+    /// A stored value that does not read back as what it should be.
+    #[error("corrupt row: {what}")]
+    Corrupt {
+        what: String,
+        #[source]
+        source: Option<StoreCause>,
+    },
+    /// A value that could not be written as JSON.
+    #[error("could not encode a value to store")]
+    Encode(#[from] serde_json::Error),
+    #[error("could not create the data directory")]
+    Io {
+        kind: StoreErrorKind,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The conversation writer stopped before making the write (the database is closing).
+    #[error("the conversation writer stopped")]
+    WriterGone,
+    /// The checkpoint's blocking task did not finish.
+    #[error("the checkpoint task did not finish")]
+    Checkpoint(#[source] tokio::task::JoinError),
 }
 
 pub type DbResult<T> = Result<T, DbError>;
 
 impl DbError {
-    /// The storage cannot take writes (a full disk, a read-only volume): a condition to wait
-    /// out and report as unavailable, not a bug.
-    pub fn is_unwritable(&self) -> bool {
-        let text = self.to_string().to_lowercase();
-        ["disk is full", "no space left", "readonly", "read-only", "disk i/o error", "quota"]
-            .iter()
-            .any(|m| text.contains(m))
+    pub fn kind(&self) -> StoreErrorKind {
+        match self {
+            Self::Sql { kind, .. } | Self::Io { kind, .. } => *kind,
+            Self::Corrupt { .. } => StoreErrorKind::Corrupt,
+            Self::Encode(_) | Self::Checkpoint(_) => StoreErrorKind::Other,
+            Self::WriterGone => StoreErrorKind::Unavailable,
+        }
+    }
+
+    /// A stored value that does not parse as `what`.
+    pub(crate) fn corrupt(what: impl Into<String>, source: impl Into<StoreCause>) -> Self {
+        Self::Corrupt { what: what.into(), source: Some(source.into()) }
+    }
+}
+
+impl From<libsql::Error> for DbError {
+    fn from(source: libsql::Error) -> Self {
+        Self::Sql { kind: crate::storage_errors::libsql_kind(&source), source }
+    }
+}
+
+impl From<std::io::Error> for DbError {
+    fn from(source: std::io::Error) -> Self {
+        Self::Io { kind: crate::storage_errors::io_kind(&source), source }
+    }
+}
+
+impl From<DbError> for StoreError {
+    fn from(e: DbError) -> Self {
+        StoreError::new(e.kind(), e)
     }
 }
 
@@ -146,7 +194,7 @@ impl Db {
     pub async fn ping(&self) -> DbResult<()> {
         let conn = self.reader().await;
         let one: i64 = conn.query("SELECT 1", ()).await?.next().await?.map_or(Ok(0), |r| r.get(0))?;
-        if one == 1 { Ok(()) } else { Err(DbError::Corrupt("SELECT 1 did not answer 1".into())) }
+        if one == 1 { Ok(()) } else { Err(DbError::Corrupt { what: "SELECT 1 did not answer 1".into(), source: None }) }
     }
 }
 
@@ -199,7 +247,7 @@ pub fn now_unix() -> i64 {
 
 /// Parse a stored value into a domain type, turning bad data into an error instead of a panic.
 pub(crate) fn parse<T: std::str::FromStr>(value: &str, what: &str) -> DbResult<T> {
-    value.parse().map_err(|_| DbError::Corrupt(format!("{what}: {value:?}")))
+    value.parse().map_err(|_| DbError::Corrupt { what: format!("{what}: {value:?}"), source: None })
 }
 
 /// Set-up shared by the database's unit tests.

@@ -1,6 +1,8 @@
 //! The one error type at the HTTP edge: every failure maps to a status and a JSON body
 //! `{"error": {"code", "message"}}`. Internal details are logged, never sent.
 
+use actors::ports::{StoreError, StoreErrorKind};
+use actors::protocol::storage_error_code;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -27,7 +29,11 @@ pub enum ApiError {
     #[error("Let's keep our stories kind and safe for children. Please try a different idea!")]
     UnsafeContent { field: &'static str },
     #[error("the service is not ready: {0}")]
-    Unavailable(String),
+    Unavailable(&'static str),
+    /// Storage failed: status and code by the failure's kind, the same code a WebSocket
+    /// `error` event carries (`actors::protocol::storage_error_code`).
+    #[error("{}", storage_message(.0.kind()))]
+    Storage(#[source] StoreError),
     #[error("too many attempts; try again in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("the service is busy; try again in a moment")]
@@ -71,6 +77,15 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation { .. } | Self::UnsafeContent { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable(_) | Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Storage(e) => match e.kind() {
+                StoreErrorKind::NotFound => StatusCode::NOT_FOUND,
+                StoreErrorKind::Full | StoreErrorKind::Unavailable | StoreErrorKind::Busy => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
+                StoreErrorKind::ReferenceGone => StatusCode::UNAUTHORIZED,
+                StoreErrorKind::Conflict => StatusCode::CONFLICT,
+                StoreErrorKind::Corrupt | StoreErrorKind::Other => StatusCode::INTERNAL_SERVER_ERROR,
+            },
             Self::TooManyRequests { .. } | Self::TooManyStories { .. } | Self::TooManySockets { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
@@ -90,6 +105,7 @@ impl ApiError {
             Self::Validation { .. } => "validation_failed",
             Self::UnsafeContent { .. } => "unsafe_content",
             Self::Unavailable(_) => "unavailable",
+            Self::Storage(e) => storage_error_code(e.kind()),
             Self::TooManyRequests { .. } => "rate_limited",
             Self::Busy => "busy",
             Self::TooManyStories { .. } => "too_many_stories",
@@ -109,17 +125,22 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let Self::Internal(e) = &self {
-            tracing::error!(error = ?e, "request failed");
+        match &self {
+            Self::Internal(e) => tracing::error!(error = ?e, "request failed"),
+            Self::Storage(e) if e.kind().is_transient() => tracing::warn!(error = ?e, "storage cannot take writes"),
+            Self::Storage(e) if self.status().is_server_error() => tracing::error!(error = ?e, "request failed"),
+            _ => {}
         }
         let mut response = (self.status(), axum::Json(self.body())).into_response();
-        if matches!(self, Self::Unauthorized(_)) {
+        if self.status() == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         let retry_after = match &self {
             Self::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
             Self::Busy => Some(1),
             Self::Unavailable(_) => Some(5),
+            Self::Storage(e) if e.kind() == StoreErrorKind::Busy => Some(1),
+            Self::Storage(e) if e.kind().is_transient() => Some(5),
             // A story takes seconds to minutes: look again shortly.
             Self::TooManyStories { .. } => Some(10),
             Self::TooManySockets { .. } => Some(5),
@@ -132,39 +153,37 @@ impl IntoResponse for ApiError {
     }
 }
 
-const ACCOUNT_GONE: &str = "this account no longer exists";
-
-/// A write refused because its user row is gone: a valid token of a deleted account.
-fn owner_gone(error: &str) -> bool {
-    error.contains("FOREIGN KEY constraint failed")
-}
-
-impl From<crate::db::DbError> for ApiError {
-    fn from(e: crate::db::DbError) -> Self {
-        if e.is_unwritable() {
-            tracing::warn!(error = %e, "storage cannot take writes");
-            Self::Unavailable("storage is full or read-only; try again later".into())
-        } else if owner_gone(&e.to_string()) {
-            Self::Unauthorized(ACCOUNT_GONE)
-        } else {
-            Self::Internal(e.into())
-        }
+/// What a client is told about a storage failure of this kind; details stay in the logs.
+fn storage_message(kind: StoreErrorKind) -> &'static str {
+    match kind {
+        StoreErrorKind::NotFound => "not found",
+        StoreErrorKind::Full => "storage is full; try again later",
+        StoreErrorKind::Unavailable => "storage is unavailable; try again later",
+        StoreErrorKind::Busy => "the service is busy; try again in a moment",
+        // A write refused because its user row is gone: a valid token of a deleted account.
+        StoreErrorKind::ReferenceGone => "this account no longer exists",
+        StoreErrorKind::Conflict => "this conflicts with what is stored",
+        StoreErrorKind::Corrupt | StoreErrorKind::Other => "internal error",
     }
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
-impl From<actors::ports::StoreError> for ApiError {
-    fn from(e: actors::ports::StoreError) -> Self {
-        match e {
-            actors::ports::StoreError::NotFound => Self::NotFound("story"),
-            actors::ports::StoreError::Unavailable(why) => {
-                tracing::warn!(error = %why, "storage cannot take writes");
-                Self::Unavailable("storage is full or read-only; try again later".into())
-            }
-            actors::ports::StoreError::Backend(why) if owner_gone(&why) => Self::Unauthorized(ACCOUNT_GONE),
-            e @ actors::ports::StoreError::Backend(_) => Self::Internal(e.into()),
-        }
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        Self::Storage(e)
+    }
+}
+
+impl From<crate::db::DbError> for ApiError {
+    fn from(e: crate::db::DbError) -> Self {
+        Self::Storage(e.into())
+    }
+}
+
+impl From<crate::media::MediaError> for ApiError {
+    fn from(e: crate::media::MediaError) -> Self {
+        Self::Storage(e.into())
     }
 }
 
@@ -172,7 +191,7 @@ impl From<actors::stories::StoryServiceError> for ApiError {
     fn from(e: actors::stories::StoryServiceError) -> Self {
         match e {
             actors::stories::StoryServiceError::Store(e) => e.into(),
-            actors::stories::StoryServiceError::EngineDown(e) => Self::Unavailable(e.to_string()),
+            actors::stories::StoryServiceError::EngineDown(_) => Self::Unavailable("the story engine is not running"),
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod safety;
 pub mod server;
 pub mod startup;
 pub mod state;
+pub mod storage_errors;
 pub mod telemetry;
 pub mod ws;
 pub mod zipstream;

@@ -4,7 +4,7 @@
 
 use crate::config::{Config, MediaBackend};
 use crate::digest::sha256_hex;
-use actors::ports::{Media, MediaStore, StoreError};
+use actors::ports::{Media, MediaStore, StoreError, StoreErrorKind};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -57,14 +57,47 @@ pub struct Storage {
     locks: std::sync::Arc<[tokio::sync::Mutex<()>]>,
 }
 
+/// A media store failure, its kind read once from OpenDAL's error (and the OS error beneath).
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
-    #[error("media storage: {0}")]
-    Backend(#[from] opendal::Error),
+    #[error("media storage failure: {}", kind.as_str())]
+    Backend {
+        kind: StoreErrorKind,
+        #[source]
+        source: opendal::Error,
+    },
     #[error("unsupported media type `{0}`")]
     UnsupportedType(String),
     #[error("invalid media configuration: {0}")]
-    Config(String),
+    Config(&'static str),
+    #[error("could not create the media directory {}", dir.display())]
+    Directory {
+        dir: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl MediaError {
+    pub fn kind(&self) -> StoreErrorKind {
+        match self {
+            Self::Backend { kind, .. } => *kind,
+            Self::Directory { source, .. } => crate::storage_errors::io_kind(source),
+            Self::UnsupportedType(_) | Self::Config(_) => StoreErrorKind::Other,
+        }
+    }
+}
+
+impl From<opendal::Error> for MediaError {
+    fn from(source: opendal::Error) -> Self {
+        Self::Backend { kind: crate::storage_errors::opendal_kind(&source), source }
+    }
+}
+
+impl From<MediaError> for StoreError {
+    fn from(e: MediaError) -> Self {
+        StoreError::new(e.kind(), e)
+    }
 }
 
 impl Storage {
@@ -72,8 +105,7 @@ impl Storage {
         let op = match config.media_backend {
             MediaBackend::Memory => Operator::new(services::Memory::default())?,
             MediaBackend::S3 => {
-                let bucket =
-                    config.s3_bucket.as_deref().ok_or_else(|| MediaError::Config("s3_bucket is required".into()))?;
+                let bucket = config.s3_bucket.as_deref().ok_or(MediaError::Config("s3_bucket is required"))?;
                 let mut builder = services::S3::default().bucket(bucket).root("/media");
                 if let Some(region) = &config.s3_region {
                     builder = builder.region(region);
@@ -95,7 +127,8 @@ impl Storage {
                 // never leaves a partial file under a content address.
                 let staging = config.data_dir.join("media-staging");
                 for dir in [&root, &staging] {
-                    std::fs::create_dir_all(dir).map_err(|e| MediaError::Config(format!("{}: {e}", dir.display())))?;
+                    std::fs::create_dir_all(dir)
+                        .map_err(|source| MediaError::Directory { dir: dir.clone(), source })?;
                 }
                 let builder =
                     services::Fs::default().root(&root.to_string_lossy()).atomic_write_dir(&staging.to_string_lossy());
@@ -169,18 +202,11 @@ impl Storage {
 #[async_trait]
 impl MediaStore for Storage {
     async fn put(&self, media: &Media) -> Result<String, StoreError> {
-        self.store(media).await.map_err(|e| {
-            let text = e.to_string();
-            if text.to_lowercase().contains("no space left") {
-                StoreError::Unavailable(text)
-            } else {
-                StoreError::Backend(text)
-            }
-        })
+        Ok(self.store(media).await?)
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        Storage::delete(self, key).await.map_err(|e| StoreError::Backend(e.to_string()))
+        Ok(Storage::delete(self, key).await?)
     }
 }
 

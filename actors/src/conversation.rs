@@ -405,12 +405,8 @@ impl ConversationState {
             Ok(true) => {}
             Ok(false) => return, // a resend of a message already answered
             Err(e) => {
-                tracing::error!(user = %self.user, error = %e, "could not save a conversation turn");
-                let event = ServerEvent::Error {
-                    code: "unavailable".into(),
-                    message: "Your message could not be saved; please send it again.".into(),
-                };
-                self.unicast(conn, &event);
+                tracing::error!(user = %self.user, error = ?e, "could not save a conversation turn");
+                self.unicast(conn, &ServerEvent::not_saved(e.kind()));
                 return;
             }
         }
@@ -434,7 +430,7 @@ impl ConversationState {
         if draft != self.draft
             && let Err(e) = self.deps.store.record_understanding(self.user, &self.conversation_id, &draft).await
         {
-            tracing::error!(user = %self.user, error = %e, "could not save the draft");
+            tracing::error!(user = %self.user, error = ?e, "could not save the draft");
         }
         let through_model = !held && !turn.start;
         self.draft = draft;
@@ -503,7 +499,7 @@ impl ConversationState {
             }
             Ok(Creation::KeyReused) => Err(COULD_NOT_START.into()), // no key given: cannot happen
             Err(e) => {
-                tracing::error!(user = %self.user, error = %e, "could not create the agreed story");
+                tracing::error!(user = %self.user, error = ?e, "could not create the agreed story");
                 Err(COULD_NOT_START.into())
             }
         }
@@ -511,7 +507,7 @@ impl ConversationState {
 
     async fn save_draft(&self) {
         if let Err(e) = self.deps.store.save_draft(self.user, &self.conversation_id, &self.draft).await {
-            tracing::error!(user = %self.user, error = %e, "could not save the draft");
+            tracing::error!(user = %self.user, error = ?e, "could not save the draft");
         }
     }
 

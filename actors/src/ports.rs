@@ -154,16 +154,75 @@ pub trait MediaStore: Send + Sync + 'static {
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The story is gone (deleted while being written).
-    #[error("story not found")]
+/// What kind of storage failure it is, in the terms the core and the edge act on. Adapters
+/// classify their own errors once, where they are born (SQLite's result codes, OpenDAL's and
+/// the OS's error kinds); nothing reads an error's text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StoreErrorKind {
+    /// The row is gone (a story deleted while it was being written).
     NotFound,
-    #[error("storage failure: {0}")]
-    Backend(String),
-    /// Storage cannot take writes now (a full disk): wait and try again.
-    #[error("storage unavailable: {0}")]
-    Unavailable(String),
+    /// No room to write (a full disk, a quota): wait for space.
+    Full,
+    /// Storage cannot be reached or written now (an I/O error, a read-only volume, a store that
+    /// does not answer): wait and try again.
+    Unavailable,
+    /// Another writer holds the lock past the busy timeout: try again shortly.
+    Busy,
+    /// What the write refers to is gone (a deleted user: a foreign key).
+    ReferenceGone,
+    /// The write conflicts with what is stored (a unique key).
+    Conflict,
+    /// What is stored does not read back (a malformed row or file).
+    Corrupt,
+    /// Anything else: a bug, not a condition to wait out.
+    Other,
+}
+
+impl StoreErrorKind {
+    /// Waiting may cure it: back off and try again instead of giving up.
+    pub fn is_transient(self) -> bool {
+        matches!(self, Self::Full | Self::Unavailable | Self::Busy)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::Full => "full",
+            Self::Unavailable => "unavailable",
+            Self::Busy => "busy",
+            Self::ReferenceGone => "reference_gone",
+            Self::Conflict => "conflict",
+            Self::Corrupt => "corrupt",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// The adapter's own error, kept as the source of a [`StoreError`].
+pub type StoreCause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A storage failure: its kind, and what the adapter saw as its source (for the logs).
+#[derive(Debug, thiserror::Error)]
+#[error("storage failure: {}", kind.as_str())]
+pub struct StoreError {
+    kind: StoreErrorKind,
+    #[source]
+    source: Option<StoreCause>,
+}
+
+impl StoreError {
+    pub fn new(kind: StoreErrorKind, source: impl Into<StoreCause>) -> Self {
+        Self { kind, source: Some(source.into()) }
+    }
+
+    /// The story is gone (deleted while being written).
+    pub fn not_found() -> Self {
+        Self { kind: StoreErrorKind::NotFound, source: None }
+    }
+
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
+    }
 }
 
 /// Where a story's progress is recorded.

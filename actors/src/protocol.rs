@@ -5,6 +5,9 @@ use crate::model::{Character, Draft, Scene, SceneId, Slot, Stage, StoryId, Story
 use crate::ports::{MediaLinks, StoryEvent};
 use serde::{Deserialize, Serialize};
 
+mod storage;
+pub use storage::storage_error_code;
+
 /// Client → server. `type` selects the variant (snake_case).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

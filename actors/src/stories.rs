@@ -74,7 +74,7 @@ impl StoryService {
         // A failure leaves an unreferenced file, never a broken story.
         for key in orphans {
             if let Err(e) = self.media.delete(&key).await {
-                tracing::warn!(%key, error = %e, "could not delete media of a deleted story");
+                tracing::warn!(%key, error = ?e, "could not delete media of a deleted story");
             }
         }
         Ok(true)

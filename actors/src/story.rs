@@ -8,7 +8,7 @@ use crate::fair::FairPermits;
 use crate::model::{Scene, SceneDraft, SceneId, Stage, StoryId, StoryPlan, StorySpec, StoryState, StoryStatus, UserId};
 use crate::ports::{
     ActorKind, Alive, IllustrationRequest, Illustrator, Llm, MediaStore, Narrator, Observer, Progress, ProviderError,
-    Safety, SceneRequest, StoreError, StoryEvent, StoryEvents, StoryStore,
+    Safety, SceneRequest, StoreError, StoreErrorKind, StoryEvent, StoryEvents, StoryStore,
 };
 use crate::retry::RetryPolicy;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
@@ -188,13 +188,20 @@ impl Actor for StoryActor {
         match outcome {
             Ok(Next::Continue) => myself.send_message(StoryMessage::Advance)?,
             Ok(Next::Wait) => {}
-            Ok(Next::Finished) | Err(StepError::Store(StoreError::NotFound)) => myself.stop(None),
+            Ok(Next::Finished) => myself.stop(None),
+            // The story, or its owner, was deleted while it was being written: nothing to do.
+            Err(StepError::Store(e))
+                if matches!(e.kind(), StoreErrorKind::NotFound | StoreErrorKind::ReferenceGone) =>
+            {
+                myself.stop(None)
+            }
             Err(StepError::Provider(e)) => {
                 tracing::warn!(story = %state.story_id, error = %e, "story failed");
                 fail(state, &e.message).await?;
                 myself.stop(None);
             }
-            // A storage failure is the supervisor's business: it restarts us from the checkpoint.
+            // Any other storage failure is the supervisor's business: it pauses the story while
+            // storage cannot write, else restarts it from the checkpoint (a limited number of times).
             Err(StepError::Store(e)) => return Err(e.into()),
         }
         Ok(())
@@ -203,10 +210,10 @@ impl Actor for StoryActor {
 
 async fn loaded(state: &mut StoryActorState) -> Result<&mut StoryState, StoreError> {
     if state.story.is_none() {
-        let story = state.deps.store.load_story(state.story_id).await?.ok_or(StoreError::NotFound)?;
+        let story = state.deps.store.load_story(state.story_id).await?.ok_or_else(StoreError::not_found)?;
         state.story = Some(story);
     }
-    state.story.as_mut().ok_or(StoreError::NotFound)
+    state.story.as_mut().ok_or_else(StoreError::not_found)
 }
 
 async fn advance(state: &mut StoryActorState, myself: &ActorRef<StoryMessage>) -> Result<Next, StepError> {
@@ -223,12 +230,12 @@ async fn advance(state: &mut StoryActorState, myself: &ActorRef<StoryMessage>) -
         return Ok(Next::Continue);
     };
     if story.cover_key.is_none() && !state.cover_requested {
-        let story = state.story.as_ref().ok_or(StoreError::NotFound)?;
+        let story = state.story.as_ref().ok_or_else(StoreError::not_found)?;
         let task = spawn_media(&deps, myself, story, &plan, MediaTarget::Cover, plan.title.clone());
         state.media_tasks.0.push(task);
         state.cover_requested = true;
     }
-    let story = state.story.as_mut().ok_or(StoreError::NotFound)?;
+    let story = state.story.as_mut().ok_or_else(StoreError::not_found)?;
     let total = plan.scenes.len();
     // Skip scenes already persisted (a resumed story) or already in the pipeline.
     while state.next_index < total
@@ -255,7 +262,7 @@ async fn advance(state: &mut StoryActorState, myself: &ActorRef<StoryMessage>) -
         image_key: None,
         audio_key: None,
     };
-    let story = state.story.as_ref().ok_or(StoreError::NotFound)?;
+    let story = state.story.as_ref().ok_or_else(StoreError::not_found)?;
     state.media_tasks.0.retain(|t| !t.is_finished());
     state.media_tasks.0.push(spawn_media(
         &deps,

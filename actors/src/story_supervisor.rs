@@ -1,8 +1,9 @@
 //! StorySupervisor: owns one StoryActor per story being written. Starts them on request,
 //! re-adopts unfinished stories at start-up, restarts crashed ones (one-for-one, limited),
 //! and marks a story failed when its actor keeps crashing. A story whose storage cannot write
-//! (a full disk) is paused and tried again with backoff, however long that takes: it is never
-//! left `processing` with no actor and nothing scheduled.
+//! for now (a full disk, a store that does not answer, a lock held elsewhere) is paused and tried
+//! again with backoff, however long that takes: it is never left `processing` with no actor and
+//! nothing scheduled.
 
 use crate::model::StoryId;
 use crate::ports::{ActorKind, Alive, StoreError};
@@ -82,7 +83,7 @@ impl StorySupervisorState {
                 self.paused.remove(&id);
             }
             Err(e) => {
-                tracing::error!(story = %id, error = %e, "could not mark story failed");
+                tracing::error!(story = %id, error = ?e, "could not mark story failed");
                 self.pause(myself, id, true);
             }
         }
@@ -150,7 +151,7 @@ impl Actor for StorySupervisor {
                         }
                     }
                 }
-                Err(e) => tracing::error!(error = %e, "could not list unfinished stories"),
+                Err(e) => tracing::error!(error = ?e, "could not list unfinished stories"),
             },
         }
         Ok(())
@@ -173,18 +174,20 @@ impl Actor for StorySupervisor {
                 let Some((id, child)) = state.forget(&cell) else {
                     return Ok(());
                 };
-                if error.downcast_ref::<StoreError>().is_some() {
+                // Storage that cannot write now (full, unavailable, busy) is waited out; any
+                // other failure, storage's included, counts as a crash.
+                if error.downcast_ref::<StoreError>().is_some_and(|e| e.kind().is_transient()) {
                     state.pause(&myself, id, false);
                     return Ok(());
                 }
                 let restarts = child.restarts + 1;
                 if restarts <= state.deps.restart_limit {
-                    tracing::warn!(story = %id, restarts, %error, "story actor crashed, restarting");
+                    tracing::warn!(story = %id, restarts, ?error, "story actor crashed, restarting");
                     // A short pause so a crash loop does not spin.
                     tokio::time::sleep(Duration::from_millis(50 * u64::from(restarts))).await;
                     state.spawn(&myself, id, restarts).await;
                 } else {
-                    tracing::error!(story = %id, %error, "story actor keeps crashing, giving up");
+                    tracing::error!(story = %id, ?error, "story actor keeps crashing, giving up");
                     state.give_up(&myself, id).await;
                 }
             }

@@ -5,7 +5,8 @@
 //! checkpoints on a connection of its own, on a blocking thread, while writes go on; the
 //! write connection keeps a far higher automatic threshold only as a backstop.
 
-use super::Inner;
+use super::{DbError, Inner};
+use actors::ports::StoreErrorKind;
 use libsql::Connection;
 use std::sync::Weak;
 use std::time::Duration;
@@ -23,7 +24,7 @@ pub(super) fn spawn(db: Weak<Inner>, conn: Connection) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut last_error: Option<String> = None;
+        let mut last_failure: Option<StoreErrorKind> = None;
         loop {
             tick.tick().await;
             if db.strong_count() == 0 {
@@ -40,23 +41,26 @@ pub(super) fn spawn(db: Weak<Inner>, conn: Connection) {
                 let _writer = inner.writer.lock().await;
                 result = blocking(&conn).await;
             }
-            let error = result.err();
-            // Said once per new failure (a full disk would repeat it every round).
-            if error.is_some() && error != last_error {
-                tracing::warn!(error = ?error, "the WAL checkpoint failed; writes go on, the WAL grows");
+            // Said once per new kind of failure (a full disk would repeat it every round).
+            let failure = result.as_ref().err().map(DbError::kind);
+            if let Err(e) = &result
+                && failure != last_failure
+            {
+                tracing::warn!(error = ?e, "the WAL checkpoint failed; writes go on, the WAL grows");
             }
-            last_error = error;
+            last_failure = failure;
         }
     });
 }
 
 /// A checkpoint on a blocking thread: libSQL's local calls run SQLite in place, and the
 /// copying and syncing must stall no task.
-async fn blocking(conn: &Connection) -> Result<(), String> {
+async fn blocking(conn: &Connection) -> Result<(), DbError> {
     let (conn, runtime) = (conn.clone(), tokio::runtime::Handle::current());
     match tokio::task::spawn_blocking(move || runtime.block_on(checkpoint(&conn))).await {
-        Ok(result) => result.map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
+        Ok(result) => Ok(result?),
+        // The blocking thread panicked or was cancelled (at shutdown).
+        Err(e) => Err(DbError::Checkpoint(e)),
     }
 }
 

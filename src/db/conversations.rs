@@ -25,7 +25,7 @@ impl ConversationStore for Db {
         // Corrupt is an error, like every other bad row: replacing it silently would lose the
         // child's story without anyone knowing.
         let draft: Draft = serde_json::from_str(&draft)
-            .map_err(|e| DbError::Corrupt(format!("conversation draft of user {user}: {e}")))?;
+            .map_err(|e| DbError::corrupt(format!("conversation draft of user {user}"), e))?;
         let mut turns = query_all(
             &conn,
             // A user's latest turns are their current conversation's (a new conversation only
@@ -39,7 +39,10 @@ impl ConversationStore for Db {
                 let speaker = match r.get::<String>(0)?.as_str() {
                     "agent" => Speaker::Agent,
                     "child" => Speaker::Child,
-                    other => return Err(DbError::Corrupt(format!("conversation turn speaker `{other}`"))),
+                    other => {
+                        let what = format!("conversation turn speaker `{other}`");
+                        return Err(DbError::Corrupt { what, source: None });
+                    }
                 };
                 Ok(TurnRecord { speaker, content: r.get(1)?, client_id: r.get(2)? })
             },
@@ -86,17 +89,14 @@ impl Db {
         let (done, written) = oneshot::channel();
         let conversation_id = conversation_id.to_owned();
         self.queue_write(Job { user, conversation_id, work, draft: Some(draft.clone()), done: Some(done) });
-        match written.await {
-            Ok(Ok(inserted)) => Ok(inserted),
-            Ok(Err(e)) => Err(DbError::Corrupt(e).into()),
-            Err(_) => Err(StoreError::Backend("the conversation write was not made".into())),
-        }
+        Ok(written.await.unwrap_or(Err(DbError::WriterGone))?)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actors::ports::StoreErrorKind;
 
     #[tokio::test]
     async fn a_corrupt_stored_draft_is_an_error_not_a_fresh_start() {
@@ -118,14 +118,19 @@ mod tests {
         .await
         .unwrap();
         drop(conn);
-        let error = db.load_conversation(user).await.unwrap_err().to_string();
-        assert!(error.contains("draft"), "{error}");
+        let corrupt = |error: StoreError| {
+            assert_eq!(error.kind(), StoreErrorKind::Corrupt, "{error:?}");
+            match std::error::Error::source(&error).and_then(|e| e.downcast_ref::<DbError>()) {
+                Some(DbError::Corrupt { source, .. }) => source.as_ref().is_some_and(|s| s.is::<serde_json::Error>()),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert!(corrupt(db.load_conversation(user).await.unwrap_err()), "the draft's JSON is the cause");
         db.writer()
             .await
             .execute("UPDATE conversations SET draft = '{}' WHERE user_id = ?1", [user.to_string()])
             .await
             .unwrap();
-        let error = db.load_conversation(user).await.unwrap_err().to_string();
-        assert!(error.contains("speaker `robot`"), "{error}");
+        assert!(!corrupt(db.load_conversation(user).await.unwrap_err()), "the speaker is, not JSON");
     }
 }

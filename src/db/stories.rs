@@ -35,7 +35,7 @@ const STORY_COLUMNS: &str = "s.id, s.user_id, s.title, s.prompt, s.style, s.num_
 fn story_from_row(row: &Row) -> DbResult<StoryRow> {
     let plan = row
         .get::<Option<String>>(11)?
-        .map(|json| serde_json::from_str(&json).map_err(|e| DbError::Corrupt(format!("story plan: {e}"))))
+        .map(|json| serde_json::from_str(&json).map_err(|e| DbError::corrupt("story plan", e)))
         .transpose()?;
     Ok(StoryRow {
         id: parse(&row.get::<String>(0)?, "story id")?,
@@ -44,8 +44,8 @@ fn story_from_row(row: &Row) -> DbResult<StoryRow> {
             title: row.get(2)?,
             prompt: row.get(3)?,
             style: parse(&row.get::<String>(4)?, "style")?,
-            num_scenes: u8::try_from(row.get::<i64>(5)?).map_err(|e| DbError::Corrupt(e.to_string()))?,
-            age: u8::try_from(row.get::<i64>(6)?).map_err(|e| DbError::Corrupt(e.to_string()))?,
+            num_scenes: u8::try_from(row.get::<i64>(5)?).map_err(|e| DbError::corrupt("scene count", e))?,
+            age: u8::try_from(row.get::<i64>(6)?).map_err(|e| DbError::corrupt("age", e))?,
             language: row.get(7)?,
         },
         status: parse(&row.get::<String>(8)?, "status")?,
@@ -55,14 +55,14 @@ fn story_from_row(row: &Row) -> DbResult<StoryRow> {
         cover_key: row.get(12)?,
         created_at: row.get(13)?,
         updated_at: row.get(14)?,
-        scenes_done: u32::try_from(row.get::<i64>(15)?).map_err(|e| DbError::Corrupt(format!("scene count: {e}")))?,
+        scenes_done: u32::try_from(row.get::<i64>(15)?).map_err(|e| DbError::corrupt("scenes done", e))?,
     })
 }
 
 fn scene_from_row(row: &Row) -> DbResult<Scene> {
     Ok(Scene {
         scene_id: parse(&row.get::<String>(0)?, "scene id")?,
-        sequence: u32::try_from(row.get::<i64>(1)?).map_err(|e| DbError::Corrupt(e.to_string()))?,
+        sequence: u32::try_from(row.get::<i64>(1)?).map_err(|e| DbError::corrupt("scene sequence", e))?,
         title: row.get(2)?,
         text: row.get(3)?,
         image_key: row.get(4)?,

@@ -6,14 +6,8 @@ use actors::model::{Scene, StoryId, StoryPlan, StoryState};
 use actors::ports::{Progress, StoreError, StoryStore};
 use async_trait::async_trait;
 
-impl From<DbError> for StoreError {
-    fn from(e: DbError) -> Self {
-        if e.is_unwritable() { StoreError::Unavailable(e.to_string()) } else { StoreError::Backend(e.to_string()) }
-    }
-}
-
 fn found(changed: u64) -> Result<(), StoreError> {
-    if changed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    if changed == 0 { Err(StoreError::not_found()) } else { Ok(()) }
 }
 
 #[async_trait]
@@ -36,7 +30,7 @@ impl StoryStore for Db {
     }
 
     async fn save_plan(&self, id: StoryId, plan: &StoryPlan) -> Result<(), StoreError> {
-        let json = serde_json::to_string(plan).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let json = serde_json::to_string(plan).map_err(DbError::from)?;
         let conn = self.writer().await;
         let changed = conn
             .execute("UPDATE stories SET plan = ?1, updated_at = ?2 WHERE id = ?3", [json, now_text(), id.to_string()])

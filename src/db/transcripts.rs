@@ -57,9 +57,7 @@ impl Db {
             |r| {
                 let requirements = r
                     .get::<Option<String>>(2)?
-                    .map(|j| {
-                        serde_json::from_str(&j).map_err(|e| DbError::Corrupt(format!("transcript requirements: {e}")))
-                    })
+                    .map(|j| serde_json::from_str(&j).map_err(|e| DbError::corrupt("transcript requirements", e)))
                     .transpose()?;
                 Ok(Transcript { id: r.get(0)?, text: r.get(1)?, requirements, created_at: r.get(3)? })
             },

@@ -35,11 +35,11 @@ pub(super) struct Job {
     /// changes no draft (the agent's reply).
     pub draft: Option<Draft>,
     /// `Ok(false)`: a resend (its `client_id` was stored before). `None`: nobody waits.
-    pub done: Option<oneshot::Sender<Result<bool, String>>>,
+    pub done: Option<oneshot::Sender<Result<bool, DbError>>>,
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, DbError> {
-    serde_json::to_string(value).map_err(|e| DbError::Corrupt(e.to_string()))
+    Ok(serde_json::to_string(value)?)
 }
 
 /// A draft that is already stored as it is is not written again.
@@ -140,16 +140,14 @@ impl TurnStatements {
     /// at all times, at the cost of two more statements and a sub-journal per turn.)
     async fn write_batch(&self, jobs: Vec<Job>) {
         let now = now_text();
-        let results: Vec<Result<bool, String>> = match self.write_all(&jobs, &now).await {
+        let results: Vec<Result<bool, DbError>> = match self.write_all(&jobs, &now).await {
             Ok(inserted) => inserted.into_iter().map(Ok).collect(),
-            Err(e) if jobs.len() == 1 => vec![Err(e.to_string())],
+            Err(e) if jobs.len() == 1 => vec![Err(e)],
             Err(_) => {
                 let mut results = Vec::with_capacity(jobs.len());
                 for job in &jobs {
                     let result = self.write_all(std::slice::from_ref(job), &now).await;
-                    results.push(
-                        result.map(|inserted| inserted.first().copied().unwrap_or(false)).map_err(|e| e.to_string()),
-                    );
+                    results.push(result.map(|inserted| inserted.first().copied().unwrap_or(false)));
                 }
                 results
             }
@@ -161,7 +159,7 @@ impl TurnStatements {
                 }
                 None => {
                     if let Err(e) = result {
-                        tracing::error!(user = %job.user, error = %e, "could not save a conversation turn");
+                        tracing::error!(user = %job.user, error = ?e, "could not save a conversation turn");
                     }
                 }
             }
@@ -250,7 +248,7 @@ mod tests {
         // A user that does not exist: its turn fails (foreign key) and only its turn.
         let stranger = UserId::new();
         let failed = db.record_turn(stranger, "c", &child("who am I", None), &Draft::default()).await;
-        assert!(failed.is_err());
+        assert_eq!(failed.unwrap_err().kind(), actors::ports::StoreErrorKind::ReferenceGone);
         for write in writes {
             assert!(write.await.unwrap().unwrap(), "every turn was stored");
         }

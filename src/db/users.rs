@@ -116,7 +116,8 @@ mod tests {
         // The same token hash again: the session's insert fails, and the account goes with it.
         let again = FirstSession { token_hash: "h1", family_id: "f2", ttl_secs: 60 };
         let failed = db.create_user_signed_in("bo@example.com", "Bo", "hash", Some(again)).await;
-        assert!(matches!(failed, Err(CreateUserError::Db(_))), "{failed:?}");
+        let conflict = actors::ports::StoreErrorKind::Conflict;
+        assert!(matches!(&failed, Err(CreateUserError::Db(e)) if e.kind() == conflict), "{failed:?}");
         assert!(db.user_by_email("bo@example.com").await.unwrap().is_none());
         // And the email is free for the retry.
         let retry = FirstSession { token_hash: "h2", family_id: "f2", ttl_secs: 60 };

@@ -63,7 +63,7 @@ pub async fn bundle(
     let media = state.media.clone();
     tokio::spawn(async move {
         if let Err(e) = write_zip(&tx, json, files, &media).await {
-            tracing::warn!(story = %id, error = %e, "bundle interrupted");
+            tracing::warn!(story = %id, error = ?e, "bundle interrupted");
             let _ = tx.send(Err(std::io::Error::other(e))).await;
         }
     });
@@ -78,30 +78,43 @@ pub async fn bundle(
 
 type Sink = mpsc::Sender<Result<Bytes, std::io::Error>>;
 
+/// Why a bundle stopped part-way (the client sees its download cut short).
+#[derive(Debug, thiserror::Error)]
+enum BundleError {
+    #[error("the client went away")]
+    ClientGone,
+    #[error(transparent)]
+    Zip(#[from] crate::zipstream::TooLarge),
+    #[error(transparent)]
+    Media(#[from] crate::media::MediaError),
+    #[error("reading media")]
+    Read(#[from] std::io::Error),
+}
+
 async fn write_zip(
     tx: &Sink,
     json: Vec<u8>,
     files: Vec<(String, String)>,
     media: &crate::media::Storage,
-) -> Result<(), String> {
-    let send = |chunk: Bytes| async move { tx.send(Ok(chunk)).await.map_err(|_| "the client went away".to_owned()) };
+) -> Result<(), BundleError> {
+    let send = |chunk: Bytes| async move { tx.send(Ok(chunk)).await.map_err(|_| BundleError::ClientGone) };
     let mut zip = ZipWriter::default();
-    send(zip.start_entry("story.json").map_err(|e| e.to_string())?).await?;
-    zip.data(&json).map_err(|e| e.to_string())?;
+    send(zip.start_entry("story.json")?).await?;
+    zip.data(&json)?;
     send(json.into()).await?;
-    send(zip.finish_entry().map_err(|e| e.to_string())?).await?;
+    send(zip.finish_entry()?).await?;
     for (path, key) in files {
         if content_type_of(&key).is_none() {
             continue;
         }
-        send(zip.start_entry(&path).map_err(|e| e.to_string())?).await?;
-        let mut stream = media.stream(&key, ..).await.map_err(|e| e.to_string())?;
+        send(zip.start_entry(&path)?).await?;
+        let mut stream = media.stream(&key, ..).await?;
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| e.to_string())?;
-            zip.data(&chunk).map_err(|e| e.to_string())?;
+            let chunk = chunk?;
+            zip.data(&chunk)?;
             send(chunk).await?;
         }
-        send(zip.finish_entry().map_err(|e| e.to_string())?).await?;
+        send(zip.finish_entry()?).await?;
     }
-    send(zip.finish().map_err(|e| e.to_string())?).await
+    send(zip.finish()?).await
 }

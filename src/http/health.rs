@@ -1,6 +1,7 @@
 //! Liveness, readiness and the Prometheus endpoint.
 
 use crate::state::AppState;
+use crate::storage_errors::io_kind;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
@@ -31,14 +32,18 @@ pub async fn healthz() -> Json<serde_json::Value> {
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "ready"), (status = 503, description = "a dependency is down")))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let database = state.db.ping().await.map_err(|e| e.to_string());
-    let media = state.media.check().await.map_err(|e| e.to_string());
-    let storage = writable(&state.config.data_dir).await;
-    for (what, result) in [("database", &database), ("media", &media), ("storage", &storage)] {
-        if let Err(e) = result {
-            tracing::warn!(check = what, error = %e, "readiness check failed");
-        }
-    }
+    let database = state.db.ping().await.map_err(|e| {
+        tracing::warn!(check = "database", error = ?e, "readiness check failed");
+        format!("the database does not answer ({})", e.kind().as_str())
+    });
+    let media = state.media.check().await.map_err(|e| {
+        tracing::warn!(check = "media", error = ?e, "readiness check failed");
+        format!("the media store does not answer ({})", e.kind().as_str())
+    });
+    let storage = writable(&state.config.data_dir).await.map_err(|e| {
+        tracing::warn!(check = "storage", error = ?e, "readiness check failed");
+        format!("the data volume cannot take writes ({})", io_kind(&e).as_str())
+    });
     let ok = database.is_ok() && media.is_ok() && storage.is_ok();
     let word = |r: &Result<(), String>| if r.is_ok() { "ok" } else { "down" };
     let providers = state.providers.report().await;
@@ -55,11 +60,11 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 
 /// Room to write in the data directory (the database and local media live there): a small
 /// file is written and removed. A full or read-only volume fails here before users do.
-async fn writable(dir: &std::path::Path) -> Result<(), String> {
+async fn writable(dir: &std::path::Path) -> std::io::Result<()> {
     let probe = dir.join(".readyz-probe");
     let written = tokio::fs::write(&probe, vec![0u8; 64 * 1024]).await;
     let _ = tokio::fs::remove_file(&probe).await;
-    written.map_err(|e| format!("the data volume cannot take writes: {e}"))
+    written
 }
 
 /// Prometheus text exposition.

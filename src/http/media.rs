@@ -75,8 +75,7 @@ async fn serve(state: &AppState, key: &str, sig: Option<&str>, headers: &HeaderM
     if !sig.is_some_and(|sig| state.links.verify(key, sig)) {
         return Err(ApiError::Forbidden);
     }
-    let size =
-        state.media.size(key).await.map_err(|e| ApiError::Internal(e.into()))?.ok_or(ApiError::NotFound("media"))?;
+    let size = state.media.size(key).await?.ok_or(ApiError::NotFound("media"))?;
     let etag = format!("\"{}\"", hash_of(key));
     let mut response_headers = HeaderMap::new();
     let value = |v: &str| HeaderValue::from_str(v).map_err(|e| ApiError::Internal(e.into()));
@@ -104,7 +103,7 @@ async fn serve(state: &AppState, key: &str, sig: Option<&str>, headers: &HeaderM
     let body = if length == 0 {
         Body::empty()
     } else {
-        let stream = state.media.stream(key, start..end + 1).await.map_err(|e| ApiError::Internal(e.into()))?;
+        let stream = state.media.stream(key, start..end + 1).await?;
         Body::from_stream(stream)
     };
     state.metrics.media_bytes.inc_by(length);
