@@ -127,7 +127,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
             Self::Internal(e) => tracing::error!(error = ?e, "request failed"),
-            Self::Storage(e) if e.kind().is_transient() => tracing::warn!(error = ?e, "storage cannot take writes"),
+            Self::Storage(e) if e.kind().is_transient() => {
+                tracing::warn!(error = ?e, "storage cannot take writes for now")
+            }
             Self::Storage(e) if self.status().is_server_error() => tracing::error!(error = ?e, "request failed"),
             _ => {}
         }

@@ -1,8 +1,9 @@
-//! A full data volume (a real tmpfs, filled on purpose): readiness says so, writes answer 503,
-//! story work pauses, and everything resumes by itself when space returns. Needs root to
-//! mount the tmpfs (`.ci/run` requires it); skips locally otherwise.
+//! A full data volume (a real tmpfs, filled on purpose): readiness says so, writes answer 503
+//! `unavailable` (a child's message an `error` event of that code), story work pauses, and
+//! everything resumes by itself when space returns. Needs root to mount the tmpfs (`.ci/run`
+//! requires it); skips locally otherwise.
 
-use crate::helpers::{skip_without, start, test_config};
+use crate::helpers::{assert_error, skip_without, start, test_config};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::io::Write;
@@ -59,13 +60,14 @@ async fn a_full_disk_pauses_the_service_and_it_resumes_when_space_returns() {
     let user = app.register("ada@example.com").await;
     let id = app.create_story(&user, json!({"prompt": "a long owl story", "num_scenes": 8})).await;
     app.wait_for(&user, &id, 30, |s| s["scenes_done"].as_u64() >= Some(1)).await;
+    let (mut ws, _, _) = crate::ws_client::connect(&app, &user).await;
 
     let ballast = fill(&app.config.data_dir);
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     let ready: Value = ready.json().await.unwrap();
     assert_eq!(ready["checks"]["storage"], "down", "{ready}");
-    assert!(ready["reason"].as_str().unwrap().contains("cannot take writes"), "{ready}");
+    assert_eq!(ready["reason"], "the data volume cannot take writes (full)", "{ready}");
 
     // SQLite first reuses the space its write-ahead log already has (checkpoints run in the
     // background), so the first writes may still fit; a write that needs new space answers
@@ -81,13 +83,16 @@ async fn a_full_disk_pauses_the_service_and_it_resumes_when_space_returns() {
         }
     }
     let refused = refused.expect("400 transcripts of 4 KB fitted on a full 24 MB volume");
-    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE, "{}", refused.text().await.unwrap());
+    assert_error(refused, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
     let body = json!({"email": "bo@example.com", "password": "correct horse battery"});
     let register = app.post("/auth/register", None, body.clone()).await;
-    assert_eq!(register.status(), StatusCode::SERVICE_UNAVAILABLE, "{}", register.text().await.unwrap());
+    assert_error(register, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
     let create = app.post("/stories/", Some(&user.token), json!({"prompt": "another", "num_scenes": 1})).await;
-    assert_eq!(create.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert!(create.headers().contains_key("retry-after"));
+    assert_eq!(create.headers().get("retry-after").map(|v| v.as_bytes()), Some(&b"5"[..]));
+    assert_error(create, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+    ws.say("a dragon called Pip").await;
+    let event = ws.next_event().await;
+    assert_eq!((event["type"].as_str(), event["code"].as_str()), (Some("error"), Some("unavailable")), "{event}");
 
     // The story waits (it is not failed, and not abandoned).
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -107,4 +112,6 @@ async fn a_full_disk_pauses_the_service_and_it_resumes_when_space_returns() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(app.post("/auth/register", None, body).await.status(), StatusCode::CREATED);
+    ws.say("a dragon called Pip").await;
+    assert!(!ws.reply().await.is_empty(), "the message sent again is answered");
 }

@@ -16,6 +16,7 @@ mod operations;
 mod real_model;
 mod s3;
 mod safety;
+mod storage_errors;
 mod stories;
 mod views;
 mod web;
