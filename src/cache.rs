@@ -1,14 +1,20 @@
-//! The hot cache: rendered story details (the JSON body and its ETag), bounded and expiring.
-//! Every write to a story goes through [`CachedStories`], which invalidates it. A per-story
-//! generation number keeps a slow reader from putting back what it read before a write: it
-//! inserts only if nothing was written since, checked and inserted under the entry's lock.
+//! The hot cache of story details: [`StoryDetails`] is the one way to read a story's detail as
+//! served (the JSON body and its strong ETag): it looks it up, renders it from the database on
+//! a miss, and forgets it when [`CachedStories`], the one write path to stories, writes. A
+//! per-story generation number keeps a slow reader from putting back what it read before a
+//! write: it inserts only if nothing was written since, checked and inserted under the entry's
+//! lock.
 
-use crate::db::Db;
+use crate::db::stories::StoryRow;
+use crate::db::{Db, DbResult};
+use crate::digest::sha256_hex;
 use actors::model::{Scene, StoryId, StoryPlan, StorySpec, StoryState, UserId};
 use actors::ports::{Creation, Idempotency, InFlightCaps, Progress, Reset, StoreError, StoryCatalog, StoryStore};
 use async_trait::async_trait;
+use axum::http::HeaderValue;
 use moka::future::Cache;
 use moka::ops::compute::Op;
+use prometheus::IntCounter;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,34 +23,77 @@ use std::time::Duration;
 pub struct CachedDetail {
     pub owner: UserId,
     pub body: bytes::Bytes,
-    pub etag: axum::http::HeaderValue,
+    pub etag: HeaderValue,
 }
 
-pub struct StoryCache {
+/// The body of a story's detail (the HTTP edge's view of a story and its scenes).
+pub type RenderDetail = Box<dyn Fn(StoryRow, Vec<Scene>) -> serde_json::Result<Vec<u8>> + Send + Sync>;
+
+/// How the cache is sized, and where it counts its lookups.
+pub struct DetailCacheSettings {
+    pub capacity: u64,
+    pub ttl: Duration,
+    pub hits: IntCounter,
+    pub misses: IntCounter,
+}
+
+pub struct StoryDetails {
+    db: Db,
+    render: RenderDetail,
     details: Cache<StoryId, Arc<CachedDetail>>,
     generations: Cache<StoryId, u64>,
+    hits: IntCounter,
+    misses: IntCounter,
 }
 
-impl StoryCache {
-    pub fn new(capacity: u64, ttl: Duration) -> Self {
+impl StoryDetails {
+    pub fn new(db: Db, render: RenderDetail, settings: DetailCacheSettings) -> Self {
+        let DetailCacheSettings { capacity, ttl, hits, misses } = settings;
         Self {
+            db,
+            render,
             details: Cache::builder().max_capacity(capacity).time_to_live(ttl).build(),
             generations: Cache::builder().max_capacity(capacity.saturating_mul(2)).time_to_live(ttl * 2).build(),
+            hits,
+            misses,
         }
     }
 
-    pub async fn get(&self, id: StoryId) -> Option<Arc<CachedDetail>> {
-        self.details.get(&id).await
+    /// The detail of story `id` as served, from the cache or rendered from the database (and
+    /// cached, unless a write landed meanwhile). `None`: there is no such story.
+    pub async fn get(&self, id: StoryId) -> DbResult<Option<Arc<CachedDetail>>> {
+        if let Some(hit) = self.details.get(&id).await {
+            self.hits.inc();
+            return Ok(Some(hit));
+        }
+        self.misses.inc();
+        let generation = self.generation(id).await;
+        let Some((story, scenes)) = self.db.story_with_scenes(id).await? else { return Ok(None) };
+        let owner = story.user_id;
+        let body = (self.render)(story, scenes)?;
+        let etag = etag_of(&body);
+        let fresh = Arc::new(CachedDetail { owner, body: body.into(), etag });
+        self.insert_if_unchanged(id, generation, Arc::clone(&fresh)).await;
+        Ok(Some(fresh))
     }
 
-    /// Take before reading the database; pass to [`StoryCache::insert_if_unchanged`].
-    pub async fn generation(&self, id: StoryId) -> u64 {
+    /// After a write to the story has committed: the next read renders it again.
+    pub async fn invalidate(&self, id: StoryId) {
+        self.generations
+            .entry(id)
+            .and_compute_with(|e| std::future::ready(Op::Put(e.map_or(1, |e| e.into_value() + 1))))
+            .await;
+        self.details.invalidate(&id).await;
+    }
+
+    /// Take before reading the database; pass to [`Self::insert_if_unchanged`].
+    async fn generation(&self, id: StoryId) -> u64 {
         self.generations.get(&id).await.unwrap_or(0)
     }
 
     /// Cache `detail` unless the story was written since `generation` was taken. The check and
     /// the insert happen while the generation entry is locked, so a write cannot slip between.
-    pub async fn insert_if_unchanged(&self, id: StoryId, generation: u64, detail: Arc<CachedDetail>) {
+    async fn insert_if_unchanged(&self, id: StoryId, generation: u64, detail: Arc<CachedDetail>) {
         let details = &self.details;
         self.generations
             .entry(id)
@@ -56,22 +105,19 @@ impl StoryCache {
             })
             .await;
     }
+}
 
-    /// After a write to the story has committed.
-    pub async fn invalidate(&self, id: StoryId) {
-        self.generations
-            .entry(id)
-            .and_compute_with(|e| std::future::ready(Op::Put(e.map_or(1, |e| e.into_value() + 1))))
-            .await;
-        self.details.invalidate(&id).await;
-    }
+/// The strong ETag of a body: a quoted prefix of its SHA-256.
+fn etag_of(body: &[u8]) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{}\"", &sha256_hex(body)[..32]))
+        .unwrap_or_else(|_| unreachable!("a quoted hex digest is a valid header value"))
 }
 
 /// The one write path to stories, for the actors and the story service alike: the database,
 /// with the cache invalidated after every write.
 pub struct CachedStories {
     pub db: Db,
-    pub cache: Arc<StoryCache>,
+    pub cache: Arc<StoryDetails>,
 }
 
 #[async_trait]
@@ -136,27 +182,4 @@ impl StoryCatalog for CachedStories {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn detail(body: &str) -> Arc<CachedDetail> {
-        let etag = axum::http::HeaderValue::from_static("\"x\"");
-        Arc::new(CachedDetail { owner: UserId::new(), body: bytes::Bytes::copy_from_slice(body.as_bytes()), etag })
-    }
-
-    #[tokio::test]
-    async fn a_read_that_raced_a_write_is_not_cached() {
-        let cache = StoryCache::new(100, Duration::from_secs(60));
-        let id = StoryId::new();
-        let before = cache.generation(id).await;
-        cache.invalidate(id).await; // a write lands while the reader is still reading
-        cache.insert_if_unchanged(id, before, detail("stale")).await;
-        assert!(cache.get(id).await.is_none());
-
-        let now = cache.generation(id).await;
-        cache.insert_if_unchanged(id, now, detail("fresh")).await;
-        assert_eq!(cache.get(id).await.unwrap().body.as_ref(), b"fresh");
-        cache.invalidate(id).await;
-        assert!(cache.get(id).await.is_none());
-    }
-}
+mod tests;

@@ -25,6 +25,7 @@ use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, 
 use tower_http::trace::TraceLayer;
 
 pub use json::ApiJson;
+pub use stories::detail_renderer;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 

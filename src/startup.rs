@@ -2,7 +2,7 @@
 //! service (database, actor tree, providers, routes). `main` and the tests both use it.
 
 use crate::auth::{AuthGuards, JwtKeys};
-use crate::cache::{CachedStories, StoryCache};
+use crate::cache::{CachedStories, DetailCacheSettings, StoryDetails};
 use crate::config::{Config, MediaBackend};
 use crate::db::Db;
 use crate::http;
@@ -79,7 +79,16 @@ impl Application {
             tracing::warn!(reason = %narrator_status.detail, "narration disabled: stories will have no audio");
         }
         metrics.narrator_available.set(i64::from(narrator_status.available));
-        let cache = Arc::new(StoryCache::new(config.cache_capacity, Duration::from_secs(config.cache_ttl_secs)));
+        let cache = Arc::new(StoryDetails::new(
+            db.clone(),
+            crate::http::detail_renderer(links.clone()),
+            DetailCacheSettings {
+                capacity: config.cache_capacity,
+                ttl: Duration::from_secs(config.cache_ttl_secs),
+                hits: metrics.story_cache_hits.clone(),
+                misses: metrics.story_cache_misses.clone(),
+            },
+        ));
         let stories = Arc::new(CachedStories { db: db.clone(), cache: cache.clone() });
         let safety: Arc<dyn Safety> = if let Some(safety) = overrides.safety {
             safety

@@ -2,7 +2,7 @@
 //! one `Arc` (one atomic increment), not each part's.
 
 use crate::auth::{AuthGuards, JwtKeys};
-use crate::cache::StoryCache;
+use crate::cache::StoryDetails;
 use crate::config::Config;
 use crate::db::Db;
 use crate::media::Storage;
@@ -30,7 +30,7 @@ pub struct App {
     pub media: Storage,
     /// What `/readyz` reports about the llm, illustrator and narrator.
     pub providers: Arc<ProviderChecks>,
-    pub stories: Arc<StoryCache>,
+    pub stories: Arc<StoryDetails>,
     /// Open WebSockets per user, capped.
     pub sockets: Arc<crate::ws::SocketSlots>,
     /// Checks what clients send over REST (prompts, titles, transcripts).

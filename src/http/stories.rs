@@ -2,7 +2,6 @@
 //! list (cursor), delete, retry. Another user's story is reported as not found.
 
 use crate::auth::AuthUser;
-use crate::cache::CachedDetail;
 use crate::db::stories::StoryRow;
 use crate::digest::sha256_hex;
 use crate::error::{ApiError, ApiResult};
@@ -126,23 +125,10 @@ pub async fn story_detail(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let id = parse_story_id(&story_id)?;
-    let detail = match state.stories.get(id).await {
-        Some(hit) => {
-            state.metrics.story_cache_hits.inc();
-            hit
-        }
-        None => {
-            state.metrics.story_cache_misses.inc();
-            let generation = state.stories.generation(id).await;
-            let Some(fresh) = render_detail(&state, id).await? else { return Err(ApiError::NotFound("story")) };
-            let fresh = Arc::new(fresh);
-            state.stories.insert_if_unchanged(id, generation, Arc::clone(&fresh)).await;
-            fresh
-        }
+    let detail = match state.stories.get(id).await? {
+        Some(detail) if detail.owner == caller.0 => detail,
+        _ => return Err(ApiError::NotFound("story")),
     };
-    if detail.owner != caller.0 {
-        return Err(ApiError::NotFound("story"));
-    }
     let matches = super::conditional::none_match(&headers, detail.etag.to_str().unwrap_or_default());
     let etag_header = (header::ETAG, detail.etag.clone());
     let cache = (header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
@@ -153,13 +139,9 @@ pub async fn story_detail(
     Ok(([etag_header, cache, content_type], detail.body.clone()).into_response())
 }
 
-/// The detail of a story as JSON with its ETag, read from the database.
-async fn render_detail(state: &AppState, id: StoryId) -> ApiResult<Option<CachedDetail>> {
-    let Some((story, scenes)) = state.db.story_with_scenes(id).await? else { return Ok(None) };
-    let detail = StoryDetail::new(story, scenes, |key| state.links.link(key));
-    let body = serde_json::to_vec(&detail).map_err(anyhow::Error::from)?;
-    let etag = HeaderValue::from_str(&format!("\"{}\"", &sha256_hex(&body)[..32])).map_err(anyhow::Error::from)?;
-    Ok(Some(CachedDetail { owner: detail.user_id, body: body.into(), etag }))
+/// How the hot cache renders a story's detail: the body `GET /stories/{id}` sends.
+pub fn detail_renderer(links: Arc<crate::media_links::MediaUrls>) -> crate::cache::RenderDetail {
+    Box::new(move |story, scenes| serde_json::to_vec(&StoryDetail::new(story, scenes, |key| links.link(key))))
 }
 
 /// Progress of a story: status, stage and scene counts.
