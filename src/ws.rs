@@ -101,7 +101,8 @@ async fn connect(
     let upgrade = IncomingUpgrade::from_request_parts(&mut parts, &state)
         .await
         .map_err(|_| ApiError::BadRequest("expected a WebSocket upgrade (Sec-WebSocket-Key, version 13)".into()))?;
-    let (response, upgraded) = upgrade.upgrade().map_err(|e| ApiError::Internal(anyhow::anyhow!("upgrade: {e}")))?;
+    let (response, upgraded) =
+        upgrade.upgrade().map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("upgrade")))?;
     let mut response = response.map(Body::new);
     if let Some(protocol) = chosen_protocol(&offered).and_then(|p| HeaderValue::from_str(p).ok()) {
         response.headers_mut().insert(header::SEC_WEBSOCKET_PROTOCOL, protocol);

@@ -67,7 +67,7 @@ impl AuthGuards {
                 self.metrics.password_hash_busy.inc();
                 ApiError::Busy
             }
-            HashError::Failed(message) => ApiError::Internal(anyhow::anyhow!(message)),
+            e => ApiError::Internal(e.into()),
         }
     }
 }

@@ -15,8 +15,15 @@ type Job = Box<dyn FnOnce() + Send>;
 pub enum HashError {
     #[error("too many password checks at once")]
     Busy,
-    #[error("password hashing failed: {0}")]
-    Failed(String),
+    #[error("could not start a hashing thread")]
+    Thread(#[source] std::io::Error),
+    #[error("invalid argon2 parameters")]
+    Params(#[source] argon2::Error),
+    #[error("password hashing failed")]
+    Hash(#[source] argon2::password_hash::Error),
+    /// The hashing threads stopped (only if one panicked).
+    #[error("the hashing threads are gone")]
+    WorkersGone,
 }
 
 /// Cost and concurrency of password hashing, from config.
@@ -58,7 +65,7 @@ fn spawn_workers(workers: usize) -> Result<mpsc::Sender<Job>, HashError> {
                     }
                 }
             })
-            .map_err(|e| HashError::Failed(format!("could not start a hashing thread: {e}")))?;
+            .map_err(HashError::Thread)?;
     }
     Ok(jobs)
 }
@@ -66,7 +73,7 @@ fn spawn_workers(workers: usize) -> Result<mpsc::Sender<Job>, HashError> {
 impl Hasher {
     pub fn new(settings: HashSettings) -> Result<Self, HashError> {
         let params = Params::new(settings.memory_kib, settings.iterations, settings.parallelism, None)
-            .map_err(|e| HashError::Failed(format!("argon2 parameters: {e}")))?;
+            .map_err(HashError::Params)?;
         let workers = settings.workers.max(1);
         Ok(Self { params, jobs: spawn_workers(workers)?, admitted: Arc::new(Semaphore::new(workers + settings.queue)) })
     }
@@ -82,15 +89,15 @@ impl Hasher {
         let job: Job = Box::new(move || {
             let _ = done.send(work());
         });
-        self.jobs.send(job).map_err(|_| HashError::Failed("the hashing threads are gone".into()))?;
-        result.await.map_err(|_| HashError::Failed("a hashing thread stopped".into()))
+        self.jobs.send(job).map_err(|_| HashError::WorkersGone)?;
+        result.await.map_err(|_| HashError::WorkersGone)
     }
 
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
         let argon2 = self.argon2();
         self.bounded(move || argon2.hash_password(password.as_bytes()).map(|h| h.to_string()))
             .await?
-            .map_err(|e| HashError::Failed(e.to_string()))
+            .map_err(HashError::Hash)
     }
 
     /// `false` for a wrong password or a malformed stored hash. The stored hash carries its

@@ -128,7 +128,7 @@ impl NewSession {
     /// The tokens the client gets, once the refresh token is stored.
     fn tokens(self, state: &AppState, user: UserId) -> ApiResult<TokenResponse> {
         let access_token =
-            state.keys.issue(user, Some(&self.family)).map_err(|e| anyhow::anyhow!("signing failed: {e}"))?;
+            state.keys.issue(user, Some(&self.family)).map_err(|e| anyhow::Error::new(e).context("signing failed"))?;
         Ok(TokenResponse {
             access_token,
             refresh_token: self.refresh_token,
@@ -224,7 +224,8 @@ pub async fn refresh(
             }
             RefreshError::Db(e) => e.into(),
         })?;
-    let access_token = state.keys.issue(user, Some(&family)).map_err(|e| anyhow::anyhow!("signing failed: {e}"))?;
+    let access_token =
+        state.keys.issue(user, Some(&family)).map_err(|e| anyhow::Error::new(e).context("signing failed"))?;
     Ok(ApiJson(TokenResponse {
         access_token,
         refresh_token: new_token,
