@@ -6,6 +6,8 @@ mod conversations;
 mod migrations;
 pub mod stories;
 mod story_store;
+pub use story_store::UnfinishedStage;
+mod timing;
 pub mod tokens;
 pub mod transcripts;
 mod turn_batch;
@@ -17,7 +19,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use tokio::sync::{Mutex, MutexGuard, Notify};
+use tokio::sync::{Mutex, Notify};
+
+pub use timing::{DbTimings, Held};
 
 /// A database failure, with its kind read once from where it was born (SQLite's result code,
 /// the OS's error kind) and the original kept as its source.
@@ -103,6 +107,7 @@ struct Inner {
     turns: std::sync::Mutex<Vec<turn_batch::Job>>,
     turns_queued: Arc<Notify>,
     turns_per_commit: OnceLock<prometheus::Histogram>,
+    timings: OnceLock<DbTimings>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
 }
@@ -166,6 +171,7 @@ impl Db {
             turns: std::sync::Mutex::new(Vec::new()),
             turns_queued: Arc::new(Notify::new()),
             turns_per_commit: OnceLock::new(),
+            timings: OnceLock::new(),
             readers: pool,
             next_reader: AtomicUsize::new(0),
         });
@@ -179,15 +185,22 @@ impl Db {
         let _ = self.inner.turns_per_commit.set(histogram);
     }
 
+    /// Report connection waits, holds and group commits (set once, by the app's wiring).
+    pub fn observe_timings(&self, timings: DbTimings) {
+        let _ = self.inner.timings.set(timings);
+    }
+
     /// The single write connection. Hold it only for the statements of one logical write.
-    pub async fn writer(&self) -> MutexGuard<'_, Writer> {
-        self.inner.writer.lock().await
+    pub async fn writer(&self) -> Held<'_, Writer> {
+        let timings = self.inner.timings.get().map(|t| (&t.write_wait, &t.write_held));
+        timing::hold(&self.inner.writer, timings).await
     }
 
     /// A read connection, round-robin.
-    pub async fn reader(&self) -> MutexGuard<'_, Connection> {
+    pub async fn reader(&self) -> Held<'_, Connection> {
         let i = self.inner.next_reader.fetch_add(1, Ordering::Relaxed) % self.inner.readers.len();
-        self.inner.readers[i].lock().await
+        let timings = self.inner.timings.get().map(|t| (&t.read_wait, &t.read_held));
+        timing::hold(&self.inner.readers[i], timings).await
     }
 
     /// Readiness: a trivial query answers.

@@ -1,7 +1,15 @@
 //! Prometheus metrics, in a registry owned by the app (no globals, so tests can run several
 //! apps in one process). Also the core's `Observer`, so actors report without knowing Prometheus.
+//! Every name the alert rules and the dashboard in `deploy/` use is checked against this output
+//! (tests/api/monitoring.rs).
 
-use actors::model::{Scene, StoryId, StoryStatus};
+mod capacity;
+mod latency;
+
+pub use capacity::Capacity;
+pub use latency::Latencies;
+
+use actors::model::{Scene, Stage, StoryId, StoryStatus};
 use actors::ports::{ActorKind, Concern, Observer, ProviderError};
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
@@ -51,6 +59,9 @@ pub struct Metrics {
     pub media_orphans_removed: IntCounter,
     /// Conversation turns written by each group commit.
     pub turns_per_commit: Histogram,
+    /// Levels beside their limits, and the unfinished stories.
+    pub capacity: Capacity,
+    pub latency: Latencies,
 }
 
 impl Metrics {
@@ -169,7 +180,23 @@ impl Metrics {
         registry.register(Box::new(story_duration.clone()))?;
         registry.register(Box::new(scenes_written.clone()))?;
         registry.register(Box::new(actors_alive.clone()))?;
+        // Series that exist from the start, so alerts and rates see their first increment.
+        for status in [StoryStatus::Pending, StoryStatus::Processing, StoryStatus::Completed, StoryStatus::Failed] {
+            story_transitions.with_label_values(&[status.as_str()]);
+        }
+        for kind in ["root", "story_supervisor", "story", "conversation_supervisor", "conversation", "connection"] {
+            actors_alive.with_label_values(&[kind]);
+        }
+        let build_info =
+            IntGaugeVec::new(Opts::new("build_info", "Always 1, labelled with the running version"), &["version"])?;
+        build_info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        registry.register(Box::new(build_info))?;
+        // Memory, CPU, file descriptors and threads of this process (`storymimi_process_*`).
+        #[cfg(target_os = "linux")]
+        registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
         Ok(Self {
+            capacity: Capacity::register(&registry)?,
+            latency: Latencies::register(&registry)?,
             registry,
             http_requests,
             http_duration,
@@ -209,6 +236,14 @@ impl Metrics {
         // Encoding into a Vec cannot fail for well-formed metric families.
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
         String::from_utf8(buf).unwrap_or_default()
+    }
+
+    /// Make the series of a provider call this configuration will make, before its first call.
+    pub fn expect_provider_call(&self, provider: &str, call: &str) {
+        self.provider_calls.with_label_values(&[provider, call]);
+        for kind in ["transient", "permanent"] {
+            self.provider_errors.with_label_values(&[provider, call, kind]);
+        }
     }
 
     fn observe_http(&self, method: &str, route: &str, status: &str, elapsed: Duration) {
@@ -270,5 +305,14 @@ impl Observer for Metrics {
     }
     fn fanout(&self, latency: Duration) {
         self.ws_fanout.observe(latency.as_secs_f64());
+    }
+    fn story_step(&self, stage: Stage, elapsed: Duration) {
+        self.latency.story_step.with_label_values(&[stage.as_str()]).observe(elapsed.as_secs_f64());
+    }
+    fn first_scene(&self, _: StoryId, elapsed: Duration) {
+        self.latency.first_scene.observe(elapsed.as_secs_f64());
+    }
+    fn first_words(&self, elapsed: Duration) {
+        self.latency.first_words.observe(elapsed.as_secs_f64());
     }
 }

@@ -10,7 +10,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use prometheus::IntCounter;
+use prometheus::{IntCounter, IntGauge};
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -39,6 +39,8 @@ pub struct ServerLimits {
 pub struct ServerMetrics {
     pub refused: IntCounter,
     pub accept_errors: IntCounter,
+    /// Connections open now (each holds one of the cap's permits).
+    pub open: IntGauge,
 }
 
 /// The whole answer to a connection over the cap: the documented JSON error.
@@ -109,10 +111,13 @@ pub async fn serve<S>(
         let connection =
             builder.serve_connection_with_upgrades(TokioIo::new(tcp), TowerToHyperService::new(service)).into_owned();
         let connection = graceful.watch(connection);
+        let open = metrics.open.clone();
+        open.inc();
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
+            open.dec();
             drop(permit);
         });
     }

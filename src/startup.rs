@@ -63,6 +63,7 @@ impl Application {
             .with_context(|| format!("opening the database at {}", config.db_path().display()))?;
         let metrics = Arc::new(Metrics::new()?);
         db.observe_turns_per_commit(metrics.turns_per_commit.clone());
+        db.observe_timings(metrics.latency.db.clone());
         let links = Arc::new(MediaUrls::from_config(&config));
         let media = Storage::from_config(&config).context("opening the media store")?;
         let (narrator, narrator_status) = match overrides.narrator {
@@ -111,6 +112,7 @@ impl Application {
             observer: metrics.clone(),
             links: links.clone(),
         };
+        expect_provider_calls(&metrics, &ports);
         let engine = Engine::start(ports, engine_config(&config)).await.context("starting the actor tree")?;
         let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
         let metrics_listener = match config.metrics_addr {
@@ -123,9 +125,14 @@ impl Application {
             revoked.revoke(&family);
         }
         let sockets = crate::ws::SocketSlots::new(config.ws_max_sockets_per_user);
+        let auth = Arc::new(AuthGuards::from_config(&config, metrics.clone())?);
+        let capacity = &metrics.capacity;
+        capacity.http_connections_limit.set(i64::try_from(config.http_max_connections).unwrap_or(i64::MAX));
+        capacity.stories_in_flight_limit.set(i64::from(config.max_stories_in_flight));
+        capacity.password_hash_slots.set(i64::try_from(auth.hasher.slots().1).unwrap_or(i64::MAX));
         let state = Arc::new(App {
             keys: Arc::new(JwtKeys::from_config(&config)),
-            auth: Arc::new(AuthGuards::from_config(&config, metrics.clone())?),
+            auth,
             revoked,
             config: Arc::new(config),
             db,
@@ -185,6 +192,7 @@ impl Application {
         let metrics = ServerMetrics {
             refused: state.metrics.connections_refused.clone(),
             accept_errors: state.metrics.accept_errors.clone(),
+            open: state.metrics.capacity.http_connections.clone(),
         };
         server::serve(listener, app, limits, metrics, shutdown).await;
         sweeping.abort();
@@ -195,6 +203,19 @@ impl Application {
         state.engine.shutdown(state.config.shutdown_grace()).await;
         tracing::info!("shutdown complete");
         Ok(())
+    }
+}
+
+/// The provider calls this configuration makes have their series before the first call.
+fn expect_provider_calls(metrics: &Metrics, ports: &Ports) {
+    metrics.expect_provider_call(ports.llm.name(), "plan");
+    metrics.expect_provider_call(ports.llm.name(), "scene");
+    metrics.expect_provider_call(ports.illustrator.name(), "illustrate");
+    if let Some(narrator) = &ports.narrator {
+        metrics.expect_provider_call(narrator.name(), "narrate");
+    }
+    if let Some(chat) = &ports.chat {
+        metrics.expect_provider_call(chat.name(), "reply");
     }
 }
 

@@ -131,6 +131,8 @@ pub struct ConversationState {
     ring: VecDeque<(u64, Arc<str>)>,
     stream: Option<Stream>,
     streams_started: u64,
+    /// When the child's message that the next reply answers arrived (for `first_words`).
+    reply_asked: Option<Instant>,
     last_activity: Instant,
     passivating: bool,
     /// The user's turns per minute, across all their sockets.
@@ -187,6 +189,7 @@ impl Actor for ConversationActor {
             ring: VecDeque::new(),
             stream: None,
             streams_started: 0,
+            reply_asked: None,
             last_activity: Instant::now(),
             passivating: false,
             turn_budget,
@@ -382,6 +385,7 @@ impl ConversationState {
         content: String,
         client_id: Option<String>,
     ) {
+        let asked = Instant::now();
         if !self.turn_budget.take() {
             self.deps.observer.frame_rejected("turn_rate");
             let message = "Let's slow down a little, I'm still thinking! Try again in a moment.";
@@ -435,6 +439,7 @@ impl ConversationState {
         let through_model = !held && !turn.start;
         self.draft = draft;
         self.remember(record);
+        self.reply_asked = Some(asked);
         self.after_turn(myself, turn, through_model).await;
     }
 

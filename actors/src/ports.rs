@@ -474,6 +474,14 @@ pub trait Observer: Send + Sync + 'static {
     fn outbound_dropped(&self) {}
     /// From a story event happening to its being queued on every socket of its owner.
     fn fanout(&self, _latency: Duration) {}
+    /// One step of a story was stored, `elapsed` after it was asked for (permit waits and
+    /// retries included): `Planning` the plan, `Writing` one scene's text, `Illustrating` one
+    /// picture (or the cover), `Narrating` one scene's narration.
+    fn story_step(&self, _stage: Stage, _elapsed: Duration) {}
+    /// A story's first scene was stored, `elapsed` after its actor started.
+    fn first_scene(&self, _story: StoryId, _elapsed: Duration) {}
+    /// The agent's first words in answer to a child's message went out, `elapsed` after it arrived.
+    fn first_words(&self, _elapsed: Duration) {}
 }
 
 /// Counts an actor as alive for exactly as long as it exists. Kept in the actor's state, it is

@@ -224,8 +224,10 @@ async fn advance(state: &mut StoryActorState, myself: &ActorRef<StoryMessage>) -
     }
     let Some(plan) = story.plan.clone() else {
         set_progress(&deps, story, StoryStatus::Processing, Stage::Planning).await?;
+        let asked = Instant::now();
         let plan = safe_plan(&deps, (story.story_id, story.user_id), &story.spec).await?;
         deps.store.save_plan(story.story_id, &plan).await?;
+        deps.observer.story_step(Stage::Planning, asked.elapsed());
         story.plan = Some(plan);
         return Ok(Next::Continue);
     };
@@ -252,7 +254,9 @@ async fn advance(state: &mut StoryActorState, myself: &ActorRef<StoryMessage>) -
     set_progress(&deps, story, StoryStatus::Processing, Stage::Writing).await?;
     let request =
         SceneRequest { story_id: story.story_id, spec: &story.spec, plan: &plan, index, previous: &story.scenes };
+    let asked = Instant::now();
     let draft = safe_scene(&deps, story.user_id, request).await?;
+    deps.observer.story_step(Stage::Writing, asked.elapsed());
     let sequence = index as u32 + 1;
     let scene = Scene {
         scene_id: SceneId::new(),
@@ -307,13 +311,16 @@ async fn media_ready(
         }
     }
     // Persist and announce every scene that is now complete, in order.
-    let had_room = state.pending.len() < deps.lookahead;
+    let (had_room, started) = (state.pending.len() < deps.lookahead, state.started);
     while state.pending.first_key_value().is_some_and(|(_, p)| p.complete()) {
         let Some((_, done)) = state.pending.pop_first() else { break };
         let story = loaded(state).await?;
         let (user, id) = (story.user_id, story.story_id);
         deps.store.save_scene(id, &done.scene).await?;
         deps.observer.scene_saved(id, &done.scene);
+        if done.scene.sequence == 1 {
+            deps.observer.first_scene(id, started.elapsed());
+        }
         tracing::info!(story = %id, scene = done.scene.sequence, "scene saved");
         story.scenes.push(done.scene.clone());
         story.scenes.sort_by_key(|s| s.sequence);
@@ -381,6 +388,7 @@ async fn make_media(
     target: MediaTarget,
     text: &str,
 ) -> Result<String, StepError> {
+    let asked = Instant::now();
     let media = match target {
         MediaTarget::Cover | MediaTarget::Image(_) => {
             let _permit = deps.image_permits.acquire(user).await;
@@ -401,7 +409,10 @@ async fn make_media(
         }
     };
     // A store that cannot write (a full disk) is storage trouble, not the provider's.
-    Ok(deps.media.put(&media).await?)
+    let key = deps.media.put(&media).await?;
+    let stage = if let MediaTarget::Audio(_) = target { Stage::Narrating } else { Stage::Illustrating };
+    deps.observer.story_step(stage, asked.elapsed());
+    Ok(key)
 }
 
 /// Asked again this often when the storyteller writes something unsafe, before the offline

@@ -43,8 +43,9 @@ pub struct Hasher {
     params: Params,
     /// Work for the hashing threads; they end when the last `Hasher` is dropped.
     jobs: mpsc::Sender<Job>,
-    /// Hashes running or waiting, at most `workers + queue`.
+    /// Hashes running or waiting, at most `workers + queue` (`slots`).
     admitted: Arc<Semaphore>,
+    slots: usize,
 }
 
 /// `workers` threads that run hashing jobs one at a time each.
@@ -75,7 +76,13 @@ impl Hasher {
         let params = Params::new(settings.memory_kib, settings.iterations, settings.parallelism, None)
             .map_err(HashError::Params)?;
         let workers = settings.workers.max(1);
-        Ok(Self { params, jobs: spawn_workers(workers)?, admitted: Arc::new(Semaphore::new(workers + settings.queue)) })
+        let slots = workers + settings.queue;
+        Ok(Self { params, jobs: spawn_workers(workers)?, admitted: Arc::new(Semaphore::new(slots)), slots })
+    }
+
+    /// Hashes running or waiting now, and how many may (for the capacity gauges).
+    pub fn slots(&self) -> (usize, usize) {
+        (self.slots.saturating_sub(self.admitted.available_permits()), self.slots)
     }
 
     fn argon2(&self) -> Argon2<'static> {

@@ -80,6 +80,30 @@ impl StoryStore for Db {
     }
 }
 
+/// Unfinished stories in one stage: how many, and the seconds since the least recently
+/// touched of them last made progress (a stage, plan, scene or cover stored).
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnfinishedStage {
+    pub stage: String,
+    pub stories: i64,
+    pub stalled_secs: f64,
+}
+
+impl Db {
+    /// The stories still pending or being written, by stage (for the stuck-story alert).
+    pub async fn unfinished_by_stage(&self) -> Result<Vec<UnfinishedStage>, DbError> {
+        let conn = self.reader().await;
+        query_all(
+            &conn,
+            "SELECT stage, count(*), (julianday('now') - julianday(min(updated_at))) * 86400.0
+             FROM stories WHERE status IN ('pending', 'processing') GROUP BY stage",
+            (),
+            |r| Ok(UnfinishedStage { stage: r.get(0)?, stories: r.get(1)?, stalled_secs: r.get::<f64>(2)?.max(0.0) }),
+        )
+        .await
+    }
+}
+
 /// Insert a scene and touch its story in one transaction; returns the stories updated (0: gone).
 async fn insert_scene(db: &Db, id: StoryId, scene: &Scene) -> Result<u64, DbError> {
     let conn = db.writer().await;

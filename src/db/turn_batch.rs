@@ -216,7 +216,11 @@ impl Db {
             if let Some(histogram) = self.inner.turns_per_commit.get() {
                 histogram.observe(jobs.len() as f64);
             }
+            let started = std::time::Instant::now();
             conn.turns.write_batch(jobs).await;
+            if let Some(timings) = self.inner.timings.get() {
+                timings.commit.observe(started.elapsed().as_secs_f64());
+            }
         }
     }
 }

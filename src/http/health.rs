@@ -70,5 +70,19 @@ async fn writable(dir: &std::path::Path) -> std::io::Result<()> {
 /// Prometheus text exposition.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "metrics", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    refresh_levels(&state).await;
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
+}
+
+/// Levels read at scrape time: password checks in use, and the unfinished stories by stage
+/// (one indexed query; a database that does not answer in time leaves the last values).
+async fn refresh_levels(state: &AppState) {
+    let capacity = &state.metrics.capacity;
+    let (used, _) = state.auth.hasher.slots();
+    capacity.password_hash_slots_used.set(i64::try_from(used).unwrap_or(i64::MAX));
+    match tokio::time::timeout(std::time::Duration::from_secs(2), state.db.unfinished_by_stage()).await {
+        Ok(Ok(stages)) => capacity.set_unfinished(&stages),
+        Ok(Err(e)) => tracing::warn!(error = %e, "could not count the unfinished stories for /metrics"),
+        Err(_) => tracing::warn!("counting the unfinished stories for /metrics timed out"),
+    }
 }

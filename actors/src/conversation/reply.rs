@@ -28,6 +28,8 @@ pub(super) struct Stream {
     model: Option<tokio::task::AbortHandle>,
     /// What the builtin agent would say: used when the model's words cannot be.
     fallback: String,
+    /// When the child's message this answers arrived; taken when the first words go out.
+    asked: Option<Instant>,
 }
 
 impl Stream {
@@ -41,6 +43,7 @@ impl Stream {
             held: String::new(),
             model: None,
             fallback: reply,
+            asked: None,
         }
     }
 }
@@ -84,6 +87,7 @@ impl ConversationState {
         self.streams_started += 1;
         let number = self.streams_started;
         let mut stream = Stream::new(number, reply);
+        stream.asked = self.reply_asked.take();
         let Some(chat) = self.deps.chat.clone().filter(|_| through_model) else {
             self.stream = Some(stream);
             self.stream_next(myself, number).await;
@@ -117,6 +121,9 @@ impl ConversationState {
                 self.finish_stream(false).await;
                 return;
             };
+            if let Some(asked) = stream.asked.take() {
+                self.deps.observer.first_words(asked.elapsed());
+            }
             stream.sent.push_str(&delta);
             let event = ServerEvent::AgentDelta { message_id: stream.message_id.clone(), delta };
             self.broadcast(event);
@@ -188,6 +195,9 @@ impl ConversationState {
                 self.finish_stream(false).await;
             }
             return;
+        }
+        if let Some(asked) = stream.asked.take() {
+            self.deps.observer.first_words(asked.elapsed());
         }
         stream.sent.push_str(&text);
         let event = ServerEvent::AgentDelta { message_id: stream.message_id.clone(), delta: text };
