@@ -187,6 +187,9 @@ impl Metrics {
         for kind in ["root", "story_supervisor", "story", "conversation_supervisor", "conversation", "connection"] {
             actors_alive.with_label_values(&[kind]);
         }
+        for (endpoint, scope) in [("login", "address"), ("login", "account"), ("register", "address")] {
+            auth_throttled.with_label_values(&[endpoint, scope]);
+        }
         let build_info =
             IntGaugeVec::new(Opts::new("build_info", "Always 1, labelled with the running version"), &["version"])?;
         build_info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);

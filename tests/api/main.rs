@@ -11,6 +11,7 @@ mod lifecycle;
 mod limits;
 mod logs;
 mod media;
+mod monitoring;
 mod openai;
 mod operations;
 mod real_model;

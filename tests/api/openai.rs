@@ -22,7 +22,7 @@ use storymimi::{Overrides, providers};
 const KEY: &str = "sk-test-0123456789abcdefSECRET";
 
 #[derive(Clone, Copy, PartialEq)]
-enum Chat {
+pub(crate) enum Chat {
     /// Plans as asked, scenes streamed in tiny pieces; the first scene stream is cut short.
     Good,
     /// Plans that are not JSON, scenes that are empty: the fallbacks must carry the story.
@@ -33,7 +33,7 @@ enum Chat {
     Slow,
 }
 
-struct Fake {
+pub(crate) struct Fake {
     chat: Chat,
     /// Every chat request, whatever came of it.
     chats: AtomicU32,
@@ -227,7 +227,7 @@ async fn moderations(axum::Json(request): axum::Json<Value>) -> axum::Json<Value
     }]}))
 }
 
-async fn start_fake(fake: Fake) -> (Arc<Fake>, String) {
+pub(crate) async fn start_fake(fake: Fake) -> (Arc<Fake>, String) {
     let fake = Arc::new(fake);
     let app = Router::new()
         .route("/v1/chat/completions", post(chat))
@@ -244,7 +244,7 @@ async fn start_fake(fake: Fake) -> (Arc<Fake>, String) {
     (fake, format!("{base}/v1"))
 }
 
-fn fake(chat: Chat) -> Fake {
+pub(crate) fn fake(chat: Chat) -> Fake {
     Fake {
         chat,
         chats: AtomicU32::new(0),
@@ -260,7 +260,7 @@ fn fake(chat: Chat) -> Fake {
     }
 }
 
-fn openai_everywhere(c: &mut Config, base: &str) {
+pub(crate) fn openai_everywhere(c: &mut Config, base: &str) {
     c.llm = LlmKind::Openai;
     c.illustrator = IllustratorKind::Openai;
     c.narrator = NarratorKind::Openai;
