@@ -5,6 +5,7 @@
 
 mod capacity;
 mod latency;
+mod process;
 
 pub use capacity::Capacity;
 pub use latency::Latencies;
@@ -190,13 +191,7 @@ impl Metrics {
         for (endpoint, scope) in [("login", "address"), ("login", "account"), ("register", "address")] {
             auth_throttled.with_label_values(&[endpoint, scope]);
         }
-        let build_info =
-            IntGaugeVec::new(Opts::new("build_info", "Always 1, labelled with the running version"), &["version"])?;
-        build_info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
-        registry.register(Box::new(build_info))?;
-        // Memory, CPU, file descriptors and threads of this process (`storymimi_process_*`).
-        #[cfg(target_os = "linux")]
-        registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
+        process::register(&registry)?;
         Ok(Self {
             capacity: Capacity::register(&registry)?,
             latency: Latencies::register(&registry)?,
