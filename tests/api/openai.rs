@@ -356,7 +356,8 @@ async fn a_refused_key_fails_the_story_at_once_with_a_reason_that_hides_the_key(
     // 401 cannot succeed by asking again, nor by asking another way: one request in all.
     assert_eq!(fake.chats.load(Ordering::SeqCst), 1);
     let metrics = app.metrics().await;
-    assert!(metrics.contains("kind=\"permanent\"") && !metrics.contains("SECRET"), "{metrics}");
+    assert_eq!(metric_sum(&metrics, "storymimi_provider_errors_total", "kind=\"permanent\""), 1.0, "{metrics}");
+    assert!(!metrics.contains("SECRET"), "{metrics}");
 }
 
 #[tokio::test]
