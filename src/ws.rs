@@ -3,6 +3,7 @@
 //! The socket itself is pumped by `socket.rs`; the decisions are the ConnectionActor's.
 
 mod batched;
+mod close;
 mod slots;
 mod socket;
 

@@ -4,7 +4,7 @@
 
 use crate::conversation::ConversationMessage;
 use crate::model::UserId;
-use crate::ports::{ActorKind, Alive, Observer, Outbound};
+use crate::ports::{ActorKind, Alive, CloseReason, Observer, Outbound};
 use crate::protocol::{Refusal, parse_client};
 use crate::rate::TokenBucket;
 use async_trait::async_trait;
@@ -40,7 +40,7 @@ pub enum ConnectionMessage {
     /// `false` once the connection is being closed: stop reading.
     Text(String, RpcReplyPort<bool>),
     Binary,
-    /// A message over the size limit (the edge closes with 1009).
+    /// A message over the size limit (the edge closes the socket).
     TooLarge,
 }
 
@@ -65,10 +65,10 @@ pub struct ConnectionState {
 }
 
 /// A connection actor that crashed must not leave its socket open with nobody reading it:
-/// close with 1011 (a no-op after the normal close in `post_stop`, the first close wins).
+/// close it (a no-op after the normal close in `post_stop`, the first close wins).
 impl Drop for ConnectionState {
     fn drop(&mut self) {
-        self.args.outbound.close(1011, "connection error; reconnect");
+        self.args.outbound.close(CloseReason::ConnectionCrashed);
     }
 }
 
@@ -116,7 +116,7 @@ impl Actor for ConnectionActor {
     async fn post_stop(&self, myself: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
         let _ = state.conversation.send_message(ConversationMessage::Detach(myself.get_id()));
         // A no-op when the peer already left; on shutdown, tells the client to reconnect later.
-        state.args.outbound.close(1001, "server shutting down");
+        state.args.outbound.close(CloseReason::GoingAway);
         Ok(())
     }
 
@@ -164,7 +164,7 @@ impl ConnectionState {
                         }
                         Err(_) => {
                             self.closing = true;
-                            self.args.outbound.close(1011, "conversation unavailable");
+                            self.args.outbound.close(CloseReason::ConversationUnavailable);
                         }
                     }
                 }
@@ -182,12 +182,14 @@ impl ConnectionState {
         }
         let close = (self.strikes.len() > self.args.limits.max_strikes as usize).then(|| {
             self.closing = true;
-            (1008, if refusal == Refusal::RateLimited { "rate limit exceeded" } else { "too many invalid messages" })
+            if refusal == Refusal::RateLimited { CloseReason::RateLimited } else { CloseReason::TooManyRefusals }
         });
         let conn = myself.get_id();
         let refused = ConversationMessage::Refuse { conn, refusal, message, close };
-        if self.conversation.send_message(refused).is_err() && close.is_some() {
-            self.args.outbound.close(1008, "too many refused messages");
+        if self.conversation.send_message(refused).is_err()
+            && let Some(reason) = close
+        {
+            self.args.outbound.close(reason);
         }
     }
 }

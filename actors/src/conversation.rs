@@ -6,8 +6,8 @@
 use crate::agent::{self, AgentLimits};
 use crate::model::{Draft, StoryId, UserId};
 use crate::ports::{
-    ActorKind, Alive, Concern, ConversationStore, Creation, MediaLinks, Observer, Outbound, Safety, Speaker,
-    StoryEvent, TurnRecord,
+    ActorKind, Alive, CloseReason, Concern, ConversationStore, Creation, MediaLinks, Observer, Outbound, Safety,
+    Speaker, StoryEvent, TurnRecord,
 };
 use crate::protocol::{ClientMessage, Refusal, RequirementsView, ServerEvent, encode};
 use crate::rate::TokenBucket;
@@ -98,7 +98,7 @@ pub enum ConversationMessage {
         conn: ActorId,
         refusal: Refusal,
         message: String,
-        close: Option<(u16, &'static str)>,
+        close: Option<CloseReason>,
     },
     /// A story of this user changed; `at` is when it happened, for fan-out latency.
     Story {
@@ -143,13 +143,13 @@ pub struct ConversationState {
 }
 
 /// An actor that failed (ractor then skips `post_stop`) closes the sockets still attached
-/// with 1011, so their clients reconnect and `resume` with the next conversation actor instead
+/// (conversation crashed), so their clients reconnect and `resume` with the next conversation actor instead
 /// of staying open and hearing nothing.
 impl Drop for ConversationState {
     fn drop(&mut self) {
         if !self.stopped_normally {
             for (_, outbound) in self.conns.drain(..) {
-                outbound.close(1011, "conversation restarted; reconnect");
+                outbound.close(CloseReason::ConversationCrashed);
             }
         }
     }
@@ -235,10 +235,10 @@ impl Actor for ConversationActor {
             ConversationMessage::Refuse { conn, refusal, message, close } => {
                 state.deps.observer.frame_rejected(refusal.code());
                 state.unicast(conn, &ServerEvent::refusal(refusal, message));
-                if let Some((code, reason)) = close
+                if let Some(reason) = close
                     && let Some(i) = state.conns.iter().position(|(id, _)| *id == conn)
                 {
-                    state.conns.remove(i).1.close(code, reason);
+                    state.conns.remove(i).1.close(reason);
                 }
             }
             ConversationMessage::Story { event, at } => {
@@ -255,7 +255,7 @@ impl Actor for ConversationActor {
             }
             ConversationMessage::SignOut => {
                 for (_, outbound) in state.conns.drain(..) {
-                    outbound.close(1008, "signed out");
+                    outbound.close(CloseReason::SignedOut);
                 }
             }
             ConversationMessage::TryPassivate(reply) => {
@@ -284,7 +284,7 @@ impl ConversationState {
         if outbound.send(frame.clone()).is_ok() {
             return true;
         }
-        outbound.close(1008, "slow consumer");
+        outbound.close(CloseReason::TooSlow);
         self.deps.observer.outbound_dropped();
         self.conns.remove(index);
         false

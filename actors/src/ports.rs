@@ -414,11 +414,44 @@ pub trait ConversationStore: Send + Sync + 'static {
 pub struct OutboundFull;
 
 /// The write side of one client connection, as the core sees it: a bounded queue of
-/// already-encoded text frames, and a way to close with a WebSocket close code.
+/// already-encoded text frames, and a way to close it saying why.
 pub trait Outbound: Send + Sync + 'static {
     fn send(&self, frame: Arc<str>) -> Result<(), OutboundFull>;
-    /// Close with `code` (1000 normal, 1001 going away, 1008 policy, 1011 error). Idempotent.
-    fn close(&self, code: u16, reason: &'static str);
+    /// Close the connection; the first close wins, later ones do nothing.
+    fn close(&self, reason: CloseReason);
+}
+
+/// Why a connection is closed. The core says why; the edge alone turns a reason into a
+/// WebSocket close code and text (`src/ws/close.rs`), so a new reason is a new variant here and
+/// one line there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The conversation is over from our side (the socket's work is done).
+    Done,
+    /// The server is shutting down or restarting: come back shortly.
+    GoingAway,
+    /// The access token the socket was opened with expired: reconnect with a fresh one.
+    TokenExpired,
+    /// The user signed out (or the session was revoked).
+    SignedOut,
+    /// The client does not read its events fast enough.
+    TooSlow,
+    /// The client kept sending faster than allowed.
+    RateLimited,
+    /// The client kept sending messages that were refused.
+    TooManyRefusals,
+    /// A message over the size limit.
+    TooLarge,
+    /// A text message that is not UTF-8.
+    InvalidText,
+    /// Nothing heard from the client for too long.
+    Idle,
+    /// The user's conversation crashed; a fresh one takes over on reconnect.
+    ConversationCrashed,
+    /// The user's conversation could not be reached or started.
+    ConversationUnavailable,
+    /// This connection's own actor crashed.
+    ConnectionCrashed,
 }
 
 /// Turns a stored media key into the URL the app fetches (capability URLs live at the edge).

@@ -7,7 +7,7 @@ use super::batched::Batched;
 use crate::state::AppState;
 use actors::Connection;
 use actors::model::UserId;
-use actors::ports::{Outbound, OutboundFull};
+use actors::ports::{CloseReason, Outbound, OutboundFull};
 use fastwebsockets::upgrade::UpgradeFut;
 use fastwebsockets::{Frame, OpCode, Payload, WebSocketError, WebSocketRead, WebSocketWrite};
 use hyper::upgrade::Upgraded;
@@ -31,7 +31,7 @@ enum Outgoing {
 /// The core's view of this socket's write side.
 struct WsOutbound {
     queue: mpsc::Sender<Outgoing>,
-    close: watch::Sender<Option<(u16, &'static str)>>,
+    close: watch::Sender<Option<CloseReason>>,
 }
 
 impl Outbound for WsOutbound {
@@ -44,11 +44,11 @@ impl Outbound for WsOutbound {
         }
     }
 
-    fn close(&self, code: u16, reason: &'static str) {
+    fn close(&self, reason: CloseReason) {
         // First close wins.
         self.close.send_if_modified(|current| {
             current.is_none() && {
-                *current = Some((code, reason));
+                *current = Some(reason);
                 true
             }
         });
@@ -68,14 +68,11 @@ pub struct SocketOwner {
     /// Replay events after this one at once.
     pub last_seq: Option<u64>,
     /// When the access token the socket was opened with expires (unix seconds): the socket
-    /// closes then (4001), and the client reconnects with a fresh token.
+    /// closes then (token expired), and the client reconnects with a fresh token.
     pub token_expires_at: i64,
     /// The user's socket slot, held for the socket's life.
     pub slot: super::SocketSlot,
 }
-
-/// Close code for "your token expired: reconnect with a fresh one".
-const TOKEN_EXPIRED: u16 = 4001;
 
 /// Pump the socket until it ends.
 pub async fn serve(upgraded: UpgradeFut, state: AppState, owner: SocketOwner) {
@@ -124,17 +121,17 @@ pub async fn serve(upgraded: UpgradeFut, state: AppState, owner: SocketOwner) {
                 // Dropping a read mid-frame is fine here, the socket is being discarded.
                 _ = &mut writing => writer_done = true,
                 _ = tokio::time::sleep_until(token_expiry) => {
-                    outbound.close(TOKEN_EXPIRED, "access token expired; reconnect with a fresh one");
+                    outbound.close(CloseReason::TokenExpired);
                 }
             }
             connection.closed();
         }
         Err(e) => {
             tracing::error!(%user, error = %e, "could not start a connection actor");
-            outbound.close(1011, "conversation unavailable");
+            outbound.close(CloseReason::ConversationUnavailable);
         }
     }
-    outbound.close(1000, "");
+    outbound.close(CloseReason::Done);
     if !writer_done {
         let _ = writing.await;
     }
@@ -182,7 +179,7 @@ async fn read_loop(
         // Dropping `read_frame` mid-frame is fine here: on timeout we close the socket anyway.
         let frame = match tokio::time::timeout(limits.idle, reader.read_frame(&mut obligated)).await {
             Err(_) => {
-                outbound.close(1000, "idle timeout");
+                outbound.close(CloseReason::Idle);
                 return false;
             }
             Ok(Err(WebSocketError::FrameTooLarge)) => {
@@ -220,7 +217,7 @@ async fn read_loop(
             continue;
         }
         let Ok(text) = String::from_utf8(bytes) else {
-            outbound.close(1007, "invalid UTF-8");
+            outbound.close(CloseReason::InvalidText);
             return false;
         };
         if !connection.text(text).await {
@@ -231,7 +228,7 @@ async fn read_loop(
 
 fn too_large(connection: &Connection, outbound: &WsOutbound) {
     connection.too_large();
-    outbound.close(1009, "message too large");
+    outbound.close(CloseReason::TooLarge);
 }
 
 /// What the writer sends next.
@@ -248,7 +245,7 @@ const BURST: usize = 64;
 async fn write_loop(
     mut writer: Writer,
     mut queue: mpsc::Receiver<Outgoing>,
-    mut close: watch::Receiver<Option<(u16, &'static str)>>,
+    mut close: watch::Receiver<Option<CloseReason>>,
     ping_every: Duration,
     write_timeout: Duration,
 ) {
@@ -257,7 +254,10 @@ async fn write_loop(
         let next = tokio::select! {
             biased;
             _ = close.changed() => match *close.borrow() {
-                Some((code, reason)) => Out::Close(code, reason),
+                Some(reason) => {
+                    let (code, text) = super::close::code_and_text(reason);
+                    Out::Close(code, text)
+                }
                 None => Out::Done,
             },
             item = queue.recv() => item.map_or(Out::Done, Out::Queued),
