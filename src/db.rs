@@ -4,6 +4,7 @@
 mod checkpoint;
 mod conversations;
 mod migrations;
+mod rings;
 pub mod stories;
 mod story_store;
 pub use story_store::UnfinishedStage;

@@ -55,8 +55,9 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(trace)
         .layer(SetRequestIdLayer::new(REQUEST_ID, SequentialIds::default()))
-        .with_state(state)
+        .with_state(state.clone())
         .merge(openapi::router())
+        .layer(from_fn_with_state(state, health::refuse_while_draining))
 }
 
 /// Text a client sends for a child's story (`field` of the request): personal data taken out,

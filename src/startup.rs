@@ -102,6 +102,7 @@ impl Application {
             stories: stories.clone(),
             catalog: stories,
             conversations: Arc::new(db.clone()),
+            rings: Arc::new(db.clone()),
             llm: overrides.llm.unwrap_or_else(|| providers::llm(&config, &metrics)),
             fallback_llm: providers::builtin_llm(&config),
             safety: safety.clone(),
@@ -144,6 +145,7 @@ impl Application {
             stories: cache,
             safety,
             sockets,
+            draining: Arc::default(),
         });
         Ok(Self { listener, metrics_listener, state })
     }
@@ -158,8 +160,10 @@ impl Application {
         self.listener.local_addr().unwrap_or(self.state.config.addr)
     }
 
-    /// Serve until `shutdown` resolves, then stop accepting, let in-flight requests and story
-    /// steps finish (bounded by `shutdown_grace_secs`) and stop the actor tree.
+    /// Serve until `shutdown` resolves, then drain: readiness fails at once and new requests
+    /// and upgrades are answered 503 + `Retry-After` (the port stays open), sockets close
+    /// (going away), story steps in flight finish (bounded by `shutdown_grace_secs`) and every
+    /// conversation keeps its event ring; then stop accepting and let in-flight requests end.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let addr = self.local_addr();
         tracing::info!(%addr, "storymimi listening");
@@ -194,13 +198,20 @@ impl Application {
             accept_errors: state.metrics.accept_errors.clone(),
             open: state.metrics.capacity.http_connections.clone(),
         };
-        server::serve(listener, app, limits, metrics, shutdown).await;
+        let (stop_serving, serving_stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(server::serve(listener, app, limits, metrics, async {
+            let _ = serving_stopped.await;
+        }));
+        shutdown.await;
+        state.draining.begin();
+        tracing::info!("draining: readiness fails and new requests are asked to come back; stopping the actors");
+        state.engine.shutdown().await;
         sweeping.abort();
+        let _ = stop_serving.send(());
+        let _ = serving.await;
         if let Some(serving) = metrics_serving {
             serving.abort();
         }
-        tracing::info!("stopped accepting; stopping story actors");
-        state.engine.shutdown(state.config.shutdown_grace()).await;
         tracing::info!("shutdown complete");
         Ok(())
     }
@@ -256,6 +267,7 @@ fn engine_config(config: &Config) -> EngineConfig {
             max_strikes: config.ws_max_strikes,
             strike_window: Duration::from_secs(10),
         },
+        shutdown_grace: config.shutdown_grace(),
     }
 }
 

@@ -35,4 +35,6 @@ pub struct App {
     pub sockets: Arc<crate::ws::SocketSlots>,
     /// Checks what clients send over REST (prompts, titles, transcripts).
     pub safety: Arc<dyn Safety>,
+    /// Set on the shutdown signal: readiness fails and new requests get 503 while draining.
+    pub draining: Arc<crate::http::health::Draining>,
 }

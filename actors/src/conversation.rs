@@ -6,8 +6,8 @@
 use crate::agent::{self, AgentLimits};
 use crate::model::{Draft, StoryId, UserId};
 use crate::ports::{
-    ActorKind, Alive, CloseReason, Concern, ConversationStore, Creation, MediaLinks, Observer, Outbound, Safety,
-    Speaker, StoryEvent, TurnRecord,
+    ActorKind, Alive, CloseReason, Concern, ConversationStore, Creation, KeptRing, MediaLinks, Observer, Outbound,
+    RingStore, Safety, Speaker, StoryEvent, TurnRecord,
 };
 use crate::protocol::{ClientMessage, Refusal, RequirementsView, ServerEvent, encode};
 use crate::rate::TokenBucket;
@@ -37,6 +37,8 @@ pub struct ConversationConfig {
 
 pub struct ConversationDeps {
     pub store: Arc<dyn ConversationStore>,
+    /// Where the event ring is kept between one actor of a user and the next.
+    pub rings: Arc<dyn RingStore>,
     pub observer: Arc<dyn Observer>,
     pub config: ConversationConfig,
     /// Every child message, extracted requirement and agent reply passes this first.
@@ -129,6 +131,9 @@ pub struct ConversationState {
     conns: Vec<(ActorId, Arc<dyn Outbound>)>,
     next_seq: u64,
     ring: VecDeque<(u64, Arc<str>)>,
+    /// Every event after this `seq` is in `ring` (or there was none): a client holding any
+    /// `seq` from here to the latest can be brought up to date exactly.
+    complete_after: u64,
     stream: Option<Stream>,
     streams_started: u64,
     /// When the child's message that the next reply answers arrived (for `first_words`).
@@ -170,14 +175,26 @@ impl Actor for ConversationActor {
             Some(c) => (c.conversation_id, c.draft, c.turns.into_iter().collect()),
             None => (uuid::Uuid::new_v4().to_string(), Draft::default(), VecDeque::new()),
         };
-        // Sequence numbers start from the clock so they keep growing across passivation and
-        // restarts: a client holding an older number is told to refetch, never misled.
-        let next_seq = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0) * 1000;
+        // What the previous actor kept, this one continues. Otherwise (a first start, or after a
+        // crash) sequence numbers start from the clock, above any a lost actor gave out: a
+        // client holding a number this actor cannot vouch for is told to refetch, never misled.
+        let clock = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0) * 1000;
+        let kept = match deps.rings.take_ring(user).await {
+            Ok(kept) => kept,
+            Err(e) => {
+                tracing::error!(%user, error = %e, "could not take back the kept event ring; starting a fresh one");
+                None
+            }
+        };
+        let (next_seq, complete_after, ring) = match kept {
+            Some(kept) => (kept.last_seq + 1, kept.complete_after, kept.events.into()),
+            None => (clock, clock.saturating_sub(1), VecDeque::new()),
+        };
         let alive = Alive::new(deps.observer.clone(), ActorKind::Conversation);
         let per_minute = deps.config.turns_per_minute;
         // Bursts of up to ten (a third of the minute for generous limits).
         let turn_budget = TokenBucket::new(f64::from(per_minute) / 60.0, per_minute.min(10).max(per_minute / 3));
-        Ok(ConversationState {
+        let mut state = ConversationState {
             user,
             deps,
             supervisor,
@@ -186,7 +203,8 @@ impl Actor for ConversationActor {
             turns,
             conns: Vec::new(),
             next_seq,
-            ring: VecDeque::new(),
+            ring,
+            complete_after,
             stream: None,
             streams_started: 0,
             reply_asked: None,
@@ -195,11 +213,30 @@ impl Actor for ConversationActor {
             turn_budget,
             _alive: alive,
             stopped_normally: false,
-        })
+        };
+        // The ring kept by a server configured with a larger one.
+        state.trim_ring();
+        Ok(state)
     }
 
+    /// A normal stop (passivation, shutdown): a reply still streaming is said whole, and the
+    /// ring is kept for the user's next actor, so no event of this one is lost to a client.
     async fn post_stop(&self, _: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
         state.stopped_normally = true;
+        if let Some(stream) = &state.stream {
+            // A model still writing is cut where it is; the builtin agent's words are known whole.
+            let cancelled = stream.is_model_writing();
+            state.finish_stream(cancelled).await;
+        }
+        state.trim_ring();
+        let ring = KeptRing {
+            complete_after: state.complete_after,
+            last_seq: state.latest_seq(),
+            events: state.ring.iter().cloned().collect(),
+        };
+        if let Err(e) = state.deps.rings.keep_ring(state.user, &ring).await {
+            tracing::error!(user = %state.user, error = %e, "could not keep the event ring; clients will refetch");
+        }
         Ok(())
     }
 
@@ -218,6 +255,7 @@ impl Actor for ConversationActor {
                 state.last_activity = Instant::now();
                 state.conns.push((conn, outbound));
                 let _ = reply.send(Ok(()));
+                // Like `resume` by message: the missed events, then the session that answers it.
                 let resumed = resume_from.is_some_and(|last| state.replay(conn, last));
                 state.unicast(conn, &state.session(resumed));
                 state.unicast(conn, &ServerEvent::Requirements(RequirementsView::of(&state.draft)));
@@ -296,9 +334,7 @@ impl ConversationState {
         self.next_seq += 1;
         let frame: Arc<str> = encode(Some(seq), &event).into();
         self.ring.push_back((seq, frame.clone()));
-        while self.ring.len() > self.deps.config.ring_size {
-            self.ring.pop_front();
-        }
+        self.trim_ring();
         let mut i = 0;
         while i < self.conns.len() {
             if self.deliver(i, &frame) {
@@ -322,15 +358,19 @@ impl ConversationState {
         }
     }
 
-    /// Send `conn` every event after `last_seq`; `false` when they are no longer all kept.
-    fn replay(&mut self, conn: ActorId, last_seq: u64) -> bool {
-        if last_seq == self.latest_seq() && !self.ring.is_empty() {
-            return true;
+    /// Keep the ring within its size; what falls out can no longer be replayed.
+    fn trim_ring(&mut self) {
+        while self.ring.len() > self.deps.config.ring_size {
+            if let Some((seq, _)) = self.ring.pop_front() {
+                self.complete_after = seq;
+            }
         }
-        let Some(&(oldest, _)) = self.ring.front() else {
-            return false;
-        };
-        if last_seq > self.latest_seq() || last_seq.saturating_add(1) < oldest {
+    }
+
+    /// Send `conn` every event after `last_seq`; `false` when they are not all kept (or
+    /// `last_seq` is not one this stream gave out). Nothing missed is a complete replay.
+    fn replay(&mut self, conn: ActorId, last_seq: u64) -> bool {
+        if last_seq < self.complete_after || last_seq > self.latest_seq() {
             return false;
         }
         let Some(i) = self.conns.iter().position(|(id, _)| *id == conn) else {
@@ -357,9 +397,9 @@ impl ConversationState {
                 self.after_turn(myself, turn, true).await;
             }
             ClientMessage::Resume { last_seq } => {
-                if !self.replay(conn, last_seq) {
-                    self.unicast(conn, &self.session(false));
-                }
+                // The missed events, then the session that says whether that was all of them.
+                let resumed = self.replay(conn, last_seq);
+                self.unicast(conn, &self.session(resumed));
             }
             ClientMessage::Reset => {
                 self.finish_stream(true).await;

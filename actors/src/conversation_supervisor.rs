@@ -1,60 +1,115 @@
-//! ConversationSupervisor: spawns a user's ConversationActor on first use, finds it again
-//! through its registry, and passivates it when idle. Passivation is a handshake
-//! (`TryPassivate`), so a socket attaching at that moment is told to come back for a fresh actor.
+//! ConversationSupervisor: spawns a user's ConversationActor on first use — a socket, or a story
+//! event for a user with none alive —, finds it again through its registry, and passivates it
+//! when idle. Passivation is a handshake (`TryPassivate`), so a socket attaching at that moment
+//! is told to come back for a fresh actor; the passivated actor drains its mailbox and keeps its
+//! ring before the next one for that user starts, so no event falls between the two.
 
 use crate::conversation::{ConversationActor, ConversationDeps, ConversationMessage, PassivationRequests};
 use crate::model::UserId;
 use crate::ports::{ActorKind, Alive, StoryEvent, StoryEvents};
 use ractor::rpc::CallResult;
-use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, MessagingErr, RpcReplyPort, SupervisionEvent};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+/// How long passivation waits for an actor to finish its mailbox and keep its ring.
+const PASSIVATION_WAIT: Duration = Duration::from_secs(10);
+
+/// A user's entry in the registry.
+enum Entry {
+    Live(ActorRef<ConversationMessage>),
+    /// No actor yet: story events wait here, in order, while the supervisor starts one.
+    Waking(Vec<(StoryEvent, Instant)>),
+}
+
+#[derive(Default)]
+struct Entries {
+    users: HashMap<UserId, Entry>,
+    /// Asked to start an actor for a user whose story events have nowhere to go.
+    supervisor: Option<ActorRef<ConversationSupervisorMessage>>,
+}
+
 /// Live conversation actors by user. Story events reach the owner's conversation through it
-/// (as the story actors' [`StoryEvents`]), if one is alive.
+/// (as the story actors' [`StoryEvents`]), which is started for them if none is alive: they
+/// belong in the user's event stream whether or not a socket is open.
 #[derive(Clone, Default)]
-pub struct Registry(Arc<RwLock<HashMap<UserId, ActorRef<ConversationMessage>>>>);
+pub struct Registry(Arc<RwLock<Entries>>);
 
 impl Registry {
     pub fn get(&self, user: UserId) -> Option<ActorRef<ConversationMessage>> {
-        self.0.read().ok()?.get(&user).cloned()
+        match self.0.read().ok()?.users.get(&user)? {
+            Entry::Live(actor) => Some(actor.clone()),
+            Entry::Waking(_) => None,
+        }
     }
 
+    /// Conversation actors alive.
     pub fn len(&self) -> usize {
-        self.0.read().map_or(0, |m| m.len())
+        self.0.read().map_or(0, |e| e.users.values().filter(|e| matches!(e, Entry::Live(_))).count())
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    fn insert(&self, user: UserId, actor: ActorRef<ConversationMessage>) {
-        if let Ok(mut m) = self.0.write() {
-            m.insert(user, actor);
+    /// `actor` now serves `user`: the story events that waited for it go first, in order (under
+    /// the lock, so none published meanwhile can overtake them).
+    fn go_live(&self, user: UserId, actor: &ActorRef<ConversationMessage>) {
+        if let Ok(mut entries) = self.0.write() {
+            if let Some(Entry::Waking(waiting)) = entries.users.remove(&user) {
+                for (event, at) in waiting {
+                    let _ = actor.send_message(ConversationMessage::Story { event, at });
+                }
+            }
+            entries.users.insert(user, Entry::Live(actor.clone()));
         }
     }
 
-    /// Remove `user`'s entry if it is still `actor` (a newer actor may have replaced it).
-    fn remove(&self, user: UserId, actor: ActorId) {
-        if let Ok(mut m) = self.0.write()
-            && m.get(&user).is_some_and(|a| a.get_id() == actor)
-        {
-            m.remove(&user);
+    /// Remove `user`'s entry if it is still `actor` (a newer actor may have replaced it), or
+    /// still waiting for one when `actor` is `None` (it could not be started).
+    fn remove(&self, user: UserId, actor: Option<ActorId>) {
+        if let Ok(mut entries) = self.0.write() {
+            let current = match entries.users.get(&user) {
+                Some(Entry::Live(a)) => Some(a.get_id()),
+                Some(Entry::Waking(_)) => None,
+                None => return,
+            };
+            if current == actor {
+                entries.users.remove(&user);
+            }
         }
     }
 
-    fn clear(&self) {
-        if let Ok(mut m) = self.0.write() {
-            m.clear();
+    /// Forget every entry and serve through `supervisor` from now on (a supervisor (re)starts).
+    fn reset(&self, supervisor: Option<ActorRef<ConversationSupervisorMessage>>) {
+        if let Ok(mut entries) = self.0.write() {
+            entries.users.clear();
+            entries.supervisor = supervisor;
         }
     }
 }
 
 impl StoryEvents for Registry {
     fn publish(&self, owner: UserId, event: StoryEvent) {
-        if let Some(conversation) = self.get(owner) {
-            let _ = conversation.send_message(ConversationMessage::Story { event, at: Instant::now() });
+        let at = Instant::now();
+        let Ok(mut entries) = self.0.write() else { return };
+        let event = match entries.users.get_mut(&owner) {
+            Some(Entry::Live(actor)) => match actor.send_message(ConversationMessage::Story { event, at }) {
+                Ok(()) => return,
+                // It stopped under us (crashed): a fresh one takes the event.
+                Err(MessagingErr::SendErr(ConversationMessage::Story { event, .. })) => event,
+                Err(_) => return,
+            },
+            Some(Entry::Waking(waiting)) => {
+                waiting.push((event, at));
+                return;
+            }
+            None => event,
+        };
+        entries.users.insert(owner, Entry::Waking(vec![(event, at)]));
+        if let Some(supervisor) = &entries.supervisor {
+            let _ = supervisor.send_message(ConversationSupervisorMessage::Wake(owner));
         }
     }
 }
@@ -71,6 +126,8 @@ pub enum ConversationSupervisorMessage {
     /// The user's conversation actor, spawned (and rehydrated) if needed; `None` if it
     /// could not be started (the store is down).
     GetOrSpawn(UserId, RpcReplyPort<Option<ActorRef<ConversationMessage>>>),
+    /// Story events wait for this user's conversation: start it.
+    Wake(UserId),
     /// From a conversation actor that has had no socket for a while.
     Idle(UserId),
     /// Periodic: ask every conversation whether it is idle (one timer for all of them).
@@ -87,7 +144,33 @@ pub struct ConversationSupervisorState {
 impl ConversationSupervisorState {
     fn forget(&mut self, cell: &ActorCell) {
         if let Some(user) = self.by_actor.remove(&cell.get_id()) {
-            self.registry.remove(user, cell.get_id());
+            self.registry.remove(user, Some(cell.get_id()));
+        }
+    }
+
+    /// `user`'s live actor, started (and handed the events waiting for it) if there is none.
+    async fn live(
+        &mut self,
+        myself: &ActorRef<ConversationSupervisorMessage>,
+        user: UserId,
+    ) -> Option<ActorRef<ConversationMessage>> {
+        if let Some(actor) = self.registry.get(user) {
+            return Some(actor);
+        }
+        let args = (user, self.deps.clone(), Arc::new(myself.clone()) as Arc<dyn PassivationRequests>);
+        match Actor::spawn_linked(None, ConversationActor, args, myself.get_cell()).await {
+            Ok((actor, _)) => {
+                self.by_actor.insert(actor.get_id(), user);
+                self.registry.go_live(user, &actor);
+                Some(actor)
+            }
+            Err(e) => {
+                tracing::error!(%user, error = %e, "could not start a conversation");
+                // The events that waited are lost; the next actor's stream starts afresh, so
+                // clients are told to refetch rather than misled.
+                self.registry.remove(user, None);
+                None
+            }
         }
     }
 }
@@ -103,16 +186,18 @@ impl Actor for ConversationSupervisor {
         (deps, registry): Self::Arguments,
     ) -> Result<Self::State, ActorProcessingErr> {
         // After a restart, entries of the previous incarnation point at stopped actors.
-        registry.clear();
+        registry.reset(Some(myself.clone()));
         let period = (deps.config.passivate_after / 2).max(Duration::from_millis(10));
         myself.send_interval(period, || ConversationSupervisorMessage::Sweep);
         let alive = Alive::new(deps.observer.clone(), ActorKind::ConversationSupervisor);
         Ok(ConversationSupervisorState { deps, registry, by_actor: HashMap::new(), _alive: alive })
     }
 
+    /// Every conversation finishes what is in its mailbox (story events of the shutdown
+    /// included) and keeps its ring before the supervisor is gone.
     async fn post_stop(&self, myself: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
-        myself.stop_children_and_wait(Some("shutdown".into()), Some(Duration::from_secs(5))).await;
-        state.registry.clear();
+        myself.drain_children_and_wait(Some(PASSIVATION_WAIT)).await;
+        state.registry.reset(None);
         Ok(())
     }
 
@@ -124,22 +209,11 @@ impl Actor for ConversationSupervisor {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             ConversationSupervisorMessage::GetOrSpawn(user, reply) => {
-                if let Some(actor) = state.registry.get(user) {
-                    let _ = reply.send(Some(actor));
-                    return Ok(());
-                }
-                let args = (user, state.deps.clone(), Arc::new(myself.clone()) as Arc<dyn PassivationRequests>);
-                match Actor::spawn_linked(None, ConversationActor, args, myself.get_cell()).await {
-                    Ok((actor, _)) => {
-                        state.by_actor.insert(actor.get_id(), user);
-                        state.registry.insert(user, actor.clone());
-                        let _ = reply.send(Some(actor));
-                    }
-                    Err(e) => {
-                        tracing::error!(%user, error = %e, "could not start a conversation");
-                        let _ = reply.send(None);
-                    }
-                }
+                let actor = state.live(&myself, user).await;
+                let _ = reply.send(actor);
+            }
+            ConversationSupervisorMessage::Wake(user) => {
+                state.live(&myself, user).await;
             }
             ConversationSupervisorMessage::Sweep => {
                 for child in myself.get_children() {
@@ -152,9 +226,14 @@ impl Actor for ConversationSupervisor {
                 };
                 let answer = actor.call(ConversationMessage::TryPassivate, Some(Duration::from_secs(2))).await;
                 if let Ok(CallResult::Success(true)) = answer {
-                    state.registry.remove(user, actor.get_id());
+                    // Events published from now on wait for the next actor, which starts only
+                    // after this one has handled those already sent to it and kept its ring
+                    // (this handler holds the supervisor until then).
+                    state.registry.remove(user, Some(actor.get_id()));
                     state.by_actor.remove(&actor.get_id());
-                    actor.stop(Some("passivated".into()));
+                    if actor.drain_and_wait(Some(PASSIVATION_WAIT)).await.is_err() {
+                        tracing::warn!(%user, "a passivated conversation took too long to stop");
+                    }
                 }
             }
         }

@@ -408,6 +408,30 @@ pub trait ConversationStore: Send + Sync + 'static {
     async fn save_draft(&self, user: UserId, conversation_id: &str, draft: &Draft) -> Result<(), StoreError>;
 }
 
+/// What a conversation kept of its event stream when it stopped normally (passivated, or the
+/// server shut down gracefully), for the user's next conversation actor: a client that
+/// reconnects with any `last_seq` from `complete_after` on still gets every event after it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct KeptRing {
+    /// Every event after this `seq` is in `events`: nothing after it was lost.
+    pub complete_after: u64,
+    /// The latest `seq` given out (what `session.last_seq` said).
+    pub last_seq: u64,
+    /// The ring, oldest first: each event's `seq` and its encoded frame.
+    pub events: Vec<(u64, Arc<str>)>,
+}
+
+/// Where a stopping conversation keeps its ring, and its successor takes it back.
+#[async_trait]
+pub trait RingStore: Send + Sync + 'static {
+    /// Keep `user`'s ring (replacing whatever was kept before). Durable when it returns.
+    async fn keep_ring(&self, user: UserId, ring: &KeptRing) -> Result<(), StoreError>;
+    /// What was kept for `user`, handed out once: only the actor that directly follows the one
+    /// that kept it may continue its stream. (After a crash nothing was kept, and a later actor
+    /// must not vouch for events the crashed one sent.)
+    async fn take_ring(&self, user: UserId) -> Result<Option<KeptRing>, StoreError>;
+}
+
 /// The client is not reading fast enough: its outbound queue is full.
 #[derive(Debug, thiserror::Error)]
 #[error("outbound queue full")]

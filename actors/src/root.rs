@@ -10,7 +10,7 @@ use crate::model::{StoryId, UserId};
 pub use crate::ports::EngineDown;
 use crate::ports::{
     ActorKind, Alive, ChatModel, ConversationStore, Illustrator, InFlightCaps, Llm, MediaLinks, MediaStore, Narrator,
-    Observer, Outbound, Safety, StoryCatalog, StoryLauncher, StoryStore,
+    Observer, Outbound, RingStore, Safety, StoryCatalog, StoryLauncher, StoryStore,
 };
 use crate::retry::RetryPolicy;
 use crate::stories::StoryService;
@@ -29,6 +29,8 @@ pub struct Ports {
     /// Story creation, retry and deletion (the same store as `stories`, seen as a catalog).
     pub catalog: Arc<dyn StoryCatalog>,
     pub conversations: Arc<dyn ConversationStore>,
+    /// Where a stopping conversation keeps its event ring for the next one.
+    pub rings: Arc<dyn RingStore>,
     pub llm: Arc<dyn Llm>,
     /// The offline storyteller: writes what the configured one keeps getting unsafe.
     pub fallback_llm: Arc<dyn Llm>,
@@ -60,7 +62,13 @@ pub struct EngineConfig {
     pub storage_retry: Duration,
     pub conversation: ConversationConfig,
     pub connection: ConnectionLimits,
+    /// On shutdown, how long stories may take to finish the step they are in.
+    pub shutdown_grace: Duration,
 }
+
+/// On shutdown, how long the conversations may take to handle what is in their mailboxes and
+/// keep their rings, after the stories have stopped.
+const KEEP_RINGS: Duration = Duration::from_secs(10);
 
 pub struct RootActor;
 
@@ -108,6 +116,7 @@ pub struct RootState {
     registry: Registry,
     stories: ActorRef<StorySupervisorMessage>,
     conversations: ActorRef<ConversationSupervisorMessage>,
+    shutdown_grace: Duration,
     _alive: Alive,
 }
 
@@ -159,6 +168,7 @@ impl Actor for RootActor {
         });
         let conversation_deps = Arc::new(ConversationDeps {
             store: ports.conversations,
+            rings: ports.rings,
             observer: ports.observer.clone(),
             config: config.conversation,
             safety: ports.safety,
@@ -168,19 +178,25 @@ impl Actor for RootActor {
         });
         let stories = spawn_stories(&myself, &story_deps).await?;
         let conversations = spawn_conversations(&myself, &conversation_deps, &registry).await?;
-        Ok(RootState { story_deps, conversation_deps, registry, stories, conversations, _alive: alive })
+        let shutdown_grace = config.shutdown_grace;
+        Ok(RootState { story_deps, conversation_deps, registry, stories, conversations, shutdown_grace, _alive: alive })
     }
 
+    /// Sockets first (going away), then the stories, each finishing the step it is in; their
+    /// events still reach the conversations, which stop last and keep their rings, so a client
+    /// reconnecting to the next process misses nothing that happened during the drain.
     async fn post_stop(&self, myself: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
-        // Sockets first (close 1001), then conversations and stories, each finishing its step.
         let (stories, conversations) = (state.stories.get_id(), state.conversations.get_id());
         for child in myself.get_children() {
             if child.get_id() != stories && child.get_id() != conversations {
                 child.stop(Some("shutdown".into()));
             }
         }
-        let _ = state.conversations.stop_and_wait(None, Some(Duration::from_secs(5))).await;
-        let _ = state.stories.stop_and_wait(None, None).await;
+        if state.stories.stop_and_wait(None, Some(state.shutdown_grace)).await.is_err() {
+            tracing::warn!("stories did not finish their steps in time; they resume at the next start");
+        }
+        // Drained, not stopped: events queued for conversations not started yet are handled.
+        let _ = state.conversations.drain_and_wait(Some(KEEP_RINGS)).await;
         Ok(())
     }
 
@@ -227,6 +243,7 @@ pub struct Engine {
     registry: Registry,
     observer: Arc<dyn Observer>,
     connection_limits: ConnectionLimits,
+    shutdown_grace: Duration,
 }
 
 /// The edge's handle on one socket's ConnectionActor.
@@ -274,6 +291,7 @@ impl Engine {
             registry,
             observer,
             connection_limits: config.connection,
+            shutdown_grace: config.shutdown_grace,
         })
     }
 
@@ -314,10 +332,12 @@ impl Engine {
         Ok(Connection { actor })
     }
 
-    /// Stop the tree: sockets close with 1001, in-flight story steps finish (at most `grace`).
-    pub async fn shutdown(&self, grace: Duration) {
-        if self.root.stop_and_wait(Some("shutdown".into()), Some(grace)).await.is_err() {
-            tracing::warn!("actor tree did not stop within {grace:?}; unfinished stories resume at next start");
+    /// Stop the tree: sockets close (going away), in-flight story steps finish (at most the
+    /// configured grace), then every conversation keeps its ring.
+    pub async fn shutdown(&self) {
+        let bound = self.shutdown_grace + KEEP_RINGS + Duration::from_secs(1);
+        if self.root.stop_and_wait(Some("shutdown".into()), Some(bound)).await.is_err() {
+            tracing::warn!("actor tree did not stop within {bound:?}; unfinished stories resume at next start");
             self.root.kill();
         }
         let handle = crate::sync::lock(&self.handle).take();

@@ -1,13 +1,45 @@
-//! Liveness, readiness and the Prometheus endpoint.
+//! Liveness, readiness and the Prometheus endpoint; and the drain: from the shutdown signal on,
+//! `/readyz` fails and every other request is told to come back (503 + `Retry-After`) while
+//! the process finishes its work, instead of finding the port closed.
 
+use crate::error::ApiError;
 use crate::state::AppState;
 use crate::storage_errors::io_kind;
-use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Whether the process is draining (shutting down). Set once, never cleared.
+#[derive(Default)]
+pub struct Draining(AtomicBool);
+
+impl Draining {
+    pub fn begin(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Answers every request but the health and metrics endpoints with 503 `unavailable`,
+/// `Retry-After` and `Connection: close` while draining: WebSocket upgrades included (before
+/// any upgrade), so clients back off and reconnect to the next process.
+pub async fn refuse_while_draining(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let exempt = matches!(request.uri().path(), "/healthz" | "/readyz" | "/metrics");
+    if exempt || !state.draining.is_draining() {
+        return next.run(request).await;
+    }
+    let mut response = ApiError::Unavailable("the server is restarting; try again shortly").into_response();
+    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
 
 /// Health and readiness; `/metrics` too unless it has a port of its own (`metrics_addr`).
 pub fn router(metrics_here: bool) -> Router<AppState> {
@@ -26,12 +58,17 @@ pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The database and the media store answer; 503 otherwise. Each provider (llm, illustrator,
-/// narrator) is reported with whether it answers, but does not make the service unready: a
-/// story whose provider is down fails with a reason and can be retried.
+/// The database and the media store answer; 503 otherwise, and at once from the shutdown
+/// signal on (`"status": "draining"`). Each provider (llm, illustrator, narrator) is reported
+/// with whether it answers, but does not make the service unready: a story whose provider is
+/// down fails with a reason and can be retried.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
-    responses((status = 200, description = "ready"), (status = 503, description = "a dependency is down")))]
-pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    responses((status = 200, description = "ready"), (status = 503, description = "a dependency is down, or shutting down")))]
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    if state.draining.is_draining() {
+        let body = json!({ "status": "draining", "reason": "the server is shutting down" });
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    }
     let database = state.db.ping().await.map_err(|e| {
         tracing::warn!(check = "database", error = ?e, "readiness check failed");
         format!("the database does not answer ({})", e.kind().as_str())
@@ -55,7 +92,7 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         "narrator": providers["narrator"],
         "providers": providers,
     });
-    (if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body))
+    (if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body)).into_response()
 }
 
 /// Room to write in the data directory (the database and local media live there): a small

@@ -15,6 +15,7 @@ mod monitoring;
 mod openai;
 mod operations;
 mod real_model;
+mod resume;
 mod s3;
 mod safety;
 mod storage_errors;

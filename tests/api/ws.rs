@@ -1,5 +1,5 @@
-//! The conversation WebSocket: handshake, protocol errors, limits, resume, fan-out,
-//! passivation, slow consumers, and a whole conversation to a finished story.
+//! The conversation WebSocket: handshake, protocol errors, limits, fan-out, passivation, slow
+//! consumers, and a whole conversation to a finished story (resume is in `resume.rs`).
 
 use crate::helpers::{spawn_app, spawn_app_with};
 use crate::ws_client::{Auth, connect, try_connect, ws_url};
@@ -193,108 +193,6 @@ async fn flooding_is_rate_limited_then_closed() {
     assert_eq!(ws.closed().await, Some(1008));
     let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("storymimi_ws_frames_rejected_total{reason=\"rate_limited\"} 4"), "{metrics}");
-}
-
-/// The usual at-least-once client: keep the highest `seq` seen, drop any event at or below it.
-struct DedupClient {
-    highest: u64,
-    kept: Vec<Value>,
-}
-
-impl DedupClient {
-    fn take(&mut self, event: Value) {
-        match event["seq"].as_u64() {
-            Some(seq) if seq <= self.highest => {} // a duplicate
-            Some(seq) => {
-                self.highest = seq;
-                self.kept.push(event);
-            }
-            None => self.kept.push(event), // per-socket: session, error, pong, requirements on connect
-        }
-    }
-}
-
-#[tokio::test]
-async fn the_usual_dedup_client_loses_nothing_across_a_reconnect() {
-    let app = spawn_app().await;
-    let user = app.register("ada@example.com").await;
-    let mut client = DedupClient { highest: 0, kept: Vec::new() };
-    let (mut phone, session, requirements) = connect(&app, &user).await;
-    assert!(session.get("seq").is_none() && requirements.get("seq").is_none());
-    assert!(session["last_seq"].is_u64(), "{session}");
-    client.take(session);
-    client.take(requirements);
-    phone.say("a fox named Ruby").await;
-    let (reply, before) = phone.until("agent_message").await;
-    before.into_iter().chain([reply]).for_each(|e| client.take(e));
-    phone.send(json!({"type": "ping"})).await;
-    client.take(phone.until("pong").await.0);
-    drop(phone);
-
-    // While the phone is away, the tablet talks.
-    let (mut tablet, _, _) = connect(&app, &user).await;
-    tablet.say("in the forest").await;
-    let (reply, mut missed) = tablet.until("agent_message").await;
-    missed.push(reply);
-
-    // Back, with `?last_seq=`: the session arrives too, and must not make the client drop the replay.
-    let url = format!("{}?last_seq={}", ws_url(&app, &user.id), client.highest);
-    let mut phone = try_connect(&url, Auth::Header(&user.token), &[]).await.unwrap();
-    let kept_before = client.kept.len();
-    loop {
-        let event = phone.next_event().await;
-        let done = event["type"] == "requirements" && event.get("seq").is_none();
-        client.take(event);
-        if done {
-            break;
-        }
-    }
-    let replayed: Vec<&Value> = client.kept[kept_before..].iter().filter(|e| e["seq"].is_u64()).collect();
-    assert_eq!(replayed, missed.iter().collect::<Vec<_>>(), "every missed event kept, in order");
-    let session = client.kept[kept_before..].iter().find(|e| e["type"] == "session").unwrap();
-    assert_eq!(session["resumed"], true);
-    assert_eq!(session["last_seq"].as_u64(), Some(client.highest), "{session}");
-}
-
-#[tokio::test]
-async fn resume_replays_exactly_the_missed_events() {
-    let app = spawn_app().await;
-    let user = app.register("ada@example.com").await;
-    let (mut phone, _, _) = connect(&app, &user).await;
-    phone.say("a fox named Ruby").await;
-    let (last, _) = phone.until("agent_message").await;
-    let last_seq = last["seq"].as_u64().unwrap();
-    drop(phone);
-
-    // Meanwhile, on the tablet.
-    let (mut tablet, _, _) = connect(&app, &user).await;
-    tablet.say("in the forest").await;
-    let (reply, mut missed) = tablet.until("agent_message").await;
-    missed.push(reply);
-
-    let (mut phone, _, _) = connect(&app, &user).await;
-    phone.send(json!({"type": "resume", "last_seq": last_seq})).await;
-    let mut replayed = Vec::new();
-    for _ in 0..missed.len() {
-        replayed.push(phone.next_event().await);
-    }
-    assert_eq!(replayed, missed, "the same events, same seqs, same order");
-    assert!(phone.try_next_event(Duration::from_millis(200)).await.is_none(), "and nothing more");
-
-    // A gap older than the ring: told to refetch.
-    phone.send(json!({"type": "resume", "last_seq": 1})).await;
-    let event = phone.next_event().await;
-    assert_eq!((event["type"].as_str(), event["resumed"].as_bool()), (Some("session"), Some(false)));
-
-    // Resume at connect time with `?last_seq=`.
-    let url = format!("{}?last_seq={last_seq}", ws_url(&app, &user.id));
-    let mut ws = try_connect(&url, Auth::Header(&user.token), &[]).await.unwrap();
-    let mut first = Vec::new();
-    for _ in 0..missed.len() {
-        first.push(ws.next_event().await);
-    }
-    assert_eq!(first, missed);
-    assert_eq!(ws.next_event().await["resumed"], true);
 }
 
 #[tokio::test]

@@ -62,6 +62,18 @@ pub async fn try_connect(url: &str, auth: Auth<'_>, extra: &[(&'static str, &str
     }
 }
 
+/// An upgrade the server must refuse with an HTTP answer (not a refused TCP connection): the
+/// answer, headers and body included.
+pub async fn refused(url: &str, token: &str) -> Response<Option<Vec<u8>>> {
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert("authorization", HeaderValue::from_str(&format!("Bearer {token}")).unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Err(Error::Http(response)) => *response,
+        Ok((_, response)) => panic!("the upgrade went through: {}", response.status()),
+        Err(e) => panic!("no HTTP answer to the upgrade: {e}"),
+    }
+}
+
 /// Connect as `user` with a bearer header and read the greeting (`session`, `requirements`).
 pub async fn connect(app: &TestApp, user: &User) -> (Ws, Value, Value) {
     let mut ws = try_connect(&ws_url(app, &user.id), Auth::Header(&user.token), &[]).await.expect("handshake");

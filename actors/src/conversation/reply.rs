@@ -33,6 +33,11 @@ pub(super) struct Stream {
 }
 
 impl Stream {
+    /// A chat model is still writing this reply (its whole text is not known yet).
+    pub(super) fn is_model_writing(&self) -> bool {
+        self.model.is_some()
+    }
+
     fn new(number: u64, reply: String) -> Self {
         Self {
             number,
