@@ -1,6 +1,8 @@
 // StoryMimi in the browser: sign in, talk with Mimi over the WebSocket, watch the story being
 // made, read and listen to it, keep a library. Also the living reference client of the
-// protocol: keep the highest `seq` seen, drop events at or below it, reconnect with `last_seq`.
+// protocol: keep the highest `seq` seen, drop events at or below it, reconnect with `last_seq`;
+// the `session` that follows says whether that was everything (`resumed: true`) or whether to
+// refetch over REST (`resumed: false`).
 
 const $ = (id) => document.getElementById(id);
 const session = { token: null, refresh: sessionStorage.getItem("refresh"), user: null, expiresAt: 0 };
@@ -9,6 +11,17 @@ let highestSeq = 0;
 let reconnectDelay = 500;
 let replies = new Map(); // message_id → bubble
 let reader = { story: null, index: 0, playingAll: false };
+let storyInProgress = null; // the id of the story being made, to refetch after a gap
+// Each refresh token works once, and presenting a used one signs the child out everywhere: so
+// one refresh at a time (everyone who needs one shares the one in flight) and one timer.
+let refreshing = null;
+let refreshTimer = null;
+let started = false; // signed in and the page is running
+
+// A promise nobody waited for failed: say so instead of failing silently.
+window.addEventListener("unhandledrejection", (event) => {
+  $("connection").textContent = `Something went wrong: ${event.reason?.message || event.reason}`;
+});
 
 function show(section) {
   for (const id of ["signin", "talk", "reader", "library"]) $(id).hidden = !section.includes(id);
@@ -21,38 +34,57 @@ async function api(path, options = {}) {
   const response = await fetch(path, { ...options, headers });
   if (response.status === 204) return null;
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.error?.message || `request failed (${response.status})`);
+  if (!response.ok) {
+    const error = new Error(body.error?.message || `request failed (${response.status})`);
+    error.status = response.status;
+    throw error;
+  }
   return body;
 }
 
-function signedIn(tokens) {
+/// Keep fresh tokens, and schedule the one refresh shortly before the access token expires
+/// (a fifth of its life ahead, at most a minute).
+function keepTokens(tokens) {
   session.token = tokens.access_token;
   session.refresh = tokens.refresh_token;
   session.user = tokens.user_id;
   session.expiresAt = Date.now() + tokens.expires_in * 1000;
   sessionStorage.setItem("refresh", session.refresh);
-  // Refresh a minute before the access token expires.
-  setTimeout(refresh, Math.max(5_000, tokens.expires_in * 1000 - 60_000));
+  const lead = Math.min(60_000, tokens.expires_in * 200);
+  refreshAfter(Math.max(1_000, tokens.expires_in * 1000 - lead));
+}
+
+function refreshAfter(ms) {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(refresh, ms);
+}
+
+/// Fresh tokens arrived (sign-in, sign-up, refresh): keep them, and start the page once.
+function signedIn(tokens) {
+  keepTokens(tokens);
+  if (started) return;
+  started = true;
   show(["talk", "library"]);
   connect();
   loadLibrary();
 }
 
-async function refresh() {
-  if (!session.refresh) return;
-  try {
-    signedInQuietly(await api("/auth/refresh", { method: "POST", body: JSON.stringify({ refresh_token: session.refresh }) }));
-  } catch {
-    ended("Your session ended. Please sign in again.");
-  }
-}
-
-function signedInQuietly(tokens) {
-  session.token = tokens.access_token;
-  session.refresh = tokens.refresh_token;
-  session.user = tokens.user_id;
-  sessionStorage.setItem("refresh", session.refresh);
-  setTimeout(refresh, Math.max(5_000, tokens.expires_in * 1000 - 60_000));
+/// Fresh tokens: the refresh in flight if there is one, else a new one. A refused refresh token
+/// ends the session; a server that cannot answer now (restarting, offline) is asked again soon.
+function refresh() {
+  refreshing ??= (async () => {
+    if (!session.refresh) return;
+    try {
+      signedIn(await api("/auth/refresh", { method: "POST", body: JSON.stringify({ refresh_token: session.refresh }) }));
+    } catch (error) {
+      if (error.status >= 400 && error.status < 500) ended("Your session ended. Please sign in again.");
+      else {
+        $("connection").textContent = "Offline — trying again…";
+        refreshAfter(2_000);
+      }
+    }
+  })().finally(() => { refreshing = null; });
+  return refreshing;
 }
 
 /// Close our socket first (and for good): a close from both ends at once is an error in browsers.
@@ -65,7 +97,11 @@ function hangUp() {
 }
 
 function ended(message) {
+  started = false;
+  highestSeq = 0;
+  storyInProgress = null;
   session.token = null;
+  clearTimeout(refreshTimer);
   sessionStorage.removeItem("refresh");
   hangUp();
   session.refresh = null;
@@ -96,7 +132,9 @@ function connect() {
   socket.onclose = async (event) => {
     if (!session.token) return;
     $("connection").textContent = "Offline — reconnecting…";
-    if (event.code === 4001) await refresh(); // the token expired: a fresh one, then back
+    // The token the socket was opened with expired. Usually the timer has refreshed it already:
+    // then reconnect with the fresh one, without asking again.
+    if (event.code === 4001 && Date.now() > session.expiresAt - 2_000) await refresh();
     setTimeout(connect, reconnectDelay);
     reconnectDelay = Math.min(reconnectDelay * 2, 10_000);
   };
@@ -108,17 +146,41 @@ function handle(event) {
     highestSeq = event.seq;
   }
   switch (event.type) {
+    case "session": resumed(event); break;
     case "agent_delta": bubble(event.message_id).textContent += event.delta; break;
     case "agent_message": bubble(event.message_id).textContent = event.content; break;
     case "requirements": showRequirements(event); break;
-    case "story_started": $("progress").hidden = false; $("progress").textContent = "Your story is on its way…"; break;
+    case "story_started":
+      storyInProgress = event.story_id;
+      $("progress").hidden = false;
+      $("progress").textContent = "Your story is on its way…";
+      break;
     case "story_progress": showProgress(event); break;
     case "scene_ready": liveScene(event); break;
     case "story_completed": storyDone(event.story_id); break;
-    case "story_failed": $("progress").textContent = `Oh no: ${event.error}`; loadLibrary(); break;
+    case "story_failed": storyFailed(event.error); break;
     case "error": $("connection").textContent = event.message; break;
     default: break;
   }
+}
+
+/// The `session` that ends every (re)connect: with `resumed: false` some events are not coming
+/// (or this is a first connect), so what they would have said is fetched over REST.
+function resumed(event) {
+  if (event.resumed) return;
+  highestSeq = event.last_seq;
+  refetch();
+}
+
+async function refetch() {
+  const stories = await loadLibrary();
+  storyInProgress ??= stories.find((s) => s.status === "pending" || s.status === "processing")?.story_id;
+  if (!storyInProgress) return;
+  const story = await api(`/stories/${storyInProgress}`);
+  if (story.status === "completed") return storyDone(story.story_id);
+  if (story.status === "failed") return storyFailed(story.error);
+  showProgress({ stage: story.stage, scenes_done: story.scenes.length, scenes_total: story.num_scenes });
+  for (const scene of story.scenes) liveScene({ scene });
 }
 
 function bubble(id) {
@@ -191,9 +253,17 @@ function liveScene(event) {
 }
 
 async function storyDone(id) {
+  storyInProgress = null;
   $("progress").hidden = true;
   await loadLibrary();
-  openStory(id);
+  await openStory(id);
+}
+
+function storyFailed(error) {
+  storyInProgress = null;
+  $("progress").hidden = false;
+  $("progress").textContent = `Oh no: ${error}`;
+  loadLibrary();
 }
 
 // --- the reader -------------------------------------------------------------------------
@@ -219,8 +289,9 @@ function turn(step, play) {
 
 // --- the library ------------------------------------------------------------------------
 
+/// Show the story list; returns it.
 async function loadLibrary() {
-  if (!session.user) return;
+  if (!session.user) return [];
   const { stories } = await api(`/users/${session.user}/stories?limit=50`);
   $("stories").replaceChildren(...stories.map((s) => {
     const li = document.createElement("li");
@@ -250,6 +321,7 @@ async function loadLibrary() {
     });
     return li;
   }));
+  return stories;
 }
 
 // --- wiring -----------------------------------------------------------------------------
@@ -298,9 +370,7 @@ if (Recognition) {
 
 // A refresh token from this tab's earlier visit signs straight back in.
 if (session.refresh) {
-  api("/auth/refresh", { method: "POST", body: JSON.stringify({ refresh_token: session.refresh }) })
-    .then(signedIn)
-    .catch(() => ended(""));
+  refresh();
 } else {
   show(["signin"]);
 }

@@ -13,8 +13,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-/// How long passivation waits for an actor to finish its mailbox and keep its ring.
-const PASSIVATION_WAIT: Duration = Duration::from_secs(10);
+/// How long a stopping conversation may take to handle its mailbox and keep its ring (when
+/// passivated, and on shutdown).
+pub const STOP_WAIT: Duration = Duration::from_secs(10);
 
 /// A user's entry in the registry.
 enum Entry {
@@ -196,7 +197,7 @@ impl Actor for ConversationSupervisor {
     /// Every conversation finishes what is in its mailbox (story events of the shutdown
     /// included) and keeps its ring before the supervisor is gone.
     async fn post_stop(&self, myself: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
-        myself.drain_children_and_wait(Some(PASSIVATION_WAIT)).await;
+        myself.drain_children_and_wait(Some(STOP_WAIT)).await;
         state.registry.reset(None);
         Ok(())
     }
@@ -231,7 +232,7 @@ impl Actor for ConversationSupervisor {
                     // (this handler holds the supervisor until then).
                     state.registry.remove(user, Some(actor.get_id()));
                     state.by_actor.remove(&actor.get_id());
-                    if actor.drain_and_wait(Some(PASSIVATION_WAIT)).await.is_err() {
+                    if actor.drain_and_wait(Some(STOP_WAIT)).await.is_err() {
                         tracing::warn!(%user, "a passivated conversation took too long to stop");
                     }
                 }

@@ -4,7 +4,7 @@
 
 use crate::connection::{ConnectionActor, ConnectionArgs, ConnectionLimits, ConnectionMessage, ConversationLocator};
 use crate::conversation::{ConversationConfig, ConversationDeps, ConversationMessage};
-use crate::conversation_supervisor::{ConversationSupervisor, ConversationSupervisorMessage, Registry};
+use crate::conversation_supervisor::{ConversationSupervisor, ConversationSupervisorMessage, Registry, STOP_WAIT};
 use crate::fair::FairPermits;
 use crate::model::{StoryId, UserId};
 pub use crate::ports::EngineDown;
@@ -67,8 +67,8 @@ pub struct EngineConfig {
 }
 
 /// On shutdown, how long the conversations may take to handle what is in their mailboxes and
-/// keep their rings, after the stories have stopped.
-const KEEP_RINGS: Duration = Duration::from_secs(10);
+/// keep their rings, after the stories have stopped (their supervisor's wait, and a margin).
+const KEEP_RINGS: Duration = STOP_WAIT.saturating_add(Duration::from_secs(1));
 
 pub struct RootActor;
 

@@ -4,6 +4,7 @@
 mod auth;
 mod crash;
 mod disk;
+mod drain;
 mod fairness;
 mod flood;
 mod helpers;

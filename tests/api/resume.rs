@@ -24,23 +24,28 @@ const BOTH: [Form; 2] = [Form::Query, Form::Message];
 /// Resume at `last_seq` on a new socket: the socket, the events replayed and the `session`
 /// that followed them (the requirements snapshot of the greeting is read past).
 pub async fn resume(app: &TestApp, user: &User, last_seq: u64, form: Form) -> (Ws, Vec<Value>, Value) {
-    match form {
-        Form::Query => {
-            let url = format!("{}?last_seq={last_seq}", ws_url(app, &user.id));
-            let mut ws = try_connect(&url, Auth::Header(&user.token), &[]).await.expect("handshake");
-            let (session, replayed) = ws.until("session").await;
-            let requirements = ws.next_event().await;
-            assert_eq!(requirements["type"], "requirements", "the greeting ends as usual: {requirements}");
-            (ws, replayed, session)
-        }
-        Form::Message => {
-            let (mut ws, greeting, _) = connect(app, user).await;
-            assert_eq!(greeting["resumed"], false, "a plain connect resumes nothing: {greeting}");
-            ws.send(json!({"type": "resume", "last_seq": last_seq})).await;
-            let (session, replayed) = ws.until("session").await;
-            (ws, replayed, session)
-        }
+    resume_at(&ws_url(app, &user.id), &user.token, last_seq, form).await
+}
+
+/// [`resume`] on the conversation at `url`, as the holder of `token`.
+pub async fn resume_at(url: &str, token: &str, last_seq: u64, form: Form) -> (Ws, Vec<Value>, Value) {
+    let url = match form {
+        Form::Query => format!("{url}?last_seq={last_seq}"),
+        Form::Message => url.to_owned(),
+    };
+    let mut ws = try_connect(&url, Auth::Header(token), &[]).await.expect("handshake");
+    if let Form::Message = form {
+        let greeting = ws.next_event().await;
+        assert_eq!((greeting["type"].as_str(), greeting["resumed"].as_bool()), (Some("session"), Some(false)));
+        assert_eq!(ws.next_event().await["type"], "requirements");
+        ws.send(json!({"type": "resume", "last_seq": last_seq})).await;
     }
+    let (session, replayed) = ws.until("session").await;
+    if let Form::Query = form {
+        let requirements = ws.next_event().await;
+        assert_eq!(requirements["type"], "requirements", "the greeting ends as usual: {requirements}");
+    }
+    (ws, replayed, session)
 }
 
 fn seq(event: &Value) -> u64 {

@@ -1,7 +1,9 @@
 // The browser client end to end, in Debian's Chromium: register, talk to a finished story,
 // see every picture decode and the narration load, play it, find the story in the library after
 // a reload, sign out, with the socket dropped mid-story (it reconnects with `last_seq` and
-// shows nothing twice) — with no console errors and no CSP violations. Needs the storymimi
+// shows nothing twice) — with no console errors and no CSP violations. Then the client's two
+// harder duties: staying signed in while access tokens expire (one refresh per expiry), and
+// refetching what a reconnect could not replay (`session {resumed: false}`). Needs the storymimi
 // binary (STORYMIMI_BIN) and /usr/bin/chromium.
 
 import { test } from "node:test";
@@ -15,7 +17,7 @@ import { chromium } from "playwright-core";
 const BIN = process.env.STORYMIMI_BIN;
 const SHOTS = process.env.STORYMIMI_SCREENSHOTS || "target/web";
 
-function startServer() {
+function startServer(env = {}) {
   const data = mkdtempSync(join(tmpdir(), "storymimi-web-"));
   const server = spawn(BIN, [], {
     env: {
@@ -28,6 +30,7 @@ function startServer() {
       STORYMIMI_AGENT_DELTA_DELAY_MS: "5",
       // Slow enough that the socket can be dropped while the story is being written.
       STORYMIMI_BUILTIN_LLM_DELAY_MS: "400",
+      ...env,
     },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -46,52 +49,83 @@ function startServer() {
   });
 }
 
-test("a parent and child make, read and keep a story in the browser", { timeout: 180_000 }, async () => {
-  assert.ok(BIN, "STORYMIMI_BIN names the storymimi binary");
-  const { server, base } = await startServer();
-  const browser = await chromium.launch({
+function launch() {
+  return chromium.launch({
     executablePath: "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
       "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"],
   });
+}
+
+/// Console errors, page errors and CSP violations of `page`, collected into the returned list.
+async function watchProblems(page) {
   const problems = [];
+  page.on("console", (m) => {
+    // Playwright's WebSocket route relays each close in both directions; Chromium then reports
+    // the second one. That is the test's proxy, not the page.
+    if (m.type() === "error" && !m.text().includes("Close received after close")) problems.push(`console: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  return problems;
+}
+
+async function cspWatch(page) {
+  await page.evaluate(() => document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP: ${e.violatedDirective}`)));
+}
+
+async function signUp(page) {
+  await page.getByTestId("email").fill("parent@example.com");
+  await page.getByTestId("password").fill("correct horse battery");
+  await page.getByTestId("register").click();
+  await page.getByTestId("message-input").waitFor();
+}
+
+/// The child says `text` and waits for Mimi's whole answer (a question).
+async function say(page, text) {
+  const before = await page.getByTestId("agent-message").count();
+  await page.getByTestId("message-input").fill(text);
+  await page.getByTestId("send").click();
+  await page.waitForFunction((n) => {
+    const replies = document.querySelectorAll('[data-testid="agent-message"]');
+    return replies.length > n && replies[replies.length - 1].textContent.endsWith("?");
+  }, before);
+}
+
+/// Talk until Mimi has a whole two-part story to make.
+async function agreeOnAStory(page) {
+  await say(page, "a brave dragon called Pip");
+  await say(page, "in a castle");
+  await say(page, "make it funny");
+  await say(page, "two parts please");
+  assert.match(await page.getByTestId("requirements").textContent(), /Pip/);
+}
+
+/// Wait until `condition()` (which may be async) holds.
+async function until(what, condition, ms) {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+test("a parent and child make, read and keep a story in the browser", { timeout: 180_000 }, async () => {
+  assert.ok(BIN, "STORYMIMI_BIN names the storymimi binary");
+  const { server, base } = await startServer();
+  const browser = await launch();
   try {
     const page = await browser.newPage();
+    const problems = await watchProblems(page);
     // Every conversation socket goes through here, so the test can drop one.
     let live = null;
     await page.routeWebSocket(/\/conversation\//, (ws) => {
       ws.connectToServer();
       live = ws;
     });
-    page.on("console", (m) => {
-      // Playwright's WebSocket route relays each close in both directions; Chromium then reports
-      // the second one. That is the test's proxy, not the page.
-      if (m.type() === "error" && !m.text().includes("Close received after close")) problems.push(`console: ${m.text()}`);
-    });
-    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
     await page.goto(base);
-    await page.evaluate(() => document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP: ${e.violatedDirective}`)));
-
-    await page.getByTestId("email").fill("parent@example.com");
-    await page.getByTestId("password").fill("correct horse battery");
-    await page.getByTestId("register").click();
-    await page.getByTestId("message-input").waitFor();
-
-    const say = async (text) => {
-      const before = await page.getByTestId("agent-message").count();
-      await page.getByTestId("message-input").fill(text);
-      await page.getByTestId("send").click();
-      await page.waitForFunction((n) => {
-        const replies = document.querySelectorAll('[data-testid="agent-message"]');
-        return replies.length > n && replies[replies.length - 1].textContent.endsWith("?");
-      }, before);
-    };
-    await say("a brave dragon called Pip");
-    await say("in a castle");
-    await say("make it funny");
-    await say("two parts please");
-    const requirements = await page.getByTestId("requirements").textContent();
-    assert.match(requirements, /Pip/);
+    await cspWatch(page);
+    await signUp(page);
+    await agreeOnAStory(page);
 
     await page.getByTestId("make-story").click();
     await page.getByTestId("story-progress").waitFor();
@@ -136,3 +170,102 @@ test("a parent and child make, read and keep a story in the browser", { timeout:
     server.kill();
   }
 });
+
+test("the child stays signed in while the access token expires twice, one refresh per expiry", { timeout: 120_000 }, async () => {
+  assert.ok(BIN, "STORYMIMI_BIN names the storymimi binary");
+  // Eight-second access tokens: two expiries in under twenty seconds.
+  const { server, base } = await startServer({ STORYMIMI_ACCESS_TOKEN_TTL_SECS: "8" });
+  const browser = await launch();
+  try {
+    const page = await browser.newPage();
+    const problems = await watchProblems(page);
+    const refreshes = [];
+    const expiries = [];
+    let sockets = 0;
+    page.on("request", (request) => {
+      if (new URL(request.url()).pathname === "/auth/refresh") refreshes.push(Date.now());
+    });
+    await page.routeWebSocket(/\/conversation\//, (ws) => {
+      sockets += 1;
+      const upstream = ws.connectToServer();
+      upstream.onClose((code, reason) => {
+        if (code === 4001) expiries.push(Date.now());
+        ws.close({ code, reason });
+      });
+    });
+    await page.goto(base);
+    await cspWatch(page);
+    await signUp(page);
+    await say(page, "a brave dragon called Pip");
+
+    // The server closes the socket when the token it was opened with expires (4001); the page
+    // comes back each time with a fresh token.
+    await until("two expiries and a socket after each", () => expiries.length >= 2 && sockets >= 3, 60_000);
+    await page.waitForFunction(() => document.getElementById("connection").textContent === "");
+    assert.equal(refreshes.length, expiries.length, `one refresh per expiry: ${refreshes.length} refreshes, ${expiries.length} expiries`);
+    // Still signed in, and still talking over the newest socket.
+    assert.ok(await page.locator("#signin").isHidden(), "the sign-in form stays hidden");
+    await say(page, "in a castle");
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    server.kill();
+  }
+});
+
+test("a reconnect told resumed:false refetches the story in progress", { timeout: 120_000 }, async () => {
+  assert.ok(BIN, "STORYMIMI_BIN names the storymimi binary");
+  // A ring of two events: what happens while the page is away cannot be replayed.
+  const { server, base } = await startServer({ STORYMIMI_CONVERSATION_RING_SIZE: "2" });
+  const browser = await launch();
+  try {
+    const page = await browser.newPage();
+    const problems = await watchProblems(page);
+    // While `away`, the page's socket reaches nobody (open, silent): the network is gone.
+    let away = false;
+    let live = null;
+    await page.routeWebSocket(/\/conversation\//, (ws) => {
+      if (!away) ws.connectToServer();
+      live = ws;
+    });
+    await page.goto(base);
+    await cspWatch(page);
+    await signUp(page);
+    await agreeOnAStory(page);
+    await page.getByTestId("make-story").click();
+    await page.getByTestId("story-progress").waitFor();
+
+    away = true;
+    const dropped = live;
+    await dropped.close({ code: 4000, reason: "network went away" });
+    await until("the page to reconnect into the void", () => live !== dropped, 10_000);
+    // The story is written meanwhile: far more events than the ring keeps.
+    const { access_token: token, user_id: user } = await login(base);
+    await until("the story to be written", async () => {
+      const { stories } = await (await fetch(`${base}/users/${user}/stories`, { headers: { authorization: `Bearer ${token}` } })).json();
+      return stories[0]?.status === "completed";
+    }, 60_000);
+
+    away = false;
+    await live.close({ code: 4000, reason: "network is back" });
+    // Told `resumed: false`, the page fetches the story over REST and opens it.
+    await page.locator('#reader [data-testid="scene"]').first().waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('#reader [data-testid="scene"]').count(), 2);
+    assert.match(await page.getByTestId("library-item").first().textContent(), /completed/);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    server.kill();
+  }
+});
+
+/// Tokens of the test's own (a second sign-in of the same account).
+async function login(base) {
+  const response = await fetch(`${base}/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: "parent@example.com", password: "correct horse battery" }),
+  });
+  assert.equal(response.status, 200);
+  return response.json();
+}
