@@ -98,8 +98,9 @@ async fn a_sigterm_drain_answers_503_and_the_next_process_replays_what_it_did() 
     assert!(message["content"].as_str().unwrap().ends_with('?'), "said whole: {message}");
 
     // kill -9 keeps nothing: the next process cannot vouch for what this one sent.
-    let (progress, _) = ws.until("story_progress").await;
-    let highest = progress["seq"].as_u64().unwrap();
+    ws.say("in a snowy castle").await;
+    let (reply, _) = ws.until("agent_message").await;
+    let highest = reply["seq"].as_u64().unwrap();
     drop(ws);
     server.child.kill().unwrap();
     server.child.wait().unwrap();
