@@ -6,15 +6,17 @@
 use crate::agent::{self, AgentLimits};
 use crate::model::{Draft, StoryId, UserId};
 use crate::ports::{
-    ActorKind, Alive, CloseReason, Concern, ConversationStore, Creation, KeptRing, MediaLinks, Observer, Outbound,
-    RingStore, Safety, Speaker, StoryEvent, TurnRecord,
+    ActorKind, Alive, CloseReason, Concern, ConversationStore, Creation, MediaLinks, Observer, Outbound, RingStore,
+    Safety, Speaker, StoryEvent, TurnRecord,
 };
 use crate::protocol::{ClientMessage, Refusal, RequirementsView, ServerEvent, encode};
 use crate::rate::TokenBucket;
 use crate::stories::StoryService;
 use reply::Stream;
+use ring::Ring;
 
 mod reply;
+mod ring;
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -129,11 +131,8 @@ pub struct ConversationState {
     draft: Draft,
     turns: VecDeque<TurnRecord>,
     conns: Vec<(ActorId, Arc<dyn Outbound>)>,
-    next_seq: u64,
-    ring: VecDeque<(u64, Arc<str>)>,
-    /// Every event after this `seq` is in `ring` (or there was none): a client holding any
-    /// `seq` from here to the latest can be brought up to date exactly.
-    complete_after: u64,
+    /// The user's event stream, for `resume`.
+    ring: Ring,
     stream: Option<Stream>,
     streams_started: u64,
     /// When the child's message that the next reply answers arrived (for `first_words`).
@@ -175,10 +174,7 @@ impl Actor for ConversationActor {
             Some(c) => (c.conversation_id, c.draft, c.turns.into_iter().collect()),
             None => (uuid::Uuid::new_v4().to_string(), Draft::default(), VecDeque::new()),
         };
-        // What the previous actor kept, this one continues. Otherwise (a first start, or after a
-        // crash) sequence numbers start from the clock, above any a lost actor gave out: a
-        // client holding a number this actor cannot vouch for is told to refetch, never misled.
-        let clock = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0) * 1000;
+        // The stream the previous actor kept, continued; else numbered from the clock.
         let kept = match deps.rings.take_ring(user).await {
             Ok(kept) => kept,
             Err(e) => {
@@ -186,15 +182,13 @@ impl Actor for ConversationActor {
                 None
             }
         };
-        let (next_seq, complete_after, ring) = match kept {
-            Some(kept) => (kept.last_seq + 1, kept.complete_after, kept.events.into()),
-            None => (clock, clock.saturating_sub(1), VecDeque::new()),
-        };
+        let clock = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0) * 1000;
+        let ring = Ring::new(deps.config.ring_size, kept, clock);
         let alive = Alive::new(deps.observer.clone(), ActorKind::Conversation);
         let per_minute = deps.config.turns_per_minute;
         // Bursts of up to ten (a third of the minute for generous limits).
         let turn_budget = TokenBucket::new(f64::from(per_minute) / 60.0, per_minute.min(10).max(per_minute / 3));
-        let mut state = ConversationState {
+        Ok(ConversationState {
             user,
             deps,
             supervisor,
@@ -202,9 +196,7 @@ impl Actor for ConversationActor {
             draft,
             turns,
             conns: Vec::new(),
-            next_seq,
             ring,
-            complete_after,
             stream: None,
             streams_started: 0,
             reply_asked: None,
@@ -213,10 +205,7 @@ impl Actor for ConversationActor {
             turn_budget,
             _alive: alive,
             stopped_normally: false,
-        };
-        // The ring kept by a server configured with a larger one.
-        state.trim_ring();
-        Ok(state)
+        })
     }
 
     /// A normal stop (passivation, shutdown): a reply still streaming is said whole, and the
@@ -228,13 +217,7 @@ impl Actor for ConversationActor {
             let cancelled = stream.is_model_writing();
             state.finish_stream(cancelled).await;
         }
-        state.trim_ring();
-        let ring = KeptRing {
-            complete_after: state.complete_after,
-            last_seq: state.latest_seq(),
-            events: state.ring.iter().cloned().collect(),
-        };
-        if let Err(e) = state.deps.rings.keep_ring(state.user, &ring).await {
+        if let Err(e) = state.deps.rings.keep_ring(state.user, &state.ring.kept()).await {
             tracing::error!(user = %state.user, error = %e, "could not keep the event ring; clients will refetch");
         }
         Ok(())
@@ -312,10 +295,6 @@ impl ConversationState {
             && self.last_activity.elapsed() >= self.deps.config.passivate_after
     }
 
-    fn latest_seq(&self) -> u64 {
-        self.next_seq.saturating_sub(1)
-    }
-
     /// Queue a frame on one connection; a full queue disconnects that client.
     fn deliver(&mut self, index: usize, frame: &Arc<str>) -> bool {
         let (_, outbound) = &self.conns[index];
@@ -330,11 +309,7 @@ impl ConversationState {
 
     /// An event for every socket of the user, remembered for `resume`.
     fn broadcast(&mut self, event: ServerEvent) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        let frame: Arc<str> = encode(Some(seq), &event).into();
-        self.ring.push_back((seq, frame.clone()));
-        self.trim_ring();
+        let frame = self.ring.push(&event);
         let mut i = 0;
         while i < self.conns.len() {
             if self.deliver(i, &frame) {
@@ -345,7 +320,7 @@ impl ConversationState {
     }
 
     fn session(&self, resumed: bool) -> ServerEvent {
-        ServerEvent::Session { conversation_id: self.conversation_id.clone(), resumed, last_seq: self.latest_seq() }
+        ServerEvent::Session { conversation_id: self.conversation_id.clone(), resumed, last_seq: self.ring.latest() }
     }
 
     /// An event for one socket only (session, error, pong, the requirements on connect): no
@@ -358,26 +333,15 @@ impl ConversationState {
         }
     }
 
-    /// Keep the ring within its size; what falls out can no longer be replayed.
-    fn trim_ring(&mut self) {
-        while self.ring.len() > self.deps.config.ring_size {
-            if let Some((seq, _)) = self.ring.pop_front() {
-                self.complete_after = seq;
-            }
-        }
-    }
-
     /// Send `conn` every event after `last_seq`; `false` when they are not all kept (or
     /// `last_seq` is not one this stream gave out). Nothing missed is a complete replay.
     fn replay(&mut self, conn: ActorId, last_seq: u64) -> bool {
-        if last_seq < self.complete_after || last_seq > self.latest_seq() {
+        let Some(missed) = self.ring.after(last_seq) else {
             return false;
-        }
+        };
         let Some(i) = self.conns.iter().position(|(id, _)| *id == conn) else {
             return false;
         };
-        let missed: Vec<Arc<str>> =
-            self.ring.iter().filter(|(seq, _)| *seq > last_seq).map(|(_, f)| f.clone()).collect();
         missed.iter().all(|frame| self.deliver(i, frame))
     }
 

@@ -10,7 +10,7 @@ use crate::ports::{ActorKind, Alive, StoryEvent, StoryEvents};
 use ractor::rpc::CallResult;
 use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, MessagingErr, RpcReplyPort, SupervisionEvent};
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 /// How long a stopping conversation may take to handle its mailbox and keep its ring (when
@@ -38,8 +38,18 @@ struct Entries {
 pub struct Registry(Arc<RwLock<Entries>>);
 
 impl Registry {
+    // The entries stay consistent whatever panicked while holding the lock (every change is
+    // one map operation), so a poisoned lock is used as it is rather than failing open.
+    fn read(&self) -> RwLockReadGuard<'_, Entries> {
+        self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Entries> {
+        self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     pub fn get(&self, user: UserId) -> Option<ActorRef<ConversationMessage>> {
-        match self.0.read().ok()?.users.get(&user)? {
+        match self.read().users.get(&user)? {
             Entry::Live(actor) => Some(actor.clone()),
             Entry::Waking(_) => None,
         }
@@ -47,7 +57,7 @@ impl Registry {
 
     /// Conversation actors alive.
     pub fn len(&self) -> usize {
-        self.0.read().map_or(0, |e| e.users.values().filter(|e| matches!(e, Entry::Live(_))).count())
+        self.read().users.values().filter(|e| matches!(e, Entry::Live(_))).count()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -57,44 +67,41 @@ impl Registry {
     /// `actor` now serves `user`: the story events that waited for it go first, in order (under
     /// the lock, so none published meanwhile can overtake them).
     fn go_live(&self, user: UserId, actor: &ActorRef<ConversationMessage>) {
-        if let Ok(mut entries) = self.0.write() {
-            if let Some(Entry::Waking(waiting)) = entries.users.remove(&user) {
-                for (event, at) in waiting {
-                    let _ = actor.send_message(ConversationMessage::Story { event, at });
-                }
+        let mut entries = self.write();
+        if let Some(Entry::Waking(waiting)) = entries.users.remove(&user) {
+            for (event, at) in waiting {
+                let _ = actor.send_message(ConversationMessage::Story { event, at });
             }
-            entries.users.insert(user, Entry::Live(actor.clone()));
         }
+        entries.users.insert(user, Entry::Live(actor.clone()));
     }
 
     /// Remove `user`'s entry if it is still `actor` (a newer actor may have replaced it), or
     /// still waiting for one when `actor` is `None` (it could not be started).
     fn remove(&self, user: UserId, actor: Option<ActorId>) {
-        if let Ok(mut entries) = self.0.write() {
-            let current = match entries.users.get(&user) {
-                Some(Entry::Live(a)) => Some(a.get_id()),
-                Some(Entry::Waking(_)) => None,
-                None => return,
-            };
-            if current == actor {
-                entries.users.remove(&user);
-            }
+        let mut entries = self.write();
+        let current = match entries.users.get(&user) {
+            Some(Entry::Live(a)) => Some(a.get_id()),
+            Some(Entry::Waking(_)) => None,
+            None => return,
+        };
+        if current == actor {
+            entries.users.remove(&user);
         }
     }
 
     /// Forget every entry and serve through `supervisor` from now on (a supervisor (re)starts).
     fn reset(&self, supervisor: Option<ActorRef<ConversationSupervisorMessage>>) {
-        if let Ok(mut entries) = self.0.write() {
-            entries.users.clear();
-            entries.supervisor = supervisor;
-        }
+        let mut entries = self.write();
+        entries.users.clear();
+        entries.supervisor = supervisor;
     }
 }
 
 impl StoryEvents for Registry {
     fn publish(&self, owner: UserId, event: StoryEvent) {
         let at = Instant::now();
-        let Ok(mut entries) = self.0.write() else { return };
+        let mut entries = self.write();
         let event = match entries.users.get_mut(&owner) {
             Some(Entry::Live(actor)) => match actor.send_message(ConversationMessage::Story { event, at }) {
                 Ok(()) => return,
@@ -257,5 +264,61 @@ impl Actor for ConversationSupervisor {
             _ => {}
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::StoryId;
+    use std::sync::Mutex;
+
+    /// Stands in for a conversation: records the stories of the events it is given.
+    struct Recorder;
+
+    impl Actor for Recorder {
+        type Msg = ConversationMessage;
+        type State = Arc<Mutex<Vec<StoryId>>>;
+        type Arguments = Arc<Mutex<Vec<StoryId>>>;
+
+        async fn pre_start(
+            &self,
+            _: ActorRef<Self::Msg>,
+            seen: Self::Arguments,
+        ) -> Result<Self::State, ActorProcessingErr> {
+            Ok(seen)
+        }
+
+        async fn handle(
+            &self,
+            _: ActorRef<Self::Msg>,
+            message: Self::Msg,
+            seen: &mut Self::State,
+        ) -> Result<(), ActorProcessingErr> {
+            if let ConversationMessage::Story { event: StoryEvent::Started { story_id }, .. } = message {
+                seen.lock().unwrap().push(story_id);
+            }
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn events_for_a_user_with_no_conversation_wait_for_one_and_keep_their_order() {
+        let registry = Registry::default();
+        let user = UserId::new();
+        let stories: Vec<StoryId> = (0..6).map(|_| StoryId::new()).collect();
+        for story_id in &stories[..3] {
+            registry.publish(user, StoryEvent::Started { story_id: *story_id });
+        }
+        assert!(registry.get(user).is_none(), "waiting is not alive");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (actor, handle) = Actor::spawn(None, Recorder, seen.clone()).await.unwrap();
+        registry.go_live(user, &actor);
+        for story_id in &stories[3..] {
+            registry.publish(user, StoryEvent::Started { story_id: *story_id });
+        }
+        actor.drain().unwrap();
+        handle.await.unwrap();
+        assert_eq!(*seen.lock().unwrap(), stories);
     }
 }
