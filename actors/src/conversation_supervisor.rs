@@ -39,13 +39,13 @@ pub struct Registry(Arc<RwLock<Entries>>);
 
 impl Registry {
     // The entries stay consistent whatever panicked while holding the lock (every change is
-    // one map operation), so a poisoned lock is used as it is rather than failing open.
+    // one map operation), so a poisoned lock is used as it is rather than dropping events.
     fn read(&self) -> RwLockReadGuard<'_, Entries> {
-        self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::read(&self.0)
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, Entries> {
-        self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::write(&self.0)
     }
 
     pub fn get(&self, user: UserId) -> Option<ActorRef<ConversationMessage>> {
