@@ -54,7 +54,9 @@ fn refusal() -> Vec<u8> {
     .into_bytes()
 }
 
-/// Serve `app` on `listener` until `shutdown` resolves.
+/// Serve `app` on `listener` until `shutdown` resolves, then stop accepting and give in-flight
+/// connections `limits.grace` to finish. (The drain comes before: the listener stays open while
+/// the app answers 503, see `startup`.)
 pub async fn serve<S>(
     listener: TcpListener,
     app: S,

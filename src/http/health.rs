@@ -6,7 +6,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::storage_errors::io_kind;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, Version, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -37,7 +37,11 @@ pub async fn refuse_while_draining(State(state): State<AppState>, request: Reque
         return next.run(request).await;
     }
     let mut response = ApiError::Unavailable("the server is restarting; try again shortly").into_response();
-    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    // HTTP/1 keep-alive clients reconnect (to another machine, or the next process); HTTP/2
+    // has no such header, its connections end when the server stops.
+    if request.version() <= Version::HTTP_11 {
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     response
 }
 
