@@ -8,7 +8,7 @@
 use crate::db::stories::StoryRow;
 use crate::db::{Db, DbResult};
 use crate::digest::sha256_hex;
-use actors::model::{Scene, StoryId, StoryPlan, StorySpec, StoryState, UserId};
+use actors::model::{Scene, StoryId, StoryPlan, StorySpec, StoryState, UserId, Writer};
 use actors::ports::{Creation, Idempotency, InFlightCaps, Progress, Reset, StoreError, StoryCatalog, StoryStore};
 use async_trait::async_trait;
 use axum::http::HeaderValue;
@@ -126,8 +126,8 @@ impl StoryStore for CachedStories {
         self.db.load_story(id).await
     }
 
-    async fn save_plan(&self, id: StoryId, plan: &StoryPlan) -> Result<(), StoreError> {
-        let result = self.db.save_plan(id, plan).await;
+    async fn save_plan(&self, id: StoryId, plan: &StoryPlan, planned_by: Writer) -> Result<(), StoreError> {
+        let result = self.db.save_plan(id, plan, planned_by).await;
         self.cache.invalidate(id).await;
         result
     }

@@ -1,5 +1,6 @@
 //! Service configuration: one typed struct, from defaults ← `storymimi.toml` ← `STORYMIMI_*` env.
 
+pub use actors::story::FallbackPolicy;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -206,6 +207,12 @@ pub struct Config {
     pub pipeline_lookahead: usize,
     /// `builtin` (default) or `openai`.
     pub llm: LlmKind,
+    /// When the model keeps writing text that is rejected: `offline` (default) lets the offline
+    /// storyteller write (the whole story before any scene is stored, else the rest of it);
+    /// `fail` fails the story with the reason (retryable).
+    pub llm_fallback: FallbackPolicy,
+    /// How often a rejected plan or scene is asked for again, with the reason.
+    pub llm_rewrites: u32,
     /// Base URL of the OpenAI-compatible text API, e.g. `http://127.0.0.1:8081/v1`.
     pub llm_base_url: String,
     pub llm_api_key: Option<Secret>,
@@ -316,6 +323,8 @@ impl Default for Config {
             audio_concurrency: 2,
             pipeline_lookahead: 3,
             llm: LlmKind::Builtin,
+            llm_fallback: FallbackPolicy::Offline,
+            llm_rewrites: 2,
             llm_base_url: OPENAI.into(),
             llm_api_key: None,
             llm_model: "gpt-4o-mini".into(),
@@ -487,6 +496,9 @@ mod tests {
         assert!(error.contains("fs") && error.contains("memory") && error.contains("s3"), "{error}");
         let config = parse("narrator = \"none\"\nmedia_backend = \"memory\"").unwrap();
         assert_eq!((config.narrator, config.media_backend), (NarratorKind::None, MediaBackend::Memory));
+        let error = parse("llm_fallback = \"builtin\"").unwrap_err().to_string();
+        assert!(error.contains("offline") && error.contains("fail"), "{error}");
+        assert_eq!(parse("llm_fallback = \"fail\"").unwrap().llm_fallback, FallbackPolicy::Fail);
     }
 
     #[test]

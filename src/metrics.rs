@@ -11,7 +11,7 @@ pub use capacity::Capacity;
 pub use latency::Latencies;
 
 use actors::model::{Scene, Stage, StoryId, StoryStatus};
-use actors::ports::{ActorKind, Concern, Observer, ProviderError};
+use actors::ports::{ActorKind, Concern, Observer, ProviderError, Reason};
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -45,6 +45,8 @@ pub struct Metrics {
     ws_fanout: Histogram,
     provider_calls: HistogramVec,
     provider_errors: IntCounterVec,
+    provider_retries: IntCounterVec,
+    provider_fallbacks: IntCounterVec,
     safety_flags: IntCounterVec,
     /// Tokens the text models wrote, by provider.
     pub llm_tokens: IntCounterVec,
@@ -128,6 +130,31 @@ impl Metrics {
             Opts::new("provider_errors_total", "Failed provider call attempts by provider, call and kind"),
             &["provider", "call", "kind"],
         )?;
+        let provider_retries = IntCounterVec::new(
+            Opts::new("provider_retries_total", "Provider calls made again, by call and reason"),
+            &["call", "reason"],
+        )?;
+        let provider_fallbacks = IntCounterVec::new(
+            Opts::new(
+                "provider_fallbacks_total",
+                "Model text given up on and written by the offline storyteller (or the builtin agent), by call and reason",
+            ),
+            &["call", "reason"],
+        )?;
+        registry.register(Box::new(provider_retries.clone()))?;
+        registry.register(Box::new(provider_fallbacks.clone()))?;
+        // The series that can happen exist from the start, so rates and ratios have data before
+        // the first fallback. Plans and scenes fall back for what the model wrote (a provider
+        // error fails the story instead); the agent's replies also for errors and timeouts.
+        for reason in Reason::ALL {
+            if !matches!(reason, Reason::Error | Reason::Timeout) {
+                provider_fallbacks.with_label_values(&["plan", reason.as_str()]);
+                provider_fallbacks.with_label_values(&["scene", reason.as_str()]);
+            }
+        }
+        for reason in [Reason::Error, Reason::Timeout, Reason::Unsafe, Reason::Length] {
+            provider_fallbacks.with_label_values(&["reply", reason.as_str()]);
+        }
         let safety_flags = IntCounterVec::new(
             Opts::new("safety_flags_total", "Texts held back by the safety check, by path and concern"),
             &["path", "concern"],
@@ -216,6 +243,8 @@ impl Metrics {
             ws_fanout,
             provider_calls,
             provider_errors,
+            provider_retries,
+            provider_fallbacks,
             safety_flags,
             llm_tokens,
             moderation_unavailable,
@@ -270,6 +299,12 @@ impl Observer for Metrics {
             let kind = if e.retryable { "transient" } else { "permanent" };
             self.provider_errors.with_label_values(&[provider, call, kind]).inc();
         }
+    }
+    fn provider_retry(&self, call: &'static str, reason: Reason) {
+        self.provider_retries.with_label_values(&[call, reason.as_str()]).inc();
+    }
+    fn provider_fallback(&self, call: &'static str, reason: Reason) {
+        self.provider_fallbacks.with_label_values(&[call, reason.as_str()]).inc();
     }
     fn actor_started(&self, kind: ActorKind) {
         self.actors_alive.with_label_values(&[kind.as_str()]).inc();

@@ -8,6 +8,7 @@ pub mod openai;
 
 use crate::config::{Config, IllustratorKind, LlmKind, NarratorKind};
 use crate::metrics::Metrics;
+use actors::model::Writer;
 use actors::ports::{ChatModel, Illustrator, Llm, Narrator};
 use narrator::NarratorStatus;
 use serde_json::{Value, json};
@@ -19,6 +20,15 @@ pub fn llm(config: &Config, metrics: &Metrics) -> Arc<dyn Llm> {
     match config.llm {
         LlmKind::Builtin => builtin_llm(config),
         LlmKind::Openai => Arc::new(openai::storyteller(config, metrics.llm_tokens.with_label_values(&["openai"]))),
+    }
+}
+
+/// Who the configured storyteller is: a language model (its text is checked, and replaced by
+/// the offline storyteller's when it keeps failing) or the offline storyteller itself.
+pub fn llm_writer(config: &Config) -> Writer {
+    match config.llm {
+        LlmKind::Builtin => Writer::Offline,
+        LlmKind::Openai => Writer::Model,
     }
 }
 

@@ -321,6 +321,7 @@ mod tests {
                         text: scene.text,
                         image_key: None,
                         audio_key: None,
+                        written_by: None,
                     });
                 }
             }

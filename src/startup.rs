@@ -104,6 +104,7 @@ impl Application {
             conversations: Arc::new(db.clone()),
             rings: Arc::new(db.clone()),
             llm: overrides.llm.unwrap_or_else(|| providers::llm(&config, &metrics)),
+            llm_writer: providers::llm_writer(&config),
             fallback_llm: providers::builtin_llm(&config),
             safety: safety.clone(),
             chat: providers::chat(&config, &metrics),
@@ -242,6 +243,8 @@ fn engine_config(config: &Config) -> EngineConfig {
             attempt_timeout: Duration::from_secs(config.provider_timeout_secs),
             ..RetryPolicy::default()
         },
+        rewrites: config.llm_rewrites,
+        fallback_policy: config.llm_fallback,
         restart_limit: config.story_restart_limit,
         storage_retry: Duration::from_millis(config.storage_retry_ms),
         in_flight: InFlightCaps {

@@ -215,6 +215,74 @@ pub struct SceneDraft {
     pub text: String,
 }
 
+/// Who wrote a plan or a scene: the configured language model, or the offline storyteller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Writer {
+    Model,
+    Offline,
+}
+
+impl Writer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Model => "model",
+            Self::Offline => "offline",
+        }
+    }
+}
+
+impl FromStr for Writer {
+    type Err = UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "model" => Ok(Self::Model),
+            "offline" => Ok(Self::Offline),
+            _ => Err(UnknownValue(s.to_owned())),
+        }
+    }
+}
+
+/// Who wrote a story, as a whole: one voice, or a mix (model scenes first, then offline ones).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Voice {
+    Model,
+    Offline,
+    Mixed,
+}
+
+/// Who wrote a story and each of its stored scenes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Authorship {
+    pub writer: Voice,
+    pub model_scenes: Vec<u32>,
+    pub offline_scenes: Vec<u32>,
+}
+
+impl Authorship {
+    /// From the plan's writer and the scenes' writers; `None` when any of them was not
+    /// recorded (stories written before it was) or nothing is written yet.
+    pub fn of(planned_by: Option<Writer>, scenes: &[Scene]) -> Option<Self> {
+        let planned_by = planned_by?;
+        let (mut model_scenes, mut offline_scenes) = (Vec::new(), Vec::new());
+        for scene in scenes {
+            match scene.written_by? {
+                Writer::Model => model_scenes.push(scene.sequence),
+                Writer::Offline => offline_scenes.push(scene.sequence),
+            }
+        }
+        let model = planned_by == Writer::Model || !model_scenes.is_empty();
+        let offline = planned_by == Writer::Offline || !offline_scenes.is_empty();
+        let writer = match (model, offline) {
+            (true, true) => Voice::Mixed,
+            (true, false) => Voice::Model,
+            _ => Voice::Offline,
+        };
+        Some(Self { writer, model_scenes, offline_scenes })
+    }
+}
+
 /// A persisted scene.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Scene {
@@ -225,6 +293,8 @@ pub struct Scene {
     pub text: String,
     pub image_key: Option<String>,
     pub audio_key: Option<String>,
+    /// `None` for scenes stored before writers were recorded.
+    pub written_by: Option<Writer>,
 }
 
 /// Everything the story actor needs to know to continue a story.
@@ -235,6 +305,8 @@ pub struct StoryState {
     pub spec: StorySpec,
     pub status: StoryStatus,
     pub plan: Option<StoryPlan>,
+    /// Who wrote the plan (`None` before it exists, or for stories planned before it was recorded).
+    pub planned_by: Option<Writer>,
     /// Sequences already persisted, ascending.
     pub scenes: Vec<Scene>,
     /// The cover picture, once drawn.
@@ -251,6 +323,36 @@ mod tests {
         assert_eq!("science fiction".parse::<Style>().unwrap(), Style::SciFi);
         assert_eq!(" Bedtime ".parse::<Style>().unwrap(), Style::Bedtime);
         assert!("horror".parse::<Style>().is_err());
+    }
+
+    fn scene(sequence: u32, written_by: Option<Writer>) -> Scene {
+        Scene {
+            scene_id: SceneId::new(),
+            sequence,
+            title: String::new(),
+            text: String::new(),
+            image_key: None,
+            audio_key: None,
+            written_by,
+        }
+    }
+
+    #[test]
+    fn a_story_has_one_voice_or_is_mixed() {
+        use Writer::{Model, Offline};
+        let by = |planned, scenes: &[(u32, Writer)]| {
+            let scenes: Vec<Scene> = scenes.iter().map(|(s, w)| scene(*s, Some(*w))).collect();
+            Authorship::of(planned, &scenes).map(|a| (a.writer, a.model_scenes, a.offline_scenes))
+        };
+        assert_eq!(by(Some(Model), &[(1, Model), (2, Model)]), Some((Voice::Model, vec![1, 2], vec![])));
+        assert_eq!(by(Some(Offline), &[(1, Offline)]), Some((Voice::Offline, vec![], vec![1])));
+        assert_eq!(by(Some(Model), &[(1, Model), (2, Offline)]), Some((Voice::Mixed, vec![1], vec![2])));
+        // The model's plan told with offline scenes is the model's story in part.
+        assert_eq!(by(Some(Model), &[(1, Offline)]), Some((Voice::Mixed, vec![], vec![1])));
+        assert_eq!(by(Some(Model), &[]), Some((Voice::Model, vec![], vec![])), "planned, nothing written yet");
+        assert_eq!(by(None, &[]), None, "not planned yet");
+        let unknown = [scene(1, Some(Model)), scene(2, None)];
+        assert_eq!(Authorship::of(Some(Model), &unknown), None, "written before writers were recorded");
     }
 
     #[test]

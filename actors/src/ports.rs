@@ -1,7 +1,9 @@
 //! Ports: what the core needs from the outside world, as traits.
 //! `src/` implements them (libSQL store, providers, metrics) and hands them in at start-up.
 
-use crate::model::{Draft, Scene, SceneDraft, Stage, StoryId, StoryPlan, StorySpec, StoryState, StoryStatus, UserId};
+use crate::model::{
+    Draft, Scene, SceneDraft, Stage, StoryId, StoryPlan, StorySpec, StoryState, StoryStatus, UserId, Writer,
+};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -15,18 +17,125 @@ pub struct ProviderError {
     pub message: String,
     pub retryable: bool,
     pub retry_after: Option<Duration>,
+    /// The provider did not answer in time.
+    pub timed_out: bool,
+    /// The provider answered, but with nothing usable: asked again with this reason, not retried
+    /// as it was.
+    pub rejected: Option<Rejection>,
 }
 
 impl ProviderError {
     pub fn transient(message: impl Into<String>) -> Self {
-        Self { message: message.into(), retryable: true, retry_after: None }
+        Self { message: message.into(), retryable: true, retry_after: None, timed_out: false, rejected: None }
     }
     pub fn permanent(message: impl Into<String>) -> Self {
-        Self { message: message.into(), retryable: false, retry_after: None }
+        Self { retryable: false, ..Self::transient(message) }
+    }
+    /// No answer in time (retryable).
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Self { timed_out: true, ..Self::transient(message) }
+    }
+    /// An answer that cannot be used, for `why`.
+    pub fn rejected(why: Rejection) -> Self {
+        Self {
+            rejected: Some(why),
+            ..Self::permanent(format!("the model's answer was not usable ({})", why.reason().as_str()))
+        }
     }
     pub fn retry_after(mut self, wait: Option<Duration>) -> Self {
         self.retry_after = wait;
         self
+    }
+    /// What the metrics call this failure.
+    pub fn reason(&self) -> Reason {
+        match self.rejected {
+            Some(why) => why.reason(),
+            None if self.timed_out => Reason::Timeout,
+            None => Reason::Error,
+        }
+    }
+}
+
+/// Why a storyteller's text was not taken. The model is asked again with the reason stated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rejection {
+    /// Not for children (the safety check).
+    Unsafe(Concern),
+    /// Outside the age's word range (this many words).
+    Length { words: usize },
+    /// The same words over and over.
+    Loop,
+    /// The last sentence is not finished.
+    Unfinished,
+    /// Told by an "I" when the story is about the hero.
+    Person,
+    /// The hero's name is missing.
+    Hero,
+    /// Headings, markup or the instructions themselves left in the text.
+    Markup,
+    /// Not a plan that can be read (no JSON, missing or repeated scenes).
+    Parse,
+}
+
+impl Rejection {
+    pub fn reason(self) -> Reason {
+        match self {
+            Self::Unsafe(_) => Reason::Unsafe,
+            Self::Length { .. } => Reason::Length,
+            Self::Loop => Reason::Loop,
+            Self::Unfinished => Reason::Unfinished,
+            Self::Person => Reason::Person,
+            Self::Hero => Reason::Hero,
+            Self::Markup => Reason::Markup,
+            Self::Parse => Reason::Parse,
+        }
+    }
+}
+
+/// Why a model's work was asked for again or replaced: the `reason` label of
+/// `provider_retries_total` and `provider_fallbacks_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reason {
+    Unsafe,
+    Length,
+    Loop,
+    Unfinished,
+    Person,
+    Hero,
+    Markup,
+    Parse,
+    /// The provider failed (an error answer, a cut stream, unreachable).
+    Error,
+    Timeout,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 10] = [
+        Self::Unsafe,
+        Self::Length,
+        Self::Loop,
+        Self::Unfinished,
+        Self::Person,
+        Self::Hero,
+        Self::Markup,
+        Self::Parse,
+        Self::Error,
+        Self::Timeout,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unsafe => "unsafe",
+            Self::Length => "length",
+            Self::Loop => "loop",
+            Self::Unfinished => "unfinished",
+            Self::Person => "person",
+            Self::Hero => "hero",
+            Self::Markup => "markup",
+            Self::Parse => "parse",
+            Self::Error => "error",
+            Self::Timeout => "timeout",
+        }
     }
 }
 
@@ -48,6 +157,24 @@ pub trait Llm: Send + Sync + 'static {
     fn name(&self) -> &str;
     async fn plan_story(&self, story_id: StoryId, spec: &StorySpec) -> Result<StoryPlan, ProviderError>;
     async fn write_scene(&self, request: SceneRequest<'_>) -> Result<SceneDraft, ProviderError>;
+    /// Plan again, told why the last plan was not taken. A storyteller that cannot be told
+    /// (the offline one) plans as before.
+    async fn replan_story(
+        &self,
+        story_id: StoryId,
+        spec: &StorySpec,
+        _rejected: Rejection,
+    ) -> Result<StoryPlan, ProviderError> {
+        self.plan_story(story_id, spec).await
+    }
+    /// Write the scene again, told why the last one was not taken.
+    async fn rewrite_scene(
+        &self,
+        request: SceneRequest<'_>,
+        _rejected: Rejection,
+    ) -> Result<SceneDraft, ProviderError> {
+        self.write_scene(request).await
+    }
 }
 
 /// Why a text is not for children.
@@ -237,7 +364,9 @@ pub struct Progress {
 #[async_trait]
 pub trait StoryStore: Send + Sync + 'static {
     async fn load_story(&self, id: StoryId) -> Result<Option<StoryState>, StoreError>;
-    async fn save_plan(&self, id: StoryId, plan: &StoryPlan) -> Result<(), StoreError>;
+    /// The plan and who wrote it. A cover drawn for an earlier plan is dropped with it (the
+    /// model's plan, replaced by an offline one, keeps nothing of the model's).
+    async fn save_plan(&self, id: StoryId, plan: &StoryPlan, planned_by: Writer) -> Result<(), StoreError>;
     /// Idempotent on `(story, sequence)`: a scene saved twice is kept once.
     async fn save_scene(&self, id: StoryId, scene: &Scene) -> Result<(), StoreError>;
     async fn set_progress(&self, id: StoryId, progress: &Progress) -> Result<(), StoreError>;
@@ -518,6 +647,11 @@ pub trait Observer: Send + Sync + 'static {
     /// One attempt at a provider call (`plan`, `scene`, `illustrate`, `narrate`) ended; `error`
     /// when it failed.
     fn provider_call(&self, _provider: &str, _call: &'static str, _elapsed: Duration, _error: Option<&ProviderError>) {}
+    /// A provider call (`plan`, `scene`, `illustrate`, `narrate`) is made again for `reason`.
+    fn provider_retry(&self, _call: &'static str, _reason: Reason) {}
+    /// What the model wrote (`plan`, `scene`, `reply`) was given up on for `reason`: the offline
+    /// storyteller or the builtin agent's words took its place.
+    fn provider_fallback(&self, _call: &'static str, _reason: Reason) {}
     /// A text on `path` (`child_message`, `requirements`, `scene`, `plan`, `agent_reply`) was
     /// held back for `concern`.
     fn content_flagged(&self, _path: &'static str, _concern: Concern) {}

@@ -43,7 +43,21 @@ impl RetryPolicy {
     }
 
     /// Run `call` until it succeeds, fails permanently, or the retries are spent.
-    pub async fn run<T, F, Fut>(&self, what: &str, mut call: F) -> Result<T, ProviderError>
+    pub async fn run<T, F, Fut>(&self, what: &str, call: F) -> Result<T, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ProviderError>>,
+    {
+        self.run_observed(what, |_| {}, call).await
+    }
+
+    /// [`RetryPolicy::run`], telling `on_retry` why each retry is made.
+    pub async fn run_observed<T, F, Fut>(
+        &self,
+        what: &str,
+        mut on_retry: impl FnMut(&ProviderError),
+        mut call: F,
+    ) -> Result<T, ProviderError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
@@ -52,12 +66,13 @@ impl RetryPolicy {
         loop {
             let result = match tokio::time::timeout(self.attempt_timeout, call()).await {
                 Ok(result) => result,
-                Err(_) => Err(ProviderError::transient(format!("{what}: the provider did not answer in time"))),
+                Err(_) => Err(ProviderError::timeout(format!("{what}: the provider did not answer in time"))),
             };
             match result {
                 Ok(value) => return Ok(value),
                 Err(e) if e.retryable && attempt < self.retries => {
                     tracing::debug!(what, attempt, error = %e, "provider call failed, retrying");
+                    on_retry(&e);
                     tokio::time::sleep(self.wait(attempt, &e)).await;
                     attempt += 1;
                 }
@@ -116,15 +131,21 @@ mod tests {
     #[tokio::test]
     async fn slow_attempts_time_out_and_are_retried() {
         let calls = AtomicU32::new(0);
+        let mut retried = Vec::new();
         let result = fast(1)
-            .run("x", || async {
-                if calls.fetch_add(1, Ordering::SeqCst) == 0 {
-                    tokio::time::sleep(Duration::from_secs(10)).await;
-                }
-                Ok(7)
-            })
+            .run_observed(
+                "x",
+                |e| retried.push(e.reason()),
+                || async {
+                    if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                        tokio::time::sleep(Duration::from_secs(10)).await;
+                    }
+                    Ok(7)
+                },
+            )
             .await;
         assert_eq!(result.unwrap(), 7);
+        assert_eq!(retried, [crate::ports::Reason::Timeout], "the retry says why");
     }
 
     #[test]

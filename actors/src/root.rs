@@ -6,7 +6,7 @@ use crate::connection::{ConnectionActor, ConnectionArgs, ConnectionLimits, Conne
 use crate::conversation::{ConversationConfig, ConversationDeps, ConversationMessage};
 use crate::conversation_supervisor::{ConversationSupervisor, ConversationSupervisorMessage, Registry, STOP_WAIT};
 use crate::fair::FairPermits;
-use crate::model::{StoryId, UserId};
+use crate::model::{StoryId, UserId, Writer};
 pub use crate::ports::EngineDown;
 use crate::ports::{
     ActorKind, Alive, ChatModel, ConversationStore, Illustrator, InFlightCaps, Llm, MediaLinks, MediaStore, Narrator,
@@ -14,7 +14,7 @@ use crate::ports::{
 };
 use crate::retry::RetryPolicy;
 use crate::stories::StoryService;
-use crate::story::StoryDeps;
+use crate::story::{FallbackPolicy, StoryDeps};
 use crate::story_supervisor::{StorySupervisor, StorySupervisorMessage};
 use async_trait::async_trait;
 use ractor::rpc::CallResult;
@@ -32,7 +32,10 @@ pub struct Ports {
     /// Where a stopping conversation keeps its event ring for the next one.
     pub rings: Arc<dyn RingStore>,
     pub llm: Arc<dyn Llm>,
-    /// The offline storyteller: writes what the configured one keeps getting unsafe.
+    /// `Model` when `llm` is a language model (its text is checked, and replaced when it keeps
+    /// failing), `Offline` when it is the offline storyteller.
+    pub llm_writer: Writer,
+    /// The offline storyteller: writes what the configured one keeps getting wrong.
     pub fallback_llm: Arc<dyn Llm>,
     pub safety: Arc<dyn Safety>,
     /// The agent speaks through this chat model when set.
@@ -54,6 +57,10 @@ pub struct EngineConfig {
     /// Scenes of one story whose media may be in flight while later texts are written.
     pub lookahead: usize,
     pub retry: RetryPolicy,
+    /// How often a rejected plan or scene is asked for again, with the reason.
+    pub rewrites: u32,
+    /// What a story does when its model keeps writing rejected text.
+    pub fallback_policy: FallbackPolicy,
     /// Crashes of one story's actor before the story is marked failed.
     pub restart_limit: u32,
     /// Stories pending or processing at once, per user and in all.
@@ -151,8 +158,11 @@ impl Actor for RootActor {
         let story_deps = Arc::new(StoryDeps {
             store: ports.stories,
             llm: ports.llm,
+            llm_writer: ports.llm_writer,
             safety: ports.safety.clone(),
             fallback: ports.fallback_llm,
+            fallback_policy: config.fallback_policy,
+            rewrites: config.rewrites,
             illustrator: ports.illustrator,
             narrator: ports.narrator,
             media: ports.media,

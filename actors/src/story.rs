@@ -3,27 +3,47 @@
 //! back as messages, so the next scene's text is written while the last one is illustrated.
 //! A scene is persisted and announced, in order, only when its text, image and audio are all
 //! stored: persisted scenes are the checkpoints a restarted actor resumes from.
+//!
+//! One voice per story: while no scene is stored, a model that keeps writing rejected text
+//! has the whole story rewritten offline (its plan, pending scenes and cover dropped); once a
+//! scene is stored, the rest is written offline and the story is `mixed`. Who wrote the plan
+//! and each scene is stored with it, so a resumed story keeps to the voice it had.
+
+pub mod checks;
+mod media;
+mod writing;
 
 use crate::fair::FairPermits;
-use crate::model::{Scene, SceneDraft, SceneId, Stage, StoryId, StoryPlan, StorySpec, StoryState, StoryStatus, UserId};
+use crate::model::{Scene, SceneId, Stage, StoryId, StoryState, StoryStatus, UserId, Writer};
 use crate::ports::{
-    ActorKind, Alive, IllustrationRequest, Illustrator, Llm, MediaStore, Narrator, Observer, Progress, ProviderError,
-    Safety, SceneRequest, StoreError, StoreErrorKind, StoryEvent, StoryEvents, StoryStore,
+    ActorKind, Alive, Illustrator, Llm, MediaStore, Narrator, Observer, Progress, ProviderError, Safety, SceneRequest,
+    StoreError, StoreErrorKind, StoryEvent, StoryEvents, StoryStore,
 };
 use crate::retry::RetryPolicy;
+use checks::SceneRules;
+pub use media::MediaTarget;
+use media::{MediaTasks, spawn_media};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
+pub use writing::FallbackPolicy;
+use writing::{Outcome, fell_back};
 
 /// Shared by every story actor: the ports and the limits.
 pub struct StoryDeps {
     pub store: Arc<dyn StoryStore>,
     pub llm: Arc<dyn Llm>,
+    /// Whether `llm` is a language model (its text is checked) or the offline storyteller.
+    pub llm_writer: Writer,
     /// Every generated title and scene passes this before it is stored or sent.
     pub safety: Arc<dyn Safety>,
-    /// The offline storyteller, for when the configured one keeps writing unsafe text.
+    /// The offline storyteller, for when the configured one keeps writing rejected text.
     pub fallback: Arc<dyn Llm>,
+    /// What a story does when its model keeps writing rejected text.
+    pub fallback_policy: FallbackPolicy,
+    /// How often a rejected plan or scene is asked for again, with the reason.
+    pub rewrites: u32,
     pub illustrator: Arc<dyn Illustrator>,
     /// `None` when no narrator is available: scenes then have no audio.
     pub narrator: Option<Arc<dyn Narrator>>,
@@ -62,19 +82,12 @@ impl StoryDeps {
 
 pub struct StoryActor;
 
-/// Which media a finished task made.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MediaTarget {
-    Cover,
-    Image(u32),
-    Audio(u32),
-}
-
 pub enum StoryMessage {
     /// Do the next piece of work (plan, or the next scene's text).
     Advance,
-    /// A media task finished: the stored key, or why it failed.
-    MediaReady { target: MediaTarget, result: Result<String, StepError> },
+    /// A media task finished: the stored key, or why it failed. `draft` is the draft of the
+    /// story it was made for (a story rewritten offline starts a new one).
+    MediaReady { target: MediaTarget, draft: u32, result: Result<String, StepError> },
 }
 
 /// A scene whose text is written and whose media are on their way.
@@ -104,17 +117,8 @@ pub struct StoryActorState {
     _alive: Alive,
     /// Writing failed while media were in flight: finish those scenes, then fail with this.
     failure: Option<ProviderError>,
-}
-
-/// Abort handles of a story's media tasks; dropping it aborts them.
-struct MediaTasks(Vec<tokio::task::AbortHandle>);
-
-impl Drop for MediaTasks {
-    fn drop(&mut self) {
-        for task in &self.0 {
-            task.abort();
-        }
-    }
+    /// Counts the story's drafts: media made for an abandoned one are not used.
+    draft: u32,
 }
 
 pub struct StoryArgs {
@@ -164,6 +168,7 @@ impl Actor for StoryActor {
             failure: None,
             media_tasks: MediaTasks(Vec::new()),
             _alive: alive,
+            draft: 0,
         })
     }
 
@@ -183,7 +188,11 @@ impl Actor for StoryActor {
                 }
                 other => other,
             },
-            StoryMessage::MediaReady { target, result } => Box::pin(media_ready(state, &myself, target, result)).await,
+            // Made for a draft the story abandoned: not used.
+            StoryMessage::MediaReady { draft, .. } if draft != state.draft => Ok(Next::Wait),
+            StoryMessage::MediaReady { target, result, .. } => {
+                Box::pin(media_ready(state, &myself, target, result)).await
+            }
         };
         match outcome {
             Ok(Next::Continue) => myself.send_message(StoryMessage::Advance)?,
@@ -222,18 +231,29 @@ async fn advance(state: &mut StoryActorState, myself: &ActorRef<StoryMessage>) -
     if story.status == StoryStatus::Completed {
         return Ok(Next::Finished);
     }
+    let rules = SceneRules::for_story(&story.spec);
     let Some(plan) = story.plan.clone() else {
         set_progress(&deps, story, StoryStatus::Processing, Stage::Planning).await?;
-        let asked = Instant::now();
-        let plan = safe_plan(&deps, (story.story_id, story.user_id), &story.spec).await?;
-        deps.store.save_plan(story.story_id, &plan).await?;
+        let (id, asked) = (story.story_id, Instant::now());
+        let (plan, by) = match writing::plan(&deps, (id, story.user_id), &story.spec, &rules).await? {
+            Outcome::Written(plan, by) => (plan, by),
+            Outcome::GaveUp(why) if deps.fallback_policy == FallbackPolicy::Fail => {
+                return Err(writing::failure(None, why).into());
+            }
+            Outcome::GaveUp(why) => {
+                fell_back(&deps, "plan", id, None, why);
+                (writing::offline_plan(&deps, id, &story.spec).await?, Writer::Offline)
+            }
+        };
+        deps.store.save_plan(id, &plan, by).await?;
         deps.observer.story_step(Stage::Planning, asked.elapsed());
         story.plan = Some(plan);
+        story.planned_by = Some(by);
         return Ok(Next::Continue);
     };
     if story.cover_key.is_none() && !state.cover_requested {
         let story = state.story.as_ref().ok_or_else(StoreError::not_found)?;
-        let task = spawn_media(&deps, myself, story, &plan, MediaTarget::Cover, plan.title.clone());
+        let task = spawn_media(&deps, myself, (story, state.draft), &plan, MediaTarget::Cover, plan.title.clone());
         state.media_tasks.0.push(task);
         state.cover_requested = true;
     }
@@ -252,10 +272,23 @@ async fn advance(state: &mut StoryActorState, myself: &ActorRef<StoryMessage>) -
 
     let index = state.next_index;
     set_progress(&deps, story, StoryStatus::Processing, Stage::Writing).await?;
+    let writer = voice(&deps, story, &state.pending);
     let request =
         SceneRequest { story_id: story.story_id, spec: &story.spec, plan: &plan, index, previous: &story.scenes };
     let asked = Instant::now();
-    let draft = safe_scene(&deps, story.user_id, request).await?;
+    let (draft, by) = match writing::scene(&deps, story.user_id, request, &rules, writer).await? {
+        Outcome::Written(draft, by) => (draft, by),
+        Outcome::GaveUp(why) if deps.fallback_policy == FallbackPolicy::Fail => {
+            return Err(writing::failure(Some(index + 1), why).into());
+        }
+        Outcome::GaveUp(why) => {
+            fell_back(&deps, "scene", story.story_id, Some(index + 1), why);
+            if story.scenes.is_empty() {
+                return rewrite_offline(state).await;
+            }
+            (writing::offline_scene(&deps, request).await?, Writer::Offline)
+        }
+    };
     deps.observer.story_step(Stage::Writing, asked.elapsed());
     let sequence = index as u32 + 1;
     let scene = Scene {
@@ -265,23 +298,52 @@ async fn advance(state: &mut StoryActorState, myself: &ActorRef<StoryMessage>) -
         text: draft.text,
         image_key: None,
         audio_key: None,
+        written_by: Some(by),
     };
     let story = state.story.as_ref().ok_or_else(StoreError::not_found)?;
     state.media_tasks.0.retain(|t| !t.is_finished());
-    state.media_tasks.0.push(spawn_media(
-        &deps,
-        myself,
-        story,
-        &plan,
-        MediaTarget::Image(sequence),
-        scene.text.clone(),
-    ));
+    let made_for = (story, state.draft);
+    let task = spawn_media(&deps, myself, made_for, &plan, MediaTarget::Image(sequence), scene.text.clone());
+    state.media_tasks.0.push(task);
     if deps.narrator.is_some() {
-        let task = spawn_media(&deps, myself, story, &plan, MediaTarget::Audio(sequence), scene.text.clone());
+        let task = spawn_media(&deps, myself, made_for, &plan, MediaTarget::Audio(sequence), scene.text.clone());
         state.media_tasks.0.push(task);
     }
     state.pending.insert(sequence, Pending { scene, audio_needed: deps.narrator.is_some() });
     state.next_index += 1;
+    Ok(Next::Continue)
+}
+
+/// Who writes the next scene: the model while the story is all its own, the offline storyteller
+/// once anything of it is offline (planned, stored or pending), so the voice changes once at most.
+fn voice(deps: &StoryDeps, story: &StoryState, pending: &BTreeMap<u32, Pending>) -> Writer {
+    let offline = Some(Writer::Offline);
+    if deps.llm_writer == Writer::Offline
+        || story.planned_by == offline
+        || story.scenes.iter().chain(pending.values().map(|p| &p.scene)).any(|s| s.written_by == offline)
+    {
+        Writer::Offline
+    } else {
+        Writer::Model
+    }
+}
+
+/// No scene is stored yet and the model keeps failing: nothing of the model's is kept. Its
+/// plan, the scenes waiting for their media and the cover drawn for its title are dropped, and
+/// the offline storyteller writes the whole story.
+async fn rewrite_offline(state: &mut StoryActorState) -> Result<Next, StepError> {
+    state.media_tasks.abort_all();
+    state.draft += 1;
+    state.pending.clear();
+    state.next_index = 0;
+    state.cover_requested = false;
+    let deps = state.deps.clone();
+    let story = state.story.as_mut().ok_or_else(StoreError::not_found)?;
+    let plan = writing::offline_plan(&deps, story.story_id, &story.spec).await?;
+    deps.store.save_plan(story.story_id, &plan, Writer::Offline).await?;
+    story.plan = Some(plan);
+    story.planned_by = Some(Writer::Offline);
+    story.cover_key = None;
     Ok(Next::Continue)
 }
 
@@ -361,143 +423,6 @@ async fn finish_or_wait(state: &mut StoryActorState) -> Result<Next, StepError> 
     Ok(Next::Wait)
 }
 
-/// Make one picture or narration in the background and report back to the actor.
-fn spawn_media(
-    deps: &Arc<StoryDeps>,
-    myself: &ActorRef<StoryMessage>,
-    story: &StoryState,
-    plan: &StoryPlan,
-    target: MediaTarget,
-    text: String,
-) -> tokio::task::AbortHandle {
-    let (deps, myself, plan, spec, story_id, user) =
-        (deps.clone(), myself.clone(), plan.clone(), story.spec.clone(), story.story_id, story.user_id);
-    tokio::spawn(async move {
-        let result = make_media(&deps, (story_id, user), &spec, &plan, target, &text).await;
-        // The actor may be gone (story deleted or finished failing): nothing to report to.
-        let _ = myself.send_message(StoryMessage::MediaReady { target, result });
-    })
-    .abort_handle()
-}
-
-async fn make_media(
-    deps: &StoryDeps,
-    (story_id, user): (StoryId, UserId),
-    spec: &StorySpec,
-    plan: &StoryPlan,
-    target: MediaTarget,
-    text: &str,
-) -> Result<String, StepError> {
-    let asked = Instant::now();
-    let media = match target {
-        MediaTarget::Cover | MediaTarget::Image(_) => {
-            let _permit = deps.image_permits.acquire(user).await;
-            let index = match target {
-                MediaTarget::Image(seq) => Some(seq as usize - 1),
-                _ => None,
-            };
-            let request = IllustrationRequest { story_id, spec, plan, index, text };
-            let illustrator = &deps.illustrator;
-            let illustrate = || observed(deps, illustrator.name(), "illustrate", illustrator.illustrate(request));
-            deps.retry.run("illustrate", illustrate).await?
-        }
-        MediaTarget::Audio(_) => {
-            let Some(narrator) = &deps.narrator else { return Err(ProviderError::permanent("no narrator").into()) };
-            let _permit = deps.audio_permits.acquire(user).await;
-            let narrate = || observed(deps, narrator.name(), "narrate", narrator.narrate(text, &spec.language));
-            deps.retry.run("narrate", narrate).await?
-        }
-    };
-    // A store that cannot write (a full disk) is storage trouble, not the provider's.
-    let key = deps.media.put(&media).await?;
-    let stage = if let MediaTarget::Audio(_) = target { Stage::Narrating } else { Stage::Illustrating };
-    deps.observer.story_step(stage, asked.elapsed());
-    Ok(key)
-}
-
-/// Asked again this often when the storyteller writes something unsafe, before the offline
-/// storyteller writes that part instead.
-const SAFETY_RETRIES: usize = 2;
-
-const UNSAFE_STORY: &str = "We couldn't write this story in a way that's right for children. Please try another idea.";
-
-fn plan_text(plan: &StoryPlan) -> String {
-    let mut text = plan.title.clone();
-    for scene in &plan.scenes {
-        text.push('\n');
-        text.push_str(&scene.title);
-        text.push('\n');
-        text.push_str(&scene.outline);
-    }
-    text
-}
-
-/// The plan, from the storyteller if what it wrote is safe, else from the offline one.
-async fn safe_plan(
-    deps: &StoryDeps,
-    (id, user): (StoryId, UserId),
-    spec: &StorySpec,
-) -> Result<StoryPlan, ProviderError> {
-    for _ in 0..=SAFETY_RETRIES {
-        let plan = {
-            let _permit = deps.llm_permits.acquire(user).await;
-            let llm = &deps.llm;
-            deps.retry.run("plan", || observed(deps, llm.name(), "plan", llm.plan_story(id, spec))).await?
-        };
-        match deps.safety.check(&plan_text(&plan)).await {
-            None => return Ok(plan),
-            Some(concern) => {
-                deps.observer.content_flagged("plan", concern);
-                tracing::warn!(story = %id, concern = concern.as_str(), "generated plan held back; planning again");
-            }
-        }
-    }
-    let plan = deps.fallback.plan_story(id, spec).await?;
-    match deps.safety.check(&plan_text(&plan)).await {
-        None => Ok(plan),
-        Some(_) => Err(ProviderError::permanent(UNSAFE_STORY)),
-    }
-}
-
-/// A scene, written again when what came back is unsafe, then by the offline storyteller.
-/// Unsafe text is never returned: it is neither stored nor sent.
-async fn safe_scene(deps: &StoryDeps, user: UserId, request: SceneRequest<'_>) -> Result<SceneDraft, ProviderError> {
-    let text = |d: &SceneDraft| format!("{}\n{}", d.title, d.text);
-    for _ in 0..=SAFETY_RETRIES {
-        let draft = {
-            let _permit = deps.llm_permits.acquire(user).await;
-            let llm = &deps.llm;
-            deps.retry.run("scene", || observed(deps, llm.name(), "scene", llm.write_scene(request))).await?
-        };
-        match deps.safety.check(&text(&draft)).await {
-            None => return Ok(draft),
-            Some(concern) => {
-                deps.observer.content_flagged("scene", concern);
-                let (story, scene) = (request.story_id, request.index + 1);
-                tracing::warn!(%story, scene, concern = concern.as_str(), "generated scene held back; writing it again");
-            }
-        }
-    }
-    let draft = deps.fallback.write_scene(request).await?;
-    match deps.safety.check(&text(&draft)).await {
-        None => Ok(draft),
-        Some(_) => Err(ProviderError::permanent(UNSAFE_STORY)),
-    }
-}
-
-/// One provider call, timed and reported (latency, errors) to the observer.
-async fn observed<T>(
-    deps: &StoryDeps,
-    provider: &str,
-    call: &'static str,
-    work: impl std::future::Future<Output = Result<T, ProviderError>>,
-) -> Result<T, ProviderError> {
-    let started = Instant::now();
-    let result = work.await;
-    deps.observer.provider_call(provider, call, started.elapsed(), result.as_ref().err());
-    result
-}
-
 async fn set_progress(
     deps: &StoryDeps,
     story: &mut StoryState,
@@ -555,6 +480,7 @@ mod tests {
             text: String::new(),
             image_key: None,
             audio_key: None,
+            written_by: Some(Writer::Model),
         }
     }
 

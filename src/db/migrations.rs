@@ -10,6 +10,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "0002_conversations", include_str!("../../schema/0002_conversations.sql")),
     (3, "0003_child_turns_are_transcripts", include_str!("../../schema/0003_child_turns_are_transcripts.sql")),
     (4, "0004_conversation_rings", include_str!("../../schema/0004_conversation_rings.sql")),
+    (5, "0005_written_by", include_str!("../../schema/0005_written_by.sql")),
 ];
 
 pub async fn apply(conn: &Connection) -> DbResult<()> {

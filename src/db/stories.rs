@@ -1,7 +1,7 @@
 //! Stories and scenes: creation (idempotent), detail, status, listing, deletion, retry.
 
 use super::{Db, DbError, DbResult, now_text, parse, query_all, query_one};
-use actors::model::{Scene, Stage, StoryId, StoryPlan, StorySpec, StoryStatus, UserId};
+use actors::model::{Scene, Stage, StoryId, StoryPlan, StorySpec, StoryStatus, UserId, Writer};
 use actors::ports::{Creation, Idempotency, InFlightCaps, Reset};
 use libsql::{Connection, Row};
 
@@ -15,6 +15,8 @@ pub struct StoryRow {
     pub stage: Stage,
     pub error: Option<String>,
     pub plan: Option<StoryPlan>,
+    /// Who wrote the plan; `None` before planning or when not recorded.
+    pub planned_by: Option<Writer>,
     pub cover_key: Option<String>,
     pub scenes_done: u32,
     pub created_at: String,
@@ -30,7 +32,7 @@ impl StoryRow {
 
 const STORY_COLUMNS: &str = "s.id, s.user_id, s.title, s.prompt, s.style, s.num_scenes, s.age, s.language, s.status, \
      s.stage, s.error, s.plan, s.cover_key, s.created_at, s.updated_at, \
-     (SELECT COUNT(*) FROM scenes c WHERE c.story_id = s.id)";
+     (SELECT COUNT(*) FROM scenes c WHERE c.story_id = s.id), s.planned_by";
 
 fn story_from_row(row: &Row) -> DbResult<StoryRow> {
     let plan = row
@@ -56,7 +58,12 @@ fn story_from_row(row: &Row) -> DbResult<StoryRow> {
         created_at: row.get(13)?,
         updated_at: row.get(14)?,
         scenes_done: u32::try_from(row.get::<i64>(15)?).map_err(|e| DbError::corrupt("scenes done", e))?,
+        planned_by: writer(row.get(16)?)?,
     })
+}
+
+fn writer(stored: Option<String>) -> DbResult<Option<Writer>> {
+    stored.map(|w| parse(&w, "writer")).transpose()
 }
 
 fn scene_from_row(row: &Row) -> DbResult<Scene> {
@@ -67,6 +74,7 @@ fn scene_from_row(row: &Row) -> DbResult<Scene> {
         text: row.get(3)?,
         image_key: row.get(4)?,
         audio_key: row.get(5)?,
+        written_by: writer(row.get(6)?)?,
     })
 }
 
@@ -287,7 +295,7 @@ pub(super) async fn story_row(conn: &Connection, id: StoryId) -> DbResult<Option
 pub(super) async fn scenes_of(conn: &Connection, id: StoryId) -> DbResult<Vec<Scene>> {
     query_all(
         conn,
-        "SELECT id, sequence, title, text, image_key, audio_key FROM scenes WHERE story_id = ?1 ORDER BY sequence",
+        "SELECT id, sequence, title, text, image_key, audio_key, written_by FROM scenes WHERE story_id = ?1 ORDER BY sequence",
         [id.to_string()],
         scene_from_row,
     )

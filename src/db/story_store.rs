@@ -2,7 +2,7 @@
 
 use super::stories::{scenes_of, story_row};
 use super::{Db, DbError, now_text, query_all};
-use actors::model::{Scene, StoryId, StoryPlan, StoryState};
+use actors::model::{Scene, StoryId, StoryPlan, StoryState, Writer};
 use actors::ports::{Progress, StoreError, StoryStore};
 use async_trait::async_trait;
 
@@ -24,16 +24,20 @@ impl StoryStore for Db {
             spec: row.spec,
             status: row.status,
             plan: row.plan,
+            planned_by: row.planned_by,
             scenes,
             cover_key: row.cover_key,
         }))
     }
 
-    async fn save_plan(&self, id: StoryId, plan: &StoryPlan) -> Result<(), StoreError> {
+    async fn save_plan(&self, id: StoryId, plan: &StoryPlan, planned_by: Writer) -> Result<(), StoreError> {
         let json = serde_json::to_string(plan).map_err(DbError::from)?;
         let conn = self.writer().await;
         let changed = conn
-            .execute("UPDATE stories SET plan = ?1, updated_at = ?2 WHERE id = ?3", [json, now_text(), id.to_string()])
+            .execute(
+                "UPDATE stories SET plan = ?1, planned_by = ?2, cover_key = NULL, updated_at = ?3 WHERE id = ?4",
+                [json, planned_by.as_str().to_owned(), now_text(), id.to_string()],
+            )
             .await
             .map_err(DbError::from)?;
         found(changed)
@@ -110,8 +114,8 @@ async fn insert_scene(db: &Db, id: StoryId, scene: &Scene) -> Result<u64, DbErro
     let tx = conn.transaction().await?;
     // Only for a story that still exists; a sequence already saved is kept as it was.
     tx.execute(
-        "INSERT INTO scenes (id, story_id, sequence, title, text, image_key, audio_key, created_at)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE EXISTS (SELECT 1 FROM stories WHERE id = ?2)
+        "INSERT INTO scenes (id, story_id, sequence, title, text, image_key, audio_key, created_at, written_by)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE EXISTS (SELECT 1 FROM stories WHERE id = ?2)
              ON CONFLICT (story_id, sequence) DO NOTHING",
         libsql::params![
             scene.scene_id.to_string(),
@@ -121,7 +125,8 @@ async fn insert_scene(db: &Db, id: StoryId, scene: &Scene) -> Result<u64, DbErro
             scene.text.as_str(),
             scene.image_key.clone(),
             scene.audio_key.clone(),
-            now_text()
+            now_text(),
+            scene.written_by.map(Writer::as_str)
         ],
     )
     .await?;

@@ -100,6 +100,10 @@ pub fn status_schema() -> Schema {
     string_enum(&["pending", "processing", "completed", "failed"])
 }
 
+pub fn voice_schema() -> Schema {
+    string_enum(&["model", "offline", "mixed"])
+}
+
 pub fn stage_schema() -> Schema {
     string_enum(&["queued", "planning", "writing", "illustrating", "narrating", "done", "failed"])
 }

@@ -5,7 +5,7 @@ mod chat;
 mod client;
 mod images;
 mod speech;
-mod storyteller;
+pub mod storyteller;
 pub mod structured;
 
 pub use chat::OpenAiChat;
@@ -15,9 +15,7 @@ pub use speech::OpenAiNarrator;
 pub use storyteller::OpenAiStoryteller;
 
 use crate::config::Config;
-use crate::providers::builtin::Storyteller;
 use prometheus::IntCounter;
-use std::time::Duration;
 
 pub fn llm_endpoint(config: &Config) -> Endpoint {
     Endpoint::new("llm", &config.llm_base_url, config.llm_api_key.clone())
@@ -35,8 +33,8 @@ pub fn storyteller(config: &Config, tokens: IntCounter) -> OpenAiStoryteller {
     OpenAiStoryteller {
         endpoint: llm_endpoint(config),
         model: config.llm_model.clone(),
-        builtin: Storyteller::new(Duration::ZERO),
         tokens,
+        plan_format: Default::default(),
     }
 }
 

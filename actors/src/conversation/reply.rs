@@ -6,7 +6,7 @@
 
 use super::{ConversationMessage, ConversationState};
 use crate::model::Draft;
-use crate::ports::{ChatLine, ChatRole, ProviderError, Speaker, TurnRecord};
+use crate::ports::{ChatLine, ChatRole, ProviderError, Reason, Speaker, TurnRecord};
 use crate::protocol::ServerEvent;
 use ractor::ActorRef;
 use std::collections::VecDeque;
@@ -158,6 +158,7 @@ impl ConversationState {
         let Some(stream) = self.stream.as_mut().filter(|s| s.number == number && s.model.is_some()) else { return };
         stream.model = None;
         let rest = std::mem::take(&mut stream.held);
+        let failed = result.as_ref().err().map(ProviderError::reason);
         if let Err(e) = result {
             tracing::warn!(user = %self.user, error = %e, "the chat model failed; the builtin agent answers");
         } else if !rest.trim().is_empty() {
@@ -165,7 +166,10 @@ impl ConversationState {
         }
         let Some(stream) = self.stream.as_mut().filter(|s| s.number == number) else { return };
         if stream.sent.trim().is_empty() {
-            // Nothing usable came: say the builtin words instead.
+            // Nothing usable came (a failure, or no words): say the builtin words instead.
+            let reason = failed.unwrap_or(Reason::Length);
+            self.deps.observer.provider_fallback("reply", reason);
+            tracing::warn!(user = %self.user, reason = reason.as_str(), "the builtin agent's words replace the model's reply");
             stream.pending = chunks(&stream.fallback);
             stream.full = stream.fallback.clone();
             self.stream_next(myself, number).await;
@@ -192,6 +196,9 @@ impl ConversationState {
             }
             stream.held.clear();
             if stream.sent.trim().is_empty() {
+                let reason = if flagged.is_some() { Reason::Unsafe } else { Reason::Length };
+                self.deps.observer.provider_fallback("reply", reason);
+                tracing::warn!(user = %self.user, reason = reason.as_str(), "the builtin agent's words replace the model's reply");
                 stream.pending = chunks(&stream.fallback);
                 stream.full = stream.fallback.clone();
                 self.stream_next(myself, number).await;

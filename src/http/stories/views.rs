@@ -2,7 +2,7 @@
 //! status, and list views.
 
 use crate::db::stories::StoryRow;
-use actors::model::{Scene, Stage, StoryId, StoryStatus, UserId};
+use actors::model::{Authorship, Scene, Stage, StoryId, StoryStatus, UserId, Voice};
 use actors::protocol::SceneView;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -38,6 +38,26 @@ pub struct StoryDetail {
     pub cover_image_url: Option<String>,
     /// Why the story failed, when it did.
     pub error: Option<String>,
+    /// Who wrote the story; `null` until it is planned (and for stories written before this
+    /// was recorded).
+    pub written_by: Option<WrittenBy>,
+}
+
+/// Who wrote a story: the language model (`model`), the offline storyteller (`offline`), or
+/// `mixed`: the model's plan and first scenes, then the offline storyteller's, because the
+/// model kept writing text that was not good enough. Lists the stored scenes each wrote.
+#[derive(Serialize, ToSchema)]
+pub struct WrittenBy {
+    #[schema(schema_with = crate::http::openapi::voice_schema)]
+    pub writer: Voice,
+    pub model_scenes: Vec<u32>,
+    pub offline_scenes: Vec<u32>,
+}
+
+impl From<Authorship> for WrittenBy {
+    fn from(a: Authorship) -> Self {
+        Self { writer: a.writer, model_scenes: a.model_scenes, offline_scenes: a.offline_scenes }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -80,6 +100,7 @@ impl StoryDetail {
     /// (a capability URL for the API, a path inside the archive for the bundle).
     pub fn new(story: StoryRow, scenes: Vec<Scene>, link: impl Fn(&str) -> String) -> Self {
         Self {
+            written_by: Authorship::of(story.planned_by, &scenes).map(WrittenBy::from),
             title: story.title(),
             story_id: story.id,
             status: story.status,

@@ -121,7 +121,8 @@ impl Endpoint {
 
     pub fn unreachable(&self, e: &reqwest::Error) -> ProviderError {
         let what = if e.is_timeout() {
-            "did not answer in time".to_owned()
+            let message = format!("the {} provider did not answer in time", self.capability);
+            return ProviderError::timeout(message);
         } else if e.is_connect() {
             "could not be reached".to_owned()
         } else if e.is_body() || e.is_decode() {

@@ -1,33 +1,36 @@
 //! The storyteller on an OpenAI-compatible chat API. Plans ask for structured output
-//! (`json_schema`, then `json_object`, then plain text searched for JSON) and fall back to the
-//! builtin planner; scenes are streamed, tidied, kept to the age's word range, asked again
-//! when empty or far too short, and written offline as a last resort. A small or misbehaving
-//! model still yields a finished, sensible story.
+//! (`json_schema`, then `json_object`, then plain text searched for JSON, as far as the server
+//! takes them); scenes are streamed and tidied. An answer that cannot be used comes back as a
+//! rejection: the story asks again with the reason, which is then told to the model, and
+//! decides what happens when the model keeps failing. Nothing here writes offline in its stead.
 
 use super::client::{Endpoint, Piece, read_chat_stream};
-use super::structured::{first_object, loops, plan_from, tidy, trim_to, word_range, words};
-use crate::providers::builtin::Storyteller;
+use super::structured::{first_object, plan_from, scene_text};
 use actors::model::{SceneDraft, StoryId, StoryPlan, StorySpec};
-use actors::ports::{Llm, ProviderError, SceneRequest};
+use actors::ports::{Llm, ProviderError, Rejection, SceneRequest};
+use actors::story::checks::SceneRules;
 use async_trait::async_trait;
 use prometheus::IntCounter;
 use serde_json::{Value, json};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub struct OpenAiStoryteller {
     pub(super) endpoint: Endpoint,
     pub(super) model: String,
-    /// For what the model cannot do: the plan or a scene, written offline.
-    pub(super) builtin: Storyteller,
     pub(super) tokens: IntCounter,
+    /// The first plan format this server did not refuse: later plans are asked that way.
+    pub(super) plan_format: AtomicUsize,
 }
 
 /// How the plan is asked for, most structured first.
 #[derive(Clone, Copy, Debug)]
-enum Format {
+pub enum Format {
     JsonSchema,
     JsonObject,
     Plain,
 }
+
+const FORMATS: [Format; 3] = [Format::JsonSchema, Format::JsonObject, Format::Plain];
 
 fn plan_schema() -> Value {
     json!({
@@ -53,6 +56,122 @@ pub fn system_prompt(age: u8, language: &str) -> String {
     )
 }
 
+/// What the model is told when its last answer was rejected, before it tries again.
+fn problem(why: Rejection, rules: &SceneRules) -> String {
+    let hero = rules.hero.as_deref().unwrap_or("the hero");
+    match why {
+        Rejection::Unsafe(_) => "it had something in it that is not right for young children".into(),
+        Rejection::Length { words } => format!("it had {words} words"),
+        Rejection::Loop => "it said the same words again and again".into(),
+        Rejection::Unfinished => "it stopped in the middle of a sentence".into(),
+        Rejection::Person => "it was told by \"I\" instead of about the hero".into(),
+        Rejection::Hero => format!("it did not name {hero}"),
+        Rejection::Markup => "it had headings, notes or these instructions in it".into(),
+        Rejection::Parse => "it was not the JSON asked for".into(),
+    }
+}
+
+/// How the story must be told, in words for the model.
+fn how_to_tell(rules: &SceneRules) -> String {
+    let voice = match (&rules.hero, rules.third_person) {
+        (Some(hero), true) => format!("Tell it about {hero} in the third person (\"{hero} ran\", \"she\", \"he\"), "),
+        (None, true) => "Tell it in the third person (\"she\", \"he\", \"they\"), ".to_owned(),
+        (_, false) => "Tell it ".to_owned(),
+    };
+    format!("{voice}in {} to {} words, and end with a finished sentence.", rules.min_words, rules.max_words)
+}
+
+/// The chat messages for the plan; `rejected`: why the last plan was not taken.
+pub fn plan_messages(spec: &StorySpec, rejected: Option<Rejection>) -> Value {
+    let rules = SceneRules::for_story(spec);
+    let hero = rules.hero.as_deref().map(|h| format!(" The hero is {h}.")).unwrap_or_default();
+    let mut ask = format!(
+        "Plan a {style} story in exactly {n} scenes. The child asked for: {prompt}\n\
+         Answer with JSON only, like {{\"title\": \"…\", \"scenes\": [{{\"title\": \"…\", \"outline\": \"one sentence\"}}]}}.{hero}",
+        style = spec.style.as_str(),
+        n = spec.num_scenes,
+        prompt = spec.prompt,
+    );
+    if let Some(why) = rejected {
+        ask.push_str(&format!(
+            "\nYour last answer could not be used: {}. Answer again: JSON only, a title and exactly {} scenes, \
+             each with a title and a one-sentence outline{}.",
+            problem(why, &rules),
+            spec.num_scenes,
+            rules.hero.as_deref().map(|h| format!(" about {h}")).unwrap_or_default(),
+        ));
+    }
+    json!([
+        {"role": "system", "content": system_prompt(spec.age, &spec.language)},
+        {"role": "user", "content": ask},
+    ])
+}
+
+/// The chat messages for one scene; `rejected`: why the last answer was not taken.
+pub fn scene_messages(request: SceneRequest<'_>, rejected: Option<Rejection>) -> Value {
+    let (spec, plan, index) = (request.spec, request.plan, request.index);
+    let rules = SceneRules::for_story(spec);
+    let scene = &plan.scenes[index.min(plan.scenes.len().saturating_sub(1))];
+    let earlier: Vec<String> = request
+        .previous
+        .iter()
+        .rev()
+        .take(2)
+        .rev()
+        .map(|s| s.text.split_inclusive(['.', '!', '?']).take(2).collect::<String>())
+        .collect();
+    let mut ask = format!(
+        "The story is \"{title}\" ({style}). Earlier: {earlier}\nWrite scene {n} of {total}, \"{scene_title}\": \
+         {outline}\n{how} Write only the story, with no title and no notes.",
+        title = plan.title,
+        style = spec.style.as_str(),
+        earlier = if earlier.is_empty() { "this is the beginning.".to_owned() } else { earlier.join(" ") },
+        n = index + 1,
+        total = plan.scenes.len(),
+        scene_title = scene.title,
+        outline = scene.outline,
+        how = how_to_tell(&rules),
+    );
+    if let Some(why) = rejected {
+        ask.push_str(&format!(
+            "\nYour last answer could not be used: {}. Write it again. {}",
+            problem(why, &rules),
+            how_to_tell(&rules)
+        ));
+    }
+    json!([
+        {"role": "system", "content": system_prompt(spec.age, &spec.language)},
+        {"role": "user", "content": ask},
+    ])
+}
+
+/// The whole request body for a plan asked for in `format`.
+pub fn plan_body(model: &str, spec: &StorySpec, format: Format, rejected: Option<Rejection>) -> Value {
+    let mut body = json!({
+        "model": model,
+        "messages": plan_messages(spec, rejected),
+        "max_tokens": 120 + 80 * u32::from(spec.num_scenes),
+        "temperature": 0.7,
+    });
+    match format {
+        Format::JsonSchema => {
+            body["response_format"] = json!({"type": "json_schema", "json_schema": {"name": "story_plan", "strict": true, "schema": plan_schema()}});
+        }
+        Format::JsonObject => body["response_format"] = json!({"type": "json_object"}),
+        Format::Plain => {}
+    }
+    body
+}
+
+/// The whole (streamed) request body for a scene.
+pub fn scene_body(model: &str, request: SceneRequest<'_>, rejected: Option<Rejection>) -> Value {
+    let max = SceneRules::for_story(request.spec).max_words;
+    json!({
+        "model": model, "messages": scene_messages(request, rejected), "max_tokens": max * 2, "temperature": 0.8,
+        "stream": true, "stream_options": {"include_usage": true},
+    })
+}
+
 impl OpenAiStoryteller {
     fn count(&self, answer: &Value) {
         if let Some(tokens) = answer["usage"]["completion_tokens"].as_u64() {
@@ -60,59 +179,48 @@ impl OpenAiStoryteller {
         }
     }
 
-    async fn ask_plan(&self, spec: &StorySpec, format: Format) -> Result<Option<StoryPlan>, ProviderError> {
-        let ask = format!(
-            "Plan a {style} story in exactly {n} scenes. The child asked for: {prompt}\n\
-             Answer with JSON only, like {{\"title\": \"…\", \"scenes\": [{{\"title\": \"…\", \"outline\": \"one sentence\"}}]}}.",
-            style = spec.style.as_str(),
-            n = spec.num_scenes,
-            prompt = spec.prompt,
-        );
-        let mut body = json!({
-            "model": self.model,
-            "messages": [
-                {"role": "system", "content": system_prompt(spec.age, &spec.language)},
-                {"role": "user", "content": ask},
-            ],
-            "max_tokens": 120 + 80 * u32::from(spec.num_scenes),
-            "temperature": 0.7,
-        });
-        match format {
-            Format::JsonSchema => {
-                body["response_format"] = json!({"type": "json_schema", "json_schema": {"name": "story_plan", "strict": true, "schema": plan_schema()}});
-            }
-            Format::JsonObject => body["response_format"] = json!({"type": "json_object"}),
-            Format::Plain => {}
+    /// A plan, asked for in the most structured way this server takes.
+    async fn plan(&self, spec: &StorySpec, rejected: Option<Rejection>) -> Result<StoryPlan, ProviderError> {
+        let start = self.plan_format.load(Ordering::Relaxed);
+        for (i, format) in FORMATS.into_iter().enumerate().skip(start) {
+            let body = plan_body(&self.model, spec, format, rejected);
+            let answer = match self.endpoint.json_or_refused("/chat/completions", &body).await? {
+                Ok(answer) => answer,
+                // This server does not take that `response_format`: from now on, the next way.
+                Err(status) if i + 1 < FORMATS.len() => {
+                    tracing::info!(?format, %status, "the model server refused this plan format; asking another way");
+                    self.plan_format.fetch_max(i + 1, Ordering::Relaxed);
+                    continue;
+                }
+                Err(status) => return Err(self.endpoint.error(false, &format!("refused the plan request ({status})"))),
+            };
+            self.count(&answer);
+            let text = answer["choices"][0]["message"]["content"].as_str().unwrap_or_default();
+            return first_object(text)
+                .and_then(|value| plan_from(&value, spec))
+                .ok_or(ProviderError::rejected(Rejection::Parse));
         }
-        let answer = match self.endpoint.json_or_refused("/chat/completions", &body).await? {
-            Ok(answer) => answer,
-            // This server does not take that `response_format`: try the next way.
-            Err(_) => return Ok(None),
-        };
-        self.count(&answer);
-        let text = answer["choices"][0]["message"]["content"].as_str().unwrap_or_default();
-        Ok(first_object(text).and_then(|value| plan_from(&value, spec)))
+        Err(self.endpoint.error(false, "refused every way of asking for a plan"))
     }
 
-    /// Stream one completion; the whole text.
-    async fn stream(&self, messages: Value, max_tokens: usize) -> Result<String, ProviderError> {
-        let body = json!({
-            "model": self.model, "messages": messages, "max_tokens": max_tokens, "temperature": 0.8,
-            "stream": true, "stream_options": {"include_usage": true},
-        });
+    /// A scene, streamed, then made as good as it can be without asking again.
+    async fn scene(&self, request: SceneRequest<'_>, rejected: Option<Rejection>) -> Result<SceneDraft, ProviderError> {
+        let body = scene_body(&self.model, request, rejected);
         let response = self.endpoint.send("/chat/completions", &body).await?;
-        let (mut text, mut pieces, mut usage) = (String::new(), 0u64, None);
+        let (mut raw, mut pieces, mut usage) = (String::new(), 0u64, None);
         read_chat_stream(&self.endpoint, response, |piece| match piece {
             Piece::Text(t) => {
                 pieces += 1;
-                text.push_str(&t);
+                raw.push_str(&t);
             }
             Piece::Usage(n) => usage = Some(n),
         })
         .await?;
         // Servers that send no usage stream about one token per event.
         self.tokens.inc_by(usage.unwrap_or(pieces));
-        Ok(text)
+        let plan = request.plan;
+        let title = plan.scenes[request.index.min(plan.scenes.len().saturating_sub(1))].title.clone();
+        Ok(SceneDraft { title, text: scene_text(&raw, &SceneRules::for_story(request.spec)) })
     }
 }
 
@@ -122,56 +230,24 @@ impl Llm for OpenAiStoryteller {
         "openai"
     }
 
-    async fn plan_story(&self, story_id: StoryId, spec: &StorySpec) -> Result<StoryPlan, ProviderError> {
-        for format in [Format::JsonSchema, Format::JsonObject, Format::Plain] {
-            if let Some(plan) = self.ask_plan(spec, format).await? {
-                return Ok(plan);
-            }
-            tracing::info!(story = %story_id, ?format, "the model's plan was not usable");
-        }
-        tracing::info!(story = %story_id, "planning offline: the model gave no usable plan");
-        self.builtin.plan_story(story_id, spec).await
+    async fn plan_story(&self, _: StoryId, spec: &StorySpec) -> Result<StoryPlan, ProviderError> {
+        self.plan(spec, None).await
+    }
+
+    async fn replan_story(
+        &self,
+        _: StoryId,
+        spec: &StorySpec,
+        rejected: Rejection,
+    ) -> Result<StoryPlan, ProviderError> {
+        self.plan(spec, Some(rejected)).await
     }
 
     async fn write_scene(&self, request: SceneRequest<'_>) -> Result<SceneDraft, ProviderError> {
-        let (spec, plan, index) = (request.spec, request.plan, request.index);
-        let scene = &plan.scenes[index.min(plan.scenes.len().saturating_sub(1))];
-        let (min, max) = word_range(spec.age);
-        let earlier: Vec<String> = request
-            .previous
-            .iter()
-            .rev()
-            .take(2)
-            .rev()
-            .map(|s| s.text.split_inclusive(['.', '!', '?']).take(2).collect::<String>())
-            .collect();
-        let ask = format!(
-            "The story is \"{title}\" ({style}). Earlier: {earlier}\nWrite scene {n} of {total}, \"{scene_title}\": \
-             {outline}\nWrite {min} to {max} words of story text only: no title, no headings, no notes.",
-            title = plan.title,
-            style = spec.style.as_str(),
-            earlier = if earlier.is_empty() { "this is the beginning.".to_owned() } else { earlier.join(" ") },
-            n = index + 1,
-            total = plan.scenes.len(),
-            scene_title = scene.title,
-            outline = scene.outline,
-        );
-        let messages = json!([
-            {"role": "system", "content": system_prompt(spec.age, &spec.language)},
-            {"role": "user", "content": ask},
-        ]);
-        // Twice at most: a second answer when the first was empty, too short or looping.
-        for _ in 0..2 {
-            let text = tidy(&self.stream(messages.clone(), max * 2).await?);
-            if loops(&text) {
-                continue;
-            }
-            let text = if words(&text) > max { trim_to(&text, max) } else { text };
-            if words(&text) >= min {
-                return Ok(SceneDraft { title: scene.title.clone(), text });
-            }
-        }
-        tracing::info!(story = %request.story_id, scene = index + 1, "writing a scene offline: the model's were unusable");
-        self.builtin.write_scene(request).await
+        self.scene(request, None).await
+    }
+
+    async fn rewrite_scene(&self, request: SceneRequest<'_>, rejected: Rejection) -> Result<SceneDraft, ProviderError> {
+        self.scene(request, Some(rejected)).await
     }
 }

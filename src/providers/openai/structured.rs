@@ -1,7 +1,9 @@
 //! Making sense of what a model wrote: the first JSON object in free text, a story plan that is
-//! actually usable, and scene text tidied (labels, repeats) and kept within its word range.
+//! actually usable, and scene text tidied (labels, repeats), cut to its word range at a
+//! sentence end. Whether the result is good enough is for the story's checks to say.
 
 use actors::model::{ScenePlan, StoryPlan, StorySpec};
+use actors::story::checks::{SceneRules, finished, words};
 use serde_json::Value;
 
 /// The first complete JSON object in `text` (models wrap JSON in prose or code fences).
@@ -65,17 +67,19 @@ pub fn plan_from(value: &Value, spec: &StorySpec) -> Option<StoryPlan> {
     (scenes.len() == wanted && distinct.len() == wanted).then_some(StoryPlan { title, scenes })
 }
 
-/// Words a scene should have for a child of `age`: shorter for the youngest.
-pub fn word_range(age: u8) -> (usize, usize) {
-    match age {
-        0..=5 => (60, 120),
-        6..=8 => (80, 160),
-        _ => (100, 200),
+/// A scene as the model wrote it, made as good as it can be without asking again: tidied,
+/// cut after the last whole sentence within the word range, and an unfinished last sentence
+/// dropped when enough remains without it.
+pub fn scene_text(raw: &str, rules: &SceneRules) -> String {
+    let text = tidy(raw);
+    let text = if words(&text) > rules.max_words { trim_to(&text, rules.max_words) } else { text };
+    if finished(&text) {
+        return text;
     }
-}
-
-pub fn words(text: &str) -> usize {
-    text.split_whitespace().count()
+    let mut whole = sentences(&text);
+    whole.pop();
+    let whole = whole.join(" ");
+    if words(&whole) >= rules.min_words { whole } else { text }
 }
 
 /// Scene text as a model wrote it, tidied: headings, labels and markup dropped, a sentence
@@ -134,19 +138,6 @@ fn sentences(text: &str) -> Vec<String> {
         out.push(rest.to_owned());
     }
     out
-}
-
-/// A model stuck in a loop: some run of four words comes back three times or more
-/// ("a dragon is a dragon, a dragon is a dragon, …").
-pub fn loops(text: &str) -> bool {
-    let words: Vec<String> =
-        text.split_whitespace().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase()).collect();
-    let mut seen = std::collections::HashMap::new();
-    words.windows(4).any(|gram| {
-        let count = seen.entry(gram.join(" ")).or_insert(0);
-        *count += 1;
-        *count >= 3
-    })
 }
 
 /// At most `max` words, cut after the last whole sentence that fits (or at `max` words with a
@@ -217,9 +208,12 @@ mod tests {
     }
 
     #[test]
-    fn loops_are_noticed() {
-        assert!(loops("Pip is a dragon, a dragon is a dragon, a dragon is a dragon, a dragon is a dragon."));
-        assert!(!loops("Ruby woke up. Ruby smiled at the sun. Ruby ran to the river and Ruby swam."));
+    fn an_unfinished_last_sentence_is_dropped_when_enough_remains() {
+        let rules = SceneRules { hero: None, third_person: true, min_words: 3, max_words: 20 };
+        assert_eq!(scene_text("One two three. Four five six. Seven eight", &rules), "One two three. Four five six.");
+        assert_eq!(scene_text("One two. Three four", &rules), "One two. Three four", "too little would remain");
+        let long: String = (0..3).map(|i| format!("Part {i} has words three four five six seven eight. ")).collect();
+        assert_eq!(words(&scene_text(&long, &rules)), 20, "cut at a sentence end within the range");
     }
 
     #[test]
