@@ -4,6 +4,8 @@
 mod chat;
 mod client;
 mod images;
+#[cfg(test)]
+mod real_outputs;
 mod speech;
 pub mod storyteller;
 pub mod structured;

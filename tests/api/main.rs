@@ -2,6 +2,7 @@
 //! One binary for all of them: linking is the slow part on small machines.
 
 mod auth;
+mod capture;
 mod crash;
 mod disk;
 mod drain;
@@ -22,6 +23,7 @@ mod safety;
 mod storage_errors;
 mod stories;
 mod views;
+mod voice;
 mod web;
 mod ws;
 mod ws_client;

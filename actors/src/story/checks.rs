@@ -1,5 +1,5 @@
 //! Cheap checks on what a language model wrote, before a story takes it: no markup or
-//! instructions left in, no loop, a finished last sentence, the age's word range, told about
+//! instructions left in, no loop, the age's word range, a finished last sentence, told about
 //! the hero (third person, unless the child asked for "I") and naming them. A failure is a
 //! [`Rejection`], which the model is told when it is asked again. The table test runs them on
 //! real model outputs (`tests/llm/outputs.json`).
@@ -41,7 +41,7 @@ impl SceneRules {
         let english = spec.language == "en" || spec.language.starts_with("en-");
         let (min_words, max_words) = word_range(spec.age);
         Self {
-            hero: requirements::extract(&asked).hero.name,
+            hero: requirements::extract(&asked).hero.name.map(|first| full_name(&asked, &first)),
             third_person: english && !first_person,
             min_words,
             max_words,
@@ -56,12 +56,12 @@ impl SceneRules {
         if loops(text) {
             return Err(Rejection::Loop);
         }
-        if !finished(text) {
-            return Err(Rejection::Unfinished);
-        }
         let count = words(text);
         if !(self.min_words..=self.max_words).contains(&count) {
             return Err(Rejection::Length { words: count });
+        }
+        if !finished(text) {
+            return Err(Rejection::Unfinished);
         }
         if self.third_person && first_person(text) {
             return Err(Rejection::Person);
@@ -72,23 +72,69 @@ impl SceneRules {
         Ok(())
     }
 
-    /// A plan must be about the hero and carry nothing but story.
+    /// A plan must carry nothing but story, tell a different thing in each scene, have whole
+    /// titles, and be about the hero.
     pub fn check_plan(&self, plan: &StoryPlan) -> Result<(), Rejection> {
-        let mut all = plan.title.clone();
-        for scene in &plan.scenes {
-            for part in [&scene.title, &scene.outline] {
-                all.push('\n');
-                all.push_str(part);
-            }
-        }
-        if leftover_markup(&all) {
+        let titles: Vec<&str> =
+            std::iter::once(plan.title.as_str()).chain(plan.scenes.iter().map(|s| s.title.as_str())).collect();
+        let outlines: Vec<&str> = plan.scenes.iter().map(|s| s.outline.as_str()).collect();
+        let all = titles.iter().chain(&outlines).copied().collect::<Vec<_>>().join("\n");
+        // A title that is a key of the JSON asked for ("scenes") is the format, not a story.
+        let keys = ["title", "scenes", "scene", "outline"];
+        if leftover_markup(&all) || titles.iter().any(|t| keys.contains(&t.trim().to_lowercase().as_str())) {
             return Err(Rejection::Markup);
+        }
+        let repeated = outlines.iter().enumerate().any(|(i, a)| outlines[..i].iter().any(|b| alike(a, b)));
+        if repeated || outlines.iter().any(|o| loops(o)) {
+            return Err(Rejection::Loop);
+        }
+        if titles.iter().any(|t| cut_short(t)) {
+            return Err(Rejection::Unfinished);
         }
         if self.hero.as_deref().is_some_and(|hero| !names(&all, hero)) {
             return Err(Rejection::Hero);
         }
         Ok(())
     }
+}
+
+/// The hero's whole name as the child said it: the extractor's first word and the capitalised
+/// words after it ("Sir" → "Sir Bumble", "Big" → "Big Blue").
+fn full_name(asked: &str, first: &str) -> String {
+    let words: Vec<&str> = asked.split_whitespace().collect();
+    let clean = |w: &str| w.trim_matches(|c: char| !c.is_alphanumeric() && c != '-').to_owned();
+    let Some(start) = words.iter().position(|w| clean(w) == first) else { return first.to_owned() };
+    let mut name = vec![clean(words[start])];
+    for word in &words[start + 1..] {
+        let word_clean = clean(word);
+        if !word_clean.chars().next().is_some_and(char::is_uppercase) {
+            break;
+        }
+        name.push(word_clean);
+        if word.ends_with([',', '.', '!', '?', ';', ':']) {
+            break;
+        }
+    }
+    name.join(" ")
+}
+
+/// Two outlines that say the same: most of their words shared.
+fn alike(a: &str, b: &str) -> bool {
+    let set = |t: &str| -> std::collections::BTreeSet<String> {
+        t.split_whitespace().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase()).collect()
+    };
+    let (a, b) = (set(a), set(b));
+    let shared = a.intersection(&b).count();
+    shared * 5 >= a.len().max(b.len()) * 4
+}
+
+/// A title cut off by a length bound: it ends on a word that leads on ("…, a", "… of the").
+fn cut_short(title: &str) -> bool {
+    let title = title.trim();
+    let last = title.rsplit(' ').next().unwrap_or("").to_lowercase();
+    title.ends_with([',', ':', ';', '-'])
+        || ["a", "an", "the", "and", "or", "of", "to", "with", "in", "on", "is", "was", "who", "that"]
+            .contains(&last.as_str())
 }
 
 /// A model stuck in a loop: some run of four words comes back three times or more
@@ -111,39 +157,18 @@ pub fn finished(text: &str) -> bool {
 }
 
 /// Words that are left from a prompt or a chat format, never from a story.
+#[rustfmt::skip]
 const LEFTOVERS: &[&str] = &[
-    "<|",
-    "|>",
-    "</",
-    "[inst",
-    "```",
-    "###",
-    "{",
-    "}",
-    "[",
-    "]",
-    "no title",
-    "no headings",
-    "no notes",
-    "story text",
-    "words of",
-    "word count",
-    "here is the story",
-    "here's the story",
-    "here is scene",
-    "here's scene",
-    "here is a story",
-    "as an ai",
-    "language model",
-    "outline:",
-    "note:",
-    "scene 1 of",
-    "scene 2 of",
-    "scene 3 of",
-    "of story text",
-    "(end of",
-    "the end of scene",
-    "write scene",
+    // Chat formats and markup.
+    "<|", "|>", "</", "[inst", "```", "###", "{", "}", "[", "]",
+    // The prompt's own words, echoed.
+    "no title", "no headings", "no notes", "story text", "words of", "word count", "third person",
+    "first person", "write scene", "scene 1 of", "scene 2 of", "scene 3 of", "earlier:", "outline:",
+    "the outline is", "the story's title", "the story is \"", "the story is about", "(fantasy)",
+    "(sci-fi)", "(adventure)", "(animals)", "(bedtime)", "(funny)", "(mystery)",
+    // Talk about the answer instead of the story.
+    "here is the story", "here's the story", "here is a story", "here is scene", "here's scene",
+    "as an ai", "language model", "note:", "(end of", "the end of scene",
 ];
 
 /// Markup or the instructions themselves, left in the text.
@@ -214,6 +239,8 @@ mod tests {
     fn the_rules_come_from_what_the_child_asked() {
         let rules = SceneRules::for_story(&spec("a fox named Ruby", 4));
         assert_eq!((rules.hero.as_deref(), rules.third_person, rules.min_words), (Some("Ruby"), true, 60));
+        let knight = SceneRules::for_story(&spec("a knight named Sir Bumble, who is afraid of spiders", 7));
+        assert_eq!(knight.hero.as_deref(), Some("Sir Bumble"), "the whole name");
         assert!(!SceneRules::for_story(&spec("a story about me in the first person", 7)).third_person);
         let french = StorySpec { language: "fr".into(), ..spec("un renard", 7) };
         assert!(!SceneRules::for_story(&french).third_person, "the pronoun check knows English only");
@@ -265,5 +292,15 @@ mod tests {
         assert_eq!(rules.check_plan(&other), Err(Rejection::Hero));
         let marked = StoryPlan { title: "Ruby ### Day".into(), scenes: vec![scene("Ruby wakes up.")] };
         assert_eq!(rules.check_plan(&marked), Err(Rejection::Markup));
+        let keyed = StoryPlan { title: "Scenes".into(), scenes: vec![scene("Ruby wakes up.")] };
+        assert_eq!(rules.check_plan(&keyed), Err(Rejection::Markup), "a JSON key for a title");
+        let same = vec![
+            scene("Ruby is a shy fox who is afraid of the dark."),
+            scene("A shy fox who is scared of the dark, Ruby."),
+        ];
+        assert_eq!(rules.check_plan(&StoryPlan { title: "Ruby".into(), scenes: same }), Err(Rejection::Loop));
+        let cut =
+            StoryPlan { title: "Ruby's first step is a bunny named Clover, a".into(), scenes: plan.scenes.clone() };
+        assert_eq!(rules.check_plan(&cut), Err(Rejection::Unfinished));
     }
 }

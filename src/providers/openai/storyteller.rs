@@ -1,6 +1,6 @@
 //! The storyteller on an OpenAI-compatible chat API. Plans ask for structured output
-//! (`json_schema`, then `json_object`, then plain text searched for JSON, as far as the server
-//! takes them); scenes are streamed and tidied. An answer that cannot be used comes back as a
+//! (`json_schema` with the lengths bounded, without them, `json_object`, then plain text
+//! searched for JSON, as far as the server takes them); scenes are streamed and tidied. An answer that cannot be used comes back as a
 //! rejection: the story asks again with the reason, which is then told to the model, and
 //! decides what happens when the model keeps failing. Nothing here writes offline in its stead.
 
@@ -25,25 +25,34 @@ pub struct OpenAiStoryteller {
 /// How the plan is asked for, most structured first.
 #[derive(Clone, Copy, Debug)]
 pub enum Format {
+    /// A schema that also bounds the number of scenes and each text's length: without it, a
+    /// small model (SmolLM2 on llama.cpp) ran an outline on until the answer was cut. OpenAI's
+    /// strict mode takes no string lengths and refuses it: the next way is then used.
+    BoundedSchema,
     JsonSchema,
     JsonObject,
     Plain,
 }
 
-const FORMATS: [Format; 3] = [Format::JsonSchema, Format::JsonObject, Format::Plain];
+const FORMATS: [Format; 4] = [Format::BoundedSchema, Format::JsonSchema, Format::JsonObject, Format::Plain];
 
-fn plan_schema() -> Value {
+fn plan_schema(scenes: u8, bounded: bool) -> Value {
+    let text = |max: u32| {
+        if bounded { json!({"type": "string", "minLength": 3, "maxLength": max}) } else { json!({"type": "string"}) }
+    };
+    let mut list = json!({"type": "array", "items": {
+        "type": "object", "additionalProperties": false, "required": ["title", "outline"],
+        "properties": {"title": text(60), "outline": text(200)}
+    }});
+    if bounded {
+        list["minItems"] = json!(scenes);
+        list["maxItems"] = json!(scenes);
+    }
     json!({
         "type": "object",
         "additionalProperties": false,
         "required": ["title", "scenes"],
-        "properties": {
-            "title": {"type": "string"},
-            "scenes": {"type": "array", "items": {
-                "type": "object", "additionalProperties": false, "required": ["title", "outline"],
-                "properties": {"title": {"type": "string"}, "outline": {"type": "string"}}
-            }}
-        }
+        "properties": {"title": text(60), "scenes": list}
     })
 }
 
@@ -84,13 +93,14 @@ fn how_to_tell(rules: &SceneRules) -> String {
 /// The chat messages for the plan; `rejected`: why the last plan was not taken.
 pub fn plan_messages(spec: &StorySpec, rejected: Option<Rejection>) -> Value {
     let rules = SceneRules::for_story(spec);
-    let hero = rules.hero.as_deref().map(|h| format!(" The hero is {h}.")).unwrap_or_default();
     let mut ask = format!(
         "Plan a {style} story in exactly {n} scenes. The child asked for: {prompt}\n\
-         Answer with JSON only, like {{\"title\": \"…\", \"scenes\": [{{\"title\": \"…\", \"outline\": \"one sentence\"}}]}}.{hero}",
+         Answer with JSON only: the story's \"title\", and \"scenes\": {n} scenes, each with its own \"title\" \
+         and an \"outline\" that says in one sentence what {hero} does in that scene.",
         style = spec.style.as_str(),
         n = spec.num_scenes,
         prompt = spec.prompt,
+        hero = rules.hero.as_deref().unwrap_or("the hero"),
     );
     if let Some(why) = rejected {
         ask.push_str(&format!(
@@ -153,10 +163,13 @@ pub fn plan_body(model: &str, spec: &StorySpec, format: Format, rejected: Option
         "max_tokens": 120 + 80 * u32::from(spec.num_scenes),
         "temperature": 0.7,
     });
+    let schema = |bounded| {
+        let schema = plan_schema(spec.num_scenes, bounded);
+        json!({"type": "json_schema", "json_schema": {"name": "story_plan", "strict": true, "schema": schema}})
+    };
     match format {
-        Format::JsonSchema => {
-            body["response_format"] = json!({"type": "json_schema", "json_schema": {"name": "story_plan", "strict": true, "schema": plan_schema()}});
-        }
+        Format::BoundedSchema => body["response_format"] = schema(true),
+        Format::JsonSchema => body["response_format"] = schema(false),
         Format::JsonObject => body["response_format"] = json!({"type": "json_object"}),
         Format::Plain => {}
     }
@@ -220,7 +233,8 @@ impl OpenAiStoryteller {
         self.tokens.inc_by(usage.unwrap_or(pieces));
         let plan = request.plan;
         let title = plan.scenes[request.index.min(plan.scenes.len().saturating_sub(1))].title.clone();
-        Ok(SceneDraft { title, text: scene_text(&raw, &SceneRules::for_story(request.spec)) })
+        let text = scene_text(&raw, &SceneRules::for_story(request.spec), &[&plan.title, &title]);
+        Ok(SceneDraft { title, text: text.map_err(ProviderError::rejected)? })
     }
 }
 

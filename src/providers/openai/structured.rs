@@ -3,7 +3,8 @@
 //! sentence end. Whether the result is good enough is for the story's checks to say.
 
 use actors::model::{ScenePlan, StoryPlan, StorySpec};
-use actors::story::checks::{SceneRules, finished, words};
+use actors::ports::Rejection;
+use actors::story::checks::{SceneRules, finished, loops, words};
 use serde_json::Value;
 
 /// The first complete JSON object in `text` (models wrap JSON in prose or code fences).
@@ -46,8 +47,9 @@ fn sensible(text: &str, max_chars: usize) -> Option<String> {
     (letters >= 2 && text.chars().count() <= max_chars && !text.contains(['{', '}', '[', ']'])).then(|| text.to_owned())
 }
 
-/// A plan from a model's JSON, if it is one a child could be read: a title, and `num_scenes`
-/// distinct scenes each with a short outline. Otherwise `None` (the caller plans offline).
+/// A plan from a model's JSON, if it has the shape of one: a title, and `num_scenes` scenes
+/// each with a short outline. Otherwise `None` (a `parse` rejection). Whether it is a good one
+/// (repeats, leftovers, the hero) is for the story's checks to say.
 pub fn plan_from(value: &Value, spec: &StorySpec) -> Option<StoryPlan> {
     let title = match &spec.title {
         Some(title) => title.clone(),
@@ -61,37 +63,43 @@ pub fn plan_from(value: &Value, spec: &StorySpec) -> Option<StoryPlan> {
         let title = scene["title"].as_str().and_then(|t| sensible(t, 80)).unwrap_or_else(|| format!("Part {}", i + 1));
         scenes.push(ScenePlan { title, outline });
     }
-    let mut distinct: Vec<String> = scenes.iter().map(|s| s.outline.to_lowercase()).collect();
-    distinct.sort();
-    distinct.dedup();
-    (scenes.len() == wanted && distinct.len() == wanted).then_some(StoryPlan { title, scenes })
+    (scenes.len() == wanted).then_some(StoryPlan { title, scenes })
 }
 
 /// A scene as the model wrote it, made as good as it can be without asking again: tidied,
 /// cut after the last whole sentence within the word range, and an unfinished last sentence
-/// dropped when enough remains without it.
-pub fn scene_text(raw: &str, rules: &SceneRules) -> String {
-    let text = tidy(raw);
+/// dropped when enough remains without it. A model that looped (its repeats dropped by
+/// tidying) and left too little besides is a `Loop`, which is what it is told.
+pub fn scene_text(raw: &str, rules: &SceneRules, titles: &[&str]) -> Result<String, Rejection> {
+    let text = tidy(raw, titles);
+    if words(&text) < rules.min_words && loops(raw) {
+        return Err(Rejection::Loop);
+    }
     let text = if words(&text) > rules.max_words { trim_to(&text, rules.max_words) } else { text };
     if finished(&text) {
-        return text;
+        return Ok(text);
     }
     let mut whole = sentences(&text);
     whole.pop();
     let whole = whole.join(" ");
-    if words(&whole) >= rules.min_words { whole } else { text }
+    Ok(if words(&whole) >= rules.min_words { whole } else { text })
 }
 
-/// Scene text as a model wrote it, tidied: headings, labels and markup dropped, a sentence
-/// repeated word for word kept once (small models loop), whitespace made plain.
-pub fn tidy(text: &str) -> String {
+/// Scene text as a model wrote it, tidied: headings, labels (`titles` put before the text,
+/// "The Final Challenge: …") and markup dropped, a sentence repeated word for word kept once
+/// (small models loop), whitespace made plain.
+pub fn tidy(text: &str, titles: &[&str]) -> String {
     let mut kept: Vec<String> = Vec::new();
     // Labels are ASCII: compared without changing case, so no byte offset of a lower-cased copy
     // is ever used on the original (case changes can change byte lengths).
     let starts = |line: &str, label: &str| line.get(..label.len()).is_some_and(|head| head.eq_ignore_ascii_case(label));
-    for line in text.lines().map(str::trim) {
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    for (i, line) in lines.iter().enumerate() {
         let line = line.replace("**", "").replace('*', "");
-        if line.is_empty() || line.starts_with('#') || starts(&line, "scene ") && line.len() < 60 && line.ends_with(':')
+        let last = i + 1 == lines.len();
+        if line.starts_with('#')
+            || starts(&line, "scene ") && line.len() < 60 && line.ends_with(':')
+            || heading(&line, last)
         {
             continue;
         }
@@ -99,13 +107,31 @@ pub fn tidy(text: &str) -> String {
             .iter()
             .find_map(|label| starts(&line, label).then(|| line[label.len()..].trim().to_owned()))
             .unwrap_or(line);
-        for sentence in sentences(&line) {
+        let line = if kept.is_empty() { without_labels(&line, titles) } else { &line };
+        for sentence in sentences(line) {
             if !kept.iter().any(|k| k.eq_ignore_ascii_case(&sentence)) {
                 kept.push(sentence);
             }
         }
     }
     kept.join(" ")
+}
+
+/// A title or heading on a line of its own: a few words with no sentence end, and more below
+/// (a last line without one is a sentence cut short, not a heading).
+fn heading(line: &str, last: bool) -> bool {
+    !last && words(line) <= 12 && !line.trim_end_matches(['"', '\'', '”', '’', ')']).ends_with(['.', '!', '?', '…'])
+}
+
+/// The text without the titles a small model puts before it, each with a colon ("The final
+/// challenge: Hoot ran…", "Pip's Big Adventure: The Final Challenge: …").
+fn without_labels<'a>(mut line: &'a str, titles: &[&str]) -> &'a str {
+    while let Some((label, rest)) = line.split_once(": ")
+        && titles.iter().any(|t| t.trim().eq_ignore_ascii_case(label.trim()))
+    {
+        line = rest.trim_start();
+    }
+    line
 }
 
 /// Split after `.`, `!` or `?` (with closing quotes), keeping the marks.
@@ -196,24 +222,30 @@ mod tests {
         assert!(plan_from(&good, &spec(4)).is_none(), "too few scenes");
         let garbage = serde_json::json!({"title": ") {1} {2} 1. [fennek] fennek", "scenes": []});
         assert!(plan_from(&garbage, &spec(1)).is_none());
-        let repeated = serde_json::json!({"title": "Fox", "scenes": [
-            {"outline": "The fox is a fox."}, {"outline": "The fox is a fox."}]});
-        assert!(plan_from(&repeated, &spec(2)).is_none(), "a model looping is not a plan");
     }
 
     #[test]
-    fn tidy_drops_labels_markup_and_repeats() {
-        let text = "# Scene 1\nScene 1:\n**Title:** The Den\nRuby woke up. Ruby woke up. She smiled!\nShe smiled!";
-        assert_eq!(tidy(text), "The Den Ruby woke up. She smiled!");
+    fn tidy_drops_headings_labels_markup_and_repeats() {
+        let text = "# Scene 1\nScene 1:\n**Title:** The Den.\nRuby woke up. Ruby woke up. She smiled!\nShe smiled!";
+        assert_eq!(tidy(text, &[]), "The Den. Ruby woke up. She smiled!");
+        let titles = ["Pip's Day", "The Final Challenge"];
+        let headed = "Luna's Big Adventure (201)\n\nThe Final Challenge: Luna woke up.\nShe smiled at";
+        assert_eq!(tidy(headed, &titles), "Luna woke up. She smiled at", "a cut last line is not a heading");
+        assert_eq!(tidy("Pip's Day: The final challenge: Pip ran home.", &titles), "Pip ran home.");
+        let said = "Then Pip said: \"Hello.\" He smiled.";
+        assert_eq!(tidy(said, &titles), said);
     }
 
     #[test]
     fn an_unfinished_last_sentence_is_dropped_when_enough_remains() {
         let rules = SceneRules { hero: None, third_person: true, min_words: 3, max_words: 20 };
-        assert_eq!(scene_text("One two three. Four five six. Seven eight", &rules), "One two three. Four five six.");
-        assert_eq!(scene_text("One two. Three four", &rules), "One two. Three four", "too little would remain");
+        let text = |raw: &str| scene_text(raw, &rules, &[]).unwrap();
+        assert_eq!(text("One two three. Four five six. Seven eight"), "One two three. Four five six.");
+        assert_eq!(text("One two. Three four"), "One two. Three four", "too little would remain");
         let long: String = (0..3).map(|i| format!("Part {i} has words three four five six seven eight. ")).collect();
-        assert_eq!(words(&scene_text(&long, &rules)), 20, "cut at a sentence end within the range");
+        assert_eq!(words(&text(&long)), 20, "cut at a sentence end within the range");
+        let looped = "She ran. She ran. She ran. She ran. She ran.";
+        assert_eq!(scene_text(looped, &rules, &[]), Err(Rejection::Loop), "one sentence is left: it looped");
     }
 
     #[test]
