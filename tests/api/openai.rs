@@ -25,7 +25,7 @@ const KEY: &str = "sk-test-0123456789abcdefSECRET";
 pub(crate) enum Chat {
     /// Plans as asked, scenes streamed in tiny pieces; the first scene stream is cut short.
     Good,
-    /// Plans that are not JSON, scenes that are empty: the fallbacks must carry the story.
+    /// Plans that are not JSON, however often asked: the offline storyteller must carry the story.
     Garbage,
     /// 401 naming the key, as OpenAI does.
     RefuseKey,
@@ -105,14 +105,14 @@ fn mp3_for(text: &str) -> Vec<u8> {
     providers::audio::encode_mp3(&pcm, 32).unwrap()
 }
 
-const SCENE: &str = "Ruby the fox woke up early in her cosy den under the old oak tree. The sun was warm and \
+pub(crate) const SCENE: &str = "Ruby the fox woke up early in her cosy den under the old oak tree. The sun was warm and \
     the birds were singing. She stretched her paws and sniffed the morning air, which smelled of rain and \
     flowers. Today was a special day, because her friend the owl had promised to show her the secret meadow \
     beyond the river. Ruby packed some berries and a soft blanket, then trotted happily along the path, \
     waving her bushy tail. Everything felt bright and new, and she could not wait to see what the day would \
     bring for two good friends.";
 
-fn sse(events: &[Value], done: bool) -> String {
+pub(crate) fn sse(events: &[Value], done: bool) -> String {
     let mut body: String = events.iter().map(|e| format!("data: {e}\n\n")).collect();
     if done {
         body.push_str("data: [DONE]\n\n");
@@ -171,7 +171,7 @@ async fn chat(State(fake): State<Arc<Fake>>, headers: HeaderMap, axum::Json(requ
     }
     assert_eq!(request["stream"], true, "scenes are streamed");
     let call = fake.scenes.fetch_add(1, Ordering::SeqCst);
-    let text = if fake.chat == Chat::Garbage { "" } else { SCENE };
+    let text = SCENE;
     let mut events = vec![
         json!({"choices": [{"index": 0, "delta": {"role": "assistant", "content": null}, "finish_reason": null}]}),
     ];
@@ -312,6 +312,11 @@ async fn a_story_through_openai_compatible_apis_survives_their_bad_days() {
     assert!(metrics.contains("storymimi_llm_tokens_total{provider=\"openai\"} 242"), "{metrics}");
     let errors = metric_sum(&metrics, "storymimi_provider_errors_total", "kind=\"transient\"");
     assert_eq!(errors, 5.0, "4 image failures and 1 cut stream:\n{metrics}");
+    let retried = |call: &str| {
+        metric_sum(&metrics, "storymimi_provider_retries_total", &format!("call=\"{call}\",reason=\"error\""))
+    };
+    assert_eq!((retried("illustrate"), retried("scene")), (4.0, 1.0), "{metrics}");
+    assert_eq!(detail["written_by"], json!({"writer": "model", "model_scenes": [1, 2], "offline_scenes": []}));
 
     let ready: Value = fetch(&app, "/readyz").await.json().await.unwrap();
     for capability in ["llm", "illustrator", "narrator"] {
@@ -329,17 +334,22 @@ async fn a_misbehaving_model_still_yields_a_finished_sensible_story() {
     let user = app.register("ada@example.com").await;
     let id = app.create_story(&user, json!({"prompt": "a fox named Ruby in the forest", "num_scenes": 2})).await;
     assert_eq!(app.wait_until_finished(&user, &id).await["status"], "completed");
-    // json_schema, json_object, plain: three tries, then the builtin plan.
+    // Asked, then asked again twice with the reason; then the offline storyteller wrote the
+    // whole story, so its scenes were never asked of the model.
     assert_eq!(fake.plans.load(Ordering::SeqCst), 3);
-    // Each scene asked twice (empty answers), then written offline.
-    assert_eq!(fake.scenes.load(Ordering::SeqCst), 4);
+    assert_eq!(fake.scenes.load(Ordering::SeqCst), 0);
     let detail: Value = app.get(&format!("/stories/{id}"), &user.token).await.json().await.unwrap();
+    assert_eq!(detail["written_by"]["writer"], "offline");
     for scene in detail["scenes"].as_array().unwrap() {
         let text = scene["text"].as_str().unwrap();
         assert!(text.contains("Ruby") && (60..=200).contains(&text.split_whitespace().count()), "{text}");
         // Pictures came as URLs and were fetched.
         assert_eq!(fetch(&app, scene["image_url"].as_str().unwrap()).await.bytes().await.unwrap().to_vec(), png());
     }
+    let metrics = app.metrics().await;
+    let parse = "call=\"plan\",reason=\"parse\"";
+    assert_eq!(metric_sum(&metrics, "storymimi_provider_retries_total", parse), 2.0, "{metrics}");
+    assert_eq!(metric_sum(&metrics, "storymimi_provider_fallbacks_total", parse), 1.0, "{metrics}");
 }
 
 #[tokio::test]
@@ -421,7 +431,10 @@ async fn the_agent_speaks_through_the_model_safely_and_cancel_closes_its_stream(
     ws.say("something rude please").await;
     let reply = ws.reply().await;
     assert!(!reply.contains("stupid") && !reply.is_empty(), "{reply}");
-    assert!(app.metrics().await.contains("path=\"agent_reply\""));
+    let metrics = app.metrics().await;
+    assert!(metrics.contains("path=\"agent_reply\""));
+    let unsafe_reply = "storymimi_provider_fallbacks_total{call=\"reply\",reason=\"unsafe\"}";
+    assert_eq!(metric_value(&metrics, unsafe_reply), Some(1.0), "{metrics}");
 
     // Cancel stops the model: its HTTP stream is closed, not left to run.
     ws.say("tell it slowly").await;

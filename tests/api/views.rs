@@ -38,6 +38,8 @@ async fn the_detail_the_bundle_and_the_live_scenes_are_one_rendering() {
     };
     let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
     assert_eq!(keys(&bundled), keys(&detail));
+    let offline = json!({"writer": "offline", "model_scenes": [], "offline_scenes": [1, 2, 3]});
+    assert_eq!(bundled["written_by"], offline, "the builtin storyteller wrote it, and the bundle says so");
     for (field, value) in detail.as_object().unwrap() {
         match field.as_str() {
             "cover_image_url" => {
