@@ -105,6 +105,18 @@ fn mp3_for(text: &str) -> Vec<u8> {
     providers::audio::encode_mp3(&pcm, 32).unwrap()
 }
 
+/// What happens in each scene of the plans the fake model writes: all different, about Ruby.
+pub(crate) const OUTLINES: [&str; 8] = [
+    "Ruby wakes up in her cosy den and packs some berries.",
+    "Ruby meets a kind owl by the river.",
+    "The owl shows Ruby a secret meadow full of flowers.",
+    "A summer storm makes everyone hide under an oak tree.",
+    "Ruby helps a lost duckling find its mother.",
+    "Everyone shares a picnic as the sun goes down.",
+    "Ruby walks home under the stars, humming a song.",
+    "Back in her den, Ruby falls asleep smiling.",
+];
+
 pub(crate) const SCENE: &str = "Ruby the fox woke up early in her cosy den under the old oak tree. The sun was warm and \
     the birds were singing. She stretched her paws and sniffed the morning air, which smelled of rain and \
     flowers. Today was a special day, because her friend the owl had promised to show her the secret meadow \
@@ -161,7 +173,7 @@ async fn chat(State(fake): State<Arc<Fake>>, headers: HeaderMap, axum::Json(requ
             ") {1} {2} 1. [fennek] fennek, fennek is a fox. [1] [3]".to_owned()
         } else {
             let scenes: Vec<Value> = (1..=n)
-                .map(|i| json!({"title": format!("Part {i} of Ruby's day"), "outline": format!("Ruby the fox has adventure number {i} with her friend.")}))
+                .map(|i| json!({"title": format!("Part {i} of Ruby's day"), "outline": OUTLINES[i - 1]}))
                 .collect();
             json!({"title": "Ruby and the Secret Meadow", "scenes": scenes}).to_string()
         };

@@ -6,7 +6,7 @@
 
 use crate::helpers::{TestApp, User, metric_sum, spawn_app_with};
 use crate::lifecycle::start_binary_with;
-use crate::openai::{SCENE, sse};
+use crate::openai::{OUTLINES, SCENE, sse};
 use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -80,7 +80,7 @@ async fn chat(State(model): State<Arc<Model>>, axum::Json(request): axum::Json<V
         } else {
             let n: usize = asked.split("exactly ").nth(1).and_then(|r| r.split(' ').next()?.parse().ok()).unwrap();
             let scenes: Vec<Value> = (1..=n)
-                .map(|i| json!({"title": format!("Ruby's day, part {i}"), "outline": format!("Ruby the fox has adventure number {i}.")}))
+                .map(|i| json!({"title": format!("Ruby's day, part {i}"), "outline": OUTLINES[i - 1]}))
                 .collect();
             json!({"title": "Ruby and the Secret Meadow", "scenes": scenes}).to_string()
         };
