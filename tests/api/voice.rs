@@ -260,7 +260,7 @@ async fn once_a_scene_is_stored_the_rest_is_offline_and_stays_so_after_a_kill_9(
     // Back with a model that now writes well: the story keeps the voice it changed to.
     *model.script.lock().unwrap() = Script::Good;
     let asked_before = model.asked(|_| true).len();
-    let server = start_binary_with(data.path(), &env);
+    let mut server = start_binary_with(data.path(), &env);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while server.get_json(&status, &token).await["status"] != "completed" {
         assert!(tokio::time::Instant::now() < deadline, "the resumed story did not finish");
@@ -271,4 +271,6 @@ async fn once_a_scene_is_stored_the_rest_is_offline_and_stays_so_after_a_kill_9(
     assert_eq!(model.asked(|_| true).len(), asked_before, "the model was not asked again after the restart");
     let metrics = server.client.get(format!("{}/metrics", server.base)).send().await.unwrap().text().await.unwrap();
     assert_eq!(counted(&metrics, "provider_fallbacks", "scene", "person"), 0.0, "nothing fell back in this process");
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
 }
