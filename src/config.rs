@@ -1,6 +1,7 @@
 //! Service configuration: one typed struct, from defaults ← `storymimi.toml` ← `STORYMIMI_*` env.
 
 pub use actors::story::FallbackPolicy;
+use actors::model::{SceneCount, SpecLimits};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -291,8 +292,8 @@ impl Default for Config {
             max_prompt_chars: 2_000,
             max_companions: 4,
             max_title_chars: 120,
-            max_scenes: 12,
-            default_scenes: 3,
+            max_scenes: SceneCount::MAX.get(),
+            default_scenes: SceneCount::DEFAULT.get(),
             max_page_size: 100,
             llm_concurrency: 4,
             provider_retries: 3,
@@ -396,7 +397,7 @@ impl Config {
         if self.jwt_secret.as_ref().is_some_and(|s| s.expose().len() < 32) {
             return invalid("STORYMIMI_JWT_SECRET must be at least 32 characters");
         }
-        if !(1..=12).contains(&self.max_scenes) {
+        if SceneCount::new(i64::from(self.max_scenes)).is_err() {
             return invalid("max_scenes must be between 1 and 12");
         }
         if !(1..=12).contains(&self.max_companions) {
@@ -444,6 +445,18 @@ impl Config {
             return invalid("image_concurrency, audio_concurrency and pipeline_lookahead must be at least 1");
         }
         Ok(())
+    }
+
+    /// The limits every story request is held to, over REST and in conversations alike.
+    pub fn spec_limits(&self) -> SpecLimits {
+        let scenes = |n: u8| SceneCount::saturating(i64::from(n));
+        SpecLimits {
+            max_prompt_chars: self.max_prompt_chars,
+            max_title_chars: self.max_title_chars,
+            max_scenes: scenes(self.max_scenes),
+            default_scenes: scenes(self.default_scenes),
+            max_companions: self.max_companions,
+        }
     }
 
     pub fn jwt_secret(&self) -> Secret {

@@ -12,6 +12,7 @@ mod timing;
 pub mod tokens;
 pub mod transcripts;
 mod turn_batch;
+pub mod understood;
 pub mod users;
 
 use actors::ports::{StoreCause, StoreError, StoreErrorKind};

@@ -282,7 +282,7 @@ mod tests {
     /// heroes, settings and every style, passes.
     #[tokio::test]
     async fn the_offline_storyteller_writes_nothing_the_filter_holds_back() {
-        use actors::model::{Scene, SceneId, StoryId, StorySpec, Style};
+        use actors::model::{Scene, SceneId, SpecLimits, SpecRequest, StoryId, StorySpec, Style};
         use actors::ports::{Llm, SceneRequest};
         let lists = WordLists::default();
         let teller = crate::providers::builtin::Storyteller::new(std::time::Duration::ZERO);
@@ -297,14 +297,13 @@ mod tests {
         ];
         for (i, prompt) in prompts.iter().enumerate() {
             for style in Style::ALL {
-                let spec = StorySpec {
-                    title: None,
-                    prompt: (*prompt).into(),
-                    style,
-                    num_scenes: 6,
-                    age: 4 + (i as u8 % 6),
-                    language: "en".into(),
+                let request = SpecRequest {
+                    style: Some(*style),
+                    num_scenes: Some(6),
+                    age: Some(4 + (i as i64 % 6)),
+                    ..actors::requirements::request_from(prompt)
                 };
+                let spec = StorySpec::new(request, &SpecLimits::default()).unwrap();
                 let id = StoryId::new();
                 let plan = teller.plan_story(id, &spec).await.unwrap();
                 assert_eq!(lists.concern(&plan.title), None, "{}", plan.title);

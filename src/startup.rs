@@ -16,7 +16,6 @@ use crate::providers::narrator::NarratorStatus;
 use crate::safety::{Moderated, WordLists};
 use crate::server::{self, ServerLimits, ServerMetrics};
 use crate::state::{App, AppState};
-use actors::agent::AgentLimits;
 use actors::connection::ConnectionLimits;
 use actors::conversation::ConversationConfig;
 use actors::ports::{Illustrator, InFlightCaps, Llm, Narrator, Safety};
@@ -255,14 +254,9 @@ fn engine_config(config: &Config) -> EngineConfig {
             ring_size: config.conversation_ring_size,
             passivate_after: Duration::from_secs(config.conversation_idle_secs),
             delta_delay: Duration::from_millis(config.agent_delta_delay_ms),
-            history_turns: 20,
+            history_turns: actors::ports::RECENT_TURNS,
             turns_per_minute: config.conversation_turns_per_minute,
-            agent: AgentLimits {
-                max_scenes: config.max_scenes,
-                default_scenes: config.default_scenes,
-                max_prompt_chars: config.max_prompt_chars,
-                max_companions: config.max_companions,
-            },
+            agent: config.spec_limits(),
         },
         connection: ConnectionLimits {
             rate_per_sec: config.ws_rate_per_sec,

@@ -2,19 +2,16 @@
 //! asks one friendly question at a time, summarises, and starts the story on "yes".
 //! Pure logic over a [`Draft`] (persisted between turns), so it is easy to test and resume.
 
-use crate::model::{Character, Draft, Slot, StorySpec, Style};
+use crate::model::{
+    Age, Character, Draft, Place, SceneCount, Setting, Slot, SpecError, SpecLimits, SpecRequest, StoryCast, StorySpec,
+    Style,
+};
 use crate::ports::Concern;
 use crate::requirements;
 
-/// Limits the agent respects when it turns a draft into a story request.
-#[derive(Clone, Copy, Debug)]
-pub struct AgentLimits {
-    pub max_scenes: u8,
-    pub default_scenes: u8,
-    pub max_prompt_chars: usize,
-    /// Friends a story may have beside its hero; more are not taken (the agent says so).
-    pub max_companions: usize,
-}
+/// The limits the agent respects are the story's own: what it builds goes through
+/// [`StorySpec::new`] like any REST request.
+pub type AgentLimits = SpecLimits;
 
 /// What the agent says, and whether the story should start now.
 #[derive(Clone, Debug, PartialEq)]
@@ -93,14 +90,14 @@ fn has_phrase(lower: &str, phrases: &[&str]) -> bool {
 }
 
 impl Draft {
-    /// The story request this draft describes.
-    pub fn to_spec(&self, limits: &AgentLimits) -> StorySpec {
+    /// The story request this draft describes, checked like any other.
+    pub fn to_spec(&self, limits: &AgentLimits) -> Result<StorySpec, SpecError> {
         let mut prompt = format!("A story about {}", describe(&self.hero));
         for friend in &self.companions {
             prompt.push_str(&format!(" and {}", describe(friend)));
         }
-        if let Some(setting) = &self.setting {
-            prompt.push_str(&format!(", in the {setting}"));
+        if let Some(place) = &self.setting {
+            prompt.push_str(&format!(", {}", where_phrase(place)));
         }
         prompt.push('.');
         if let Some(wish) = &self.wish {
@@ -112,15 +109,38 @@ impl Draft {
             prompt.push_str(&words);
         }
         let prompt: String = requirements::fix_articles(&prompt).chars().take(limits.max_prompt_chars).collect();
-        StorySpec {
+        let cast = StoryCast {
+            hero: self.hero.clone(),
+            companions: self.companions.clone(),
+            place: self.setting.clone(),
+            wish: self.wish.clone(),
+        };
+        let request = SpecRequest {
             title: self.title.clone(),
             prompt,
-            style: self.style.unwrap_or(Style::Fantasy),
-            num_scenes: self.num_scenes.unwrap_or(limits.default_scenes).clamp(1, limits.max_scenes),
-            age: self.age.unwrap_or(6),
-            language: self.language.clone().unwrap_or_else(|| "en".into()),
-        }
+            cast,
+            style: self.style,
+            num_scenes: self.num_scenes.map(|n| i64::from(n.min(limits.max_scenes))),
+            age: self.age.map(i64::from),
+            language: self.language.as_ref().map(|l| l.to_string()),
+        };
+        StorySpec::new(request, limits)
     }
+}
+
+/// "in the castle", "under a bridge": a place as the agent says it back.
+fn where_phrase(place: &Place) -> String {
+    match place {
+        Place::Known(setting) => format!("in the {setting}"),
+        Place::Other(words) if starts_with_preposition(words) => words.clone(),
+        Place::Other(words) => format!("in {words}"),
+    }
+}
+
+fn starts_with_preposition(words: &str) -> bool {
+    let first = words.split_whitespace().next().unwrap_or_default().to_lowercase();
+    ["in", "on", "at", "under", "inside", "near", "by", "above", "beside", "behind", "up", "down"]
+        .contains(&first.as_str())
 }
 
 fn describe(c: &Character) -> String {
@@ -191,10 +211,11 @@ pub fn redirect(draft: &Draft, concern: Concern) -> Turn {
 }
 
 /// What the child and the agent have agreed on (what a change would change).
-type Agreed<'a> = (&'a Character, &'a [Character], Option<&'a str>, Option<Style>, Option<u8>, Option<&'a str>);
+type Agreed<'a> =
+    (&'a Character, &'a [Character], Option<&'a Place>, Option<Style>, Option<SceneCount>, Option<&'a str>);
 
 fn agreed(d: &Draft) -> Agreed<'_> {
-    (&d.hero, &d.companions, d.setting.as_deref(), d.style, d.num_scenes, d.title.as_deref())
+    (&d.hero, &d.companions, d.setting.as_ref(), d.style, d.num_scenes, d.title.as_deref())
 }
 
 /// The child pressed "make my story" (`start_story`).
@@ -262,15 +283,12 @@ fn listen(draft: &mut Draft, text: &str, lower: &str, limits: &AgentLimits) -> O
     for friend in people {
         add_friend(draft, friend, limits, &mut learned);
     }
-    if let Some(setting) = heard.setting {
-        learned.push(format!("in the {setting}"));
-        draft.setting = Some(setting);
-    } else if draft.asked == Some(Slot::Setting) && !dont_mind {
-        let free = free_setting(lower);
-        if let Some(place) = free {
-            learned.push(format!("in {place}"));
-            draft.setting = Some(place);
-        }
+    if let Some(place) = heard
+        .setting
+        .or_else(|| (draft.asked == Some(Slot::Setting) && !dont_mind).then(|| free_setting(lower)).flatten())
+    {
+        learned.push(where_phrase(&place));
+        draft.setting = Some(place);
     }
     let style = heard.style.or_else(|| {
         (draft.asked == Some(Slot::Style))
@@ -285,11 +303,11 @@ fn listen(draft: &mut Draft, text: &str, lower: &str, limits: &AgentLimits) -> O
         .num_scenes
         .or_else(|| (draft.asked == Some(Slot::NumScenes)).then(|| length_answer(lower, limits)).flatten());
     if let Some(n) = scenes {
-        let n = n.clamp(1, limits.max_scenes);
+        let n = SceneCount::saturating(i64::from(n)).min(limits.max_scenes);
         learned.push(format!("{n} parts"));
         draft.num_scenes = Some(n);
     }
-    if let Some(age) = heard.age {
+    if let Some(age) = heard.age.and_then(|a| Age::new(i64::from(a)).ok()) {
         draft.age = Some(age);
     }
     if heard.wish.is_some() {
@@ -305,7 +323,7 @@ fn listen(draft: &mut Draft, text: &str, lower: &str, limits: &AgentLimits) -> O
             Some(Slot::Hero) => {
                 draft.hero = Character { name: Some("Pip".into()), kind: Some("dragon".into()), trait_word: None }
             }
-            Some(Slot::Setting) => draft.setting = Some("forest".into()),
+            Some(Slot::Setting) => draft.setting = Some(Place::Known(Setting::Forest)),
             Some(Slot::Style) => draft.style = Some(Style::Fantasy),
             Some(Slot::NumScenes) => draft.num_scenes = Some(limits.default_scenes),
             None => {}
@@ -331,7 +349,7 @@ fn not_a_place(lower: &str) -> bool {
         || words.iter().any(|w| TALK.contains(w))
 }
 
-fn free_setting(lower: &str) -> Option<String> {
+fn free_setting(lower: &str) -> Option<Place> {
     if not_a_place(lower) {
         return None;
     }
@@ -341,18 +359,18 @@ fn free_setting(lower: &str) -> Option<String> {
         .find_map(|p| trimmed.strip_prefix(p))
         .unwrap_or(trimmed);
     let words = place.split_whitespace().count();
-    (1..=6).contains(&words).then(|| place.to_owned())
+    (1..=6).contains(&words).then(|| Place::parse(place).ok()).flatten()
 }
 
 fn length_answer(lower: &str, limits: &AgentLimits) -> Option<u8> {
     if lower.contains("short") || lower.contains("little") {
-        return Some(3.min(limits.max_scenes));
+        return Some(3.min(limits.max_scenes.get()));
     }
     if lower.contains("medium") || lower.contains("middle") {
-        return Some(5.min(limits.max_scenes));
+        return Some(5.min(limits.max_scenes.get()));
     }
     if lower.contains("long") || lower.contains("big") {
-        return Some(8.min(limits.max_scenes));
+        return Some(8.min(limits.max_scenes.get()));
     }
     lower.split(|c: char| !c.is_alphanumeric()).find_map(|w| {
         w.parse::<u8>().ok().or_else(|| {
@@ -401,8 +419,8 @@ fn summary(draft: &Draft) -> String {
     for friend in &draft.companions {
         s.push_str(&format!(" and {}", hero_phrase(friend)));
     }
-    if let Some(setting) = &draft.setting {
-        s.push_str(&format!(", in the {setting}"));
+    if let Some(place) = &draft.setting {
+        s.push_str(&format!(", {}", where_phrase(place)));
     }
     if let Some(style) = draft.style {
         s.push_str(&format!(", a {} story", style.as_str()));
@@ -440,8 +458,13 @@ mod utterances;
 mod tests {
     use super::*;
 
-    const LIMITS: AgentLimits =
-        AgentLimits { max_scenes: 12, default_scenes: 3, max_prompt_chars: 2000, max_companions: 4 };
+    const LIMITS: AgentLimits = AgentLimits {
+        max_prompt_chars: 2000,
+        max_title_chars: 120,
+        max_scenes: SceneCount::MAX,
+        default_scenes: SceneCount::DEFAULT,
+        max_companions: 4,
+    };
 
     fn talk(lines: &[&str]) -> (Draft, Vec<Turn>) {
         let mut draft = Draft::default();
@@ -492,8 +515,8 @@ mod tests {
         assert!(turns[4].reply.contains("Shall I make it?"), "{}", turns[4].reply);
         assert!(turns[..5].iter().all(|t| !t.start));
         assert!(turns[5].start);
-        let spec = draft.to_spec(&LIMITS);
-        assert_eq!((spec.style, spec.num_scenes), (Style::Funny, 5));
+        let spec = draft.to_spec(&LIMITS).unwrap();
+        assert_eq!((spec.style, spec.num_scenes.get()), (Style::Funny, 5));
         assert!(spec.prompt.starts_with("A story about a dragon called Pip, in the castle."), "{}", spec.prompt);
     }
 
@@ -511,15 +534,13 @@ mod tests {
             ("a princess and a dragon who are best friends in a castle", |d| {
                 d.hero.kind.as_deref() == Some("princess")
                     && d.companions[0].kind.as_deref() == Some("dragon")
-                    && d.setting.as_deref() == Some("castle")
+                    && d.place() == Some("castle")
             }),
             ("Luna the unicorn", |d| {
                 d.hero.name.as_deref() == Some("Luna") && d.hero.kind.as_deref() == Some("unicorn")
             }),
-            ("a robot in outer space", |d| {
-                d.hero.kind.as_deref() == Some("robot") && d.setting.as_deref() == Some("space")
-            }),
-            ("a fish under the sea", |d| d.setting.as_deref() == Some("sea")),
+            ("a robot in outer space", |d| d.hero.kind.as_deref() == Some("robot") && d.place() == Some("space")),
+            ("a fish under the sea", |d| d.place() == Some("sea")),
             ("something spooky with a ghost", |d| {
                 d.style == Some(Style::Mystery) && d.hero.kind.as_deref() == Some("ghost")
             }),
@@ -527,13 +548,11 @@ mod tests {
             ("a bedtime story about a sleepy owl", |d| {
                 d.style == Some(Style::Bedtime) && d.hero.trait_word.as_deref() == Some("sleepy")
             }),
-            ("an adventure on a pirate island", |d| {
-                d.style == Some(Style::Adventure) && d.setting.as_deref() == Some("island")
-            }),
-            ("puppies on a farm", |d| d.hero.kind.as_deref() == Some("dog") && d.setting.as_deref() == Some("farm")),
-            ("make it 4 scenes", |d| d.num_scenes == Some(4)),
-            ("in seven chapters please", |d| d.num_scenes == Some(7)),
-            ("I'm 5 and I love foxes", |d| d.age == Some(5) && d.hero.kind.as_deref() == Some("fox")),
+            ("an adventure on a pirate island", |d| d.style == Some(Style::Adventure) && d.place() == Some("island")),
+            ("puppies on a farm", |d| d.hero.kind.as_deref() == Some("dog") && d.place() == Some("farm")),
+            ("make it 4 scenes", |d| d.scenes() == Some(4)),
+            ("in seven chapters please", |d| d.scenes() == Some(7)),
+            ("I'm 5 and I love foxes", |d| d.age.map(Age::get) == Some(5) && d.hero.kind.as_deref() == Some("fox")),
             ("a bear named Bruno and his friend Tilly the rabbit", |d| {
                 d.hero.name.as_deref() == Some("Bruno")
                     && d.companions[0].name.as_deref() == Some("Tilly")
@@ -551,11 +570,11 @@ mod tests {
     #[test]
     fn bare_answers_land_in_the_slot_asked_about() {
         let (draft, _) = talk(&["a fox named Ruby", "a magical land of clouds", "fantasy", "a short one"]);
-        assert_eq!(draft.setting.as_deref(), Some("magical land of clouds"));
+        assert_eq!(draft.place(), Some("magical land of clouds"));
         assert_eq!(draft.style, Some(Style::Fantasy));
-        assert_eq!(draft.num_scenes, Some(3));
+        assert_eq!(draft.scenes(), Some(3));
         let (draft, _) = talk(&["a fox", "you choose"]);
-        assert_eq!(draft.setting.as_deref(), Some("forest"));
+        assert_eq!(draft.place(), Some("forest"));
     }
 
     #[test]
@@ -572,7 +591,7 @@ mod tests {
         );
         let (draft, turns) = talk(&["a cat in space, funny, 3 parts", "no", "in the sea instead"]);
         assert!(turns[1].reply.contains("change"));
-        assert_eq!(draft.setting.as_deref(), Some("sea"));
+        assert_eq!(draft.place(), Some("sea"));
         assert!(!turns[2].start);
     }
 

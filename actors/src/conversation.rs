@@ -75,7 +75,7 @@ fn requirements_text(draft: &Draft) -> String {
         parts.extend(c.kind.as_deref());
         parts.extend(c.trait_word.as_deref());
     }
-    parts.extend(draft.setting.as_deref());
+    parts.extend(draft.place());
     parts.extend(draft.wish.as_deref());
     parts.join("\n")
 }
@@ -497,7 +497,14 @@ impl ConversationState {
 
     /// Create and start the agreed story; what to tell the child when it cannot start.
     async fn start_story(&mut self) -> Result<StoryId, String> {
-        let spec = self.draft.to_spec(&self.deps.config.agent);
+        let spec = match self.draft.to_spec(&self.deps.config.agent) {
+            Ok(spec) => spec,
+            Err(e) => {
+                // The agent keeps its draft within the limits: this is a defect, said kindly.
+                tracing::error!(user = %self.user, error = %e, "the agreed draft is not a valid story request");
+                return Err(COULD_NOT_START.into());
+            }
+        };
         match self.deps.stories.create(self.user, &spec, None).await {
             Ok(Creation::Created(id) | Creation::Replayed(id)) => Ok(id),
             Ok(Creation::UserBusy { limit }) => Err(format!(

@@ -7,7 +7,11 @@ use std::str::FromStr;
 use uuid::Uuid;
 
 mod draft;
+mod spec;
+mod vocabulary;
 pub use draft::{Character, Draft, Slot};
+pub use spec::{SpecError, SpecLimits, SpecRequest, StoryCast, StorySpec};
+pub use vocabulary::{Age, Invalid, Language, Place, SceneCount, Setting, Style};
 
 macro_rules! id_type {
     ($name:ident, $what:literal) => {
@@ -127,72 +131,6 @@ impl FromStr for Stage {
 #[derive(Debug, thiserror::Error)]
 #[error("unknown value `{0}`")]
 pub struct UnknownValue(pub String);
-
-/// Story styles the service knows how to write and draw.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Style {
-    Fantasy,
-    #[serde(rename = "sci-fi")]
-    SciFi,
-    Adventure,
-    Animals,
-    Bedtime,
-    Funny,
-    Mystery,
-}
-
-impl Style {
-    pub const ALL: [Style; 7] =
-        [Self::Fantasy, Self::SciFi, Self::Adventure, Self::Animals, Self::Bedtime, Self::Funny, Self::Mystery];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Fantasy => "fantasy",
-            Self::SciFi => "sci-fi",
-            Self::Adventure => "adventure",
-            Self::Animals => "animals",
-            Self::Bedtime => "bedtime",
-            Self::Funny => "funny",
-            Self::Mystery => "mystery",
-        }
-    }
-}
-
-impl FromStr for Style {
-    type Err = UnknownValue;
-    /// Lenient about spelling (`Sci-Fi`, `scifi`, `science fiction`), strict about meaning.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let norm: String = s.trim().to_lowercase().chars().filter(|c| c.is_alphanumeric()).collect();
-        Ok(match norm.as_str() {
-            "fantasy" | "magic" | "fairytale" => Self::Fantasy,
-            "scifi" | "sciencefiction" | "space" => Self::SciFi,
-            "adventure" => Self::Adventure,
-            "animals" | "animal" => Self::Animals,
-            "bedtime" | "sleepy" | "calm" => Self::Bedtime,
-            "funny" | "silly" | "comedy" => Self::Funny,
-            "mystery" | "detective" => Self::Mystery,
-            _ => return Err(UnknownValue(s.to_owned())),
-        })
-    }
-}
-
-impl fmt::Display for Style {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// What was asked for: everything the generator needs, already validated.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StorySpec {
-    pub title: Option<String>,
-    pub prompt: String,
-    pub style: Style,
-    pub num_scenes: u8,
-    pub age: u8,
-    pub language: String,
-}
 
 /// The outline the storyteller produces before writing scenes; persisted so a
 /// resumed story keeps the same plot.
@@ -317,14 +255,6 @@ pub struct StoryState {
 mod tests {
     use super::*;
 
-    #[test]
-    fn style_parses_lenient_spellings() {
-        assert_eq!("Sci-Fi".parse::<Style>().unwrap(), Style::SciFi);
-        assert_eq!("science fiction".parse::<Style>().unwrap(), Style::SciFi);
-        assert_eq!(" Bedtime ".parse::<Style>().unwrap(), Style::Bedtime);
-        assert!("horror".parse::<Style>().is_err());
-    }
-
     fn scene(sequence: u32, written_by: Option<Writer>) -> Scene {
         Scene {
             scene_id: SceneId::new(),
@@ -358,9 +288,5 @@ mod tests {
     #[test]
     fn wire_enums_are_lowercase() {
         assert_eq!(serde_json::to_string(&StoryStatus::Processing).unwrap(), "\"processing\"");
-        assert_eq!(serde_json::to_string(&Style::SciFi).unwrap(), "\"sci-fi\"");
-        for s in Style::ALL {
-            assert_eq!(s.as_str().parse::<Style>().unwrap(), s);
-        }
     }
 }

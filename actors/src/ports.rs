@@ -504,6 +504,10 @@ pub struct TurnRecord {
     pub client_id: Option<String>,
 }
 
+/// Turns of a conversation kept for context: in a live conversation, and loaded with a
+/// passivated one.
+pub const RECENT_TURNS: usize = 20;
+
 /// A user's conversation as stored: what rehydrates a passivated ConversationActor.
 #[derive(Clone, Debug)]
 pub struct ConversationRecord {

@@ -1,7 +1,9 @@
 //! The WebSocket wire protocol: what clients send, what the server sends back.
 //! Every server event goes out in an [`Envelope`] with `seq` and `timestamp`.
 
-use crate::model::{Character, Draft, Scene, SceneId, Slot, Stage, StoryId, StoryStatus, Style};
+use crate::model::{
+    Age, Character, Draft, Language, Place, Scene, SceneCount, SceneId, Slot, Stage, StoryId, StoryStatus, Style,
+};
 use crate::ports::{MediaLinks, StoryEvent};
 use serde::{Deserialize, Serialize};
 
@@ -123,11 +125,11 @@ impl SceneView {
 pub struct RequirementsView {
     pub title: Option<String>,
     pub characters: Vec<CharacterView>,
-    pub setting: Option<String>,
+    pub setting: Option<Place>,
     pub style: Option<Style>,
-    pub num_scenes: Option<u8>,
-    pub age: Option<u8>,
-    pub language: String,
+    pub num_scenes: Option<SceneCount>,
+    pub age: Option<Age>,
+    pub language: Language,
     /// What the agent still needs: `hero`, `setting`, `style`, `num_scenes`.
     pub missing: Vec<&'static str>,
     pub ready: bool,
@@ -155,7 +157,7 @@ impl RequirementsView {
             style: draft.style,
             num_scenes: draft.num_scenes,
             age: draft.age,
-            language: draft.language.clone().unwrap_or_else(|| "en".into()),
+            language: draft.language.clone().unwrap_or_default(),
             missing: draft.missing().into_iter().map(Slot::name).collect(),
             ready: draft.ready(),
         }

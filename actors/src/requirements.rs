@@ -3,7 +3,7 @@
 //! the conversation agent to fill its draft.
 
 pub use crate::model::Character;
-use crate::model::Style;
+use crate::model::{Age, Place, SceneCount, Setting, SpecRequest, StoryCast, Style};
 use serde::{Deserialize, Serialize};
 
 /// Everything that could be read from the text; absent fields were not mentioned.
@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub struct Extracted {
     pub hero: Character,
     pub companions: Vec<Character>,
-    pub setting: Option<String>,
+    pub setting: Option<Place>,
     /// A style the child named ("funny", "a bedtime story").
     pub style: Option<Style>,
     /// A style the story's ingredients suggest (a dragon → fantasy), when none was named.
@@ -95,20 +95,20 @@ const KINDS: &[(&str, &[&str])] = &[
 ];
 
 /// Setting keywords, mapped to the setting the story and pictures use.
-const SETTINGS: &[(&str, &[&str])] = &[
-    ("forest", &["forest", "woods", "wood", "trees"]),
-    ("castle", &["castle", "palace", "kingdom", "tower"]),
-    ("sea", &["sea", "ocean", "beach", "underwater", "waves", "ship", "boat"]),
-    ("space", &["space", "planet", "planets", "stars", "moon", "rocket", "galaxy", "spaceship"]),
-    ("city", &["city", "town", "streets", "street"]),
-    ("snow", &["snow", "snowy", "ice", "icy", "arctic", "winter", "north pole"]),
-    ("jungle", &["jungle", "rainforest"]),
-    ("desert", &["desert", "sand", "dunes"]),
-    ("mountains", &["mountain", "mountains", "hills", "volcano"]),
-    ("island", &["island"]),
-    ("garden", &["garden", "park", "meadow"]),
-    ("farm", &["farm", "barn"]),
-    ("cave", &["cave", "caves", "underground"]),
+const SETTINGS: &[(Setting, &[&str])] = &[
+    (Setting::Forest, &["forest", "woods", "wood", "trees"]),
+    (Setting::Castle, &["castle", "palace", "kingdom", "tower"]),
+    (Setting::Sea, &["sea", "ocean", "beach", "underwater", "waves", "ship", "boat"]),
+    (Setting::Space, &["space", "planet", "planets", "stars", "moon", "rocket", "galaxy", "spaceship"]),
+    (Setting::City, &["city", "town", "streets", "street"]),
+    (Setting::Snow, &["snow", "snowy", "ice", "icy", "arctic", "winter", "north pole"]),
+    (Setting::Jungle, &["jungle", "rainforest"]),
+    (Setting::Desert, &["desert", "sand", "dunes"]),
+    (Setting::Mountains, &["mountain", "mountains", "hills", "volcano"]),
+    (Setting::Island, &["island"]),
+    (Setting::Garden, &["garden", "park", "meadow"]),
+    (Setting::Farm, &["farm", "barn"]),
+    (Setting::Cave, &["cave", "caves", "underground"]),
 ];
 
 /// Setting words that describe rather than name a place: used only when no place is named.
@@ -268,6 +268,33 @@ fn looks_like_name(word: &str) -> bool {
         && kind_of(word).is_none()
 }
 
+impl Extracted {
+    /// Who, where and what for, as the storytellers take it.
+    pub fn cast(&self) -> StoryCast {
+        StoryCast {
+            hero: self.hero.clone(),
+            companions: self.companions.clone(),
+            place: self.setting.clone(),
+            wish: self.wish.clone(),
+        }
+    }
+}
+
+/// A story request as far as free text says it: the cast, and the style, length and age it
+/// names when they are ones the service writes (anything else is left to the defaults).
+pub fn request_from(prompt: &str) -> SpecRequest {
+    let heard = extract(prompt);
+    SpecRequest {
+        title: None,
+        prompt: prompt.to_owned(),
+        cast: heard.cast(),
+        style: heard.style.or(heard.style_hint),
+        num_scenes: heard.num_scenes.map(i64::from).filter(|n| SceneCount::new(*n).is_ok()),
+        age: heard.age.map(i64::from).filter(|a| Age::new(*a).is_ok()),
+        language: None,
+    }
+}
+
 /// Read everything we can from `text`.
 pub fn extract(text: &str) -> Extracted {
     let toks = tokens(text);
@@ -351,14 +378,13 @@ pub fn extract(text: &str) -> Extracted {
             })
         })
         .min()
-        .map(|(_, _, s)| s.to_owned())
+        .map(|(_, _, s)| Place::Known(s))
         .or_else(|| {
             // A misspelt place ("forrest", "castel").
             let places = SETTINGS.iter().flat_map(|(_, words)| words.iter().copied());
-            lower
-                .iter()
-                .find_map(|w| typo_of(w, places.clone()))
-                .and_then(|typo| SETTINGS.iter().find(|(_, words)| words.contains(&typo)).map(|(s, _)| (*s).to_owned()))
+            lower.iter().find_map(|w| typo_of(w, places.clone())).and_then(|typo| {
+                SETTINGS.iter().find(|(_, words)| words.contains(&typo)).map(|(s, _)| Place::Known(*s))
+            })
         });
     let style_in = |table: &[(Style, &[&str])]| {
         table
@@ -471,9 +497,9 @@ mod tests {
         assert_eq!(e.hero.kind.as_deref(), Some("unicorn"));
         assert_eq!(e.companions[0].name.as_deref(), Some("Ruby"));
         assert_eq!(e.companions[0].kind.as_deref(), Some("fox"));
-        assert_eq!(e.setting.as_deref(), Some("mountains"));
-        assert_eq!(extract("in a snowy castle").setting.as_deref(), Some("castle"));
-        assert_eq!(extract("somewhere snowy").setting.as_deref(), Some("snow"));
+        assert_eq!(e.setting, Some(Place::Known(Setting::Mountains)));
+        assert_eq!(extract("in a snowy castle").setting, Some(Place::Known(Setting::Castle)));
+        assert_eq!(extract("somewhere snowy").setting, Some(Place::Known(Setting::Snow)));
     }
 
     #[test]
@@ -503,7 +529,7 @@ mod tests {
         assert_eq!(e.age, Some(5));
         assert_eq!(e.num_scenes, Some(5));
         assert_eq!(e.hero.kind.as_deref(), Some("dog"));
-        assert_eq!(e.setting.as_deref(), Some("space"));
+        assert_eq!(e.setting, Some(Place::Known(Setting::Space)));
         assert_eq!(e.style_hint, Some(Style::SciFi));
         assert_eq!(extract("for a 6 year old, 3 scenes").age, Some(6));
     }

@@ -3,12 +3,9 @@
 use super::turn_batch::{Job, Work};
 use super::{Db, DbError, query_all, query_one};
 use actors::model::{Draft, UserId};
-use actors::ports::{ConversationRecord, ConversationStore, Speaker, StoreError, TurnRecord};
+use actors::ports::{ConversationRecord, ConversationStore, RECENT_TURNS, Speaker, StoreError, TurnRecord};
 use async_trait::async_trait;
 use tokio::sync::oneshot;
-
-/// Turns loaded into a rehydrated conversation.
-const RECENT_TURNS: i64 = 20;
 
 #[async_trait]
 impl ConversationStore for Db {
@@ -34,7 +31,7 @@ impl ConversationStore for Db {
                  SELECT id, speaker, content, client_id, conversation_id FROM conversation_turns
                  WHERE user_id = ?1 ORDER BY id DESC LIMIT ?3)
              WHERE conversation_id = ?2 ORDER BY id DESC",
-            libsql::params![user.to_string(), conversation_id.as_str(), RECENT_TURNS],
+            libsql::params![user.to_string(), conversation_id.as_str(), RECENT_TURNS as i64],
             |r| {
                 let speaker = match r.get::<String>(0)?.as_str() {
                     "agent" => Speaker::Agent,
@@ -102,9 +99,10 @@ mod tests {
     async fn a_corrupt_stored_draft_is_an_error_not_a_fresh_start() {
         let (_dir, db) = crate::db::testing::temp_db(1).await;
         let user = db.create_user("ada@example.com", "Ada", "hash").await.unwrap().id;
-        db.save_draft(user, "c1", &Draft { setting: Some("forest".into()), ..Draft::default() }).await.unwrap();
+        let draft = Draft { setting: Some(actors::model::Setting::Forest.into()), ..Draft::default() };
+        db.save_draft(user, "c1", &draft).await.unwrap();
         let stored = db.load_conversation(user).await.unwrap().unwrap();
-        assert_eq!(stored.draft.setting.as_deref(), Some("forest"));
+        assert_eq!(stored.draft.place(), Some("forest"));
 
         let conn = db.writer().await;
         conn.execute("UPDATE conversations SET draft = '{not json' WHERE user_id = ?1", [user.to_string()])

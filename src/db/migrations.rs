@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "0003_child_turns_are_transcripts", include_str!("../../schema/0003_child_turns_are_transcripts.sql")),
     (4, "0004_conversation_rings", include_str!("../../schema/0004_conversation_rings.sql")),
     (5, "0005_written_by", include_str!("../../schema/0005_written_by.sql")),
+    (6, "0006_story_cast", include_str!("../../schema/0006_story_cast.sql")),
 ];
 
 pub async fn apply(conn: &Connection) -> DbResult<()> {

@@ -1,7 +1,9 @@
 //! Stories and scenes: creation (idempotent), detail, status, listing, deletion, retry.
 
 use super::{Db, DbError, DbResult, now_text, parse, query_all, query_one};
-use actors::model::{Scene, Stage, StoryId, StoryPlan, StorySpec, StoryStatus, UserId, Writer};
+use actors::model::{
+    Age, Language, Scene, SceneCount, Stage, StoryCast, StoryId, StoryPlan, StorySpec, StoryStatus, UserId, Writer,
+};
 use actors::ports::{Creation, Idempotency, InFlightCaps, Reset};
 use libsql::{Connection, Row};
 
@@ -32,23 +34,31 @@ impl StoryRow {
 
 const STORY_COLUMNS: &str = "s.id, s.user_id, s.title, s.prompt, s.style, s.num_scenes, s.age, s.language, s.status, \
      s.stage, s.error, s.plan, s.cover_key, s.created_at, s.updated_at, \
-     (SELECT COUNT(*) FROM scenes c WHERE c.story_id = s.id), s.planned_by";
+     (SELECT COUNT(*) FROM scenes c WHERE c.story_id = s.id), s.planned_by, s.story_cast";
 
 fn story_from_row(row: &Row) -> DbResult<StoryRow> {
     let plan = row
         .get::<Option<String>>(11)?
         .map(|json| serde_json::from_str(&json).map_err(|e| DbError::corrupt("story plan", e)))
         .transpose()?;
+    let prompt: String = row.get(3)?;
+    let cast = match row.get::<Option<String>>(17)? {
+        Some(json) => serde_json::from_str(&json).map_err(|e| DbError::corrupt("story cast", e))?,
+        // Stored before stories kept their cast: read once more from the prompt, as it was then.
+        None => cast_of_prompt(&prompt),
+    };
     Ok(StoryRow {
         id: parse(&row.get::<String>(0)?, "story id")?,
         user_id: parse(&row.get::<String>(1)?, "user id")?,
         spec: StorySpec {
             title: row.get(2)?,
-            prompt: row.get(3)?,
+            prompt,
+            cast,
             style: parse(&row.get::<String>(4)?, "style")?,
-            num_scenes: u8::try_from(row.get::<i64>(5)?).map_err(|e| DbError::corrupt("scene count", e))?,
-            age: u8::try_from(row.get::<i64>(6)?).map_err(|e| DbError::corrupt("age", e))?,
-            language: row.get(7)?,
+            num_scenes: SceneCount::new(row.get::<i64>(5)?).map_err(|e| DbError::corrupt("scene count", e))?,
+            // Conversations once passed any age through: the nearest one in range.
+            age: Age::saturating(row.get::<i64>(6)?),
+            language: Language::parse(&row.get::<String>(7)?).map_err(|e| DbError::corrupt("language", e))?,
         },
         status: parse(&row.get::<String>(8)?, "status")?,
         stage: parse(&row.get::<String>(9)?, "stage")?,
@@ -64,6 +74,10 @@ fn story_from_row(row: &Row) -> DbResult<StoryRow> {
 
 fn writer(stored: Option<String>) -> DbResult<Option<Writer>> {
     stored.map(|w| parse(&w, "writer")).transpose()
+}
+
+fn cast_of_prompt(prompt: &str) -> StoryCast {
+    actors::requirements::extract(prompt).cast()
 }
 
 fn scene_from_row(row: &Row) -> DbResult<Scene> {
@@ -120,10 +134,12 @@ impl Db {
         }
         let id = StoryId::new();
         let now = now_text();
+        let cast_json = serde_json::to_string(&spec.cast).map_err(|e| DbError::corrupt("story cast", e))?;
         let tx = conn.transaction().await?;
         tx.execute(
-            "INSERT INTO stories (id, user_id, title, prompt, style, num_scenes, age, language, status, stage, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 'queued', ?9, ?9)",
+            "INSERT INTO stories (id, user_id, title, prompt, style, num_scenes, age, language, story_cast, status, stage,
+                                  created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, 'pending', 'queued', ?9, ?9)",
             libsql::params![
                 id.to_string(),
                 user.to_string(),
@@ -133,7 +149,8 @@ impl Db {
                 i64::from(spec.num_scenes),
                 i64::from(spec.age),
                 spec.language.as_str(),
-                now.as_str()
+                now.as_str(),
+                cast_json
             ],
         )
         .await?;

@@ -6,10 +6,10 @@
 //! while the previous batch commits, so batches grow by themselves; alone, a write is made at
 //! once.
 
+use super::understood::Understood;
 use super::{Db, DbError, Inner, now_text};
 use actors::model::{Draft, UserId};
 use actors::ports::{Speaker, TurnRecord};
-use actors::protocol::RequirementsView;
 use libsql::{Connection, Statement};
 use std::sync::Weak;
 use tokio::sync::{Notify, oneshot};
@@ -96,7 +96,7 @@ impl TurnStatements {
     async fn write_one(&self, job: &Job, now: &str) -> Result<bool, DbError> {
         let user = job.user.to_string();
         // What was understood, as kept with a child's turn.
-        let requirements = || job.draft.as_ref().map_or(Ok("{}".to_owned()), |d| to_json(&RequirementsView::of(d)));
+        let requirements = || job.draft.as_ref().map_or(Ok("{}".to_owned()), |d| to_json(&Understood::of(d)));
         match &job.work {
             Work::Turn(turn) => {
                 let (transcript_id, understood) = if turn.speaker == Speaker::Child {
@@ -265,10 +265,12 @@ mod tests {
         // A turn nobody waits for is written before the next write to the conversation.
         let agent = TurnRecord { speaker: Speaker::Agent, content: "Hi!".into(), client_id: None };
         db.record_turn_soon(users[1], "c", &agent);
-        db.save_draft(users[1], "c", &Draft { setting: Some("moon".into()), ..Draft::default() }).await.unwrap();
+        db.save_draft(users[1], "c", &Draft { setting: actors::model::Place::parse("moon").ok(), ..Draft::default() })
+            .await
+            .unwrap();
         let stored = db.load_conversation(users[1]).await.unwrap().unwrap();
         assert_eq!(stored.turns.last().unwrap().content, "Hi!");
-        assert_eq!(stored.draft.setting.as_deref(), Some("moon"), "the later draft wins");
+        assert_eq!(stored.draft.place(), Some("moon"), "the later draft wins");
     }
 
     /// The WAL's generation (its salts) and how many frames it holds: pages rewritten since
@@ -292,7 +294,7 @@ mod tests {
     async fn an_exchange_rewrites_few_pages() {
         let (dir, db) = temp_db(1).await;
         let users = users(&db, 20).await;
-        let draft = Draft { setting: Some("the moon".into()), ..Draft::default() };
+        let draft = Draft { setting: actors::model::Place::parse("the moon").ok(), ..Draft::default() };
         let agent =
             TurnRecord { speaker: Speaker::Agent, content: "Ooh, and then what happened?".into(), client_id: None };
         let exchange = |user: UserId, n: usize| {

@@ -38,7 +38,13 @@ const ASKED: &[(&str, Style, u8)] = &[
 ];
 
 fn spec(prompt: &str, style: Style, age: u8) -> StorySpec {
-    StorySpec { title: None, prompt: prompt.into(), style, num_scenes: 3, age, language: "en".into() }
+    let request = actors::model::SpecRequest {
+        style: Some(style),
+        num_scenes: Some(3),
+        age: Some(age.into()),
+        ..actors::requirements::request_from(prompt)
+    };
+    StorySpec::new(request, &actors::model::SpecLimits::default()).unwrap()
 }
 
 fn spec_json(spec: &StorySpec) -> Value {

@@ -114,14 +114,14 @@ fn assert_truthful(story: &Value, fell_back: f64) {
         }
         other => panic!("written_by {other}"),
     }
-    let spec = StorySpec {
-        title: None,
-        prompt: story["prompt"].as_str().unwrap().into(),
-        style: story["style"].as_str().unwrap().parse().unwrap(),
-        num_scenes: story["num_scenes"].as_u64().unwrap() as u8,
-        age: story["age"].as_u64().unwrap() as u8,
-        language: story["language"].as_str().unwrap().into(),
+    let request = actors::model::SpecRequest {
+        style: Some(story["style"].as_str().unwrap().parse().unwrap()),
+        num_scenes: story["num_scenes"].as_i64(),
+        age: story["age"].as_i64(),
+        language: story["language"].as_str().map(str::to_owned),
+        ..actors::requirements::request_from(story["prompt"].as_str().unwrap())
     };
+    let spec = StorySpec::new(request, &actors::model::SpecLimits::default()).unwrap();
     let rules = SceneRules::for_story(&spec);
     for scene in story["scenes"].as_array().unwrap() {
         if model.contains(&scene["sequence"].as_u64().unwrap()) {

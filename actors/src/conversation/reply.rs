@@ -66,7 +66,7 @@ fn whole_sentences(text: &str) -> usize {
 
 /// What the model is asked: be the storyteller, say what the builtin agent decided, briefly.
 fn prompt(draft: &Draft, turns: &VecDeque<TurnRecord>, guidance: &str) -> Vec<ChatLine> {
-    let age = draft.age.unwrap_or(6);
+    let age = draft.age.unwrap_or(crate::model::Age::DEFAULT);
     let system = format!(
         "You are Mimi, a warm, playful storyteller talking with a child aged {age}. Use short, simple, kind \
          sentences. Never mention anything scary, violent or unsuitable for children. In one to three \

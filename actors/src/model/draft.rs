@@ -1,8 +1,8 @@
 //! The story being agreed on in a conversation: what the child has asked for so far.
 //! Plain data, persisted between turns; the agent fills it and the protocol shows it.
 
-use super::Style;
-use serde::{Deserialize, Serialize};
+use super::{Age, Language, Place, SceneCount, Style};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// A character the child mentioned.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,11 +49,13 @@ pub struct Draft {
     pub title: Option<String>,
     pub hero: Character,
     pub companions: Vec<Character>,
-    pub setting: Option<String>,
+    pub setting: Option<Place>,
     pub style: Option<Style>,
-    pub num_scenes: Option<u8>,
-    pub age: Option<u8>,
-    pub language: Option<String>,
+    pub num_scenes: Option<SceneCount>,
+    /// Drafts stored before ages were checked may hold any number: those read as not known.
+    #[serde(deserialize_with = "age_if_valid")]
+    pub age: Option<Age>,
+    pub language: Option<Language>,
     pub wish: Option<String>,
     /// The question the agent asked last, so a bare answer ("the beach") lands in the right place.
     pub asked: Option<Slot>,
@@ -81,6 +83,15 @@ impl Draft {
         missing
     }
 
+    /// The place as said back: a setting's key or the child's words.
+    pub fn place(&self) -> Option<&str> {
+        self.setting.as_ref().map(Place::as_str)
+    }
+
+    pub fn scenes(&self) -> Option<u8> {
+        self.num_scenes.map(SceneCount::get)
+    }
+
     pub fn ready(&self) -> bool {
         self.missing().is_empty()
     }
@@ -88,5 +99,27 @@ impl Draft {
     /// Forget the story just started, keep who the child is.
     pub fn start_over(&mut self) {
         *self = Draft { age: self.age, language: self.language.take(), ..Draft::default() };
+    }
+}
+
+fn age_if_valid<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Age>, D::Error> {
+    Ok(Option::<i64>::deserialize(d)?.and_then(|n| Age::new(n).ok()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drafts_stored_by_older_versions_still_read() {
+        let old =
+            r#"{"hero":{"name":"Pip","kind":"dragon"},"setting":"magical land of clouds","num_scenes":3,"age":40}"#;
+        let draft: Draft = serde_json::from_str(old).unwrap();
+        assert_eq!(draft.setting, Some(Place::Other("magical land of clouds".into())));
+        assert_eq!(draft.age, None, "an age out of range reads as not known");
+        assert_eq!(draft.num_scenes.map(SceneCount::get), Some(3));
+        let known: Draft = serde_json::from_str(r#"{"setting":"forest","age":5}"#).unwrap();
+        assert_eq!(known.setting, Some(Place::Known(super::super::Setting::Forest)));
+        assert_eq!(known.age.map(Age::get), Some(5));
     }
 }

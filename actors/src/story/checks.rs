@@ -38,8 +38,8 @@ impl SceneRules {
         let asked = format!("{}. {}", spec.title.as_deref().unwrap_or(""), spec.prompt);
         let lower = asked.to_lowercase();
         let first_person = ["first person", "first-person"].iter().any(|p| lower.contains(p));
-        let english = spec.language == "en" || spec.language.starts_with("en-");
-        let (min_words, max_words) = word_range(spec.age);
+        let english = spec.language.as_str() == "en" || spec.language.starts_with("en-");
+        let (min_words, max_words) = word_range(spec.age.get());
         Self {
             hero: requirements::extract(&asked).hero.name.map(|first| full_name(&asked, &first)),
             third_person: english && !first_person,
@@ -226,7 +226,13 @@ mod tests {
     use crate::model::{ScenePlan, Style};
 
     fn spec(prompt: &str, age: u8) -> StorySpec {
-        StorySpec { title: None, prompt: prompt.into(), style: Style::Funny, num_scenes: 2, age, language: "en".into() }
+        let request = crate::model::SpecRequest {
+            style: Some(Style::Funny),
+            num_scenes: Some(2),
+            age: Some(age.into()),
+            ..crate::requirements::request_from(prompt)
+        };
+        StorySpec::new(request, &crate::model::SpecLimits::default()).unwrap()
     }
 
     const GOOD: &str = "Ruby the fox woke up early in her cosy den under the old oak tree. The sun was warm and \
@@ -242,7 +248,7 @@ mod tests {
         let knight = SceneRules::for_story(&spec("a knight named Sir Bumble, who is afraid of spiders", 7));
         assert_eq!(knight.hero.as_deref(), Some("Sir Bumble"), "the whole name");
         assert!(!SceneRules::for_story(&spec("a story about me in the first person", 7)).third_person);
-        let french = StorySpec { language: "fr".into(), ..spec("un renard", 7) };
+        let french = StorySpec { language: crate::model::Language::parse("fr").unwrap(), ..spec("un renard", 7) };
         assert!(!SceneRules::for_story(&french).third_person, "the pronoun check knows English only");
         assert_eq!(SceneRules::for_story(&spec("a fox", 9)).hero, None);
     }

@@ -3,14 +3,10 @@
 use crate::auth::AuthUser;
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
-use actors::model::{StorySpec, Style, UserId};
+use actors::model::{SpecRequest, StorySpec, Style, UserId};
 use actors::requirements;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-/// Youngest and oldest listener the stories are written for.
-pub const AGES: std::ops::RangeInclusive<i64> = 2..=12;
-const DEFAULT_AGE: u8 = 6;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CreateStoryRequest {
@@ -32,69 +28,33 @@ pub struct CreateStoryRequest {
 }
 
 impl CreateStoryRequest {
+    /// The spec this request asks for: what it says, else what its prompt says, else the
+    /// defaults. Said outright, a value out of range is an error; read from the prompt, it is
+    /// ignored ("I'm 40" is not an age we write for).
     pub fn validate(self, caller: AuthUser, config: &Config) -> ApiResult<StorySpec> {
         if let Some(user) = self.user_id {
             caller.must_be(user)?;
         }
-        let prompt = self.prompt.trim().to_owned();
-        if prompt.is_empty() {
-            return Err(ApiError::validation("prompt", "the prompt must not be empty"));
-        }
-        if prompt.chars().count() > config.max_prompt_chars {
-            return Err(ApiError::validation(
-                "prompt",
-                format!("the prompt must be at most {} characters", config.max_prompt_chars),
-            ));
-        }
-        let title = self.title.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
-        if title.as_ref().is_some_and(|t| t.chars().count() > config.max_title_chars) {
-            return Err(ApiError::validation(
-                "title",
-                format!("the title must be at most {} characters", config.max_title_chars),
-            ));
-        }
-        let heard = requirements::extract(&prompt);
+        let limits = config.spec_limits();
+        // A prompt over the limit is refused below: not worth reading first.
+        let within = self.prompt.chars().count() <= config.max_prompt_chars;
+        let heard = if within { requirements::request_from(&self.prompt) } else { SpecRequest::default() };
         let style = match self.style.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            Some(s) => s.parse::<Style>().map_err(|_| {
-                let known: Vec<&str> = Style::ALL.iter().map(|s| s.as_str()).collect();
-                ApiError::validation("style", format!("unknown style `{s}`; use one of: {}", known.join(", ")))
-            })?,
-            None => heard.style.or(heard.style_hint).unwrap_or(Style::Fantasy),
+            Some(s) => Some(s.parse::<Style>().map_err(|e| ApiError::validation("style", e.0))?),
+            None => heard.style,
         };
-        let max = config.max_scenes;
-        let num_scenes = match self.num_scenes {
-            Some(n) if (1..=i64::from(max)).contains(&n) => n as u8,
-            Some(_) => {
-                return Err(ApiError::validation("num_scenes", format!("num_scenes must be between 1 and {max}")));
-            }
-            None => heard.num_scenes.filter(|n| (1..=max).contains(n)).unwrap_or(config.default_scenes),
+        let request = SpecRequest {
+            title: self.title,
+            prompt: self.prompt,
+            style,
+            // A length the prompt names beyond this service's limit is left to the default.
+            num_scenes: self.num_scenes.or(heard.num_scenes.filter(|n| *n <= i64::from(limits.max_scenes))),
+            age: self.age.or(heard.age),
+            language: self.language,
+            cast: heard.cast,
         };
-        let age = match self.age {
-            Some(a) if AGES.contains(&a) => a as u8,
-            Some(_) => {
-                return Err(ApiError::validation(
-                    "age",
-                    format!("age must be between {} and {}", AGES.start(), AGES.end()),
-                ));
-            }
-            None => heard.age.filter(|a| AGES.contains(&i64::from(*a))).unwrap_or(DEFAULT_AGE),
-        };
-        let language =
-            self.language.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).unwrap_or_else(|| "en".into());
-        if !is_language_tag(&language) {
-            return Err(ApiError::validation("language", "language must be a BCP 47 tag such as `en` or `en-GB`"));
-        }
-        Ok(StorySpec { title, prompt, style, num_scenes, age, language })
+        StorySpec::new(request, &limits).map_err(|e| ApiError::validation(e.field, e.message))
     }
-}
-
-fn is_language_tag(tag: &str) -> bool {
-    let mut parts = tag.split('-');
-    let primary_ok =
-        parts.next().is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
-    primary_ok
-        && tag.len() <= 35
-        && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 #[cfg(test)]
@@ -119,7 +79,11 @@ mod tests {
         let spec = request("a bedtime story in four parts about a sleepy owl, I'm 4")
             .validate(caller, &Config::default())
             .unwrap();
-        assert_eq!((spec.style, spec.num_scenes, spec.age, spec.language.as_str()), (Style::Bedtime, 4, 4, "en"));
+        assert_eq!(
+            (spec.style, spec.num_scenes.get(), spec.age.get(), spec.language.as_str()),
+            (Style::Bedtime, 4, 4, "en")
+        );
+        assert_eq!(spec.cast.hero.kind.as_deref(), Some("owl"), "the cast is read from the prompt once");
     }
 
     #[test]
@@ -139,16 +103,6 @@ mod tests {
         assert_eq!(err(CreateStoryRequest { language: Some("english please".into()), ..request("ok") }), "language");
     }
 
-    #[test]
-    fn language_tags() {
-        for ok in ["en", "en-GB", "zh-Hant-TW", "fil"] {
-            assert!(is_language_tag(ok), "{ok}");
-        }
-        for bad in ["", "e", "english", "en_GB", "en--GB"] {
-            assert!(!is_language_tag(bad), "{bad}");
-        }
-    }
-
     proptest::proptest! {
         /// Any request body that parsed as JSON gets a spec or a 4xx, never a panic.
         #[test]
@@ -160,7 +114,7 @@ mod tests {
             let request = CreateStoryRequest { title, prompt, style, num_scenes, user_id: None, age, language };
             let config = Config::default();
             if let Ok(spec) = request.validate(AuthUser(UserId::new()), &config) {
-                proptest::prop_assert!((1..=config.max_scenes).contains(&spec.num_scenes));
+                proptest::prop_assert!((1..=config.max_scenes).contains(&spec.num_scenes.get()));
                 proptest::prop_assert!(spec.prompt.chars().count() <= config.max_prompt_chars);
             }
         }

@@ -111,9 +111,9 @@ impl StoryDetail {
             updated_at: story.updated_at,
             prompt: story.spec.prompt,
             style: story.spec.style.as_str().to_owned(),
-            num_scenes: story.spec.num_scenes,
-            age: story.spec.age,
-            language: story.spec.language,
+            num_scenes: story.spec.num_scenes.get(),
+            age: story.spec.age.get(),
+            language: story.spec.language.to_string(),
             cover_image_url: story.cover_key.as_deref().map(link),
             error: story.error,
         }

@@ -1,6 +1,8 @@
 //! Shapes for the builtin illustrator, as SVG fragments: hero families drawn around (0, 0)
 //! standing on y = 0, and backdrops per setting on a 768×512 canvas with the ground at y = 400.
 
+use actors::model::Setting;
+
 /// Colours for one character: body, a darker shade, and a lighter belly/face.
 #[derive(Clone, Copy)]
 pub struct Paint<'a> {
@@ -187,16 +189,17 @@ pub fn hero(family: Family, p: Paint) -> String {
     }
 }
 
-/// The far scenery of a setting, drawn on top of the sky and ground.
-pub fn backdrop(setting: &str, night: bool, variant: u64) -> String {
+/// The far scenery of a setting, drawn on top of the sky and ground; `None`: a place the
+/// child named that there is no picture of (rolling hills, the nearest shape).
+pub fn backdrop(setting: Option<Setting>, night: bool, variant: u64) -> String {
     let v = variant as f32;
     match setting {
-        "forest" | "jungle" => {
+        Some(Setting::Forest | Setting::Jungle) => {
             let mut s = String::new();
             for i in 0..7 {
                 let x = (i as f32) * 120.0 + (v * 37.0) % 60.0 - 20.0;
                 let h = 150.0 + ((i * 53 + variant as usize * 17) % 90) as f32;
-                let green = if setting == "jungle" { "#1e8449" } else { "#27ae60" };
+                let green = if setting == Some(Setting::Jungle) { "#1e8449" } else { "#27ae60" };
                 s.push_str(&format!(
                     r##"<rect x="{}" y="{}" width="18" height="{}" fill="#6e4b2a"/><circle cx="{}" cy="{}" r="{}" fill="{green}" opacity="0.95"/>"##,
                     x - 9.0, 400.0 - h * 0.5, h * 0.5, x, 400.0 - h * 0.55, h * 0.33
@@ -204,16 +207,16 @@ pub fn backdrop(setting: &str, night: bool, variant: u64) -> String {
             }
             s
         }
-        "castle" => r##"<g fill="#9b8fb0"><rect x="430" y="180" width="220" height="220"/><rect x="400" y="120" width="60" height="280"/><rect x="620" y="120" width="60" height="280"/>
+        Some(Setting::Castle) => r##"<g fill="#9b8fb0"><rect x="430" y="180" width="220" height="220"/><rect x="400" y="120" width="60" height="280"/><rect x="620" y="120" width="60" height="280"/>
 <path d="M395,120 L430,60 L465,120 Z M615,120 L650,60 L685,120 Z" fill="#6c5ce7"/><rect x="515" y="300" width="50" height="100" rx="25" fill="#5d4e75"/>
 <rect x="470" y="160" width="14" height="20" fill="#5d4e75"/><rect x="510" y="160" width="14" height="20" fill="#5d4e75"/><rect x="550" y="160" width="14" height="20" fill="#5d4e75"/><rect x="590" y="160" width="14" height="20" fill="#5d4e75"/></g>"##.to_owned(),
-        "sea" | "island" => {
+        Some(Setting::Sea | Setting::Island) => {
             let mut s = r##"<rect x="0" y="300" width="768" height="212" fill="#2e86c1"/>"##.to_owned();
             for i in 0..8 {
                 let x = i as f32 * 110.0 + (v * 23.0) % 50.0;
                 s.push_str(&format!(r##"<path d="M{x},{} q25,-18 50,0 q25,18 50,0" stroke="#aed6f1" stroke-width="5" fill="none"/>"##, 330.0 + (i % 3) as f32 * 25.0));
             }
-            if setting == "island" {
+            if setting == Some(Setting::Island) {
                 s.push_str(r##"<ellipse cx="560" cy="330" rx="150" ry="35" fill="#f7dc6f"/><path d="M560,320 Q570,250 590,210" stroke="#8e5b2e" stroke-width="12" fill="none"/>
 <path d="M590,210 q-60,-10 -80,20 M590,210 q60,-15 80,15 M590,210 q-20,-40 -60,-50 M590,210 q30,-40 70,-40" stroke="#27ae60" stroke-width="14" fill="none" stroke-linecap="round"/>"##);
             } else {
@@ -221,7 +224,7 @@ pub fn backdrop(setting: &str, night: bool, variant: u64) -> String {
             }
             s
         }
-        "space" => {
+        Some(Setting::Space) => {
             let mut s = String::new();
             let mut rng = super::rng::Rng::new(variant);
             for i in 0..40u64 {
@@ -231,7 +234,7 @@ pub fn backdrop(setting: &str, night: bool, variant: u64) -> String {
             s.push_str(r##"<circle cx="600" cy="120" r="55" fill="#e59866"/><ellipse cx="600" cy="120" rx="90" ry="16" fill="none" stroke="#f5cba7" stroke-width="6"/><circle cx="140" cy="90" r="22" fill="#85c1e9"/>"##);
             s
         }
-        "city" => {
+        Some(Setting::City) => {
             let mut s = String::new();
             for i in 0..8 {
                 let x = i as f32 * 100.0 - 10.0;
@@ -244,21 +247,21 @@ pub fn backdrop(setting: &str, night: bool, variant: u64) -> String {
             }
             s
         }
-        "snow" | "mountains" => {
+        Some(Setting::Snow | Setting::Mountains) => {
             let mut s = r##"<path d="M-20,400 L150,150 L320,400 Z M200,400 L420,110 L640,400 Z M500,400 L680,180 L860,400 Z" fill="#95a5a6"/>
 <path d="M150,150 L115,205 L185,205 Z M420,110 L375,170 L465,170 Z M680,180 L645,230 L715,230 Z" fill="#fdfefe"/>"##.to_owned();
-            if setting == "snow" {
+            if setting == Some(Setting::Snow) {
                 for i in 0..30u64 {
                     s.push_str(&format!(r##"<circle cx="{}" cy="{}" r="4" fill="#fff" opacity="0.9"/>"##, (i * 89 + variant * 13) % 768, (i * 41 + variant * 29) % 380));
                 }
             }
             s
         }
-        "desert" => r##"<path d="M0,330 Q200,260 400,330 T800,320 L800,400 L0,400 Z" fill="#f0b27a"/>
+        Some(Setting::Desert) => r##"<path d="M0,330 Q200,260 400,330 T800,320 L800,400 L0,400 Z" fill="#f0b27a"/>
 <rect x="610" y="250" width="26" height="150" rx="12" fill="#229954"/><path d="M623,300 q-40,0 -40,-40 M623,320 q40,0 40,-45" stroke="#229954" stroke-width="18" fill="none" stroke-linecap="round"/>"##.to_owned(),
-        "farm" => r##"<rect x="470" y="220" width="170" height="180" fill="#c0392b"/><path d="M455,220 L555,150 L655,220 Z" fill="#922b21"/><rect x="530" y="300" width="50" height="100" fill="#fdfefe"/>
+        Some(Setting::Farm) => r##"<rect x="470" y="220" width="170" height="180" fill="#c0392b"/><path d="M455,220 L555,150 L655,220 Z" fill="#922b21"/><rect x="530" y="300" width="50" height="100" fill="#fdfefe"/>
 <path d="M0,370 L768,370 M0,340 L768,340" stroke="#d35400" stroke-width="6"/><g fill="#d35400"><rect x="20" y="320" width="10" height="80"/><rect x="120" y="320" width="10" height="80"/><rect x="220" y="320" width="10" height="80"/><rect x="320" y="320" width="10" height="80"/></g>"##.to_owned(),
-        "cave" => {
+        Some(Setting::Cave) => {
             let mut s = r##"<path d="M0,0 L768,0 L768,512 L0,512 Z M60,400 Q80,120 384,90 Q690,120 710,400 Z" fill="#4a3b52" fill-rule="evenodd"/>"##.to_owned();
             for i in 0..6u64 {
                 let x = 90 + (i * 113 + variant * 19) % 600;
@@ -278,17 +281,17 @@ pub fn backdrop(setting: &str, night: bool, variant: u64) -> String {
     }
 }
 
-/// Ground colour under a setting.
-pub fn ground(setting: &str) -> &'static str {
+/// Ground colour under a setting (`None`: a place there is no picture of).
+pub fn ground(setting: Option<Setting>) -> &'static str {
     match setting {
-        "snow" => "#ecf0f1",
-        "sea" | "island" => "#f7dc6f",
-        "space" => "#aab7b8",
-        "city" => "#95a5a6",
-        "desert" => "#f5cba7",
-        "cave" => "#5b4a63",
-        "castle" | "mountains" => "#7dcea0",
-        "farm" => "#a9dfbf",
+        Some(Setting::Snow) => "#ecf0f1",
+        Some(Setting::Sea | Setting::Island) => "#f7dc6f",
+        Some(Setting::Space) => "#aab7b8",
+        Some(Setting::City) => "#95a5a6",
+        Some(Setting::Desert) => "#f5cba7",
+        Some(Setting::Cave) => "#5b4a63",
+        Some(Setting::Castle | Setting::Mountains) => "#7dcea0",
+        Some(Setting::Farm) => "#a9dfbf",
         _ => "#52be80",
     }
 }

@@ -5,7 +5,7 @@
 
 use super::art::{self, Paint};
 use super::rng::Rng;
-use actors::model::Style;
+use actors::model::{Setting, Style};
 use actors::ports::{IllustrationRequest, Illustrator, Media, ProviderError};
 use actors::requirements;
 use async_trait::async_trait;
@@ -100,19 +100,19 @@ fn compose(request: &IllustrationRequest<'_>) -> String {
     let spec = request.spec;
     let seed = Rng::seed_of(request.story_id.0.as_bytes());
     let outlines: String = request.plan.scenes.iter().map(|s| s.outline.as_str()).collect::<Vec<_>>().join(". ");
-    let asked = requirements::extract(&format!("{}. {}", spec.title.as_deref().unwrap_or(""), spec.prompt));
+    // What the child asked for first; what the storyteller chose (read from its outlines and
+    // this scene's text) where the child left it open.
+    let asked = &spec.cast;
     let planned = requirements::extract(&outlines);
-    let hero_kind = asked.hero.kind.or(planned.hero.kind).unwrap_or_else(|| "child".into());
+    let hero_kind = asked.hero.kind.clone().or(planned.hero.kind).unwrap_or_else(|| "child".into());
     let friend_kind = asked
         .companions
         .first()
         .and_then(|c| c.kind.clone())
         .or(planned.companions.first().and_then(|c| c.kind.clone()));
-    let setting = asked
-        .setting
-        .or(planned.setting)
-        .or_else(|| requirements::extract(request.text).setting)
-        .unwrap_or_else(|| "garden".into());
+    let place = asked.place.clone().or(planned.setting).or_else(|| requirements::extract(request.text).setting);
+    // A place there is no picture of is drawn as the nearest shape (rolling hills).
+    let setting = place.and_then(|p| p.setting());
     let total = request.plan.scenes.len();
     let time = time_of(request.text, request.index, total, spec.style);
     let (top, bottom) = sky(spec.style, time);
@@ -134,15 +134,15 @@ fn compose(request: &IllustrationRequest<'_>) -> String {
         }
         Time::Sunset => svg.push_str(r##"<circle cx="150" cy="330" r="90" fill="#ff7b54" opacity="0.9"/>"##),
         // Space has its own stars and planets instead of a sun.
-        Time::Morning | Time::Day if setting == "space" => {}
+        Time::Morning | Time::Day if setting == Some(Setting::Space) => {}
         Time::Morning | Time::Day => {
             let x = 90 + rng.below(120);
             svg.push_str(&format!(r##"<circle cx="{x}" cy="90" r="48" fill="#ffe066"/><circle cx="{x}" cy="90" r="62" fill="#ffe066" opacity="0.3"/>"##));
         }
     }
     let night = time == Time::Night;
-    svg.push_str(&format!(r##"<rect x="0" y="400" width="{WIDTH}" height="112" fill="{}"/>"##, art::ground(&setting)));
-    svg.push_str(&art::backdrop(&setting, night, scene_seed % 1000));
+    svg.push_str(&format!(r##"<rect x="0" y="400" width="{WIDTH}" height="112" fill="{}"/>"##, art::ground(setting)));
+    svg.push_str(&art::backdrop(setting, night, scene_seed % 1000));
     let gloomy = ["storm", "lost", "afraid", "scared", "worried", "dark tunnel"]
         .iter()
         .any(|w| request.text.to_lowercase().contains(w));
@@ -184,7 +184,7 @@ fn render(svg: &str) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use actors::model::{StoryId, StorySpec};
+    use actors::model::{SpecLimits, SpecRequest, StoryId, StorySpec};
 
     fn pixels_of(png: &[u8], hex: &str) -> usize {
         let pixmap = resvg::tiny_skia::Pixmap::decode_png(png).unwrap();
@@ -196,14 +196,9 @@ mod tests {
     #[tokio::test]
     async fn scenes_differ_and_the_hero_keeps_its_colour() {
         let id = StoryId::new();
-        let spec = StorySpec {
-            title: None,
-            prompt: "a brave dragon called Pip and his friend a fox, in the forest".into(),
-            style: Style::Fantasy,
-            num_scenes: 3,
-            age: 5,
-            language: "en".into(),
-        };
+        let prompt = "a brave dragon called Pip and his friend a fox, in the forest";
+        let request = SpecRequest { style: Some(Style::Fantasy), ..actors::requirements::request_from(prompt) };
+        let spec = StorySpec::new(request, &SpecLimits::default()).unwrap();
         let plan = super::super::storyteller_plan(id, &spec);
         let texts = ["One sunny morning Pip set off.", "They walked all day.", "That night Pip slept under the moon."];
         let mut images = Vec::new();
@@ -242,27 +237,12 @@ mod tests {
                 "{kind}"
             );
         }
-        for setting in [
-            "forest",
-            "castle",
-            "sea",
-            "space",
-            "city",
-            "snow",
-            "jungle",
-            "desert",
-            "mountains",
-            "island",
-            "garden",
-            "farm",
-            "cave",
-            "magical land",
-        ] {
+        for setting in Setting::ALL.iter().copied().map(Some).chain([None]) {
             let svg = format!(
                 r##"<svg xmlns="http://www.w3.org/2000/svg" width="768" height="512">{}</svg>"##,
                 art::backdrop(setting, false, 7)
             );
-            assert!(render(&svg).is_ok(), "{setting}");
+            assert!(render(&svg).is_ok(), "{setting:?}");
         }
     }
 }

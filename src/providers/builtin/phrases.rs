@@ -1,19 +1,51 @@
 //! The builtin storyteller's phrase banks: settings, styles, and scene templates.
 //! Placeholders in `{braces}` are filled from the story's cast (see `storyteller.rs`).
 
-use actors::model::Style;
+use actors::model::{Setting, Style};
 
-pub struct Setting {
-    pub key: &'static str,
+/// Words for one kind of place: its names, what is seen there, what is in the way, a home.
+pub struct SettingBank {
     pub names: &'static [&'static str],
     pub details: &'static [&'static str],
     pub obstacle: &'static str,
     pub home: &'static str,
 }
 
-pub const SETTINGS: &[Setting] = &[
-    Setting {
-        key: "forest",
+/// Words for a place the child named that no bank knows ("the clouds", "under a bridge"):
+/// the child's words are its name, and what is seen there is left to imagination.
+pub const ELSEWHERE: SettingBank = SettingBank {
+    names: &[],
+    details: &[
+        "It was a place full of surprises, where something new waited around every corner.",
+        "The air was fresh, and everything seemed to hum with a quiet kind of magic.",
+        "Little lights twinkled here and there, as if the place was smiling.",
+    ],
+    obstacle: "a tall wall with no door in it",
+    home: "a cosy little nook that felt just like home",
+};
+
+/// The banks of the settings, one per [`Setting`].
+pub fn bank(setting: Setting) -> &'static SettingBank {
+    match setting {
+        Setting::Forest => &SETTINGS[0],
+        Setting::Castle => &SETTINGS[1],
+        Setting::Sea => &SETTINGS[2],
+        Setting::Space => &SETTINGS[3],
+        Setting::City => &SETTINGS[4],
+        Setting::Snow => &SETTINGS[5],
+        Setting::Jungle => &SETTINGS[6],
+        Setting::Desert => &SETTINGS[7],
+        Setting::Mountains => &SETTINGS[8],
+        Setting::Island => &SETTINGS[9],
+        Setting::Garden => &SETTINGS[10],
+        Setting::Farm => &SETTINGS[11],
+        Setting::Cave => &SETTINGS[12],
+    }
+}
+
+/// In [`Setting::ALL`]'s order (see [`bank`]).
+const SETTINGS: [SettingBank; 13] = [
+    SettingBank {
         names: &["the Whispering Woods", "Bluebell Forest", "the Old Oak Wood"],
         details: &[
             "Tall trees whispered to each other, and sunlight dripped through the leaves like honey.",
@@ -23,8 +55,7 @@ pub const SETTINGS: &[Setting] = &[
         obstacle: "a wide, rushing stream with no bridge",
         home: "a snug hollow under the roots of an old oak tree",
     },
-    Setting {
-        key: "castle",
+    SettingBank {
         names: &["Castle Moonspire", "the Kingdom of Bright Towers"],
         details: &[
             "Flags fluttered from the tall towers, and the drawbridge creaked as it opened.",
@@ -34,8 +65,7 @@ pub const SETTINGS: &[Setting] = &[
         obstacle: "a locked gate with a riddle carved above it",
         home: "a cosy room at the top of the tallest tower",
     },
-    Setting {
-        key: "sea",
+    SettingBank {
         names: &["Seashell Bay", "the Sparkling Sea"],
         details: &[
             "Waves rolled onto the sand and whooshed back out again, leaving shells behind.",
@@ -45,8 +75,7 @@ pub const SETTINGS: &[Setting] = &[
         obstacle: "a great grey storm rolling over the waves",
         home: "a little blue house by the harbour",
     },
-    Setting {
-        key: "space",
+    SettingBank {
         names: &["the Starry Way", "the planet Zibble"],
         details: &[
             "Stars twinkled in every direction, and a ringed planet glowed like a giant marble.",
@@ -56,8 +85,7 @@ pub const SETTINGS: &[Setting] = &[
         obstacle: "a tumbling field of space rocks",
         home: "a round little space station with a window full of stars",
     },
-    Setting {
-        key: "city",
+    SettingBank {
         names: &["Bumbleton", "the busy city of Clatterby"],
         details: &[
             "Buses honked, bicycles rang their bells, and the bakery smelled of warm bread.",
@@ -67,8 +95,7 @@ pub const SETTINGS: &[Setting] = &[
         obstacle: "a traffic jam as long as a dragon's tail",
         home: "a tiny flat above the bakery",
     },
-    Setting {
-        key: "snow",
+    SettingBank {
         names: &["the Frosty Peaks", "Snowdrift Valley"],
         details: &[
             "Everything was white and quiet, and snowflakes danced like feathers.",
@@ -78,8 +105,7 @@ pub const SETTINGS: &[Setting] = &[
         obstacle: "a slippery, frozen lake",
         home: "a warm igloo with a glowing lamp",
     },
-    Setting {
-        key: "jungle",
+    SettingBank {
         names: &["the Green Jungle", "Parrot Falls"],
         details: &[
             "Vines hung down like ropes, and parrots chattered in bright colours.",
@@ -89,8 +115,7 @@ pub const SETTINGS: &[Setting] = &[
         obstacle: "a deep river full of snoozing crocodiles",
         home: "a treehouse high in the branches",
     },
-    Setting {
-        key: "desert",
+    SettingBank {
         names: &["the Golden Dunes", "Cactus Canyon"],
         details: &[
             "Sand dunes rolled like waves, golden in the warm sun.",
@@ -100,8 +125,7 @@ pub const SETTINGS: &[Setting] = &[
         obstacle: "a whirling sandstorm",
         home: "a cool tent beside a little oasis",
     },
-    Setting {
-        key: "mountains",
+    SettingBank {
         names: &["the Misty Mountains", "Thunder Peak"],
         details: &[
             "The mountains rose so high that clouds wrapped around their tops like scarves.",
@@ -111,8 +135,7 @@ pub const SETTINGS: &[Setting] = &[
         obstacle: "a narrow, wobbly rope bridge",
         home: "a cabin with a crackling fire",
     },
-    Setting {
-        key: "island",
+    SettingBank {
         names: &["Coconut Island", "the Isle of Whispers"],
         details: &[
             "Palm trees swayed, and the sand was warm underfoot.",
@@ -122,8 +145,7 @@ pub const SETTINGS: &[Setting] = &[
         obstacle: "a tide that was rising fast",
         home: "a hut made of palm leaves",
     },
-    Setting {
-        key: "garden",
+    SettingBank {
         names: &["Buttercup Meadow", "the Secret Garden"],
         details: &[
             "Flowers nodded in the breeze, and bees hummed from blossom to blossom.",
@@ -133,8 +155,7 @@ pub const SETTINGS: &[Setting] = &[
         obstacle: "a tall hedge with no way through",
         home: "a little shed full of flowerpots",
     },
-    Setting {
-        key: "farm",
+    SettingBank {
         names: &["Sunnyside Farm", "Clover Hill Farm"],
         details: &[
             "The cows mooed good morning, and the hens clucked as they looked for seeds.",
@@ -144,8 +165,7 @@ pub const SETTINGS: &[Setting] = &[
         obstacle: "a muddy puddle as big as a pond",
         home: "a cosy corner of the red barn, full of sweet hay",
     },
-    Setting {
-        key: "cave",
+    SettingBank {
         names: &["the Glittering Caves", "Echo Hollow"],
         details: &[
             "Crystals glittered on the walls like frozen rainbows.",
@@ -160,7 +180,7 @@ pub const SETTINGS: &[Setting] = &[
 pub struct StyleBank {
     pub style: Style,
     pub kinds: &'static [&'static str],
-    pub settings: &'static [&'static str],
+    pub settings: &'static [Setting],
     pub objects: &'static [&'static str],
     pub guardians: &'static [(&'static str, &'static str)],
     pub flavour: &'static [&'static str],
@@ -173,7 +193,7 @@ pub const STYLES: &[StyleBank] = &[
     StyleBank {
         style: Style::Fantasy,
         kinds: &["dragon", "unicorn", "wizard", "fairy"],
-        settings: &["castle", "forest", "mountains"],
+        settings: &[Setting::Castle, Setting::Forest, Setting::Mountains],
         objects: &[
             "the lost star crystal",
             "a golden key that could open any door",
@@ -195,7 +215,7 @@ pub const STYLES: &[StyleBank] = &[
     StyleBank {
         style: Style::SciFi,
         kinds: &["robot", "astronaut", "alien"],
-        settings: &["space"],
+        settings: &[Setting::Space],
         objects: &[
             "a tiny lost satellite",
             "the missing power crystal for the space station",
@@ -223,7 +243,7 @@ pub const STYLES: &[StyleBank] = &[
     StyleBank {
         style: Style::Adventure,
         kinds: &["fox", "pirate", "explorer"],
-        settings: &["island", "jungle", "desert"],
+        settings: &[Setting::Island, Setting::Jungle, Setting::Desert],
         objects: &[
             "an old treasure map's hidden treasure",
             "the legendary Sunstone",
@@ -245,7 +265,7 @@ pub const STYLES: &[StyleBank] = &[
     StyleBank {
         style: Style::Animals,
         kinds: &["rabbit", "bear", "fox", "hedgehog"],
-        settings: &["farm", "forest", "garden"],
+        settings: &[Setting::Farm, Setting::Forest, Setting::Garden],
         objects: &["the missing honey pot", "the sweetest berry bush in the land", "a lost duckling's mother"],
         guardians: &[
             (
@@ -263,7 +283,7 @@ pub const STYLES: &[StyleBank] = &[
     StyleBank {
         style: Style::Bedtime,
         kinds: &["owl", "bear", "rabbit", "cat"],
-        settings: &["garden", "forest", "snow"],
+        settings: &[Setting::Garden, Setting::Forest, Setting::Snow],
         objects: &[
             "the sleepy moon's lost lullaby",
             "a blanket woven from starlight",
@@ -282,7 +302,7 @@ pub const STYLES: &[StyleBank] = &[
     StyleBank {
         style: Style::Funny,
         kinds: &["penguin", "monkey", "dog", "monster"],
-        settings: &["city", "farm", "sea"],
+        settings: &[Setting::City, Setting::Farm, Setting::Sea],
         objects: &[
             "the world's wobbliest jelly",
             "a hat that would not stop sneezing",
@@ -301,7 +321,7 @@ pub const STYLES: &[StyleBank] = &[
     StyleBank {
         style: Style::Mystery,
         kinds: &["cat", "detective", "owl", "mouse"],
-        settings: &["city", "castle", "cave"],
+        settings: &[Setting::City, Setting::Castle, Setting::Cave],
         objects: &[
             "the answer to the case of the vanishing cookies",
             "who had left the glowing footprints",

@@ -2,11 +2,11 @@
 //! request. It casts the story (hero, companion, setting, quest) from the child's words, plans
 //! a beginning, middle and end, and fills scene templates. Deterministic per story id.
 
-use super::phrases::{self, Setting, StyleBank};
+use super::phrases::{self, SettingBank, StyleBank};
 use super::rng::Rng;
-use actors::model::{SceneDraft, ScenePlan, StoryId, StoryPlan, StorySpec};
+use actors::model::{Place, SceneDraft, ScenePlan, Setting, StoryId, StoryPlan, StorySpec};
 use actors::ports::{Llm, ProviderError, SceneRequest};
-use actors::requirements::{self, Extracted, capitalise};
+use actors::requirements::{self, capitalise};
 use async_trait::async_trait;
 use std::time::Duration;
 
@@ -60,8 +60,11 @@ struct Cast {
     trait_word: String,
     companion: String,
     companion_kind: String,
-    setting: &'static Setting,
+    /// The place's words: a bank's, or the child's own for a place no bank knows.
+    setting: &'static SettingBank,
     place: String,
+    /// The place in words the illustrator recognises ("the snow", "a castle"), or the child's.
+    where_: String,
     object: String,
     guardian: (&'static str, &'static str),
     small: (&'static str, &'static str),
@@ -77,14 +80,13 @@ struct Cast {
 fn cast(story_id: StoryId, spec: &StorySpec) -> Cast {
     let seed = Rng::seed_of(story_id.0.as_bytes());
     let mut rng = Rng::new(seed);
-    let heard: Extracted = requirements::extract(&format!("{}. {}", spec.title.as_deref().unwrap_or(""), spec.prompt));
+    let asked = &spec.cast;
     let style = phrases::STYLES.iter().find(|b| b.style == spec.style).unwrap_or(&phrases::STYLES[0]);
-    let kind = heard.hero.kind.clone().unwrap_or_else(|| rng.pick_str(style.kinds).to_owned());
-    let hero = heard.hero.name.clone().unwrap_or_else(|| rng.pick_str(phrases::NAMES).to_owned());
-    let trait_word = heard.hero.trait_word.clone().unwrap_or_else(|| rng.pick_str(phrases::TRAITS).to_owned());
-    // The hero said twice ("a dragon called Pip … in the child's words: a dragon called Pip")
-    // is still one character, not their own friend.
-    let friend = heard.companions.iter().find(|c| match &c.name {
+    let kind = asked.hero.kind.clone().unwrap_or_else(|| rng.pick_str(style.kinds).to_owned());
+    let hero = asked.hero.name.clone().unwrap_or_else(|| rng.pick_str(phrases::NAMES).to_owned());
+    let trait_word = asked.hero.trait_word.clone().unwrap_or_else(|| rng.pick_str(phrases::TRAITS).to_owned());
+    // The hero said twice is still one character, not their own friend.
+    let friend = asked.companions.iter().find(|c| match &c.name {
         Some(name) => *name != hero,
         None => c.kind.as_deref() != Some(kind.as_str()),
     });
@@ -97,11 +99,20 @@ fn cast(story_id: StoryId, spec: &StorySpec) -> Cast {
         let choices: Vec<&str> = phrases::NAMES.iter().copied().filter(|n| *n != hero).collect();
         rng.pick_str(&choices).to_owned()
     });
-    let setting_key = heard.setting.clone().unwrap_or_else(|| rng.pick_str(style.settings).to_owned());
-    let setting = phrases::SETTINGS.iter().find(|s| s.key == setting_key).unwrap_or(&phrases::SETTINGS[0]);
+    let place = asked.place.clone().unwrap_or_else(|| Place::Known(*rng.pick(style.settings)));
+    let (setting, place, where_) = match place {
+        Place::Known(known) => {
+            (phrases::bank(known), rng.pick_str(phrases::bank(known).names).to_owned(), where_words(known))
+        }
+        Place::Other(words) => {
+            let noun = place_noun(&words);
+            (&phrases::ELSEWHERE, noun.clone(), noun)
+        }
+    };
     Cast {
         seed,
-        place: rng.pick_str(setting.names).to_owned(),
+        place,
+        where_,
         object: rng.pick_str(style.objects).to_owned(),
         guardian: *rng.pick(style.guardians),
         small: *rng.pick(phrases::SMALL_FRIENDS),
@@ -110,7 +121,7 @@ fn cast(story_id: StoryId, spec: &StorySpec) -> Cast {
         lesson: rng.pick_str(style.lessons),
         time: rng.pick_str(phrases::TIMES),
         landmark: rng.pick_str(phrases::LANDMARKS),
-        wish: heard.wish,
+        wish: asked.wish.clone(),
         hero,
         kind,
         trait_word,
@@ -119,6 +130,31 @@ fn cast(story_id: StoryId, spec: &StorySpec) -> Cast {
         setting,
         style,
     }
+}
+
+/// A setting in words the illustrator recognises ("the snow", "a castle", "space").
+fn where_words(setting: Setting) -> String {
+    match setting {
+        Setting::Space => "space".into(),
+        Setting::Castle | Setting::Island | Setting::Garden | Setting::Farm | Setting::Cave => format!("a {setting}"),
+        other => format!("the {other}"),
+    }
+}
+
+/// A place the child named, as a noun the sentences can hold ("in {place}", "the heart of
+/// {place}"): "in the clouds" → "the clouds", "under a bridge" → "the land under a bridge".
+fn place_noun(words: &str) -> String {
+    let lower = words.to_lowercase();
+    for lead in ["in ", "at ", "on ", "inside "] {
+        if lower.starts_with(lead) {
+            return words.get(lead.len()..).unwrap_or(words).trim().to_owned();
+        }
+    }
+    let first = lower.split_whitespace().next().unwrap_or_default();
+    if ["under", "near", "by", "above", "beside", "behind", "beyond", "below", "over"].contains(&first) {
+        return format!("the land {words}");
+    }
+    words.to_owned()
 }
 
 /// What each scene of an `n`-scene story does.
@@ -285,11 +321,7 @@ fn fill(template: &str, cast: &Cast, index: usize) -> String {
             "obj" => cast.object.clone(),
             "Obj" => title_case(&cast.object),
             // The setting in words the illustrator recognises ("the snow", "a castle").
-            "where" => match cast.setting.key {
-                "space" => "space".into(),
-                "castle" | "island" | "garden" | "farm" | "cave" => format!("a {}", cast.setting.key),
-                key => format!("the {key}"),
-            },
+            "where" => cast.where_.clone(),
             "obstacle" => cast.setting.obstacle.to_owned(),
             "home" => cast.setting.home.to_owned(),
             "guardian" => cast.guardian.0.to_owned(),
@@ -337,10 +369,13 @@ fn fill(template: &str, cast: &Cast, index: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use actors::model::Style;
+    use actors::model::{SpecLimits, SpecRequest, Style};
+    use actors::requirements::request_from;
 
     fn spec(prompt: &str, style: Style, n: u8) -> StorySpec {
-        StorySpec { title: None, prompt: prompt.into(), style, num_scenes: n, age: 5, language: "en".into() }
+        let request =
+            SpecRequest { style: Some(style), num_scenes: Some(n.into()), age: Some(5), ..request_from(prompt) };
+        StorySpec::new(request, &SpecLimits::default()).unwrap()
     }
 
     fn story(id: StoryId, spec: &StorySpec) -> (StoryPlan, Vec<SceneDraft>) {
@@ -366,7 +401,7 @@ mod tests {
     fn every_length_reads_well() {
         for style in Style::ALL {
             for n in 1..=12u8 {
-                let (plan, scenes) = story(StoryId::new(), &spec("a story about a fox named Ruby", style, n));
+                let (plan, scenes) = story(StoryId::new(), &spec("a story about a fox named Ruby", *style, n));
                 assert_eq!(plan.scenes.len(), usize::from(n));
                 for scene in &scenes {
                     let w = words(&scene.text);

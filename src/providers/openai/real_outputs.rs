@@ -36,14 +36,14 @@ struct Spec {
 
 impl Spec {
     fn story(&self) -> StorySpec {
-        StorySpec {
-            title: None,
-            prompt: self.prompt.clone(),
-            style: self.style.parse().expect("a style"),
-            num_scenes: self.num_scenes,
-            age: self.age,
-            language: self.language.clone(),
-        }
+        let request = actors::model::SpecRequest {
+            style: Some(self.style.parse().expect("a style")),
+            num_scenes: Some(self.num_scenes.into()),
+            age: Some(self.age.into()),
+            language: Some(self.language.clone()),
+            ..actors::requirements::request_from(&self.prompt)
+        };
+        StorySpec::new(request, &actors::model::SpecLimits::default()).expect("a story the service takes")
     }
 }
 

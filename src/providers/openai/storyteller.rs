@@ -112,7 +112,7 @@ pub fn plan_messages(spec: &StorySpec, rejected: Option<Rejection>) -> Value {
         ));
     }
     json!([
-        {"role": "system", "content": system_prompt(spec.age, &spec.language)},
+        {"role": "system", "content": system_prompt(spec.age.get(), &spec.language)},
         {"role": "user", "content": ask},
     ])
 }
@@ -150,7 +150,7 @@ pub fn scene_messages(request: SceneRequest<'_>, rejected: Option<Rejection>) ->
         ));
     }
     json!([
-        {"role": "system", "content": system_prompt(spec.age, &spec.language)},
+        {"role": "system", "content": system_prompt(spec.age.get(), &spec.language)},
         {"role": "user", "content": ask},
     ])
 }
@@ -164,7 +164,7 @@ pub fn plan_body(model: &str, spec: &StorySpec, format: Format, rejected: Option
         "temperature": 0.7,
     });
     let schema = |bounded| {
-        let schema = plan_schema(spec.num_scenes, bounded);
+        let schema = plan_schema(spec.num_scenes.get(), bounded);
         json!({"type": "json_schema", "json_schema": {"name": "story_plan", "strict": true, "schema": schema}})
     };
     match format {

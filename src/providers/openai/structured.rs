@@ -189,17 +189,15 @@ pub fn trim_to(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use actors::model::Style;
+    use actors::model::{SpecLimits, SpecRequest, Style};
 
     fn spec(n: u8) -> StorySpec {
-        StorySpec {
-            title: None,
-            prompt: "a fox".into(),
-            style: Style::Funny,
-            num_scenes: n,
-            age: 6,
-            language: "en".into(),
-        }
+        let request = SpecRequest {
+            style: Some(Style::Funny),
+            num_scenes: Some(n.into()),
+            ..actors::requirements::request_from("a fox")
+        };
+        StorySpec::new(request, &SpecLimits::default()).unwrap()
     }
 
     #[test]
