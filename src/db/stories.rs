@@ -318,3 +318,28 @@ pub(super) async fn scenes_of(conn: &Connection, id: StoryId) -> DbResult<Vec<Sc
     )
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actors::model::{Place, Setting, SpecLimits};
+
+    #[tokio::test]
+    async fn a_story_keeps_its_cast_and_one_stored_before_casts_are_read_from_its_prompt() {
+        let (_dir, db) = crate::db::testing::temp_db(1).await;
+        let user = crate::db::testing::users(&db, 1).await[0];
+        let mut request = actors::requirements::request_from("a fox called Ruby in the forest");
+        request.cast.hero.name = Some("Juniper".into());
+        let spec = StorySpec::new(request, &SpecLimits::default()).unwrap();
+        let Creation::Created(id) = db.create_story(user, &spec, None, None).await.unwrap() else { panic!() };
+        let stored = db.story(id).await.unwrap().unwrap();
+        assert_eq!(stored.spec.cast, spec.cast, "the cast as asked, not the prompt read again");
+        assert_eq!(stored.spec.cast.hero.name.as_deref(), Some("Juniper"));
+
+        db.writer().await.execute("UPDATE stories SET story_cast = NULL, age = 40", ()).await.unwrap();
+        let old = db.story(id).await.unwrap().unwrap();
+        assert_eq!(old.spec.cast.hero.name.as_deref(), Some("Ruby"), "read from the prompt");
+        assert_eq!(old.spec.cast.place, Some(Place::Known(Setting::Forest)));
+        assert_eq!(old.spec.age.get(), 12, "an age stored out of range reads as the nearest one");
+    }
+}
