@@ -5,6 +5,8 @@
 
 use super::*;
 
+mod classes;
+
 const LIMITS: AgentLimits = AgentLimits {
     max_prompt_chars: 2000,
     max_title_chars: 120,

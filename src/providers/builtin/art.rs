@@ -49,24 +49,36 @@ pub enum Hat {
 
 pub fn family(kind: &str) -> Family {
     use Family::*;
-    match kind {
-        "dragon" | "dinosaur" | "monster" => Dragon,
+    // A species or pet word is drawn as its kind ("puppy" as a dog); a kind nobody drew yet as
+    // the nearest shape.
+    match actors::requirements::base_kind(kind).unwrap_or(kind) {
+        "dragon" | "dinosaur" | "monster" | "crocodile" | "lizard" | "snake" => Dragon,
         "unicorn" => Horse { horn: true },
-        "horse" => Horse { horn: false },
-        "fox" | "squirrel" => Critter { ears: Ears::Pointy, tail: Tail::Bushy },
-        "cat" | "tiger" | "lion" => Critter { ears: Ears::Pointy, tail: Tail::Thin },
-        "dog" | "mouse" | "monkey" => Critter { ears: Ears::Round, tail: Tail::Thin },
-        "bear" | "hedgehog" | "frog" | "elephant" => Critter { ears: Ears::Round, tail: Tail::Puff },
-        "rabbit" => Critter { ears: Ears::Long, tail: Tail::Puff },
-        "owl" | "bird" => Bird { penguin: false },
+        "horse" | "deer" | "camel" | "llama" | "goat" | "cow" | "sheep" | "giraffe" | "zebra" => Horse { horn: false },
+        "fox" | "squirrel" | "wolf" | "raccoon" | "badger" => Critter { ears: Ears::Pointy, tail: Tail::Bushy },
+        "cat" | "tiger" | "lion" | "cheetah" => Critter { ears: Ears::Pointy, tail: Tail::Thin },
+        "dog" | "mouse" | "monkey" | "hamster" | "pig" | "otter" | "beaver" | "sloth" => {
+            Critter { ears: Ears::Round, tail: Tail::Thin }
+        }
+        "bear" | "hedgehog" | "frog" | "elephant" | "panda" | "koala" | "hippo" | "gorilla" | "yeti" => {
+            Critter { ears: Ears::Round, tail: Tail::Puff }
+        }
+        "rabbit" | "kangaroo" => Critter { ears: Ears::Long, tail: Tail::Puff },
+        "owl" | "bird" | "parrot" | "duck" | "chicken" | "eagle" | "swan" | "flamingo" | "phoenix" | "bat" => {
+            Bird { penguin: false }
+        }
         "penguin" => Bird { penguin: true },
-        "robot" | "alien" => Robot,
-        "princess" | "prince" => Person { hat: Hat::Crown },
-        "wizard" | "witch" | "fairy" => Person { hat: Hat::Wizard },
-        "knight" | "astronaut" => Person { hat: Hat::Helmet },
+        "robot" | "alien" | "train" | "tractor" => Robot,
+        "princess" | "prince" | "king" | "queen" => Person { hat: Hat::Crown },
+        "wizard" | "witch" | "fairy" | "elf" | "gnome" => Person { hat: Hat::Wizard },
+        "knight" | "astronaut" | "ninja" | "superhero" => Person { hat: Hat::Helmet },
         "pirate" => Person { hat: Hat::Pirate },
-        "girl" | "boy" | "child" | "detective" | "giant" | "mermaid" => Person { hat: Hat::None },
-        "whale" | "dolphin" | "fish" | "octopus" | "turtle" => Sea,
+        "girl" | "boy" | "child" | "baby" | "detective" | "giant" | "mermaid" | "troll" | "ogre" | "goblin"
+        | "dwarf" | "teacher" | "doctor" | "chef" | "farmer" | "explorer" | "scientist" | "doll" | "snowman" => {
+            Person { hat: Hat::None }
+        }
+        "whale" | "dolphin" | "fish" | "octopus" | "turtle" | "shark" | "seal" | "crab" | "jellyfish" | "starfish"
+        | "seahorse" | "narwhal" => Sea,
         _ => Blob,
     }
 }
