@@ -238,6 +238,11 @@ pub struct Config {
     pub moderation_base_url: String,
     pub moderation_api_key: Option<Secret>,
     pub moderation_model: String,
+    /// One moderation check longer than this counts as unavailable: the builtin lists decide.
+    pub moderation_timeout_ms: u64,
+    /// After a moderation check failed or timed out, the lists decide alone this long before
+    /// the API is asked again (so a hung API costs one wait, not one per check).
+    pub moderation_cooldown_secs: u64,
     pub espeak_command: String,
     /// Words per minute: slower than eSpeak's default 175, calm for bedtime.
     pub espeak_speed: u32,
@@ -344,6 +349,8 @@ impl Default for Config {
             moderation_base_url: OPENAI.into(),
             moderation_api_key: None,
             moderation_model: "omni-moderation-latest".into(),
+            moderation_timeout_ms: 2_000,
+            moderation_cooldown_secs: 30,
             espeak_command: "espeak-ng".into(),
             espeak_speed: 140,
             piper_command: "piper".into(),
@@ -418,10 +425,14 @@ impl Config {
         if !self.ws_rate_per_sec.is_finite() || self.ws_rate_per_sec <= 0.0 || self.ws_burst == 0 {
             return invalid("ws_rate_per_sec and ws_burst must be positive");
         }
+        if self.moderation_timeout_ms == 0 {
+            return invalid("moderation_timeout_ms must be at least 1");
+        }
         for (what, url) in [
             ("llm_base_url", &self.llm_base_url),
             ("image_base_url", &self.image_base_url),
             ("speech_base_url", &self.speech_base_url),
+            ("moderation_base_url", &self.moderation_base_url),
         ] {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(ConfigError::Invalid(format!("{what} must be an http(s) URL")));

@@ -52,6 +52,7 @@ pub struct Metrics {
     pub llm_tokens: IntCounterVec,
     /// Moderation checks that could not be made (the builtin lists decided alone).
     pub moderation_unavailable: IntCounter,
+    pub moderation_timeouts: IntCounter,
     /// Connections refused over the cap, and accept errors (backed off).
     pub connections_refused: IntCounter,
     pub accept_errors: IntCounter,
@@ -168,6 +169,11 @@ impl Metrics {
             "Moderation checks that could not be made; the builtin lists decided alone",
         )?;
         registry.register(Box::new(moderation_unavailable.clone()))?;
+        let moderation_timeouts = IntCounter::new(
+            "moderation_timeouts_total",
+            "Moderation checks that did not answer within moderation_timeout_ms; the builtin lists decided alone",
+        )?;
+        registry.register(Box::new(moderation_timeouts.clone()))?;
         let connections_refused =
             IntCounter::new("http_connections_refused_total", "Connections refused over the connection cap")?;
         let accept_errors = IntCounter::new("http_accept_errors_total", "Failed accepts (the loop backs off)")?;
@@ -248,6 +254,7 @@ impl Metrics {
             safety_flags,
             llm_tokens,
             moderation_unavailable,
+            moderation_timeouts,
             connections_refused,
             accept_errors,
             auth_throttled,

@@ -1,209 +1,41 @@
-//! The builtin `Safety`: curated word and phrase lists (`safety/words.txt`) matched as whole
-//! words after undoing common obfuscations, and patterns that take personal data out of text
-//! before it is stored. Offline and deterministic; what it decides is documented in the README.
+//! The builtin `Safety`, offline and deterministic, in three layers each doing what it knows
+//! best: an allow-table takes out what classic children's stories say and filters get wrong;
+//! our own lists (`safety/words.txt`) catch harm to someone, self-harm, weapons used on someone,
+//! drink, drugs, smoking, sexual content and hate; rustrict catches swearing and insults with
+//! their disguises. Patterns take personal data out of text before it is stored. What it
+//! decides is documented in the README ("Child safety").
 
+mod allowed;
+mod lists;
 mod moderation;
 mod personal;
+mod profanity;
 
 pub use moderation::Moderated;
 
 use actors::ports::{Concern, Safety};
-use aho_corasick::AhoCorasick;
 use async_trait::async_trait;
-use std::collections::HashMap;
 
-const LISTS: &str = include_str!("safety/words.txt");
-
-/// The builtin word-list filter.
-pub struct WordLists {
-    /// Single words, by their normal form.
-    words: HashMap<String, Concern>,
-    /// Phrases of several words (joined by one space), in list order.
-    phrases: Vec<(String, Concern)>,
-    /// All phrases, padded with spaces, searched in one pass (pattern index = list order).
-    phrase_search: AhoCorasick,
+/// The builtin filter.
+#[derive(Default)]
+pub struct Builtin {
+    allowed: allowed::Allowed,
+    lists: lists::WordLists,
     personal: personal::Patterns,
 }
 
-fn concern_named(name: &str) -> Option<Concern> {
-    Some(match name {
-        "violence" => Concern::Violence,
-        "weapons" => Concern::Weapons,
-        "sexual" => Concern::Sexual,
-        "drugs_alcohol" => Concern::DrugsAlcohol,
-        "self_harm" => Concern::SelfHarm,
-        "hate" => Concern::Hate,
-        "insult" => Concern::Insult,
-        "profanity" => Concern::Profanity,
-        "gore" => Concern::Gore,
-        _ => return None,
-    })
-}
-
-impl Default for WordLists {
-    fn default() -> Self {
-        let (mut words, mut phrases) = (HashMap::new(), Vec::new());
-        for line in LISTS.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-            let Some((name, entries)) = line.split_once(':') else { continue };
-            // The list ships in the binary and a test reads every line: an unknown name is a typo there.
-            let Some(concern) = concern_named(name.trim()) else { continue };
-            for entry in entries.split(',').map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()) {
-                if entry.contains(' ') {
-                    phrases.push((entry, concern));
-                } else {
-                    words.insert(entry, concern);
-                }
-            }
-        }
-        // Self-harm first: it gets the answer that points to a trusted grown-up.
-        phrases.sort_by_key(|(_, c)| *c != Concern::SelfHarm);
-        let padded = phrases.iter().map(|(p, _)| format!(" {p} "));
-        // A few dozen short literals: building the automaton cannot fail.
-        let phrase_search = AhoCorasick::new(padded).unwrap_or_else(|e| panic!("the phrase list: {e}"));
-        Self { words, phrases, phrase_search, personal: personal::Patterns::default() }
-    }
-}
-
-/// Undo l33t spelling inside a word: `k1ll` → `kill`, `$tupid` → `stupid`.
-fn unleet(c: char) -> char {
-    match c {
-        '0' => 'o',
-        '1' | '!' | '|' => 'i',
-        '3' => 'e',
-        '4' | '@' => 'a',
-        '5' | '$' => 's',
-        '7' | '+' => 't',
-        other => other,
-    }
-}
-
-/// Runs of more than `keep` of one letter become one (`kiiiill` → `kill` with `keep` 2).
-fn squeeze(word: &str, keep: usize) -> String {
-    let mut out = String::with_capacity(word.len());
-    squeeze_into(&mut out, word, keep);
-    out
-}
-
-fn squeeze_into(out: &mut String, word: &str, keep: usize) {
-    for (c, run) in runs(word) {
-        out.extend(std::iter::repeat_n(c, if run > keep { 1 } else { run }));
-    }
-}
-
-/// Whether `word` has a run of more than `keep` of one letter (so squeezing changes it).
-fn has_run(word: &str, keep: usize) -> bool {
-    runs(word).any(|(_, run)| run > keep)
-}
-
-/// The runs of one letter in `word`: each letter with how many times it repeats there.
-fn runs(word: &str) -> impl Iterator<Item = (char, usize)> + '_ {
-    let mut chars = word.chars().peekable();
-    std::iter::from_fn(move || {
-        let c = chars.next()?;
-        let mut run = 1;
-        while chars.next_if_eq(&c).is_some() {
-            run += 1;
-        }
-        Some((c, run))
-    })
-}
-
-/// The words of `text` in normal form: lower case, de-l33ted, with in-word punctuation removed
-/// (`k.i.l.l` → `kill`), and letters spelled out one by one joined (`k i l l` → `kill`).
-/// `*` is kept: it stands for a hidden letter.
-fn words_of(text: &str) -> Vec<String> {
-    let mut words: Vec<String> = Vec::new();
-    for token in text.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':' | '"' | '(' | ')' | '/')) {
-        let has_letter = token.chars().any(char::is_alphabetic);
-        let mut word = String::with_capacity(token.len());
-        for c in token.chars().flat_map(char::to_lowercase) {
-            let c = if has_letter { unleet(c) } else { c };
-            if c.is_alphanumeric() || c == '*' || c == '\'' {
-                word.push(c);
-            }
-        }
-        let trimmed = word.trim_matches('\'');
-        if trimmed.len() != word.len() {
-            word = trimmed.to_owned();
-        }
-        if !word.is_empty() {
-            words.push(word);
-        }
-    }
-    // Letters spelled out one by one: join each run of single letters into a word of its own.
-    let mut joined = Vec::with_capacity(words.len());
-    let mut run = String::new();
-    for word in words {
-        let mut chars = word.chars();
-        if let (Some(c), None) = (chars.next(), chars.next())
-            && c.is_alphabetic()
-        {
-            run.push(c);
-            continue;
-        }
-        if !run.is_empty() {
-            joined.push(std::mem::take(&mut run));
-        }
-        joined.push(word);
-    }
-    if !run.is_empty() {
-        joined.push(run);
-    }
-    joined
-}
-
-/// `f**k` matches `fuck`: same length, every visible letter in place.
-fn masked_match(masked: &str, word: &str) -> bool {
-    masked.chars().count() == word.chars().count()
-        && masked.chars().zip(word.chars()).all(|(m, w)| m == '*' || m == w)
-        && masked.chars().any(|c| c != '*')
-}
-
-impl WordLists {
-    fn word_concern(&self, word: &str) -> Option<Concern> {
-        let plain: std::borrow::Cow<'_, str> =
-            if word.contains('\'') { word.replace('\'', "").into() } else { word.into() };
-        if let Some(concern) = self.words.get(plain.as_ref()) {
-            return Some(*concern);
-        }
-        for keep in [2, 1] {
-            if has_run(&plain, keep)
-                && let Some(concern) = self.words.get(&squeeze(&plain, keep))
-            {
-                return Some(*concern);
-            }
-        }
-        if plain.contains('*') {
-            return self.words.iter().find(|(w, _)| masked_match(&plain, w)).map(|(_, c)| *c);
-        }
-        None
-    }
-
-    /// The first concern in `text`, phrases before single words.
+impl Builtin {
+    /// The first concern in `text`: our lists first (self-harm before anything, so the child
+    /// hears to tell a grown-up), then swearing and insults.
     pub fn concern(&self, text: &str) -> Option<Concern> {
-        let words = words_of(text);
-        let mut line = String::with_capacity(text.len() + 2);
-        line.push(' ');
-        for word in &words {
-            if word.contains('\'') {
-                squeeze_into(&mut line, &word.replace('\'', ""), 2);
-            } else {
-                squeeze_into(&mut line, word, 2);
-            }
-            line.push(' ');
-        }
-        // The phrase that comes first in the list wins, wherever it is in the text.
-        let first_phrase =
-            self.phrase_search.find_overlapping_iter(line.as_str()).map(|m| m.pattern().as_usize()).min();
-        if let Some(i) = first_phrase {
-            return self.phrases.get(i).map(|(_, concern)| *concern);
-        }
-        words.iter().find_map(|w| self.word_concern(w))
+        self.lists
+            .concern(&self.allowed.without_phrases(text))
+            .or_else(|| profanity::concern(&self.allowed.without_all(text)))
     }
 }
 
 #[async_trait]
-impl Safety for WordLists {
+impl Safety for Builtin {
     async fn check(&self, text: &str) -> Option<Concern> {
         self.concern(text)
     }
@@ -219,16 +51,8 @@ mod tests {
     use actors::ports::Concern::*;
 
     #[test]
-    fn every_list_line_names_a_known_concern() {
-        for line in LISTS.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-            let name = line.split_once(':').expect("`concern: entries`").0.trim();
-            assert!(concern_named(name).is_some(), "unknown concern `{name}`");
-        }
-    }
-
-    #[test]
     fn unsafe_texts_are_caught_with_their_concern() {
-        let lists = WordLists::default();
+        let lists = Builtin::default();
         let cases: &[(&str, Concern)] = &[
             ("a dragon called Stupid Idiot who wants to kill everyone with a knife and drink beer", Violence),
             ("the dragon is STUPID", Insult),
@@ -237,7 +61,7 @@ mod tests {
             ("a k.i.l.l.e.r robot", Violence),
             ("she wants to k i l l them", Violence),
             ("a kiiiiilling machine", Violence),
-            ("what the f**k", Profanity),
+            ("what the f**k", Sexual),
             ("a sh1tty day", Profanity),
             ("the pirate had a gun", Weapons),
             ("a story about naked people", Sexual),
@@ -253,9 +77,39 @@ mod tests {
         }
     }
 
+    /// The table every path is tested with (tests/safety/table.txt), on the filter itself:
+    /// each unsafe line held back for its concern, each allowed line let through.
+    #[test]
+    fn the_table_of_childrens_phrasings() {
+        let filter = Builtin::default();
+        let table = include_str!("../tests/safety/table.txt");
+        let (mut unsafe_rows, mut allowed_rows, mut wrong) = (0, 0, Vec::new());
+        for line in table.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            let (label, text) = line.split_once('|').expect("`label | text`");
+            let (label, text) = (label.trim(), text.trim());
+            let found = filter.concern(text).map(Concern::as_str);
+            match label.strip_prefix("unsafe ") {
+                Some(expected) => {
+                    unsafe_rows += 1;
+                    if found != Some(expected) {
+                        wrong.push(format!("{text:?}: expected {expected}, got {found:?}"));
+                    }
+                }
+                None => {
+                    allowed_rows += 1;
+                    if found.is_some() {
+                        wrong.push(format!("{text:?}: expected allowed, got {found:?}"));
+                    }
+                }
+            }
+        }
+        assert!(unsafe_rows >= 60 && allowed_rows >= 60, "{unsafe_rows} unsafe and {allowed_rows} allowed rows");
+        assert!(wrong.is_empty(), "{} wrong:\n{}", wrong.len(), wrong.join("\n"));
+    }
+
     #[test]
     fn childrens_story_words_stay_allowed() {
-        let lists = WordLists::default();
+        let lists = Builtin::default();
         for text in [
             "a brave knight's sword shone in the sun",
             "the wind died down and the sea was calm",
@@ -284,7 +138,7 @@ mod tests {
     async fn the_offline_storyteller_writes_nothing_the_filter_holds_back() {
         use actors::model::{Scene, SceneId, SpecLimits, SpecRequest, StoryId, StorySpec, Style};
         use actors::ports::{Llm, SceneRequest};
-        let lists = WordLists::default();
+        let lists = Builtin::default();
         let teller = crate::providers::builtin::Storyteller::new(std::time::Duration::ZERO);
         let prompts = [
             "a brave dragon called Pip who is afraid of the dark",
@@ -331,7 +185,7 @@ mod tests {
         /// The filter and the redaction take any text, of any script and length.
         #[test]
         fn any_text_is_checked_and_redacted(text in ".{0,400}", odd in "[İẞﬁǅΣ*!1@$ .]{0,30}") {
-            let lists = WordLists::default();
+            let lists = Builtin::default();
             let _ = lists.concern(&text);
             let _ = lists.concern(&format!("{odd}{text}{odd}"));
             let _ = lists.personal.redact(&text);

@@ -13,7 +13,7 @@ use crate::metrics::Metrics;
 use crate::providers;
 use crate::providers::ProviderChecks;
 use crate::providers::narrator::NarratorStatus;
-use crate::safety::{Moderated, WordLists};
+use crate::safety::{Builtin, Moderated};
 use crate::server::{self, ServerLimits, ServerMetrics};
 use crate::state::{App, AppState};
 use actors::connection::ConnectionLimits;
@@ -93,9 +93,14 @@ impl Application {
         let safety: Arc<dyn Safety> = if let Some(safety) = overrides.safety {
             safety
         } else if config.moderation {
-            Arc::new(Moderated::new(WordLists::default(), &config, metrics.moderation_unavailable.clone()))
+            Arc::new(Moderated::new(
+                Builtin::default(),
+                &config,
+                metrics.moderation_unavailable.clone(),
+                metrics.moderation_timeouts.clone(),
+            ))
         } else {
-            Arc::new(WordLists::default())
+            Arc::new(Builtin::default())
         };
         let ports = Ports {
             stories: stories.clone(),

@@ -1,6 +1,8 @@
 //! The optional second opinion: an OpenAI-compatible `POST {base}/moderations`, asked about
-//! what the builtin lists let through. If it cannot be reached the builtin verdict stands (the
-//! lists are strict on their own); that is logged and counted.
+//! what the builtin filter lets through. Every check has a total timeout: if the API cannot be
+//! reached, fails or does not answer in time, the builtin verdict stands (it is strict on its
+//! own), that is logged and counted, and the API is left alone for a cool-down, so a hung
+//! moderation service costs a child one short wait, not one per check.
 
 use crate::config::Config;
 use crate::providers::openai::Endpoint;
@@ -8,18 +10,44 @@ use actors::ports::{Concern, Safety};
 use async_trait::async_trait;
 use prometheus::IntCounter;
 use serde_json::json;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 pub struct Moderated<S> {
     pub builtin: S,
     endpoint: Endpoint,
     model: String,
+    timeout: Duration,
+    cooldown: Duration,
+    /// Until when the API is not asked (it failed or timed out just before).
+    resting_until: Mutex<Option<Instant>>,
     unavailable: IntCounter,
+    timeouts: IntCounter,
 }
 
 impl<S> Moderated<S> {
-    pub fn new(builtin: S, config: &Config, unavailable: IntCounter) -> Self {
+    pub fn new(builtin: S, config: &Config, unavailable: IntCounter, timeouts: IntCounter) -> Self {
         let endpoint = Endpoint::new("moderation", &config.moderation_base_url, config.moderation_api_key.clone());
-        Self { builtin, endpoint, model: config.moderation_model.clone(), unavailable }
+        Self {
+            builtin,
+            endpoint,
+            model: config.moderation_model.clone(),
+            timeout: Duration::from_millis(config.moderation_timeout_ms),
+            cooldown: Duration::from_secs(config.moderation_cooldown_secs),
+            resting_until: Mutex::new(None),
+            unavailable,
+            timeouts,
+        }
+    }
+
+    /// Whether the API is resting after a failure; a poisoned lock still holds a valid instant.
+    fn resting(&self) -> bool {
+        let until = *self.resting_until.lock().unwrap_or_else(PoisonError::into_inner);
+        until.is_some_and(|until| Instant::now() < until)
+    }
+
+    fn rest(&self) {
+        *self.resting_until.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now() + self.cooldown);
     }
 }
 
@@ -41,12 +69,25 @@ impl<S: Safety> Safety for Moderated<S> {
         if let Some(concern) = self.builtin.check(text).await {
             return Some(concern);
         }
-        let answer = self.endpoint.json("/moderations", &json!({"model": self.model, "input": text})).await;
-        let result = match answer {
-            Ok(answer) => answer["results"][0].clone(),
-            Err(e) => {
+        if self.resting() {
+            self.unavailable.inc();
+            return None;
+        }
+        let body = json!({"model": self.model, "input": text});
+        let result = match tokio::time::timeout(self.timeout, self.endpoint.json("/moderations", &body)).await {
+            Ok(Ok(answer)) => answer["results"][0].clone(),
+            Ok(Err(e)) => {
                 self.unavailable.inc();
-                tracing::warn!(error = %e, "moderation unavailable; the builtin lists decide");
+                self.rest();
+                tracing::warn!(error = %e, "moderation unavailable; the builtin filter decides");
+                return None;
+            }
+            Err(_) => {
+                self.unavailable.inc();
+                self.timeouts.inc();
+                self.rest();
+                let timeout_ms = self.timeout.as_millis() as u64;
+                tracing::warn!(timeout_ms, "moderation did not answer in time; the builtin filter decides");
                 return None;
             }
         };

@@ -13,6 +13,7 @@ mod lifecycle;
 mod limits;
 mod logs;
 mod media;
+mod moderation;
 mod monitoring;
 mod openai;
 mod operations;

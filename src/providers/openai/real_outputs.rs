@@ -5,7 +5,7 @@
 //! verdict compared with the one a person gave it after reading it (`expect`, with `why`).
 
 use super::structured::{first_object, plan_from, scene_text};
-use crate::safety::WordLists;
+use crate::safety::Builtin;
 use actors::model::{StoryPlan, StorySpec};
 use actors::ports::{Rejection, Safety};
 use actors::story::checks::SceneRules;
@@ -53,7 +53,7 @@ fn plan_text(plan: &StoryPlan) -> String {
 }
 
 /// `accept`, or the reason the output is turned down.
-async fn verdict(output: &Output, safety: &WordLists) -> &'static str {
+async fn verdict(output: &Output, safety: &Builtin) -> &'static str {
     let spec = output.spec.story();
     let rules = SceneRules::for_story(&spec);
     let checked = match output.call.as_str() {
@@ -84,7 +84,7 @@ async fn verdict(output: &Output, safety: &WordLists) -> &'static str {
 async fn the_checks_judge_real_model_outputs_as_a_reader_does() {
     let outputs: Vec<Output> =
         serde_json::from_str(include_str!("../../../tests/llm/outputs.json")).expect("the captured outputs");
-    let safety = WordLists::default();
+    let safety = Builtin::default();
     let mut wrong = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for (i, output) in outputs.iter().enumerate() {
