@@ -87,8 +87,10 @@ pub fn respond_with(draft: &mut Draft, utterance: &str, hear: &mut dyn FnMut(&mu
 /// and for words about hurting themselves, point to a grown-up they trust first.
 pub fn redirect(draft: &Draft, concern: Concern) -> Turn {
     if concern == Concern::SelfHarm {
-        return say("That sounds really important. If you feel sad or someone is hurting you, please tell a grown-up \
-             you trust right away. Would you like a cosy, happy story while we wait?");
+        return say(
+            "That sounds really important. If you feel sad, or someone is not being kind to you, please tell a \
+             grown-up you trust right away. Would you like a cosy, happy story while we wait?",
+        );
     }
     let who = if draft.hero.is_empty() { "our hero".to_owned() } else { hero_name(&draft.hero) };
     say(&format!("Let's keep our story kind! What if {who} wanted to make friends instead?"))

@@ -66,15 +66,16 @@ pub async fn create_story(
     State(state): State<AppState>,
     caller: AuthUser,
     headers: HeaderMap,
-    ApiJson(request): ApiJson<CreateStoryRequest>,
+    ApiJson(mut request): ApiJson<CreateStoryRequest>,
 ) -> ApiResult<Response> {
     let key = idempotency_key(&headers)?;
     let fingerprint = sha256_hex(&serde_json::to_vec(&request).map_err(anyhow::Error::from)?);
-    let mut spec = request.validate(caller, &state.config)?;
-    spec.prompt = super::screened(&state, "prompt", &spec.prompt).await?;
-    if let Some(title) = &spec.title {
-        spec.title = Some(super::screened(&state, "title", title).await?);
+    // Checked and stripped of personal data before anything is read from it (the cast too).
+    request.prompt = super::screened(&state, "prompt", &request.prompt).await?;
+    if let Some(title) = &request.title {
+        request.title = Some(super::screened(&state, "title", title).await?);
     }
+    let spec = request.validate(caller, &state.config)?;
     let idempotency = key.as_deref().map(|key| Idempotency { key, fingerprint: &fingerprint });
     let (id, replayed) = match state.engine.stories().create(caller.0, &spec, idempotency).await? {
         Creation::Created(id) => (id, false),

@@ -164,10 +164,12 @@ fn runs(word: &str) -> impl Iterator<Item = (char, usize)> + '_ {
 
 /// The words of `text` in normal form: lower case, de-l33ted, with in-word punctuation removed
 /// (`k.i.l.l` → `kill`), and letters spelled out one by one joined (`k i l l` → `kill`).
-/// `*` is kept: it stands for a hidden letter.
-fn words_of(text: &str) -> Vec<String> {
+/// `*` is kept: it stands for a hidden letter. Marks that end a sentence are not letters
+/// ("a prince!" is not "a princei"; "sh!t" is "shit").
+pub(super) fn words_of(text: &str) -> Vec<String> {
     let mut words: Vec<String> = Vec::new();
     for token in text.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':' | '"' | '(' | ')' | '/')) {
+        let token = token.trim_end_matches(['!', '?', '.']);
         let has_letter = token.chars().any(char::is_alphabetic);
         let mut word = String::with_capacity(token.len());
         for c in token.chars().flat_map(char::to_lowercase) {

@@ -1,42 +1,25 @@
-//! Swearing and insults, with their disguises (digits for letters, spaces, repeated letters,
-//! compounds like "<swear>head"), by rustrict. Its threshold is calibrated for stories children
-//! hear: any swearing, and what it rates at least moderately offensive, sexual or mean. Below
-//! that it flags classic words ("naughty" mildly sexual, "Dumbo" mildly mean); the allow-table
-//! takes out the rest before it reads ("the ugly duckling", "Moby Dick").
+//! Swearing and insults, with their disguises (digits for letters, spelt-out letters, repeated
+//! letters, compounds like "<swear>head"), by rustrict. Its threshold is calibrated for stories
+//! children hear: any swearing, and what it rates at least moderately offensive, sexual or
+//! mean. Below that it flags classic words ("naughty" mildly sexual, "Dumbo" mildly mean); the
+//! allow-table takes out the rest before it reads ("the ugly duckling", "Moby Dick").
+//!
+//! It reads one word at a time (letters spelt out one by one joined, as our lists read them):
+//! over a whole sentence it also finds words made of the end of one word and the start of the
+//! next ("Ooh, Little Red Riding Hood" read as offensive). Phrases of several words that are
+//! insults ("go to hell") are in our own lists.
 
+use super::lists::words_of;
 use actors::ports::Concern;
 use rustrict::{Censor, Type};
 
-/// What rustrict says of `text`, as a concern, when it is past the threshold. Read a sentence
-/// at a time: rustrict looks for words spelt across spaces ("f u c k"), and over a whole scene
-/// the ends and starts of unrelated words once made one ("Hate" in a story about spotty socks).
+/// What rustrict says of the words of `text`, as a concern, when one is past the threshold.
 pub fn concern(text: &str) -> Option<Concern> {
-    sentences(text).find_map(sentence_concern)
+    words_of(text).iter().find_map(|word| word_concern(word))
 }
 
-/// Sentences end at a mark followed by a space or a line break ("s.h.i.t" stays whole).
-fn sentences(text: &str) -> impl Iterator<Item = &str> {
-    let mut rest = text;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
-        }
-        let bytes = rest.as_bytes();
-        let end = (0..bytes.len())
-            .find(|&i| {
-                bytes[i] == b'\n'
-                    || matches!(bytes[i], b'.' | b'!' | b'?') && bytes.get(i + 1).is_some_and(u8::is_ascii_whitespace)
-            })
-            .map_or(rest.len(), |i| i + 1);
-        let (sentence, after) = rest.split_at(end);
-        rest = after;
-        Some(sentence)
-    })
-    .filter(|s| !s.trim().is_empty())
-}
-
-fn sentence_concern(text: &str) -> Option<Concern> {
-    let found = Censor::from_str(text).analyze();
+fn word_concern(word: &str) -> Option<Concern> {
+    let found = Censor::from_str(word).analyze();
     let at_least_moderate = |kind: Type| found.is(kind & Type::MODERATE_OR_HIGHER);
     if at_least_moderate(Type::SEXUAL) {
         Some(Concern::Sexual)
@@ -62,11 +45,14 @@ mod tests {
             ("a fox called Shithead", Some(Concern::Insult)),
             ("Butthead", Some(Concern::Profanity)),
             ("fuk", Some(Concern::Sexual)),
+            ("a f.u.c.k.ing dragon. The end.", Some(Concern::Sexual)),
             ("Dumbo the elephant", None),
             ("a naughty puppy", None),
             ("Puss in Boots", None),
             ("Scunthorpe", None),
-            ("a f.u.c.k.ing dragon. The end.", Some(Concern::Sexual)),
+            // Found once across words, read a sentence at a time.
+            ("Ooh, Little Red Riding Hood, a friend: a wolf!", None),
+            ("Ooh, a prince!", None),
         ] {
             assert_eq!(concern(text), expected, "{text}");
         }

@@ -21,6 +21,7 @@ mod real_model;
 mod resume;
 mod s3;
 mod safety;
+mod safety_table;
 mod storage_errors;
 mod stories;
 mod views;
