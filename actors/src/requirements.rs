@@ -44,6 +44,9 @@ impl Extracted {
         if self.hero_is.is_some() {
             hero.kind = self.hero_is.clone();
         }
+        if hero.name.is_none() {
+            hero.name = self.named_hero.clone();
+        }
         StoryCast { hero, companions: self.companions.clone(), place: self.setting.clone(), wish: self.wish.clone() }
     }
 }

@@ -4,7 +4,7 @@
 
 use super::phrases::{self, SettingBank, StyleBank};
 use super::rng::Rng;
-use actors::model::{Place, SceneDraft, ScenePlan, Setting, StoryId, StoryPlan, StorySpec};
+use actors::model::{Character, Place, SceneDraft, ScenePlan, Setting, StoryId, StoryPlan, StorySpec};
 use actors::ports::{Llm, ProviderError, SceneRequest};
 use actors::requirements::{self, capitalise};
 use async_trait::async_trait;
@@ -60,6 +60,8 @@ struct Cast {
     trait_word: String,
     companion: String,
     companion_kind: String,
+    /// The other friends the child named, as said back ("Nibbles the mouse", "a wolf").
+    others: Vec<String>,
     /// The place's words: a bank's, or the child's own for a place no bank knows.
     setting: &'static SettingBank,
     place: String,
@@ -82,7 +84,14 @@ fn cast(story_id: StoryId, spec: &StorySpec) -> Cast {
     let mut rng = Rng::new(seed);
     let asked = &spec.cast;
     let style = phrases::STYLES.iter().find(|b| b.style == spec.style).unwrap_or(&phrases::STYLES[0]);
-    let kind = asked.hero.kind.clone().unwrap_or_else(|| rng.pick_str(style.kinds).to_owned());
+    // Someone the child named without saying what they are is a child ("Hansel", "Dick
+    // Whittington"); a kind nobody named is the style's.
+    let kind_of = |c: &Character, rng: &mut Rng, choices: &[&'static str]| {
+        c.kind
+            .clone()
+            .unwrap_or_else(|| if c.name.is_some() { "child".into() } else { rng.pick_str(choices).to_owned() })
+    };
+    let kind = kind_of(&asked.hero, &mut rng, style.kinds);
     let hero = asked.hero.name.clone().unwrap_or_else(|| rng.pick_str(phrases::NAMES).to_owned());
     let trait_word = asked.hero.trait_word.clone().unwrap_or_else(|| rng.pick_str(phrases::TRAITS).to_owned());
     // The hero said twice is still one character, not their own friend.
@@ -90,16 +99,32 @@ fn cast(story_id: StoryId, spec: &StorySpec) -> Cast {
         Some(name) => *name != hero,
         None => c.kind.as_deref() != Some(kind.as_str()),
     });
-    let companion_kind = friend.and_then(|c| c.kind.clone()).unwrap_or_else(|| {
-        let kinds = ["owl", "rabbit", "mouse", "turtle", "squirrel", "hedgehog", "robot", "frog"];
-        let choices: Vec<&str> = kinds.into_iter().filter(|k| *k != kind).collect();
-        rng.pick_str(&choices).to_owned()
-    });
+    let kinds = ["owl", "rabbit", "mouse", "turtle", "squirrel", "hedgehog", "robot", "frog"];
+    let choices: Vec<&str> = kinds.into_iter().filter(|k| *k != kind).collect();
+    let companion_kind = match friend {
+        Some(friend) => kind_of(friend, &mut rng, &choices),
+        None => rng.pick_str(&choices).to_owned(),
+    };
+    let others = asked
+        .companions
+        .iter()
+        .filter(|c| friend.is_none_or(|f| !std::ptr::eq(*c, f)) && c.name.as_deref() != Some(hero.as_str()))
+        .map(|c| match (&c.name, &c.kind) {
+            (Some(n), Some(k)) => format!("{n} the {k}"),
+            (Some(n), None) => n.clone(),
+            (None, Some(k)) => format!("a {k}"),
+            (None, None) => "a friend".into(),
+        })
+        .collect();
     let companion = friend.and_then(|c| c.name.clone()).unwrap_or_else(|| {
         let choices: Vec<&str> = phrases::NAMES.iter().copied().filter(|n| *n != hero).collect();
         rng.pick_str(&choices).to_owned()
     });
     let place = asked.place.clone().unwrap_or_else(|| Place::Known(*rng.pick(style.settings)));
+    // "wanted to find a house made of sweets": that is what the quest is for.
+    let sought = asked.wish.as_deref().and_then(|w| {
+        ["wanted to find ", "wanted to look for ", "wanted to search for "].iter().find_map(|p| w.strip_prefix(p))
+    });
     let (setting, place, where_) = match place {
         Place::Known(known) => {
             (phrases::bank(known), rng.pick_str(phrases::bank(known).names).to_owned(), where_words(known))
@@ -113,7 +138,7 @@ fn cast(story_id: StoryId, spec: &StorySpec) -> Cast {
         seed,
         place,
         where_,
-        object: rng.pick_str(style.objects).to_owned(),
+        object: sought.map_or_else(|| rng.pick_str(style.objects).to_owned(), str::to_owned),
         guardian: *rng.pick(style.guardians),
         small: *rng.pick(phrases::SMALL_FRIENDS),
         gift: rng.pick_str(phrases::GIFTS),
@@ -127,6 +152,7 @@ fn cast(story_id: StoryId, spec: &StorySpec) -> Cast {
         trait_word,
         companion,
         companion_kind,
+        others,
         setting,
         style,
     }
@@ -244,6 +270,13 @@ fn write(story_id: StoryId, spec: &StorySpec, plan: &StoryPlan, index: usize) ->
     // Short stories never had a scene where the friend joined: introduce them at the start.
     if role == Role::Opening && !roles.contains(&Role::Companion) {
         lines.push("{H}'s best friend, {C} the {ck}, came along too.");
+        lines.push("{others_line}");
+    }
+    // Every friend the child named is in the story, from the scene where friends meet.
+    match role {
+        Role::Companion => lines.insert(1, "{others_line}"),
+        Role::Whole => lines.insert(4, "{others_line}"),
+        _ => {}
     }
     let mut text = requirements::fix_articles(
         &lines.iter().map(|l| fill(l, &cast, index)).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" "),
@@ -344,6 +377,11 @@ fn fill(template: &str, cast: &Cast, index: usize) -> String {
                 None => format!("{} remembered every brave thing they had done on this journey.", cast.hero),
             },
             "wish_end" => cast.wish.as_deref().map(|w| wish_fulfilled(&cast.hero, w)).unwrap_or_default(),
+            "others_line" => match cast.others.as_slice() {
+                [] => String::new(),
+                [one] => format!("{one} came along as well."),
+                [first @ .., last] => format!("{} and {last} came along as well.", first.join(", ")),
+            },
             other => format!("{{{other}}}"),
         }
     };
@@ -367,74 +405,4 @@ fn fill(template: &str, cast: &Cast, index: usize) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use actors::model::{SpecLimits, SpecRequest, Style};
-    use actors::requirements::request_from;
-
-    fn spec(prompt: &str, style: Style, n: u8) -> StorySpec {
-        let request =
-            SpecRequest { style: Some(style), num_scenes: Some(n.into()), age: Some(5), ..request_from(prompt) };
-        StorySpec::new(request, &SpecLimits::default()).unwrap()
-    }
-
-    fn story(id: StoryId, spec: &StorySpec) -> (StoryPlan, Vec<SceneDraft>) {
-        let plan = plan(id, spec);
-        let scenes = (0..plan.scenes.len()).map(|i| write(id, spec, &plan, i)).collect();
-        (plan, scenes)
-    }
-
-    #[test]
-    fn uses_the_childs_hero_setting_and_style() {
-        let s = spec("a brave dragon called Pip who is afraid of the dark, in a snowy land", Style::Fantasy, 5);
-        let (plan, scenes) = story(StoryId::new(), &s);
-        assert_eq!(plan.scenes.len(), 5);
-        let all: String = scenes.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ");
-        assert!(scenes.iter().all(|s| s.text.contains("Pip")), "{all}");
-        assert!(all.contains("dragon") && all.contains("afraid of the dark"), "{all}");
-        assert!(all.contains("snow") || all.contains("Frosty") || all.contains("Snowdrift"), "{all}");
-        assert!(scenes.last().unwrap().text.ends_with("The end."));
-        assert!(scenes.last().unwrap().text.contains("Pip was not so afraid any more."), "{all}");
-    }
-
-    #[test]
-    fn every_length_reads_well() {
-        for style in Style::ALL {
-            for n in 1..=12u8 {
-                let (plan, scenes) = story(StoryId::new(), &spec("a story about a fox named Ruby", *style, n));
-                assert_eq!(plan.scenes.len(), usize::from(n));
-                for scene in &scenes {
-                    let w = words(&scene.text);
-                    assert!((60..=200).contains(&w), "{style:?} n={n}: {w} words: {}", scene.text);
-                    assert!(!scene.text.contains('{') && !scene.title.contains('{'), "{}", scene.text);
-                    assert!(scene.text.contains("Ruby"));
-                }
-                assert!(scenes.last().unwrap().text.contains("The end."), "{style:?} n={n}");
-            }
-        }
-    }
-
-    #[test]
-    fn deterministic_per_story_and_different_across_prompts() {
-        let id = StoryId::new();
-        let a = spec("a curious robot called Bolt on the moon", Style::SciFi, 4);
-        assert_eq!(story(id, &a).1, story(id, &a).1);
-        let b = spec("a gentle owl named Hoot in the forest", Style::Bedtime, 4);
-        assert_ne!(story(id, &a).1, story(id, &b).1);
-    }
-
-    #[test]
-    fn requested_title_is_kept() {
-        let s = StorySpec { title: Some("Moonlight Muffins".into()), ..spec("a bear", Style::Funny, 3) };
-        assert_eq!(plan(StoryId::new(), &s).title, "Moonlight Muffins");
-    }
-
-    #[test]
-    fn a_hero_named_twice_is_not_their_own_friend() {
-        let spec =
-            spec("A story about a dragon called Pip. In the child's words: a brave dragon called Pip", Style::Funny, 3);
-        let cast = cast(StoryId::new(), &spec);
-        assert_eq!(cast.hero, "Pip");
-        assert_ne!(cast.companion, "Pip");
-    }
-}
+mod tests;
