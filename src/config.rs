@@ -199,6 +199,12 @@ pub struct Config {
     pub ws_max_sockets_per_user: usize,
     /// Pause between the chunks of a streamed agent reply.
     pub agent_delta_delay_ms: u64,
+    /// With `llm = openai`: how long the model may take to read a child's turn before the
+    /// builtin rules answer it.
+    pub agent_understanding_timeout_ms: u64,
+    /// With `llm = openai`: how long the model may take to say the agent's reply before the
+    /// builtin words are said.
+    pub agent_reply_timeout_ms: u64,
     /// Longest transcript accepted by `POST /conversation/{user_id}/transcripts`.
     pub max_transcript_chars: usize,
     /// Concurrent illustrations and narrations across all stories.
@@ -324,6 +330,8 @@ impl Default for Config {
             conversation_turns_per_minute: 30,
             ws_max_sockets_per_user: 8,
             agent_delta_delay_ms: 30,
+            agent_understanding_timeout_ms: 4_000,
+            agent_reply_timeout_ms: 20_000,
             max_transcript_chars: 4_000,
             image_concurrency: 2,
             audio_concurrency: 2,
@@ -425,8 +433,13 @@ impl Config {
         if !self.ws_rate_per_sec.is_finite() || self.ws_rate_per_sec <= 0.0 || self.ws_burst == 0 {
             return invalid("ws_rate_per_sec and ws_burst must be positive");
         }
-        if self.moderation_timeout_ms == 0 {
-            return invalid("moderation_timeout_ms must be at least 1");
+        if self.moderation_timeout_ms == 0
+            || self.agent_understanding_timeout_ms == 0
+            || self.agent_reply_timeout_ms == 0
+        {
+            return invalid(
+                "moderation_timeout_ms, agent_understanding_timeout_ms and agent_reply_timeout_ms must be at least 1",
+            );
         }
         for (what, url) in [
             ("llm_base_url", &self.llm_base_url),

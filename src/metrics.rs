@@ -53,6 +53,7 @@ pub struct Metrics {
     /// Moderation checks that could not be made (the builtin lists decided alone).
     pub moderation_unavailable: IntCounter,
     pub moderation_timeouts: IntCounter,
+    pub understanding: IntCounterVec,
     /// Connections refused over the cap, and accept errors (backed off).
     pub connections_refused: IntCounter,
     pub accept_errors: IntCounter,
@@ -174,6 +175,11 @@ impl Metrics {
             "Moderation checks that did not answer within moderation_timeout_ms; the builtin lists decided alone",
         )?;
         registry.register(Box::new(moderation_timeouts.clone()))?;
+        let understanding = IntCounterVec::new(
+            Opts::new("agent_understanding_total", "Children's turns a model was asked to read, by what came of it"),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(understanding.clone()))?;
         let connections_refused =
             IntCounter::new("http_connections_refused_total", "Connections refused over the connection cap")?;
         let accept_errors = IntCounter::new("http_accept_errors_total", "Failed accepts (the loop backs off)")?;
@@ -255,6 +261,7 @@ impl Metrics {
             llm_tokens,
             moderation_unavailable,
             moderation_timeouts,
+            understanding,
             connections_refused,
             accept_errors,
             auth_throttled,
@@ -333,6 +340,9 @@ impl Observer for Metrics {
     }
     fn message_out(&self, kind: &str, sockets: usize) {
         self.ws_messages_out.with_label_values(&[kind]).inc_by(sockets as u64);
+    }
+    fn understanding(&self, outcome: &'static str) {
+        self.understanding.with_label_values(&[outcome]).inc();
     }
     fn content_flagged(&self, path: &'static str, concern: Concern) {
         self.safety_flags.with_label_values(&[path, concern.as_str()]).inc();

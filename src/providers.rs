@@ -9,7 +9,7 @@ pub mod openai;
 use crate::config::{Config, IllustratorKind, LlmKind, NarratorKind};
 use crate::metrics::Metrics;
 use actors::model::Writer;
-use actors::ports::{ChatModel, Illustrator, Llm, Narrator};
+use actors::ports::{ChatModel, Illustrator, Llm, Narrator, Understander};
 use narrator::NarratorStatus;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -37,6 +37,17 @@ pub fn chat(config: &Config, metrics: &Metrics) -> Option<Arc<dyn ChatModel>> {
     match config.llm {
         LlmKind::Builtin => None,
         LlmKind::Openai => Some(Arc::new(openai::chat(config, metrics.llm_tokens.with_label_values(&["openai"])))),
+    }
+}
+
+/// The model that reads what the child says: the configured text model, or none (the builtin
+/// rules read it).
+pub fn understander(config: &Config, metrics: &Metrics) -> Option<Arc<dyn Understander>> {
+    match config.llm {
+        LlmKind::Builtin => None,
+        LlmKind::Openai => {
+            Some(Arc::new(openai::understander(config, metrics.llm_tokens.with_label_values(&["openai"]))))
+        }
     }
 }
 

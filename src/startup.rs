@@ -112,6 +112,7 @@ impl Application {
             fallback_llm: providers::builtin_llm(&config),
             safety: safety.clone(),
             chat: providers::chat(&config, &metrics),
+            understander: providers::understander(&config, &metrics),
             illustrator: overrides.illustrator.unwrap_or_else(|| providers::illustrator(&config)),
             narrator,
             media: Arc::new(media.clone()),
@@ -262,6 +263,8 @@ fn engine_config(config: &Config) -> EngineConfig {
             history_turns: actors::ports::RECENT_TURNS,
             turns_per_minute: config.conversation_turns_per_minute,
             agent: config.spec_limits(),
+            understanding_timeout: Duration::from_millis(config.agent_understanding_timeout_ms),
+            reply_timeout: Duration::from_millis(config.agent_reply_timeout_ms),
         },
         connection: ConnectionLimits {
             rate_per_sec: config.ws_rate_per_sec,

@@ -5,9 +5,11 @@
 
 mod answers;
 mod listen;
+mod reading;
 mod say;
 
 pub use listen::Heard;
+pub use reading::{builtin_decides, draft_of, respond_reading};
 
 use crate::model::{Character, Draft, Place, SceneCount, Slot, SpecLimits, Style};
 use crate::ports::Concern;

@@ -17,6 +17,7 @@ use ring::Ring;
 
 mod reply;
 mod ring;
+mod understanding;
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -35,6 +36,10 @@ pub struct ConversationConfig {
     /// Child messages per minute one user may send (over all their sockets).
     pub turns_per_minute: u32,
     pub agent: AgentLimits,
+    /// How long a model may take to read a child's turn before the builtin rules answer.
+    pub understanding_timeout: Duration,
+    /// How long the chat model may take to say a reply before the builtin words are said.
+    pub reply_timeout: Duration,
 }
 
 pub struct ConversationDeps {
@@ -47,6 +52,8 @@ pub struct ConversationDeps {
     pub safety: Arc<dyn Safety>,
     /// With a chat model the agent speaks through it; without, the builtin agent's words are used.
     pub chat: Option<Arc<dyn crate::ports::ChatModel>>,
+    /// With a model, it reads what the child says (checked, with the builtin rules as fallback).
+    pub understander: Option<Arc<dyn crate::ports::Understander>>,
     /// To create and start the stories the child agreed on.
     pub stories: StoryService,
     /// Turns media keys of story events into the URLs the app fetches.
@@ -423,7 +430,7 @@ impl ConversationState {
         let (turn, held) = match concern {
             Some(concern) => (self.held_back("child_message", concern), true),
             None => {
-                let turn = self.agent_turn(&mut draft, &content);
+                let turn = self.agent_turn(&mut draft, &content).await;
                 // What the agent took from it (names included) must be safe too.
                 match self.deps.safety.check(&requirements_text(&draft)).await {
                     Some(concern) => {
@@ -447,13 +454,19 @@ impl ConversationState {
         self.after_turn(myself, turn, through_model).await;
     }
 
-    /// The agent's answer to `content`. The agent reads arbitrary text: should it ever panic,
-    /// the conversation goes on (the draft as it was, the message still stored) instead of
-    /// the actor dying with the child's message.
-    fn agent_turn(&self, draft: &mut Draft, content: &str) -> agent::Turn {
+    /// The agent's answer to `content`, understood by the model when one reads it well, else
+    /// by the builtin rules. The agent reads arbitrary text: should it ever panic, the
+    /// conversation goes on (the draft as it was, the message still stored) instead of the
+    /// actor dying with the child's message.
+    async fn agent_turn(&self, draft: &mut Draft, content: &str) -> agent::Turn {
+        let read = self.model_reading(content).await;
         let before = draft.clone();
         let limits = self.deps.config.agent;
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| agent::respond(draft, content, &limits))) {
+        let respond = || match &read {
+            Some(read) => agent::respond_reading(draft, content, read, &limits),
+            None => agent::respond(draft, content, &limits),
+        };
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(respond)) {
             Ok(turn) => turn,
             Err(_) => {
                 tracing::error!(user = %self.user, "the agent failed on a message; the conversation goes on");

@@ -241,6 +241,37 @@ pub trait ChatModel: Send + Sync + 'static {
     async fn reply(&self, lines: Vec<ChatLine>, on_piece: Box<dyn FnMut(String) + Send>) -> Result<(), ProviderError>;
 }
 
+/// A character as a model read it: nothing checked yet.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReadCharacter {
+    pub name: Option<String>,
+    pub kind: Option<String>,
+}
+
+/// The story as a model read it from a child's turn (the whole draft as it now stands; `None`
+/// where the model says nothing). Unchecked: the agent validates it before using any of it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Reading {
+    pub hero: Option<ReadCharacter>,
+    pub friends: Vec<ReadCharacter>,
+    pub setting: Option<String>,
+    pub style: Option<String>,
+    pub num_scenes: Option<i64>,
+    pub age: Option<i64>,
+    pub title: Option<String>,
+    pub wish: Option<String>,
+}
+
+/// A model that reads what a child says into the story being agreed on (structured output).
+#[async_trait]
+pub trait Understander: Send + Sync + 'static {
+    fn name(&self) -> &str;
+    /// How the model reads `said` for `draft`; `Ok(None)`: it answered, but nothing readable.
+    async fn read(&self, draft: &Draft, said: &str) -> Result<Option<Reading>, ProviderError>;
+}
+
 /// A picture or a sound, as a provider made it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Media {
@@ -656,6 +687,9 @@ pub trait Observer: Send + Sync + 'static {
     /// What the model wrote (`plan`, `scene`, `reply`) was given up on for `reason`: the offline
     /// storyteller or the builtin agent's words took its place.
     fn provider_fallback(&self, _call: &'static str, _reason: Reason) {}
+    /// What came of asking a model to read a child's turn (`used`, `invalid`, `unsafe`,
+    /// `timeout`, `failed`, `unreadable`); anything but `used` left the turn to the builtin rules.
+    fn understanding(&self, _outcome: &'static str) {}
     /// A text on `path` (`child_message`, `requirements`, `scene`, `plan`, `agent_reply`) was
     /// held back for `concern`.
     fn content_flagged(&self, _path: &'static str, _concern: Concern) {}

@@ -10,7 +10,7 @@ use crate::model::{StoryId, UserId, Writer};
 pub use crate::ports::EngineDown;
 use crate::ports::{
     ActorKind, Alive, ChatModel, ConversationStore, Illustrator, InFlightCaps, Llm, MediaLinks, MediaStore, Narrator,
-    Observer, Outbound, RingStore, Safety, StoryCatalog, StoryLauncher, StoryStore,
+    Observer, Outbound, RingStore, Safety, StoryCatalog, StoryLauncher, StoryStore, Understander,
 };
 use crate::retry::RetryPolicy;
 use crate::stories::StoryService;
@@ -40,6 +40,8 @@ pub struct Ports {
     pub safety: Arc<dyn Safety>,
     /// The agent speaks through this chat model when set.
     pub chat: Option<Arc<dyn ChatModel>>,
+    /// A model reads what the child says when set (checked; the builtin rules otherwise).
+    pub understander: Option<Arc<dyn Understander>>,
     pub illustrator: Arc<dyn Illustrator>,
     /// `None` when no narrator is available (stories then have no audio).
     pub narrator: Option<Arc<dyn Narrator>>,
@@ -183,6 +185,7 @@ impl Actor for RootActor {
             config: config.conversation,
             safety: ports.safety,
             chat: ports.chat,
+            understander: ports.understander,
             stories,
             links: ports.links,
         });

@@ -9,12 +9,14 @@ mod real_outputs;
 mod speech;
 pub mod storyteller;
 pub mod structured;
+mod understand;
 
 pub use chat::OpenAiChat;
 pub use client::{Endpoint, SseDecoder};
 pub use images::OpenAiIllustrator;
 pub use speech::OpenAiNarrator;
 pub use storyteller::OpenAiStoryteller;
+pub use understand::OpenAiUnderstander;
 
 use crate::config::Config;
 use prometheus::IntCounter;
@@ -59,4 +61,8 @@ pub fn narrator(config: &Config) -> OpenAiNarrator {
 
 pub fn chat(config: &Config, tokens: IntCounter) -> OpenAiChat {
     OpenAiChat { endpoint: llm_endpoint(config), model: config.llm_model.clone(), tokens }
+}
+
+pub fn understander(config: &Config, tokens: IntCounter) -> OpenAiUnderstander {
+    OpenAiUnderstander::new(llm_endpoint(config), config.llm_model.clone(), tokens)
 }

@@ -24,6 +24,7 @@ mod safety;
 mod safety_table;
 mod storage_errors;
 mod stories;
+mod understanding;
 mod views;
 mod voice;
 mod web;

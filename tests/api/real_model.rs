@@ -154,15 +154,24 @@ async fn a_real_model_talks_writes_a_story_and_a_story_it_dropped_is_retried_to_
     .await;
     let user = app.register("ada@example.com").await;
 
-    // A conversation, in the model's words, to a story the model writes.
+    // A conversation the model reads and says in its own words, to a story the model writes;
+    // whatever the small model reads, the conversation completes.
     let (mut ws, _, _) = connect(&app, &user).await;
     for line in ["a brave dragon called Pip", "in a castle", "make it funny", "two parts please"] {
         ws.say(line).await;
         let reply = until(&mut ws, "agent_message").await;
         assert!(!reply["content"].as_str().unwrap().trim().is_empty(), "{reply}");
     }
-    ws.send(json!({"type": "start_story"})).await;
-    let started = until(&mut ws, "story_started").await;
+    ws.say("yes!").await;
+    let started = loop {
+        let event = ws.try_next_event(Duration::from_secs(120)).await.expect("an event from the model");
+        match event["type"].as_str() {
+            Some("story_started") => break event,
+            // Not ready yet by what the model read: the "make it" button.
+            Some("agent_message") => ws.send(json!({"type": "start_story"})).await,
+            _ => {}
+        }
+    };
     let id = started["story_id"].as_str().unwrap().to_owned();
     let status = app.wait_for(&user, &id, 300, |s| s["status"] == "completed" || s["status"] == "failed").await;
     assert_eq!(status["status"], "completed", "{status}");
@@ -178,6 +187,8 @@ async fn a_real_model_talks_writes_a_story_and_a_story_it_dropped_is_retried_to_
     assert!(metric_sum(&seen, calls, "call=\"plan\"") >= 1.0, "the model was asked for the plan:\n{seen}");
     let by_model = story["written_by"]["model_scenes"].as_array().unwrap().len() as f64;
     assert!(metric_sum(&seen, calls, "call=\"scene\"") >= by_model, "the model wrote its scenes:\n{seen}");
+    let read = metric_sum(&seen, "storymimi_agent_understanding_total", "");
+    assert!(read >= 4.0, "the model was asked to read every turn but the yes:\n{seen}");
     assert!(metric_sum(&seen, "storymimi_llm_tokens_total", "openai") > 50.0, "the model wrote:\n{seen}");
 
     // The model server dies while it is asked for a story's plan (the one moment the model is

@@ -102,13 +102,17 @@ impl ConversationState {
         stream.full.clear();
         let lines = prompt(&self.draft, &self.turns, &stream.fallback);
         let (me, observer) = (myself.clone(), self.deps.observer.clone());
+        let timeout = self.deps.config.reply_timeout;
         let task = tokio::spawn(async move {
             let started = Instant::now();
             let pieces = me.clone();
             let on_piece = Box::new(move |piece: String| {
                 let _ = pieces.send_message(ConversationMessage::ModelPiece(number, piece));
             });
-            let result = chat.reply(lines, on_piece).await;
+            // A model that stops answering is given up on: the builtin words are said instead.
+            let result = tokio::time::timeout(timeout, chat.reply(lines, on_piece))
+                .await
+                .unwrap_or_else(|_| Err(ProviderError::transient("the chat model did not finish its reply in time")));
             observer.provider_call(chat.name(), "reply", started.elapsed(), result.as_ref().err());
             let _ = me.send_message(ConversationMessage::ModelDone(number, result));
         });

@@ -67,10 +67,14 @@ impl Endpoint {
         serde_json::from_slice(&bytes).map_err(|_| self.error(true, "answered with malformed JSON"))
     }
 
-    /// Like [`Endpoint::json`], but a 400/422 (the server does not take this request's shape,
+    /// Like [`Endpoint::send`], but a 400/422 (the server does not take this request's shape,
     /// e.g. a `response_format` it does not know) comes back as `Ok(Err(status))` so the caller
     /// can ask another way.
-    pub async fn json_or_refused(&self, path: &str, body: &Value) -> Result<Result<Value, StatusCode>, ProviderError> {
+    pub async fn send_or_refused(
+        &self,
+        path: &str,
+        body: &Value,
+    ) -> Result<Result<Response, StatusCode>, ProviderError> {
         let response = self.post_json(path, body).await?;
         let status = response.status();
         if matches!(status, StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY) {
@@ -81,6 +85,15 @@ impl Endpoint {
             let text = response.text().await.unwrap_or_default();
             return Err(self.refused(status, &headers, &text));
         }
+        Ok(Ok(response))
+    }
+
+    /// [`Endpoint::send_or_refused`], the answer read as JSON.
+    pub async fn json_or_refused(&self, path: &str, body: &Value) -> Result<Result<Value, StatusCode>, ProviderError> {
+        let response = match self.send_or_refused(path, body).await? {
+            Ok(response) => response,
+            Err(status) => return Ok(Err(status)),
+        };
         let bytes = response.bytes().await.map_err(|e| self.unreachable(&e))?;
         let value = serde_json::from_slice(&bytes).map_err(|_| self.error(true, "answered with malformed JSON"))?;
         Ok(Ok(value))
