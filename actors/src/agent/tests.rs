@@ -3,13 +3,7 @@
 use super::*;
 use crate::model::Age;
 
-const LIMITS: AgentLimits = AgentLimits {
-    max_prompt_chars: 2000,
-    max_title_chars: 120,
-    max_scenes: SceneCount::MAX,
-    default_scenes: SceneCount::DEFAULT,
-    max_companions: 4,
-};
+const LIMITS: AgentLimits = AgentLimits::DEFAULT;
 
 fn talk(lines: &[&str]) -> (Draft, Vec<Turn>) {
     let mut draft = Draft::default();

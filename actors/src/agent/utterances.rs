@@ -7,13 +7,7 @@ use super::*;
 
 mod classes;
 
-const LIMITS: AgentLimits = AgentLimits {
-    max_prompt_chars: 2000,
-    max_title_chars: 120,
-    max_scenes: SceneCount::MAX,
-    default_scenes: SceneCount::DEFAULT,
-    max_companions: 4,
-};
+const LIMITS: AgentLimits = AgentLimits::DEFAULT;
 
 /// Enough for a story: hero, setting, style, length. The agent then asks "Shall I make it?".
 const READY: [&str; 4] = ["a dragon called Pip", "in a castle", "make it funny", "three parts"];

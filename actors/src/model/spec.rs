@@ -29,15 +29,20 @@ pub struct SpecLimits {
     pub max_companions: usize,
 }
 
+impl SpecLimits {
+    /// The service's defaults (the configuration's, unless changed there).
+    pub const DEFAULT: Self = Self {
+        max_prompt_chars: 2_000,
+        max_title_chars: 120,
+        max_scenes: SceneCount::MAX,
+        default_scenes: SceneCount::DEFAULT,
+        max_companions: 4,
+    };
+}
+
 impl Default for SpecLimits {
     fn default() -> Self {
-        Self {
-            max_prompt_chars: 2_000,
-            max_title_chars: 120,
-            max_scenes: SceneCount::MAX,
-            default_scenes: SceneCount::DEFAULT,
-            max_companions: 4,
-        }
+        Self::DEFAULT
     }
 }
 

@@ -12,7 +12,7 @@ use std::str::FromStr;
 pub struct Invalid(pub String);
 
 macro_rules! closed_set {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident = $key:literal),+ $(,)? }) => {
+    ($(#[$doc:meta])* $name:ident, $what:literal { $($variant:ident = $key:literal),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum $name {
@@ -26,6 +26,12 @@ macro_rules! closed_set {
                 match self {
                     $(Self::$variant => $key),+
                 }
+            }
+
+            /// What is wrong with `given`, with the values that are right.
+            fn unknown(given: &str) -> Invalid {
+                let known: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
+                Invalid(format!("unknown {} `{given}`; use one of: {}", $what, known.join(", ")))
             }
         }
 
@@ -52,7 +58,7 @@ macro_rules! closed_set {
 
 closed_set! {
     /// Story styles the service knows how to write and draw.
-    Style {
+    Style, "style" {
         Fantasy = "fantasy",
         SciFi = "sci-fi",
         Adventure = "adventure",
@@ -76,17 +82,14 @@ impl FromStr for Style {
             "bedtime" | "sleepy" | "calm" => Self::Bedtime,
             "funny" | "silly" | "comedy" => Self::Funny,
             "mystery" | "detective" => Self::Mystery,
-            _ => {
-                let known: Vec<&str> = Self::ALL.iter().map(|s| s.as_str()).collect();
-                return Err(Invalid(format!("unknown style `{s}`; use one of: {}", known.join(", "))));
-            }
+            _ => return Err(Self::unknown(s)),
         })
     }
 }
 
 closed_set! {
     /// The places the storytellers have words for and the illustrator has pictures of.
-    Setting {
+    Setting, "setting" {
         Forest = "forest",
         Castle = "castle",
         Sea = "sea",
@@ -107,10 +110,7 @@ impl FromStr for Setting {
     type Err = Invalid;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let key = s.trim().to_lowercase();
-        Self::ALL.iter().copied().find(|setting| setting.as_str() == key).ok_or_else(|| {
-            let known: Vec<&str> = Self::ALL.iter().map(|s| s.as_str()).collect();
-            Invalid(format!("unknown setting `{s}`; use one of: {}", known.join(", ")))
-        })
+        Self::ALL.iter().copied().find(|setting| setting.as_str() == key).ok_or_else(|| Self::unknown(s))
     }
 }
 

@@ -270,6 +270,21 @@ pub async fn read_chat_stream(
     if finished { Ok(()) } else { Err(endpoint.error(true, "cut its answer short")) }
 }
 
+/// Read a streamed chat completion to its end: the whole text, and the tokens the server says it
+/// generated (servers that send no usage stream about one token per event).
+pub async fn read_chat_text(endpoint: &Endpoint, response: Response) -> Result<(String, u64), ProviderError> {
+    let (mut text, mut pieces, mut usage) = (String::new(), 0u64, None);
+    read_chat_stream(endpoint, response, |piece| match piece {
+        Piece::Text(t) => {
+            pieces += 1;
+            text.push_str(&t);
+        }
+        Piece::Usage(n) => usage = Some(n),
+    })
+    .await?;
+    Ok((text, usage.unwrap_or(pieces)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 //! rejection: the story asks again with the reason, which is then told to the model, and
 //! decides what happens when the model keeps failing. Nothing here writes offline in its stead.
 
-use super::client::{Endpoint, Piece, read_chat_stream};
+use super::client::{Endpoint, read_chat_text};
 use super::structured::{first_object, plan_from, scene_text};
 use actors::model::{SceneDraft, StoryId, StoryPlan, StorySpec};
 use actors::ports::{Llm, ProviderError, Rejection, SceneRequest};
@@ -220,17 +220,8 @@ impl OpenAiStoryteller {
     async fn scene(&self, request: SceneRequest<'_>, rejected: Option<Rejection>) -> Result<SceneDraft, ProviderError> {
         let body = scene_body(&self.model, request, rejected);
         let response = self.endpoint.send("/chat/completions", &body).await?;
-        let (mut raw, mut pieces, mut usage) = (String::new(), 0u64, None);
-        read_chat_stream(&self.endpoint, response, |piece| match piece {
-            Piece::Text(t) => {
-                pieces += 1;
-                raw.push_str(&t);
-            }
-            Piece::Usage(n) => usage = Some(n),
-        })
-        .await?;
-        // Servers that send no usage stream about one token per event.
-        self.tokens.inc_by(usage.unwrap_or(pieces));
+        let (raw, tokens) = read_chat_text(&self.endpoint, response).await?;
+        self.tokens.inc_by(tokens);
         let plan = request.plan;
         let title = plan.scenes[request.index.min(plan.scenes.len().saturating_sub(1))].title.clone();
         let text = scene_text(&raw, &SceneRules::for_story(request.spec), &[&plan.title, &title]);

@@ -7,7 +7,7 @@
 //! nobody reads otherwise, and the next requests queue behind it). Nothing here is trusted:
 //! the agent checks it.
 
-use super::client::{Endpoint, Piece, read_chat_stream};
+use super::client::{Endpoint, read_chat_text};
 use super::structured::first_object;
 use actors::model::{Character, Draft, Style};
 use actors::ports::{ProviderError, ReadCharacter, Reading, Understander};
@@ -121,16 +121,8 @@ impl Understander for OpenAiUnderstander {
                     continue;
                 }
             };
-            let (mut text, mut pieces, mut usage) = (String::new(), 0, None);
-            read_chat_stream(&self.endpoint, response, |piece| match piece {
-                Piece::Text(t) => {
-                    pieces += 1;
-                    text.push_str(&t);
-                }
-                Piece::Usage(n) => usage = Some(n),
-            })
-            .await?;
-            self.tokens.inc_by(usage.unwrap_or(pieces));
+            let (text, tokens) = read_chat_text(&self.endpoint, response).await?;
+            self.tokens.inc_by(tokens);
             return Ok(first_object(&text).and_then(|value| serde_json::from_value(value).ok()));
         }
         Ok(None)
