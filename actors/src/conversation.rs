@@ -431,8 +431,12 @@ impl ConversationState {
             Some(concern) => (self.held_back("child_message", concern), true),
             None => {
                 let turn = self.agent_turn(&mut draft, &content).await;
-                // What the agent took from it (names included) must be safe too.
-                match self.deps.safety.check(&requirements_text(&draft)).await {
+                // What the agent took from it (names included) must be safe too; unchanged, it
+                // was checked when the draft became what it is.
+                let understood = requirements_text(&draft);
+                let changed = understood != requirements_text(&self.draft);
+                let concern = if changed { self.deps.safety.check(&understood).await } else { None };
+                match concern {
                     Some(concern) => {
                         draft = self.draft.clone();
                         (self.held_back("requirements", concern), true)

@@ -70,7 +70,9 @@ pub async fn create_story(
 ) -> ApiResult<Response> {
     let key = idempotency_key(&headers)?;
     let fingerprint = sha256_hex(&serde_json::to_vec(&request).map_err(anyhow::Error::from)?);
-    // Checked and stripped of personal data before anything is read from it (the cast too).
+    // Out of bounds is a validation error whatever the text says; then the text is checked and
+    // stripped of personal data before anything is read from it (the cast too).
+    request.clone().validate(caller, &state.config)?;
     request.prompt = super::screened(&state, "prompt", &request.prompt).await?;
     if let Some(title) = &request.title {
         request.title = Some(super::screened(&state, "title", title).await?);

@@ -4,10 +4,11 @@
 //! mean. Below that it flags classic words ("naughty" mildly sexual, "Dumbo" mildly mean); the
 //! allow-table takes out the rest before it reads ("the ugly duckling", "Moby Dick").
 //!
-//! It reads one word at a time (letters spelt out one by one joined, as our lists read them):
-//! over a whole sentence it also finds words made of the end of one word and the start of the
-//! next ("Ooh, Little Red Riding Hood" read as offensive). Phrases of several words that are
-//! insults ("go to hell") are in our own lists.
+//! It reads a sentence at a time, and what it finds there is confirmed one word at a time
+//! (letters spelt out one by one joined, as our lists read them): over a sentence it also
+//! finds words made of the end of one word and the start of the next ("Ooh, Little Red Riding
+//! Hood" read as offensive), and reading every word alone costs ten times more for the clean
+//! texts that are almost all of them. Insults of several words ("go to hell") are in our lists.
 
 use super::lists::words_of;
 use actors::ports::Concern;
@@ -15,11 +16,31 @@ use rustrict::{Censor, Type};
 
 /// What rustrict says of the words of `text`, as a concern, when one is past the threshold.
 pub fn concern(text: &str) -> Option<Concern> {
-    words_of(text).iter().find_map(|word| word_concern(word))
+    sentences(text).filter(|s| judge(s).is_some()).find_map(|s| words_of(s).iter().find_map(|w| judge(w)))
 }
 
-fn word_concern(word: &str) -> Option<Concern> {
-    let found = Censor::from_str(word).analyze();
+/// Sentences end at a mark followed by a space or a line break ("s.h.i.t" stays whole).
+fn sentences(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let bytes = rest.as_bytes();
+        let end = (0..bytes.len())
+            .find(|&i| {
+                bytes[i] == b'\n'
+                    || matches!(bytes[i], b'.' | b'!' | b'?') && bytes.get(i + 1).is_some_and(u8::is_ascii_whitespace)
+            })
+            .map_or(rest.len(), |i| i + 1);
+        let (sentence, after) = rest.split_at(end);
+        rest = after;
+        Some(sentence)
+    })
+}
+
+fn judge(text: &str) -> Option<Concern> {
+    let found = Censor::from_str(text).analyze();
     let at_least_moderate = |kind: Type| found.is(kind & Type::MODERATE_OR_HIGHER);
     if at_least_moderate(Type::SEXUAL) {
         Some(Concern::Sexual)

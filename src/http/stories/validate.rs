@@ -8,7 +8,7 @@ use actors::requirements;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct CreateStoryRequest {
     /// Optional; the storyteller picks one when absent.
     pub title: Option<String>,
