@@ -1,7 +1,7 @@
 //! Service configuration: one typed struct, from defaults ← `storymimi.toml` ← `STORYMIMI_*` env.
 
-pub use actors::story::FallbackPolicy;
 use actors::model::{SceneCount, SpecLimits};
+pub use actors::story::FallbackPolicy;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
