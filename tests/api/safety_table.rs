@@ -36,9 +36,11 @@ fn table() -> Vec<Row> {
     rows
 }
 
-/// Room for a whole table of requests from one child.
+/// Room for a whole table of requests from one child; pictures one at a time, so a table of
+/// stories leaves the other tests running beside it a core of their own.
 fn roomy(c: &mut Config) {
     c.narrator = NarratorKind::None;
+    c.image_concurrency = 1;
     c.max_stories_in_flight_per_user = 1_000;
     c.max_stories_in_flight = 1_000;
     c.conversation_turns_per_minute = 100_000;
