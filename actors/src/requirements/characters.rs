@@ -3,7 +3,10 @@
 //! names on their own ("Hansel and Gretel find…"), and a name given to the hero by pronoun
 //! ("her name is Zoe", "call him Max").
 
-use super::lexicon::{CALLED, NAME_IS, NOT_KINDS, NOT_NAME_WORDS, NOT_NAMES, SETTINGS, STYLE_WORDS, TITLES, TRAITS};
+use super::lexicon::{
+    AFTER_A_NAME, BEFORE_A_NAME, CALLED, DOES, FRIEND_WORDS, JOINERS, NAME_IS, NOT_KINDS, NOT_NAME_WORDS, NOT_NAMES,
+    PRONOUNS, SETTINGS, STYLE_WORDS, TITLES, TRAITS,
+};
 use super::words::{as_name, capitalise, is_mark, kind_at, kind_of, looks_like_name, number};
 use crate::model::Character;
 
@@ -19,115 +22,6 @@ pub(super) struct Cast {
     /// Names said as someone's friend ("a friend called Max", "her best friend Mia").
     pub friends: Vec<String>,
 }
-
-/// Words that make the name after them a friend's.
-const FRIEND_WORDS: &[&str] = &["friend", "friends", "buddy", "pal", "bestie", "sister", "brother", "cousin"];
-
-/// Names of several words join with these ("Puss in Boots", "Winnie the Pooh").
-const JOINERS: &[&str] = &["in", "the", "of", "de", "von", "van", "la", "le"];
-
-/// Words after a name of its own that show it is someone in the story ("Hansel and Gretel find…").
-const AFTER_A_NAME: &[&str] = &[
-    "and",
-    "&",
-    "find",
-    "finds",
-    "found",
-    "go",
-    "goes",
-    "went",
-    "is",
-    "was",
-    "wants",
-    "want",
-    "wanted",
-    "lives",
-    "live",
-    "loves",
-    "likes",
-    "meet",
-    "meets",
-    "met",
-    "look",
-    "looks",
-    "play",
-    "plays",
-    "fly",
-    "flies",
-    "has",
-    "had",
-    "who",
-    "can",
-    "could",
-    "will",
-    "gets",
-    "build",
-    "builds",
-    "save",
-    "saves",
-    "visit",
-    "visits",
-    "help",
-    "helps",
-    "explore",
-    "explores",
-    "learns",
-    "makes",
-    "eats",
-    "tries",
-    "becomes",
-    "discovers",
-    "the",
-];
-
-/// Words before a name of its own that show it is someone ("a story about Captain Fluffy").
-const BEFORE_A_NAME: &[&str] = &[
-    "about", "with", "and", "friend", "friends", "meets", "met", "starring", "&", "brother", "sister", "cousin",
-    "buddy", "pal", "bestie",
-];
-
-/// What a pet does, said right after it ("my cat sleeps"): not its name.
-const DOES: &[&str] = &[
-    "eats",
-    "runs",
-    "jumps",
-    "plays",
-    "sleeps",
-    "flies",
-    "swims",
-    "barks",
-    "meows",
-    "sings",
-    "dances",
-    "sits",
-    "walks",
-    "talks",
-    "climbs",
-    "hides",
-    "reads",
-    "draws",
-    "cries",
-    "laughs",
-    "smiles",
-    "looks",
-    "hops",
-    "digs",
-    "rolls",
-    "purrs",
-    "roars",
-    "growls",
-    "bites",
-    "scratches",
-    "chases",
-    "catches",
-    "snores",
-    "wins",
-    "loses",
-    "is",
-    "was",
-];
-
-const PRONOUNS: &[&str] = &["him", "her", "it", "them", "he", "she", "they", "he's", "she's", "it's", "his", "its"];
 
 struct Reader<'a> {
     toks: &'a [String],

@@ -564,3 +564,112 @@ pub const NOT_KINDS: &[&str] = &[
     "new",
     "old",
 ];
+
+/// Words that make the name after them a friend's.
+pub const FRIEND_WORDS: &[&str] = &["friend", "friends", "buddy", "pal", "bestie", "sister", "brother", "cousin"];
+
+/// Names of several words join with these ("Puss in Boots", "Winnie the Pooh").
+pub const JOINERS: &[&str] = &["in", "the", "of", "de", "von", "van", "la", "le"];
+
+/// Words after a name of its own that show it is someone in the story ("Hansel and Gretel find…").
+pub const AFTER_A_NAME: &[&str] = &[
+    "and",
+    "&",
+    "find",
+    "finds",
+    "found",
+    "go",
+    "goes",
+    "went",
+    "is",
+    "was",
+    "wants",
+    "want",
+    "wanted",
+    "lives",
+    "live",
+    "loves",
+    "likes",
+    "meet",
+    "meets",
+    "met",
+    "look",
+    "looks",
+    "play",
+    "plays",
+    "fly",
+    "flies",
+    "has",
+    "had",
+    "who",
+    "can",
+    "could",
+    "will",
+    "gets",
+    "build",
+    "builds",
+    "save",
+    "saves",
+    "visit",
+    "visits",
+    "help",
+    "helps",
+    "explore",
+    "explores",
+    "learns",
+    "makes",
+    "eats",
+    "tries",
+    "becomes",
+    "discovers",
+    "the",
+];
+
+/// Words before a name of its own that show it is someone ("a story about Captain Fluffy").
+pub const BEFORE_A_NAME: &[&str] = &[
+    "about", "with", "and", "friend", "friends", "meets", "met", "starring", "&", "brother", "sister", "cousin",
+    "buddy", "pal", "bestie",
+];
+
+/// What a pet does, said right after it ("my cat sleeps"): not its name.
+pub const DOES: &[&str] = &[
+    "eats",
+    "runs",
+    "jumps",
+    "plays",
+    "sleeps",
+    "flies",
+    "swims",
+    "barks",
+    "meows",
+    "sings",
+    "dances",
+    "sits",
+    "walks",
+    "talks",
+    "climbs",
+    "hides",
+    "reads",
+    "draws",
+    "cries",
+    "laughs",
+    "smiles",
+    "looks",
+    "hops",
+    "digs",
+    "rolls",
+    "purrs",
+    "roars",
+    "growls",
+    "bites",
+    "scratches",
+    "chases",
+    "catches",
+    "snores",
+    "wins",
+    "loses",
+    "is",
+    "was",
+];
+
+pub const PRONOUNS: &[&str] = &["him", "her", "it", "them", "he", "she", "they", "he's", "she's", "it's", "his", "its"];
