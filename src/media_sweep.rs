@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 pub struct Sweeper {
     pub db: Db,
     pub media: Storage,
-    /// `data_dir/media-staging` for the fs backend.
+    /// The fs backend's staging dir (`media_staging_dir`).
     pub staging: Option<PathBuf>,
     pub grace: Duration,
     pub removed: IntCounter,

@@ -4,6 +4,7 @@
 use crate::auth::{AuthGuards, JwtKeys};
 use crate::cache::{CachedStories, DetailCacheSettings, StoryDetails};
 use crate::config::{Config, MediaBackend};
+use crate::data_lock::DataDirLock;
 use crate::db::Db;
 use crate::http;
 use crate::media::Storage;
@@ -30,6 +31,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 pub struct Application {
+    /// The data directory is this process's alone while it runs.
+    lock: DataDirLock,
     listener: TcpListener,
     /// The internal metrics port, when configured.
     metrics_listener: Option<TcpListener>,
@@ -58,6 +61,7 @@ impl Application {
                  For any real use set STORYMIMI_ENV=production and STORYMIMI_JWT_SECRET (32+ random characters)"
             );
         }
+        let lock = DataDirLock::acquire(&config.data_dir)?;
         let db = Db::open(&config.db_path(), config.db_readers)
             .await
             .with_context(|| format!("opening the database at {}", config.db_path().display()))?;
@@ -148,7 +152,7 @@ impl Application {
             sockets,
             draining: Arc::default(),
         });
-        Ok(Self { listener, metrics_listener, state })
+        Ok(Self { lock, listener, metrics_listener, state })
     }
 
     /// The metrics port actually bound, when it has its own.
@@ -169,7 +173,7 @@ impl Application {
         let addr = self.local_addr();
         tracing::info!(%addr, "storymimi listening");
         let metrics_addr = self.metrics_addr();
-        let Self { listener, metrics_listener, state } = self;
+        let Self { lock, listener, metrics_listener, state } = self;
         let metrics_serving = metrics_listener.map(|listener| {
             if let Some(addr) = metrics_addr {
                 tracing::info!(%addr, "metrics on their own port");
@@ -180,8 +184,7 @@ impl Application {
         let sweeper = Sweeper {
             db: state.db.clone(),
             media: state.media.clone(),
-            staging: (state.config.media_backend == MediaBackend::Fs)
-                .then(|| state.config.data_dir.join("media-staging")),
+            staging: (state.config.media_backend == MediaBackend::Fs).then(|| state.config.media_staging_dir()),
             grace: Duration::from_secs(state.config.media_sweep_grace_secs),
             removed: state.metrics.media_orphans_removed.clone(),
         };
@@ -214,6 +217,7 @@ impl Application {
             serving.abort();
         }
         tracing::info!("shutdown complete");
+        drop(lock);
         Ok(())
     }
 }
