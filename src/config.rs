@@ -515,6 +515,17 @@ impl Config {
         })
     }
 
+    /// How long a rendered story detail is served from the hot cache. This machine's writes
+    /// invalidate it; other machines' writes reach a replica without telling the cache, so
+    /// there a detail is kept at most one sync interval (at least a second).
+    pub fn story_cache_ttl(&self) -> Duration {
+        let ttl = Duration::from_secs(self.cache_ttl_secs);
+        match self.replica() {
+            Some(replica) => ttl.min(replica.sync_interval.max(Duration::from_secs(1))),
+            None => ttl,
+        }
+    }
+
     pub fn media_dir(&self) -> PathBuf {
         self.media_dir.clone().unwrap_or_else(|| self.data_dir.join("media"))
     }
@@ -586,6 +597,10 @@ mod tests {
         assert_eq!(settings.sync_interval, Duration::from_secs(1));
         assert!(!format!("{replica:?}").contains("s3cr3t"));
         assert_eq!(replica.replica_path(), std::path::Path::new("/d/storymimi-replica.db"));
+        assert_eq!(
+            (local.story_cache_ttl(), replica.story_cache_ttl()),
+            (Duration::from_secs(300), Duration::from_secs(1))
+        );
         assert!(Config { db_sync_interval_ms: 0, ..replica }.validate().is_err());
     }
 

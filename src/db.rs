@@ -197,7 +197,8 @@ impl Db {
         Ok(db)
     }
 
-    /// Open (creating if needed) an embedded replica of the primary in `settings`, sync it
+    /// Open (creating if needed) an embedded replica of the primary in `settings` (its failed
+    /// syncs counted in `sync_errors`), sync it
     /// (waiting at most `startup_sync_timeout`) and bring the schema up to date through the
     /// primary. A replica whose primary cannot be reached still opens when its schema is
     /// current: it serves reads, and its status says it is not in sync.
@@ -206,9 +207,11 @@ impl Db {
         path: &Path,
         readers: usize,
         settings: &crate::config::ReplicaSettings,
+        sync_errors: prometheus::IntCounter,
     ) -> DbResult<Self> {
         let database = Arc::new(replica::open(path, settings).await?);
         let status = Arc::new(SyncStatus::new(settings.url.as_str()));
+        status.observe_errors(sync_errors);
         let syncer = Arc::new(replica::Syncer::new(database.clone(), status.clone()));
         let synced = syncer.sync(settings.startup_sync_timeout).await;
         let writer = Writer::new(database.connect()?, writer::Mode::Delegated { timeout: settings.primary_timeout });
@@ -250,13 +253,6 @@ impl Db {
     /// How syncing with the primary goes; `None` for a local file.
     pub fn replica_health(&self) -> Option<ReplicaHealth> {
         self.inner.replica.as_ref().map(|status| status.health())
-    }
-
-    /// Count the replica's failed syncs (set once, by the app's wiring).
-    pub fn observe_sync_errors(&self, counter: prometheus::IntCounter) {
-        if let Some(status) = &self.inner.replica {
-            status.observe_errors(counter);
-        }
     }
 
     /// Report how many turns each group commit writes (set once, by the app's wiring).

@@ -62,10 +62,8 @@ impl Application {
             );
         }
         let lock = DataDirLock::acquire(&config.data_dir)?;
-        let db = Db::open(&config.db_path(), config.db_readers)
-            .await
-            .with_context(|| format!("opening the database at {}", config.db_path().display()))?;
         let metrics = Arc::new(Metrics::new()?);
+        let db = open_database(&config, &metrics).await?;
         db.observe_turns_per_commit(metrics.turns_per_commit.clone());
         db.observe_timings(metrics.latency.db.clone());
         let links = Arc::new(MediaUrls::from_config(&config));
@@ -89,7 +87,7 @@ impl Application {
             crate::http::detail_renderer(links.clone()),
             DetailCacheSettings {
                 capacity: config.cache_capacity,
-                ttl: Duration::from_secs(config.cache_ttl_secs),
+                ttl: config.story_cache_ttl(),
                 hits: metrics.story_cache_hits.clone(),
                 misses: metrics.story_cache_misses.clone(),
             },
@@ -232,6 +230,30 @@ fn expect_provider_calls(metrics: &Metrics, ports: &Ports) {
     }
     if let Some(chat) = &ports.chat {
         metrics.expect_provider_call(chat.name(), "reply");
+    }
+}
+
+/// The database the config names: the local file, or an embedded replica of a primary.
+async fn open_database(config: &Config, metrics: &Metrics) -> anyhow::Result<Db> {
+    let Some(settings) = config.replica() else {
+        let path = config.db_path();
+        return Db::open(&path, config.db_readers)
+            .await
+            .with_context(|| format!("opening the database at {}", path.display()));
+    };
+    #[cfg(feature = "replica")]
+    {
+        metrics.register_replica()?;
+        let path = config.replica_path();
+        tracing::info!(primary = %settings.url, replica = %path.display(), "opening an embedded replica of the database");
+        Db::open_replica(&path, config.db_readers, &settings, metrics.replica_sync_errors.clone())
+            .await
+            .with_context(|| format!("opening the replica of {} at {}", settings.url, path.display()))
+    }
+    #[cfg(not(feature = "replica"))]
+    {
+        let _ = (settings, metrics);
+        anyhow::bail!("db_url needs a build with the `replica` feature")
     }
 }
 

@@ -33,15 +33,16 @@ pub struct ReplicaHealth {
 }
 
 impl ReplicaHealth {
-    /// Why the replica cannot be trusted to be current, in words for `/readyz`.
+    /// Why the replica cannot be trusted to be current, in words for `/readyz` (the error
+    /// itself goes to the logs).
     pub fn problem(&self) -> Option<String> {
         let age = self.sync_age.as_secs_f64();
         match (&self.error, self.ever_synced) {
             _ if self.in_sync => None,
-            (Some(e), true) => {
-                Some(format!("the database primary cannot be reached (replica last synced {age:.1} s ago): {e}"))
+            (Some(_), true) => {
+                Some(format!("the database primary cannot be reached (replica last synced {age:.1} s ago)"))
             }
-            (Some(e), false) => Some(format!("the replica has not synced with the database primary yet: {e}")),
+            (Some(_), false) => Some("the database primary cannot be reached; the replica has never synced".into()),
             (None, _) => Some("the replica has not synced with the database primary yet".into()),
         }
     }
@@ -104,7 +105,7 @@ mod tests {
         assert!(!health.in_sync && !health.ever_synced);
         assert!(health.problem().unwrap().contains("has not synced"));
         status.record(&Err("connection refused".into()));
-        assert!(status.health().problem().unwrap().contains("connection refused"));
+        assert!(status.health().problem().unwrap().contains("never synced"));
         status.record(&Ok(()));
         let health = status.health();
         assert!(health.in_sync && health.problem().is_none() && health.sync_age < Duration::from_secs(1));
