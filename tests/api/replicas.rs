@@ -54,6 +54,13 @@ async fn eventually(machine: &Server, path: &str, token: &str, status: u16, secs
     }
 }
 
+/// The bytes at a media URL (relative to the machine).
+async fn fetch(machine: &Server, url: &str) -> bytes::Bytes {
+    let response = machine.client.get(format!("{}{url}", machine.base)).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{url}");
+    response.bytes().await.unwrap()
+}
+
 async fn create_story(machine: &Server, token: &str, body: Value) -> String {
     let created = machine.post_json("/stories/", Some(token), body).await;
     created["story_id"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned()
@@ -80,7 +87,9 @@ async fn turns_on_primary(primary: &Primary, client_id: &str) -> i64 {
 #[tokio::test]
 async fn a_story_and_a_conversation_work_end_to_end_through_a_replica() {
     let Some(primary) = Primary::start().await else { return };
-    let machine = start_machines(&primary, 1, &[]).pop().unwrap();
+    // (This primary checks no token; the machine sends it all the same, and never logs it.)
+    let token_env = [("STORYMIMI_DB_AUTH_TOKEN", "replica-token-s3cr3t"), ("STORYMIMI_LOG", "debug")];
+    let machine = start_machines(&primary, 1, &token_env).pop().unwrap();
     machine.wait_ready(20).await;
     let (user, token) = register(&machine).await;
     let story = create_story(&machine, &token, json!({"prompt": "a shy unicorn called Luna", "num_scenes": 3})).await;
@@ -104,12 +113,18 @@ async fn a_story_and_a_conversation_work_end_to_end_through_a_replica() {
     assert_eq!(said, ["in a snowy castle", "a brave dragon called Pip"]);
     let drafts = format!("SELECT draft FROM conversations WHERE user_id = '{user}'");
     assert!(primary.query(&drafts).await[0][0].as_str().unwrap().contains("Pip"), "the draft is on the primary");
+    let output = machine.output.lock().unwrap().join("\n");
+    assert!(output.contains("opening an embedded replica"), "{output}");
+    assert!(!output.contains("s3cr3t"), "the primary's token was logged");
 }
 
 #[tokio::test]
 async fn a_write_on_one_machine_is_read_on_another_after_its_sync() {
     let Some(primary) = Primary::start().await else { return };
-    let machines = start_machines(&primary, 2, &[]);
+    // Both keep media in one directory (content-addressed files: either serves the other's).
+    let media = tempfile::tempdir().unwrap();
+    let shared = media.path().to_str().unwrap();
+    let machines = start_machines(&primary, 2, &[("STORYMIMI_MEDIA_DIR", shared)]);
     for machine in &machines {
         machine.wait_ready(20).await;
     }
@@ -133,6 +148,10 @@ async fn a_write_on_one_machine_is_read_on_another_after_its_sync() {
         assert!(tokio::time::Instant::now() < deadline, "B still shows {on_b}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let picture = on_a["scenes"][0]["image_url"].as_str().unwrap();
+    let (from_a, from_b) = (fetch(a, picture).await, fetch(b, picture).await);
+    assert!(from_a.len() > 1000 && from_a == from_b, "B serves the picture A drew");
+    assert!(std::fs::read_dir(media.path()).unwrap().count() > 0, "in the shared directory");
     let listed = eventually(b, &format!("/users/{user}/stories"), &token, 200, 5).await;
     assert_eq!(listed["stories"][0]["story_id"], story.as_str());
 }
