@@ -465,7 +465,8 @@ async fn through_a_replica(local: &Target, keys: &JwtKeys, warmup: Duration, mea
         let mut local_stats = None;
         for (name, target) in [("local file", local), ("replica of a local sqld", &replica)] {
             let before = turn_commits(target.server.addr).await;
-            let stats = load(&target.server, target.connect_many(n, keys).await, Ask::UserMessage, warmup, measure).await;
+            let stats =
+                load(&target.server, target.connect_many(n, keys).await, Ask::UserMessage, warmup, measure).await;
             let after = turn_commits(target.server.addr).await;
             let per_commit = (after.0 - before.0) / (after.1 - before.1).max(1.0);
             let base = local_stats.get_or_insert((stats.per_sec, stats.p99_us));

@@ -124,7 +124,8 @@ async fn a_write_on_one_machine_is_read_on_another_after_its_sync() {
     // Both keep media in one directory (content-addressed files: either serves the other's).
     let media = tempfile::tempdir().unwrap();
     let shared = media.path().to_str().unwrap();
-    let machines = start_machines(&primary, 2, &[("STORYMIMI_MEDIA_DIR", shared)]);
+    let env = [("STORYMIMI_MEDIA_DIR", shared), ("STORYMIMI_BUILTIN_LLM_DELAY_MS", "1000")];
+    let machines = start_machines(&primary, 2, &env);
     for machine in &machines {
         machine.wait_ready(20).await;
     }
@@ -135,8 +136,11 @@ async fn a_write_on_one_machine_is_read_on_another_after_its_sync() {
     let login = json!({"email": "ada@example.com", "password": "correct horse battery"});
     assert!(b.post_json("/auth/login", None, login).await["access_token"].is_string(), "signing in on B");
     let story = create_story(a, &token, json!({"prompt": "a sleepy owl in the forest", "num_scenes": 1})).await;
+    // B sees it being written (and caches that view)…
+    let early = eventually(b, &format!("/stories/{story}"), &token, 200, 5).await;
+    assert_ne!(early["status"], "completed", "seen before it was finished");
     wait_completed(a, &token, &story, 60).await;
-    // B may have seen (and cached) it unfinished; it shows the finished story within seconds.
+    // …and shows the finished story within seconds (its cache keeps no view longer).
     let on_a = a.get_json(&format!("/stories/{story}"), &token).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
