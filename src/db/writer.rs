@@ -6,8 +6,8 @@
 
 use super::sql::Sql;
 use super::turn_batch::TurnStatements;
-use super::{DbError, DbResult};
-use libsql::Connection;
+use super::{DbError, DbResult, query_all};
+use libsql::{Connection, Row};
 use std::future::Future;
 use std::time::Duration;
 
@@ -52,7 +52,18 @@ impl Writer {
             Mode::Local(_) => Ok(self.conn.execute(&sql.text, sql.values).await?),
             Mode::Delegated { timeout } => {
                 let conn = self.conn.clone();
-                delegate(timeout, async move { conn.execute(&sql.text, sql.values).await }).await
+                delegate(timeout, async move { Ok(conn.execute(&sql.text, sql.values).await?) }).await
+            }
+        }
+    }
+
+    /// One statement that changes rows and returns some (`… RETURNING …`), each through `map`.
+    pub async fn write_returning<T: Send + 'static>(&self, sql: Sql, map: fn(&Row) -> DbResult<T>) -> DbResult<Vec<T>> {
+        match self.mode {
+            Mode::Local(_) => query_all(&self.conn, &sql.text, sql.values, map).await,
+            Mode::Delegated { timeout } => {
+                let conn = self.conn.clone();
+                delegate(timeout, async move { query_all(&conn, &sql.text, sql.values, map).await }).await
             }
         }
     }
@@ -80,17 +91,17 @@ impl Writer {
     /// SQL text as one transaction on the primary (migrations come as text).
     pub(super) async fn batch_text(&self, text: String, timeout: Duration) -> DbResult<()> {
         let conn = self.conn.clone();
-        delegate(timeout, async move { conn.execute_transactional_batch(&text).await.map(drop) }).await
+        delegate(timeout, async move { Ok(conn.execute_transactional_batch(&text).await.map(drop)?) }).await
     }
 }
 
 /// Run a call to the primary on a task of its own and wait for it at most `timeout`.
 pub(super) async fn delegate<T: Send + 'static>(
     timeout: Duration,
-    call: impl Future<Output = libsql::Result<T>> + Send + 'static,
+    call: impl Future<Output = DbResult<T>> + Send + 'static,
 ) -> DbResult<T> {
     match tokio::time::timeout(timeout, tokio::spawn(call)).await {
-        Ok(Ok(result)) => Ok(result?),
+        Ok(Ok(result)) => result,
         Ok(Err(e)) => Err(DbError::PrimaryCall(e)),
         Err(_) => Err(DbError::PrimaryTimeout(timeout)),
     }

@@ -16,13 +16,22 @@ async fn register(machine: &Server) -> (String, String) {
     (body["user_id"].as_str().unwrap().to_owned(), body["access_token"].as_str().unwrap().to_owned())
 }
 
+fn conversation_url(machine: &Server, user: &str) -> String {
+    format!("{}/conversation/{user}", machine.base.replacen("http", "ws", 1))
+}
+
 /// Connect to the user's conversation on `machine` and read the greeting.
 async fn converse(machine: &Server, user: &str, token: &str) -> Ws {
-    let url = format!("{}/conversation/{user}", machine.base.replacen("http", "ws", 1));
-    let mut ws = try_connect(&url, Auth::Header(token), &[]).await.expect("the handshake");
-    assert_eq!(ws.next_event().await["type"], "session");
+    converse_from(machine, user, token).await.0
+}
+
+/// [`converse`], also telling the stream's latest `seq` on connecting.
+async fn converse_from(machine: &Server, user: &str, token: &str) -> (Ws, u64) {
+    let mut ws = try_connect(&conversation_url(machine, user), Auth::Header(token), &[]).await.expect("the handshake");
+    let session = ws.next_event().await;
+    assert_eq!(session["type"], "session");
     assert_eq!(ws.next_event().await["type"], "requirements");
-    ws
+    (ws, session["last_seq"].as_u64().unwrap())
 }
 
 async fn say(ws: &mut Ws, content: &str, client_id: &str) {
@@ -116,6 +125,30 @@ async fn a_story_and_a_conversation_work_end_to_end_through_a_replica() {
     let output = machine.output.lock().unwrap().join("\n");
     assert!(output.contains("opening an embedded replica"), "{output}");
     assert!(!output.contains("s3cr3t"), "the primary's token was logged");
+}
+
+/// A conversation stopping with the server keeps its events in the primary; the next actor
+/// takes them back (once), so a client resuming misses nothing.
+#[tokio::test]
+async fn a_graceful_restart_keeps_the_conversations_stream_in_the_primary() {
+    let Some(primary) = Primary::start().await else { return };
+    let mut machine = start_machines(&primary, 1, &[]).pop().unwrap();
+    machine.wait_ready(20).await;
+    let (user, token) = register(&machine).await;
+    let (mut ws, before) = converse_from(&machine, &user, &token).await;
+    say(&mut ws, "a brave dragon called Pip", "p1").await;
+    let (reply, mut said) = ws.until("agent_message").await;
+    said.push(reply);
+    drop(ws);
+    machine.terminate();
+    assert_eq!(primary.count("SELECT count(*) FROM conversation_rings").await, 1, "kept in the primary");
+    machine.server = start_machine_in(&primary, machine.data.path(), &[]).listening().unwrap();
+    machine.wait_ready(20).await;
+    let url = conversation_url(&machine, &user);
+    let (_, replayed, session) = crate::resume::resume_at(&url, &token, before, crate::resume::Form::Query).await;
+    assert_eq!(session["resumed"], true, "{session}");
+    assert_eq!(replayed, said);
+    assert_eq!(primary.count("SELECT count(*) FROM conversation_rings").await, 0, "taken back, once");
 }
 
 #[tokio::test]
