@@ -18,9 +18,9 @@ pub struct Server {
     pub client: reqwest::Client,
 }
 
-/// A process started but not (yet) listening.
+/// A process started but not (yet) listening (killed if dropped so).
 pub struct Starting {
-    child: Child,
+    child: Option<Child>,
     output: Arc<Mutex<Vec<String>>>,
     addr: mpsc::Receiver<String>,
 }
@@ -65,22 +65,32 @@ pub fn spawn(data_dir: &Path, env: &[(&str, &str)]) -> Starting {
             keep.lock().unwrap().push(line);
         }
     });
-    Starting { child, output, addr }
+    Starting { child: Some(child), output, addr }
+}
+
+impl Drop for Starting {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 impl Starting {
     /// Wait (at most a minute) until it listens; `Err` when it ended first.
     pub fn listening(mut self) -> Result<Server, Exited> {
+        let mut child = self.child.take().expect("a started process");
         match self.addr.recv_timeout(Duration::from_secs(60)) {
             Ok(addr) => Ok(Server {
-                child: self.child,
+                child,
                 base: format!("http://{addr}"),
-                output: self.output,
+                output: self.output.clone(),
                 client: reqwest::Client::new(),
             }),
             Err(_) => {
-                let _ = self.child.kill();
-                let status = self.child.wait().ok();
+                let _ = child.kill();
+                let status = child.wait().ok();
                 // The output threads finish with the process.
                 std::thread::sleep(Duration::from_millis(100));
                 Err(Exited { status, output: self.output.lock().unwrap().clone() })
