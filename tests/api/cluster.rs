@@ -11,8 +11,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use tempfile::TempDir;
 
+/// One cluster at a time in this test binary: each is several processes, and the two cores are
+/// shared with the other tests (some of which time replies).
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A libSQL primary: `sqld` in a temp dir, on its own ports.
 pub struct Primary {
+    _turn: tokio::sync::MutexGuard<'static, ()>,
     sqld: PathBuf,
     dir: TempDir,
     http: u16,
@@ -39,9 +44,10 @@ impl Primary {
     /// A new, empty primary, ready; `None` when there is no sqld to run (the test skips).
     pub async fn start() -> Option<Self> {
         let sqld = sqld()?;
+        let turn = ONE_AT_A_TIME.lock().await;
         let dir = tempfile::tempdir().unwrap();
-        let mut primary =
-            Self { sqld, dir, http: free_port(), grpc: free_port(), child: None, client: reqwest::Client::new() };
+        let (http, grpc, client) = (free_port(), free_port(), reqwest::Client::new());
+        let mut primary = Self { _turn: turn, sqld, dir, http, grpc, child: None, client };
         primary.restart().await;
         Some(primary)
     }
