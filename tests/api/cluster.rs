@@ -11,9 +11,15 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use tempfile::TempDir;
 
-/// One cluster at a time in this test binary: each is several processes, and the two cores are
-/// shared with the other tests (some of which time replies).
+/// One cluster at a time in this test binary (each is several processes on two shared cores),
+/// and none while a test that is sensitive to load runs (see [`without_clusters`]).
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// For a test whose outcome depends on timing (a reply's latency): no cluster runs while the
+/// guard is held.
+pub async fn without_clusters() -> tokio::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().await
+}
 
 /// A libSQL primary: `sqld` in a temp dir, on its own ports.
 pub struct Primary {
