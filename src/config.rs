@@ -173,6 +173,9 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     /// Read connections to the database (writes go through one connection).
     pub db_readers: usize,
+    /// How often the local file's write-ahead log is copied back into the database (off the
+    /// write path).
+    pub db_checkpoint_interval_ms: u64,
     /// A libSQL primary to hold an embedded replica of (`http(s)://…` or `libsql://…`); unset:
     /// the local file `data_dir/storymimi.db`.
     pub db_url: Option<DbUrl>,
@@ -321,6 +324,7 @@ impl Default for Config {
             builtin_llm_delay_ms: 0,
             shutdown_grace_secs: 20,
             db_readers: 4,
+            db_checkpoint_interval_ms: 250,
             db_url: None,
             db_auth_token: None,
             db_sync_interval_ms: 1000,
@@ -428,8 +432,14 @@ impl Config {
         if !(1..=self.max_scenes).contains(&self.default_scenes) {
             return invalid("default_scenes must be between 1 and max_scenes");
         }
-        if self.llm_concurrency == 0 || self.db_readers == 0 || self.max_page_size == 0 {
-            return invalid("llm_concurrency, db_readers and max_page_size must be at least 1");
+        if self.llm_concurrency == 0
+            || self.db_readers == 0
+            || self.max_page_size == 0
+            || self.db_checkpoint_interval_ms == 0
+        {
+            return invalid(
+                "llm_concurrency, db_readers, db_checkpoint_interval_ms and max_page_size must be at least 1",
+            );
         }
         if self.ws_outbound_queue == 0 || self.ws_max_message_bytes == 0 || self.conversation_ring_size == 0 {
             return invalid("ws_outbound_queue, ws_max_message_bytes and conversation_ring_size must be at least 1");

@@ -161,6 +161,11 @@ impl Drop for Inner {
 impl Db {
     /// Open (creating if needed) the database file and bring its schema up to date.
     pub async fn open(path: &Path, readers: usize) -> DbResult<Self> {
+        Self::open_local(path, readers, checkpoint::INTERVAL).await
+    }
+
+    /// [`Db::open`], checkpointing the write-ahead log every `checkpoint_every`.
+    pub async fn open_local(path: &Path, readers: usize, checkpoint_every: Duration) -> DbResult<Self> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -193,7 +198,7 @@ impl Db {
         configure(&checkpointer).await?;
         let writer = Writer::new(writer, writer::Mode::Local(turns));
         let db = Self::assemble(Arc::new(database), writer, pool, None);
-        checkpoint::spawn(Arc::downgrade(&db.inner), checkpointer);
+        checkpoint::spawn(Arc::downgrade(&db.inner), checkpointer, checkpoint_every);
         Ok(db)
     }
 

@@ -237,7 +237,7 @@ fn expect_provider_calls(metrics: &Metrics, ports: &Ports) {
 async fn open_database(config: &Config, metrics: &Metrics) -> anyhow::Result<Db> {
     let Some(settings) = config.replica() else {
         let path = config.db_path();
-        return Db::open(&path, config.db_readers)
+        return Db::open_local(&path, config.db_readers, Duration::from_millis(config.db_checkpoint_interval_ms))
             .await
             .with_context(|| format!("opening the database at {}", path.display()));
     };
