@@ -7,6 +7,8 @@
 //!    the floor: bare hyper serving the same JSON body on the same machine, in the same run.
 //!    Load comes from `wrk` (Debian package `wrk`) when installed, else from an in-process
 //!    client (which then is the bottleneck, and the table says so).
+//! 3. `POST /stories/` on the local file and through an embedded replica of a local libSQL
+//!    primary (`sqld`), in the same run: one client's latency, and 16 clients' creations/s.
 //!
 //!     cargo bench --bench story            # `-- --quick` for a smoke run
 
@@ -19,6 +21,9 @@ use std::time::{Duration, Instant};
 use storymimi::config::{Config, Secret};
 use storymimi::providers::builtin::Storyteller;
 use storymimi::{Application, Overrides};
+
+#[path = "support/sqld.rs"]
+mod sqld;
 
 const LLM: Duration = Duration::from_millis(200);
 const IMAGE: Duration = Duration::from_millis(300);
@@ -72,7 +77,7 @@ struct App {
     base: String,
     client: reqwest::Client,
     token: String,
-    _data: tempfile::TempDir,
+    _data: Option<tempfile::TempDir>,
 }
 
 async fn start(change: impl FnOnce(&mut Config), overrides: Overrides) -> App {
@@ -100,10 +105,15 @@ async fn start(change: impl FnOnce(&mut Config), overrides: Overrides) -> App {
         .await
         .expect("json");
     let token = registered["access_token"].as_str().expect("token").to_owned();
-    App { base, client, token, _data: data }
+    App { base, client, token, _data: Some(data) }
 }
 
 impl App {
+    /// Another handle on the same server and user (the data dir stays with the first).
+    fn clone_client(&self) -> App {
+        App { base: self.base.clone(), client: self.client.clone(), token: self.token.clone(), _data: None }
+    }
+
     async fn create(&self, scenes: u8) -> String {
         let body = json!({"prompt": "a brave dragon called Pip", "num_scenes": scenes});
         let created: Value = self
@@ -299,5 +309,63 @@ fn main() {
         }
         println!("| bare hyper, same body and headers | {floor:.0} | 1.00× |");
         println!("\nhot / none: {:.2}×", rates[1].1 / rates[0].1);
+        creations(measure).await;
     });
+}
+
+/// `POST /stories/` on the local file and through a replica: one client's latency (p50/p99
+/// over 200 creations), then 16 clients' creations per second. The stories wait for a
+/// storyteller that answers in an hour, so only their creation is measured.
+async fn creations(measure: Duration) {
+    let Some(primary) = sqld::Primary::start().await else { return };
+    println!("\n`POST /stories/` (the pending story and its checks, one write), {measure:?} under load:\n");
+    println!("| database | 1 client p50 | 1 client p99 | 16 clients: creations/s | creations/s vs local |");
+    println!("|---|---:|---:|---:|---:|");
+    let mut local_rate = None;
+    for (name, url) in [("local file", None), ("replica of a local sqld", Some(primary.settings().url))] {
+        let app = start(
+            |c| {
+                c.media_backend = storymimi::config::MediaBackend::Memory;
+                c.builtin_llm_delay_ms = 3_600_000;
+                c.max_stories_in_flight_per_user = u32::MAX;
+                c.max_stories_in_flight = u32::MAX;
+                c.db_url = url;
+            },
+            Overrides::default(),
+        )
+        .await;
+        let mut latencies: Vec<Duration> = Vec::with_capacity(200);
+        for _ in 0..200 {
+            let started = Instant::now();
+            app.create(1).await;
+            latencies.push(started.elapsed());
+        }
+        latencies.sort_unstable();
+        let end = Instant::now() + measure;
+        let workers: Vec<_> = (0..16)
+            .map(|_| {
+                let app = app.clone_client();
+                tokio::spawn(async move {
+                    let mut n = 0u64;
+                    while Instant::now() < end {
+                        app.create(1).await;
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        let mut created = 0;
+        for worker in workers {
+            created += worker.await.expect("worker");
+        }
+        let rate = created as f64 / measure.as_secs_f64();
+        let base = *local_rate.get_or_insert(rate);
+        println!(
+            "| {name} | {:.2} ms | {:.2} ms | {rate:.0} | {:.2}× |",
+            latencies[100].as_secs_f64() * 1e3,
+            latencies[197].as_secs_f64() * 1e3,
+            rate / base
+        );
+    }
 }

@@ -3,12 +3,14 @@
 //! fastwebsockets echo server measured in the same run, with 1, 100 and 1000 concurrent
 //! sockets: for `ping` (answered by the conversation actor) and for `user_message` (the agent
 //! answers, the child's turn and the agent's are persisted before the answer, every event fans
-//! out); then memory per idle authenticated socket (server RSS delta over 5,000 sockets).
-//! Both servers run as separate processes; this process is the load generator.
+//! out); then `user_message` through an embedded replica of a local libSQL primary (`sqld`)
+//! beside the local file, in the same run: the price of delegated writes; then memory per
+//! idle authenticated socket (server RSS delta over 5,000 sockets). The servers run as
+//! separate processes; this process is the load generator.
 //!
 //!     cargo bench --bench ws            # the full run (~1 min)
 //!     cargo bench --bench ws -- --quick # a smoke run
-//!     cargo bench --bench ws -- user_message  # only the rows whose message matches (or `memory`)
+//!     cargo bench --bench ws -- user_message  # only the rows whose message matches (or `memory`, `replica`)
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
@@ -24,6 +26,9 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+#[path = "support/sqld.rs"]
+mod sqld;
 
 const SECRET: &str = "benchmark-secret-benchmark-secret-0123";
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -77,8 +82,9 @@ fn wait_for_addr(child: &mut Child, find: impl Fn(&str) -> Option<String>) -> So
     addr.parse().expect("an address")
 }
 
-fn spawn_storymimi(data: &std::path::Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_storymimi"))
+fn spawn_storymimi(data: &std::path::Path, env: &[(&str, &str)]) -> Server {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_storymimi"));
+    command
         .env("STORYMIMI_ENV", "production")
         .env("STORYMIMI_JWT_SECRET", SECRET)
         .env("STORYMIMI_ADDR", "127.0.0.1:0")
@@ -90,11 +96,11 @@ fn spawn_storymimi(data: &std::path::Path) -> Server {
         .env("STORYMIMI_AGENT_DELTA_DELAY_MS", "0")
         .env("STORYMIMI_WS_MAX_SOCKETS_PER_USER", "100000")
         .env("STORYMIMI_HTTP_MAX_CONNECTIONS", "100000")
-        .env("STORYMIMI_CONFIG", data.join("none.toml"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("storymimi starts");
+        .env("STORYMIMI_CONFIG", data.join("none.toml"));
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("storymimi starts");
     let addr = wait_for_addr(&mut child, |line| {
         let event: serde_json::Value = serde_json::from_str(line).ok()?;
         (event["message"] == "storymimi listening").then(|| event["addr"].as_str().map(str::to_owned))?
@@ -300,7 +306,10 @@ fn user_message_sizes(quick: bool) -> &'static [usize] {
 /// Users in the server's database before it starts (the bench does not pay for password
 /// hashing): a stored turn needs its user.
 async fn register(data: &std::path::Path, n: usize) -> Vec<actors::model::UserId> {
-    let db = storymimi::db::Db::open(&data.join("storymimi.db"), 1).await.expect("database");
+    create_users(&storymimi::db::Db::open(&data.join("storymimi.db"), 1).await.expect("database"), n).await
+}
+
+async fn create_users(db: &storymimi::db::Db, n: usize) -> Vec<actors::model::UserId> {
     let mut users = Vec::with_capacity(n);
     for i in 0..n {
         let user = db.create_user(&format!("bench{i}@example.com"), "Bench", "not-a-hash").await.expect("user");
@@ -334,7 +343,7 @@ async fn run(quick: bool, only: Option<&str>) {
     };
     let full = Target {
         name: "storymimi, one user per socket",
-        server: spawn_storymimi(data.path()),
+        server: spawn_storymimi(data.path(), &[]),
         path: "/conversation/{user}",
         greeting: 2,
         authenticated: true,
@@ -401,6 +410,9 @@ async fn run(quick: bool, only: Option<&str>) {
     for (ask, n, per_commit) in commits {
         println!("\n`{ask}` at {n} sockets: {per_commit:.1} writes per group commit");
     }
+    if wanted("user_message") || wanted("replica") {
+        through_a_replica(&full, &keys, warmup, measure, quick).await;
+    }
     if !wanted("memory") {
         return;
     }
@@ -410,7 +422,7 @@ async fn run(quick: bool, only: Option<&str>) {
     let shared_data = tempfile::tempdir().expect("temp dir");
     let shared = Target {
         name: "storymimi, one user for all sockets",
-        server: spawn_storymimi(shared_data.path()),
+        server: spawn_storymimi(shared_data.path(), &[]),
         one_user: Some(actors::model::UserId::new()),
         users: Vec::new(),
         ..full
@@ -418,6 +430,56 @@ async fn run(quick: bool, only: Option<&str>) {
     for target in [&echo, &full, &shared] {
         let per = idle_memory(target, idle_sockets, &keys).await;
         println!("| {} | {:.0} B ({:.1} KiB) |", target.name, per, per / 1024.0);
+    }
+}
+
+/// `user_message` on the local file (`local`) and through an embedded replica of a local
+/// primary, one after the other in this run: what delegating each group commit costs.
+async fn through_a_replica(local: &Target, keys: &JwtKeys, warmup: Duration, measure: Duration, quick: bool) {
+    let Some(primary) = sqld::Primary::start().await else { return };
+    let sizes = user_message_sizes(quick);
+    let users = {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let errors = prometheus::IntCounter::new("e", "e").expect("counter");
+        let db = storymimi::db::Db::open_replica(&dir.path().join("r.db"), 1, &primary.settings(), errors)
+            .await
+            .expect("a replica");
+        create_users(&db, sizes.iter().copied().max().unwrap_or(1)).await
+    };
+    let data = tempfile::tempdir().expect("temp dir");
+    let replica = Target {
+        name: "storymimi, replica",
+        server: spawn_storymimi(data.path(), &[("STORYMIMI_DB_URL", &primary.url)]),
+        path: "/conversation/{user}",
+        greeting: 2,
+        authenticated: true,
+        one_user: None,
+        users,
+    };
+    println!("\n`user_message` on the local file and through an embedded replica of a local sqld:\n");
+    println!(
+        "| database | sockets | p50 | p99 | msg/s | server CPU/msg | writes per group commit | msg/s vs local | p99 vs local |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for &n in sizes {
+        let mut local_stats = None;
+        for (name, target) in [("local file", local), ("replica of a local sqld", &replica)] {
+            let before = turn_commits(target.server.addr).await;
+            let stats =
+                load(&target.server, target.connect_many(n, keys).await, Ask::UserMessage, warmup, measure).await;
+            let after = turn_commits(target.server.addr).await;
+            let per_commit = (after.0 - before.0) / (after.1 - before.1).max(1.0);
+            let base = local_stats.get_or_insert((stats.per_sec, stats.p99_us));
+            println!(
+                "| {name} | {n} | {} µs | {} µs | {:.0} | {:.1} µs | {per_commit:.1} | {:.2}× | {:.2}× |",
+                stats.p50_us,
+                stats.p99_us,
+                stats.per_sec,
+                stats.server_cpu_us,
+                stats.per_sec / base.0.max(1.0),
+                stats.p99_us as f64 / base.1.max(1) as f64
+            );
+        }
     }
 }
 

@@ -1,7 +1,10 @@
 //! Service configuration: one typed struct, from defaults ← `storymimi.toml` ← `STORYMIMI_*` env.
 
+mod database;
+
 use actors::model::{SceneCount, SpecLimits};
 pub use actors::story::FallbackPolicy;
+pub use database::{DbUrl, ReplicaSettings};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -171,6 +174,20 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     /// Read connections to the database (writes go through one connection).
     pub db_readers: usize,
+    /// How often the local file's write-ahead log is copied back into the database (off the
+    /// write path).
+    pub db_checkpoint_interval_ms: u64,
+    /// A libSQL primary to hold an embedded replica of (`http(s)://…` or `libsql://…`); unset:
+    /// the local file `data_dir/storymimi.db`.
+    pub db_url: Option<DbUrl>,
+    /// The primary's token (a JWT for sqld/Turso); never logged.
+    pub db_auth_token: Option<Secret>,
+    /// Pause between the replica's background syncs.
+    pub db_sync_interval_ms: u64,
+    /// A sync or a delegated write taking longer counts as failed (the primary is unavailable).
+    pub db_primary_timeout_ms: u64,
+    /// How long start-up waits for the replica's first sync.
+    pub db_startup_sync_timeout_secs: u64,
     /// Browser origins allowed to open the WebSocket, besides the service's own.
     pub allowed_origins: Vec<String>,
     /// Largest WebSocket message, counted over all its fragments; larger closes with 1009.
@@ -255,8 +272,11 @@ pub struct Config {
     pub piper_command: String,
     /// Path to a Piper voice (`.onnx`, with its `.onnx.json` beside it).
     pub piper_model: Option<String>,
-    /// `fs` (under `data_dir/media`, default), `memory`, or `s3`.
+    /// `fs` (under `media_dir`, default), `memory`, or `s3`.
     pub media_backend: MediaBackend,
+    /// Where the `fs` backend keeps media; unset: `data_dir/media`. Several processes on one
+    /// host may share it (files are content-addressed and written atomically).
+    pub media_dir: Option<PathBuf>,
     pub s3_bucket: Option<String>,
     pub s3_region: Option<String>,
     /// For S3-compatible stores (Tigris, MinIO, R2…).
@@ -316,6 +336,12 @@ impl Default for Config {
             builtin_llm_delay_ms: 0,
             shutdown_grace_secs: 20,
             db_readers: 4,
+            db_checkpoint_interval_ms: 250,
+            db_url: None,
+            db_auth_token: None,
+            db_sync_interval_ms: 1000,
+            db_primary_timeout_ms: 5000,
+            db_startup_sync_timeout_secs: 60,
             allowed_origins: Vec::new(),
             ws_max_message_bytes: 16 * 1024,
             ws_outbound_queue: 256,
@@ -364,6 +390,7 @@ impl Default for Config {
             piper_command: "piper".into(),
             piper_model: None,
             media_backend: MediaBackend::Fs,
+            media_dir: None,
             s3_bucket: None,
             s3_region: None,
             s3_endpoint: None,
@@ -421,8 +448,14 @@ impl Config {
         if !(1..=self.max_scenes).contains(&self.default_scenes) {
             return invalid("default_scenes must be between 1 and max_scenes");
         }
-        if self.llm_concurrency == 0 || self.db_readers == 0 || self.max_page_size == 0 {
-            return invalid("llm_concurrency, db_readers and max_page_size must be at least 1");
+        if self.llm_concurrency == 0
+            || self.db_readers == 0
+            || self.max_page_size == 0
+            || self.db_checkpoint_interval_ms == 0
+        {
+            return invalid(
+                "llm_concurrency, db_readers, db_checkpoint_interval_ms and max_page_size must be at least 1",
+            );
         }
         if self.ws_outbound_queue == 0 || self.ws_max_message_bytes == 0 || self.conversation_ring_size == 0 {
             return invalid("ws_outbound_queue, ws_max_message_bytes and conversation_ring_size must be at least 1");
@@ -468,6 +501,26 @@ impl Config {
         if self.image_concurrency == 0 || self.audio_concurrency == 0 || self.pipeline_lookahead == 0 {
             return invalid("image_concurrency, audio_concurrency and pipeline_lookahead must be at least 1");
         }
+        self.validate_database()
+    }
+
+    fn validate_database(&self) -> Result<(), ConfigError> {
+        let invalid = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        if self.db_url.is_none() {
+            return if self.db_auth_token.is_some() {
+                invalid("db_auth_token is set but db_url is not")
+            } else {
+                Ok(())
+            };
+        }
+        if !cfg!(feature = "replica") {
+            return invalid("db_url needs a build with the `replica` feature (it is on by default)");
+        }
+        if self.db_sync_interval_ms == 0 || self.db_primary_timeout_ms == 0 || self.db_startup_sync_timeout_secs == 0 {
+            return invalid(
+                "db_sync_interval_ms, db_primary_timeout_ms and db_startup_sync_timeout_secs must be at least 1",
+            );
+        }
         Ok(())
     }
 
@@ -487,12 +540,49 @@ impl Config {
         self.jwt_secret.clone().unwrap_or_else(|| Secret::new(DEV_JWT_SECRET))
     }
 
+    /// The local database file (without `db_url`).
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("storymimi.db")
     }
 
+    /// The embedded replica's file (with `db_url`): a name of its own, so a local database
+    /// left in the data dir is never taken for a replica (or the other way round).
+    pub fn replica_path(&self) -> PathBuf {
+        self.data_dir.join("storymimi-replica.db")
+    }
+
+    /// How to reach the primary, when the database is a replica of one.
+    pub fn replica(&self) -> Option<ReplicaSettings> {
+        Some(ReplicaSettings {
+            url: self.db_url.clone()?,
+            auth_token: self.db_auth_token.clone().unwrap_or_else(|| Secret::new("")),
+            sync_interval: Duration::from_millis(self.db_sync_interval_ms),
+            primary_timeout: Duration::from_millis(self.db_primary_timeout_ms),
+            startup_sync_timeout: Duration::from_secs(self.db_startup_sync_timeout_secs),
+        })
+    }
+
+    /// How long a rendered story detail is served from the hot cache. This machine's writes
+    /// invalidate it; other machines' writes reach a replica without telling the cache, so
+    /// there a detail is kept at most one sync interval (at least a second).
+    pub fn story_cache_ttl(&self) -> Duration {
+        let ttl = Duration::from_secs(self.cache_ttl_secs);
+        match self.replica() {
+            Some(replica) => ttl.min(replica.sync_interval.max(Duration::from_secs(1))),
+            None => ttl,
+        }
+    }
+
     pub fn media_dir(&self) -> PathBuf {
-        self.data_dir.join("media")
+        self.media_dir.clone().unwrap_or_else(|| self.data_dir.join("media"))
+    }
+
+    /// Where media files are written before they are renamed into `media_dir`: beside it (a
+    /// rename must not cross file systems), `data_dir/media-staging` by default.
+    pub fn media_staging_dir(&self) -> PathBuf {
+        let media = self.media_dir();
+        let name = media.file_name().map_or_else(|| "media".into(), |n| n.to_string_lossy().into_owned());
+        media.with_file_name(format!("{name}-staging"))
     }
 
     pub fn shutdown_grace(&self) -> Duration {
@@ -536,6 +626,40 @@ mod tests {
         let error = parse("llm_fallback = \"builtin\"").unwrap_err().to_string();
         assert!(error.contains("offline") && error.contains("fail"), "{error}");
         assert_eq!(parse("llm_fallback = \"fail\"").unwrap().llm_fallback, FallbackPolicy::Fail);
+    }
+
+    #[test]
+    fn the_database_is_a_local_file_unless_a_primary_is_named() {
+        let local = Config { data_dir: "/d".into(), ..Config::default() };
+        assert!(local.replica().is_none());
+        assert_eq!(local.db_path(), std::path::Path::new("/d/storymimi.db"));
+        assert!(Config { db_auth_token: Some(Secret::new("t")), ..local.clone() }.validate().is_err());
+        let parse = |toml: &str| {
+            Figment::from(Serialized::defaults(local.clone())).merge(Toml::string(toml)).extract::<Config>().unwrap()
+        };
+        let replica = parse("db_url = \"libsql://ada.turso.io\"\ndb_auth_token = \"s3cr3t-token\"");
+        let settings = replica.replica().unwrap();
+        assert_eq!(settings.url.as_str(), "libsql://ada.turso.io");
+        assert_eq!(settings.auth_token.expose(), "s3cr3t-token");
+        assert_eq!(settings.sync_interval, Duration::from_secs(1));
+        assert!(!format!("{replica:?}").contains("s3cr3t"));
+        assert_eq!(replica.replica_path(), std::path::Path::new("/d/storymimi-replica.db"));
+        assert_eq!(
+            (local.story_cache_ttl(), replica.story_cache_ttl()),
+            (Duration::from_secs(300), Duration::from_secs(1))
+        );
+        assert!(Config { db_sync_interval_ms: 0, ..replica }.validate().is_err());
+    }
+
+    #[test]
+    fn media_live_in_the_data_dir_unless_told_otherwise() {
+        let config = Config { data_dir: "/d".into(), ..Config::default() };
+        assert_eq!((config.media_dir(), config.media_staging_dir()), ("/d/media".into(), "/d/media-staging".into()));
+        let shared = Config { media_dir: Some("/srv/shared".into()), ..config };
+        assert_eq!(
+            (shared.media_dir(), shared.media_staging_dir()),
+            ("/srv/shared".into(), "/srv/shared-staging".into())
+        );
     }
 
     #[test]

@@ -1,19 +1,31 @@
 //! libSQL persistence: one write connection (libSQL locks under concurrent writers), a few
-//! read connections, migrations at open. Query modules per table group live in `db/`.
+#![cfg_attr(not(feature = "replica"), allow(dead_code, unused_imports))]
+//! read connections, migrations at open. The database is a local file, or an embedded replica
+//! of a remote primary (reads local, writes delegated; see `replica` and `writer`). Query
+//! modules per table group live in `db/`.
 
 mod checkpoint;
 mod conversations;
 mod migrations;
+#[cfg(feature = "replica")]
+mod replica;
 mod rings;
+mod sql;
 pub mod stories;
 mod story_store;
 pub use story_store::UnfinishedStage;
+mod sync_status;
 mod timing;
 pub mod tokens;
 pub mod transcripts;
 mod turn_batch;
 pub mod understood;
 pub mod users;
+mod writer;
+
+pub use sql::Sql;
+pub use sync_status::ReplicaHealth;
+pub use writer::Writer;
 
 use actors::ports::{StoreCause, StoreError, StoreErrorKind};
 use libsql::{Connection, Database, Row};
@@ -21,6 +33,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+use sync_status::SyncStatus;
 use tokio::sync::{Mutex, Notify};
 
 pub use timing::{DbTimings, Held};
@@ -57,6 +70,27 @@ pub enum DbError {
     /// The checkpoint's blocking task did not finish.
     #[error("the checkpoint task did not finish")]
     Checkpoint(#[source] tokio::task::JoinError),
+    /// A call to the replica's primary took longer than `db_primary_timeout_ms` (it goes on,
+    /// and may still reach the primary).
+    #[error("the database primary did not answer within {} ms", .0.as_millis())]
+    PrimaryTimeout(Duration),
+    /// The task making a call to the primary did not finish (it panicked).
+    #[error("a call to the database primary did not finish")]
+    PrimaryCall(#[source] tokio::task::JoinError),
+    /// A replica that cannot serve: never synced (or behind this build's schema) while its
+    /// primary cannot be reached.
+    #[error("the replica is not up to date and its primary ({primary}) cannot be reached: {why}")]
+    NotSynced { primary: String, why: String },
+    /// SQL of ours that cannot be sent with its values written in (a bug).
+    #[error("statement cannot take its values inline: {0}")]
+    NotInlinable(String),
+    /// The group commit this write was part of failed (the cause is shared by its writes).
+    #[error("the group commit of this write failed")]
+    GroupCommit {
+        kind: StoreErrorKind,
+        #[source]
+        source: Arc<DbError>,
+    },
 }
 
 pub type DbResult<T> = Result<T, DbError>;
@@ -64,10 +98,12 @@ pub type DbResult<T> = Result<T, DbError>;
 impl DbError {
     pub fn kind(&self) -> StoreErrorKind {
         match self {
-            Self::Sql { kind, .. } | Self::Io { kind, .. } => *kind,
+            Self::Sql { kind, .. } | Self::Io { kind, .. } | Self::GroupCommit { kind, .. } => *kind,
             Self::Corrupt { .. } => StoreErrorKind::Corrupt,
-            Self::Encode(_) | Self::Checkpoint(_) => StoreErrorKind::Other,
-            Self::WriterGone => StoreErrorKind::Unavailable,
+            Self::Encode(_) | Self::Checkpoint(_) | Self::PrimaryCall(_) | Self::NotInlinable(_) => {
+                StoreErrorKind::Other
+            }
+            Self::WriterGone | Self::PrimaryTimeout(_) | Self::NotSynced { .. } => StoreErrorKind::Unavailable,
         }
     }
 
@@ -102,7 +138,7 @@ pub struct Db {
 }
 
 struct Inner {
-    _database: Database,
+    _database: Arc<Database>,
     writer: Mutex<Writer>,
     /// Conversation writes waiting for the next group commit (`turn_batch`), the turn writer's
     /// wake-up, and how many each commit wrote (once the app's metrics are wired).
@@ -112,6 +148,8 @@ struct Inner {
     timings: OnceLock<DbTimings>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// How syncing with the primary goes, for an embedded replica.
+    replica: Option<Arc<SyncStatus>>,
 }
 
 impl Drop for Inner {
@@ -121,22 +159,14 @@ impl Drop for Inner {
     }
 }
 
-/// The single write connection, with the statements the turn path keeps prepared on it.
-pub struct Writer {
-    conn: Connection,
-    turns: turn_batch::TurnStatements,
-}
-
-impl std::ops::Deref for Writer {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
-        &self.conn
-    }
-}
-
 impl Db {
     /// Open (creating if needed) the database file and bring its schema up to date.
     pub async fn open(path: &Path, readers: usize) -> DbResult<Self> {
+        Self::open_local(path, readers, checkpoint::INTERVAL).await
+    }
+
+    /// [`Db::open`], checkpointing the write-ahead log every `checkpoint_every`.
+    pub async fn open_local(path: &Path, readers: usize, checkpoint_every: Duration) -> DbResult<Self> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -163,23 +193,72 @@ impl Db {
         for _ in 0..readers.max(1) {
             let conn = database.connect()?;
             configure(&conn).await?;
-            pool.push(Mutex::new(conn));
+            pool.push(conn);
         }
         let checkpointer = database.connect()?;
         configure(&checkpointer).await?;
+        let writer = Writer::new(writer, writer::Mode::Local(turns));
+        let db = Self::assemble(Arc::new(database), writer, pool, None);
+        checkpoint::spawn(Arc::downgrade(&db.inner), checkpointer, checkpoint_every);
+        Ok(db)
+    }
+
+    /// Open (creating if needed) an embedded replica of the primary in `settings` (its failed
+    /// syncs counted in `sync_errors`), sync it
+    /// (waiting at most `startup_sync_timeout`) and bring the schema up to date through the
+    /// primary. A replica whose primary cannot be reached still opens when its schema is
+    /// current: it serves reads, and its status says it is not in sync.
+    #[cfg(feature = "replica")]
+    pub async fn open_replica(
+        path: &Path,
+        readers: usize,
+        settings: &crate::config::ReplicaSettings,
+        sync_errors: prometheus::IntCounter,
+    ) -> DbResult<Self> {
+        let database = Arc::new(replica::open(path, settings).await?);
+        let status = Arc::new(SyncStatus::new(settings.url.as_str()));
+        status.observe_errors(sync_errors);
+        let syncer = Arc::new(replica::Syncer::new(database.clone(), status.clone()));
+        let synced = syncer.sync(settings.startup_sync_timeout).await;
+        let writer = Writer::new(database.connect()?, writer::Mode::Delegated { timeout: settings.primary_timeout });
+        match synced {
+            Ok(()) => migrations::apply_delegated(&writer, &syncer, settings.primary_timeout).await?,
+            Err(why) if migrations::is_current(&writer).await? => {
+                tracing::warn!(error = %why, "starting without the database primary: reads are served from the replica");
+            }
+            Err(why) => return Err(DbError::NotSynced { primary: settings.url.to_string(), why }),
+        }
+        let pool = (0..readers.max(1)).map(|_| database.connect()).collect::<Result<Vec<_>, _>>()?;
+        let db = Self::assemble(database, writer, pool, Some(status));
+        replica::spawn_sync_loop(Arc::downgrade(&db.inner), syncer, settings);
+        Ok(db)
+    }
+
+    /// The handle around open connections, with its turn writer running.
+    fn assemble(
+        database: Arc<Database>,
+        writer: Writer,
+        readers: Vec<Connection>,
+        replica: Option<Arc<SyncStatus>>,
+    ) -> Self {
         let inner = Arc::new(Inner {
             _database: database,
-            writer: Mutex::new(Writer { conn: writer, turns }),
+            writer: Mutex::new(writer),
             turns: std::sync::Mutex::new(Vec::new()),
             turns_queued: Arc::new(Notify::new()),
             turns_per_commit: OnceLock::new(),
             timings: OnceLock::new(),
-            readers: pool,
+            readers: readers.into_iter().map(Mutex::new).collect(),
             next_reader: AtomicUsize::new(0),
+            replica,
         });
         turn_batch::spawn_writer(Arc::downgrade(&inner), inner.turns_queued.clone());
-        checkpoint::spawn(Arc::downgrade(&inner), checkpointer);
-        Ok(Self { inner })
+        Self { inner }
+    }
+
+    /// How syncing with the primary goes; `None` for a local file.
+    pub fn replica_health(&self) -> Option<ReplicaHealth> {
+        self.inner.replica.as_ref().map(|status| status.health())
     }
 
     /// Report how many turns each group commit writes (set once, by the app's wiring).

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod cache;
 pub mod config;
+pub mod data_lock;
 pub mod db;
 pub mod digest;
 pub mod error;

@@ -125,7 +125,7 @@ impl Storage {
                 let root = config.media_dir();
                 // Files are written beside the store and renamed into place: a crash mid-write
                 // never leaves a partial file under a content address.
-                let staging = config.data_dir.join("media-staging");
+                let staging = config.media_staging_dir();
                 for dir in [&root, &staging] {
                     std::fs::create_dir_all(dir)
                         .map_err(|source| MediaError::Directory { dir: dir.clone(), source })?;

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 pub struct Sweeper {
     pub db: Db,
     pub media: Storage,
-    /// `data_dir/media-staging` for the fs backend.
+    /// The fs backend's staging dir (`media_staging_dir`).
     pub staging: Option<PathBuf>,
     pub grace: Duration,
     pub removed: IntCounter,
@@ -26,6 +26,11 @@ impl Sweeper {
 
     /// One pass; how many files were removed.
     pub async fn sweep(&self) -> anyhow::Result<usize> {
+        // A replica out of sync may not know the latest references (made on other machines
+        // sharing the media): nothing is removed until it has caught up.
+        if self.db.replica_health().is_some_and(|replica| !replica.in_sync) {
+            return Ok(0);
+        }
         let mut removed = 0;
         // Keys first, references second: a key written after the listing is not considered,
         // and a reference saved before the query is seen.

@@ -16,8 +16,8 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -67,6 +67,9 @@ pub struct Metrics {
     /// Levels beside their limits, and the unfinished stories.
     pub capacity: Capacity,
     pub latency: Latencies,
+    /// An embedded replica's syncs with its primary (registered only for a replica).
+    pub replica_sync_age: Gauge,
+    pub replica_sync_errors: IntCounter,
 }
 
 impl Metrics {
@@ -206,6 +209,12 @@ impl Metrics {
             .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]),
         )?;
         registry.register(Box::new(turns_per_commit.clone()))?;
+        let replica_sync_age = Gauge::new(
+            "db_replica_sync_age_seconds",
+            "Seconds since the database replica last synced with its primary (since start-up before the first sync)",
+        )?;
+        let replica_sync_errors =
+            IntCounter::new("db_replica_sync_errors_total", "Syncs of the database replica that failed or timed out")?;
         registry.register(Box::new(provider_calls.clone()))?;
         registry.register(Box::new(provider_errors.clone()))?;
         for c in [&ws_messages_in, &ws_messages_out, &ws_rejected] {
@@ -268,7 +277,15 @@ impl Metrics {
             password_hash_busy,
             media_orphans_removed,
             turns_per_commit,
+            replica_sync_age,
+            replica_sync_errors,
         })
+    }
+
+    /// Show the replica's metrics (the database is an embedded replica).
+    pub fn register_replica(&self) -> Result<(), prometheus::Error> {
+        self.registry.register(Box::new(self.replica_sync_age.clone()))?;
+        self.registry.register(Box::new(self.replica_sync_errors.clone()))
     }
 
     /// The Prometheus text exposition of every metric.

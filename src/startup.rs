@@ -4,6 +4,7 @@
 use crate::auth::{AuthGuards, JwtKeys};
 use crate::cache::{CachedStories, DetailCacheSettings, StoryDetails};
 use crate::config::{Config, MediaBackend};
+use crate::data_lock::DataDirLock;
 use crate::db::Db;
 use crate::http;
 use crate::media::Storage;
@@ -29,6 +30,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 pub struct Application {
+    /// The data directory is this process's alone while it runs.
+    lock: DataDirLock,
     listener: TcpListener,
     /// The internal metrics port, when configured.
     metrics_listener: Option<TcpListener>,
@@ -57,10 +60,9 @@ impl Application {
                  For any real use set STORYMIMI_ENV=production and STORYMIMI_JWT_SECRET (32+ random characters)"
             );
         }
-        let db = Db::open(&config.db_path(), config.db_readers)
-            .await
-            .with_context(|| format!("opening the database at {}", config.db_path().display()))?;
+        let lock = DataDirLock::acquire(&config.data_dir)?;
         let metrics = Arc::new(Metrics::new()?);
+        let db = open_database(&config, &metrics).await?;
         db.observe_turns_per_commit(metrics.turns_per_commit.clone());
         db.observe_timings(metrics.latency.db.clone());
         let links = Arc::new(MediaUrls::from_config(&config));
@@ -84,7 +86,7 @@ impl Application {
             crate::http::detail_renderer(links.clone()),
             DetailCacheSettings {
                 capacity: config.cache_capacity,
-                ttl: Duration::from_secs(config.cache_ttl_secs),
+                ttl: config.story_cache_ttl(),
                 hits: metrics.story_cache_hits.clone(),
                 misses: metrics.story_cache_misses.clone(),
             },
@@ -153,7 +155,7 @@ impl Application {
             sockets,
             draining: Arc::default(),
         });
-        Ok(Self { listener, metrics_listener, state })
+        Ok(Self { lock, listener, metrics_listener, state })
     }
 
     /// The metrics port actually bound, when it has its own.
@@ -174,7 +176,7 @@ impl Application {
         let addr = self.local_addr();
         tracing::info!(%addr, "storymimi listening");
         let metrics_addr = self.metrics_addr();
-        let Self { listener, metrics_listener, state } = self;
+        let Self { lock, listener, metrics_listener, state } = self;
         let metrics_serving = metrics_listener.map(|listener| {
             if let Some(addr) = metrics_addr {
                 tracing::info!(%addr, "metrics on their own port");
@@ -185,8 +187,7 @@ impl Application {
         let sweeper = Sweeper {
             db: state.db.clone(),
             media: state.media.clone(),
-            staging: (state.config.media_backend == MediaBackend::Fs)
-                .then(|| state.config.data_dir.join("media-staging")),
+            staging: (state.config.media_backend == MediaBackend::Fs).then(|| state.config.media_staging_dir()),
             grace: Duration::from_secs(state.config.media_sweep_grace_secs),
             removed: state.metrics.media_orphans_removed.clone(),
         };
@@ -219,6 +220,7 @@ impl Application {
             serving.abort();
         }
         tracing::info!("shutdown complete");
+        drop(lock);
         Ok(())
     }
 }
@@ -233,6 +235,30 @@ fn expect_provider_calls(metrics: &Metrics, ports: &Ports) {
     }
     if let Some(chat) = &ports.chat {
         metrics.expect_provider_call(chat.name(), "reply");
+    }
+}
+
+/// The database the config names: the local file, or an embedded replica of a primary.
+async fn open_database(config: &Config, metrics: &Metrics) -> anyhow::Result<Db> {
+    let Some(settings) = config.replica() else {
+        let path = config.db_path();
+        return Db::open_local(&path, config.db_readers, Duration::from_millis(config.db_checkpoint_interval_ms))
+            .await
+            .with_context(|| format!("opening the database at {}", path.display()));
+    };
+    #[cfg(feature = "replica")]
+    {
+        metrics.register_replica()?;
+        let path = config.replica_path();
+        tracing::info!(primary = %settings.url, replica = %path.display(), "opening an embedded replica of the database");
+        Db::open_replica(&path, config.db_readers, &settings, metrics.replica_sync_errors.clone())
+            .await
+            .with_context(|| format!("opening the replica of {} at {}", settings.url, path.display()))
+    }
+    #[cfg(not(feature = "replica"))]
+    {
+        let _ = (settings, metrics);
+        anyhow::bail!("db_url needs a build with the `replica` feature")
     }
 }
 

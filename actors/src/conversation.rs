@@ -418,7 +418,11 @@ impl ConversationState {
         // Persist before the agent even runs: whatever happens next, the child's message is kept.
         match self.deps.store.record_turn(self.user, &self.conversation_id, &record, &self.draft).await {
             Ok(true) => {}
-            Ok(false) => return, // a resend of a message already answered
+            // A resend of a message this conversation has answered.
+            Ok(false) if self.turns.iter().any(|t| t.client_id == record.client_id) => return,
+            // A resend of a message stored by a write that seemed to fail (its answer was lost
+            // on the way back from a replica's primary): stored once, answered now.
+            Ok(false) => {}
             Err(e) => {
                 tracing::error!(user = %self.user, error = ?e, "could not save a conversation turn");
                 self.unicast(conn, &ServerEvent::not_saved(e.kind()));

@@ -11,7 +11,7 @@ use libsql::Connection;
 use std::sync::Weak;
 use std::time::Duration;
 
-/// How often the WAL is copied back into the database file.
+/// How often the WAL is copied back into the database file, unless configured.
 pub(super) const INTERVAL: Duration = Duration::from_millis(250);
 /// Pages the WAL may hold before the writer checkpoints by itself (~160 MB): only reached when
 /// the checkpoint task cannot keep up.
@@ -19,10 +19,10 @@ pub(super) const BACKSTOP_PAGES: u32 = 40_000;
 /// What the WAL file is cut back to after a checkpoint lets it restart.
 pub(super) const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 
-/// Checkpoint every [`INTERVAL`] until the database is gone.
-pub(super) fn spawn(db: Weak<Inner>, conn: Connection) {
+/// Checkpoint every `interval` until the database is gone.
+pub(super) fn spawn(db: Weak<Inner>, conn: Connection, interval: Duration) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(INTERVAL);
+        let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_failure: Option<StoreErrorKind> = None;
         loop {

@@ -1,7 +1,9 @@
 //! Numbered migrations from `schema/`, applied in order at start-up, each once, recorded
 //! in `schema_migrations`. Migrations are never edited once released: add a new file.
+//! Through a replica they run on the primary, each exactly once however many machines start
+//! at the same moment (see `apply_delegated`).
 
-use super::{DbResult, query_one};
+use super::{DbResult, Sql, Writer, query_one};
 use libsql::Connection;
 
 /// Every file in `schema/`, in order. A unit test checks this list matches the folder.
@@ -14,17 +16,66 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "0006_story_cast", include_str!("../../schema/0006_story_cast.sql")),
 ];
 
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
+    (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)";
+const RECORD: &str = "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)";
+
 pub async fn apply(conn: &Connection) -> DbResult<()> {
     apply_until(conn, i64::MAX).await
 }
 
+/// The migrations this replica lacks, on its primary. Each is ONE batch call, a transaction on
+/// the primary that first records its version: when another machine's batch recorded it first,
+/// ours fails on that row before running anything, and rolls back. It then only has to see the
+/// version recorded (after a sync) to know the migration was made, by someone else.
+#[cfg(feature = "replica")]
+pub(super) async fn apply_delegated(
+    writer: &Writer,
+    syncer: &super::replica::Syncer,
+    timeout: std::time::Duration,
+) -> DbResult<()> {
+    writer.write(Sql::new(CREATE_TABLE, [])?).await?;
+    for (version, name, sql) in MIGRATIONS {
+        if recorded(writer, *version).await? {
+            continue;
+        }
+        let record = Sql::new(RECORD, libsql::params![*version, *name, super::now_text()])?.inlined()?;
+        match writer.batch_text(format!("{record};\n{sql}"), timeout).await {
+            Ok(()) => tracing::info!(version, name, "applied migration"),
+            Err(e) => {
+                // Ours failed: either another machine made it first (its row is there once
+                // synced), or it failed on its own (then start-up stops here).
+                let _ = syncer.sync(timeout).await;
+                if !recorded(writer, *version).await? {
+                    return Err(e);
+                }
+                tracing::info!(version, name, "migration applied by another machine");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether `version` is recorded in this database (on a replica: as of its last sync).
+async fn recorded(conn: &Connection, version: i64) -> DbResult<bool> {
+    let sql = "SELECT 1 FROM schema_migrations WHERE version = ?1";
+    Ok(query_one(conn, sql, [version], |_| Ok(())).await?.is_some())
+}
+
+/// Whether every migration this build knows is recorded here (a replica never synced has no
+/// tables at all).
+pub(super) async fn is_current(conn: &Connection) -> DbResult<bool> {
+    let table = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
+    if query_one(conn, table, (), |_| Ok(())).await?.is_none() {
+        return Ok(false);
+    }
+    let last = MIGRATIONS.last().map_or(0, |(version, _, _)| *version);
+    recorded(conn, last).await
+}
+
 /// The migrations up to version `last`.
 async fn apply_until(conn: &Connection, last: i64) -> DbResult<()> {
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
-        (),
-    )
-    .await?;
+    conn.execute(CREATE_TABLE, ()).await?;
     let current: i64 =
         query_one(conn, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", (), |r| Ok(r.get(0)?))
             .await?
@@ -32,11 +83,7 @@ async fn apply_until(conn: &Connection, last: i64) -> DbResult<()> {
     for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current && *v <= last) {
         let tx = conn.transaction().await?;
         tx.execute_batch(sql).await?;
-        tx.execute(
-            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
-            libsql::params![*version, *name, super::now_text()],
-        )
-        .await?;
+        tx.execute(RECORD, libsql::params![*version, *name, super::now_text()]).await?;
         tx.commit().await?;
         tracing::info!(version, name, "applied migration");
     }

@@ -1,7 +1,7 @@
 //! The libSQL implementation of the core's `RingStore` port: one row per user holding the event
 //! ring a conversation kept when it stopped, deleted when the next one takes it back.
 
-use super::{Db, DbError, now_text, query_all};
+use super::{Db, DbError, Sql, now_text};
 use actors::model::UserId;
 use actors::ports::{KeptRing, RingStore, StoreError};
 use async_trait::async_trait;
@@ -22,35 +22,28 @@ impl RingStore for Db {
     async fn keep_ring(&self, user: UserId, ring: &KeptRing) -> Result<(), StoreError> {
         let events: Vec<(u64, &str)> = ring.events.iter().map(|(seq, frame)| (*seq, &**frame)).collect();
         let events = serde_json::to_string(&events).map_err(DbError::Encode)?;
-        self.writer()
-            .await
-            .execute(
-                "INSERT INTO conversation_rings (user_id, complete_after, last_seq, events, kept_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (user_id) DO UPDATE SET complete_after = excluded.complete_after,
-                     last_seq = excluded.last_seq, events = excluded.events, kept_at = excluded.kept_at",
-                libsql::params![
-                    user.to_string(),
-                    stored(ring.complete_after),
-                    stored(ring.last_seq),
-                    events,
-                    now_text()
-                ],
-            )
-            .await
-            .map_err(DbError::from)?;
+        let keep = Sql::new(
+            "INSERT INTO conversation_rings (user_id, complete_after, last_seq, events, kept_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (user_id) DO UPDATE SET complete_after = excluded.complete_after,
+                 last_seq = excluded.last_seq, events = excluded.events, kept_at = excluded.kept_at",
+            libsql::params![user.to_string(), stored(ring.complete_after), stored(ring.last_seq), events, now_text()],
+        )?;
+        self.writer().await.write(keep).await?;
         Ok(())
     }
 
     async fn take_ring(&self, user: UserId) -> Result<Option<KeptRing>, StoreError> {
         // One statement: the ring is handed out and gone together, or neither.
-        let rows = query_all(
-            &*self.writer().await,
+        let take = Sql::new(
             "DELETE FROM conversation_rings WHERE user_id = ?1 RETURNING complete_after, last_seq, events",
-            [user.to_string()],
-            |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?, r.get::<String>(2)?)),
-        )
-        .await?;
+            libsql::params![user.to_string()],
+        )?;
+        let rows = self
+            .writer()
+            .await
+            .write_returning(take, |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?, r.get::<String>(2)?)))
+            .await?;
         let Some((complete_after, last_seq, events)) = rows.into_iter().next() else { return Ok(None) };
         let events: Vec<(u64, String)> = serde_json::from_str(&events)
             .map_err(|e| DbError::corrupt(format!("conversation ring of user {user}"), e))?;

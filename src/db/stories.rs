@@ -1,6 +1,6 @@
 //! Stories and scenes: creation (idempotent), detail, status, listing, deletion, retry.
 
-use super::{Db, DbError, DbResult, now_text, parse, query_all, query_one};
+use super::{Db, DbError, DbResult, Sql, now_text, parse, query_all, query_one};
 use actors::model::{
     Age, Language, Scene, SceneCount, Stage, StoryCast, StoryId, StoryPlan, StorySpec, StoryStatus, UserId, Writer,
 };
@@ -92,6 +92,15 @@ fn scene_from_row(row: &Row) -> DbResult<Scene> {
     })
 }
 
+/// A new story, unless its idempotency key (`?10`, when not NULL) was used before or the
+/// stories in flight reach the caps (`?11` for the user, `?12` in all, when not NULL).
+const CREATE_STORY: &str = "INSERT INTO stories
+     (id, user_id, title, prompt, style, num_scenes, age, language, story_cast, status, stage, created_at, updated_at)
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?13, 'pending', 'queued', ?9, ?9
+     WHERE (?10 IS NULL OR NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE user_id = ?2 AND key = ?10))
+     AND (?11 IS NULL OR (SELECT count(*) FROM stories WHERE status IN ('pending', 'processing') AND user_id = ?2) < ?11)
+     AND (?12 IS NULL OR (SELECT count(*) FROM stories WHERE status IN ('pending', 'processing')) < ?12)";
+
 /// A page of a user's stories, newest first.
 pub struct StoryPage {
     pub stories: Vec<StoryRow>,
@@ -101,7 +110,9 @@ pub struct StoryPage {
 
 impl Db {
     /// Create a pending story. With an idempotency key, a repeat of the same key and request
-    /// returns the first story instead of creating another one.
+    /// returns the first story instead of creating another one. Decided in the write itself
+    /// (on a replica's primary, where every machine's creations meet): the story is inserted
+    /// only when its key is new and `caps` allow it; what happened is read back afterwards.
     pub async fn create_story(
         &self,
         user: UserId,
@@ -109,37 +120,11 @@ impl Db {
         idempotency: Option<Idempotency<'_>>,
         caps: Option<InFlightCaps>,
     ) -> DbResult<Creation> {
-        let conn = self.writer().await;
-        if let Some(Idempotency { key, fingerprint: hash }) = idempotency {
-            let seen = query_one(
-                &conn,
-                "SELECT request_hash, story_id FROM idempotency_keys WHERE user_id = ?1 AND key = ?2",
-                [user.to_string(), key.to_owned()],
-                |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)),
-            )
-            .await?;
-            if let Some((seen_hash, story)) = seen {
-                return Ok(if seen_hash == hash {
-                    Creation::Replayed(parse(&story, "story id")?)
-                } else {
-                    Creation::KeyReused
-                });
-            }
-        }
-        // Checked on the one write connection, so no other creation slips in between.
-        if let Some(caps) = caps
-            && let Some(busy) = over_caps(&conn, user, caps).await?
-        {
-            return Ok(busy);
-        }
         let id = StoryId::new();
         let now = now_text();
         let cast_json = serde_json::to_string(&spec.cast).map_err(|e| DbError::corrupt("story cast", e))?;
-        let tx = conn.transaction().await?;
-        tx.execute(
-            "INSERT INTO stories (id, user_id, title, prompt, style, num_scenes, age, language, story_cast, status, stage,
-                                  created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, 'pending', 'queued', ?9, ?9)",
+        let mut statements = vec![Sql::new(
+            CREATE_STORY,
             libsql::params![
                 id.to_string(),
                 user.to_string(),
@@ -150,19 +135,47 @@ impl Db {
                 i64::from(spec.age),
                 spec.language.as_str(),
                 now.as_str(),
+                idempotency.map(|i| i.key.to_owned()),
+                caps.map(|c| i64::from(c.per_user)),
+                caps.map(|c| i64::from(c.total)),
                 cast_json
             ],
-        )
-        .await?;
-        if let Some(Idempotency { key, fingerprint: hash }) = idempotency {
-            tx.execute(
-                "INSERT INTO idempotency_keys (user_id, key, request_hash, story_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                libsql::params![user.to_string(), key, hash, id.to_string(), now.as_str()],
+        )?];
+        if let Some(Idempotency { key, fingerprint }) = idempotency {
+            statements.push(Sql::new(
+                "INSERT INTO idempotency_keys (user_id, key, request_hash, story_id, created_at)
+                 SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM stories WHERE id = ?4)",
+                libsql::params![user.to_string(), key, fingerprint, id.to_string(), now.as_str()],
+            )?);
+        }
+        let conn = self.writer().await;
+        conn.batch(statements).await?;
+        if story_exists(&conn, id).await? {
+            return Ok(Creation::Created(id));
+        }
+        if let Some(Idempotency { key, fingerprint }) = idempotency {
+            let seen = query_one(
+                &conn,
+                "SELECT request_hash, story_id FROM idempotency_keys WHERE user_id = ?1 AND key = ?2",
+                [user.to_string(), key.to_owned()],
+                |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)),
             )
             .await?;
+            if let Some((seen_hash, story)) = seen {
+                return Ok(if seen_hash == fingerprint {
+                    Creation::Replayed(parse(&story, "story id")?)
+                } else {
+                    Creation::KeyReused
+                });
+            }
         }
-        tx.commit().await?;
-        Ok(Creation::Created(id))
+        // Not created, and not for its key: the caps said no (a story finishing meanwhile
+        // may have made room again; then this one still counts as over them).
+        let counts = in_flight(&conn, user).await?;
+        Ok(match caps {
+            Some(caps) if counts.0 >= i64::from(caps.per_user) => Creation::UserBusy { limit: caps.per_user },
+            _ => Creation::ServiceBusy,
+        })
     }
 
     pub async fn story(&self, id: StoryId) -> DbResult<Option<StoryRow>> {
@@ -221,7 +234,8 @@ impl Db {
             |r| Ok(r.get::<String>(0)?),
         )
         .await?;
-        if conn.execute("DELETE FROM stories WHERE id = ?1", [id.to_string()]).await? == 0 {
+        // Scenes go with their story (ON DELETE CASCADE).
+        if conn.write(Sql::new("DELETE FROM stories WHERE id = ?1", libsql::params![id.to_string()])?).await? == 0 {
             return Ok(None);
         }
         // Content addresses can be shared between stories: keep what is still referenced.
@@ -241,9 +255,19 @@ impl Db {
         Ok(Some(orphans))
     }
 
-    /// Put a failed story back in the queue, within `caps`.
+    /// Put a failed story back in the queue, within `caps` (decided in the update itself).
     pub async fn reset_failed_story(&self, id: StoryId, caps: InFlightCaps) -> DbResult<Reset> {
         let conn = self.writer().await;
+        let reset = Sql::new(
+            "UPDATE stories SET status = 'pending', stage = 'queued', error = NULL, updated_at = ?1
+             WHERE id = ?2 AND status = 'failed'
+             AND (SELECT count(*) FROM stories s WHERE s.status IN ('pending', 'processing') AND s.user_id = stories.user_id) < ?3
+             AND (SELECT count(*) FROM stories s WHERE s.status IN ('pending', 'processing')) < ?4",
+            libsql::params![now_text(), id.to_string(), i64::from(caps.per_user), i64::from(caps.total)],
+        )?;
+        if conn.write(reset).await? > 0 {
+            return Ok(Reset::Reset);
+        }
         let owner = query_one(
             &conn,
             "SELECT user_id FROM stories WHERE id = ?1 AND status = 'failed'",
@@ -252,19 +276,12 @@ impl Db {
         )
         .await?;
         let Some(owner) = owner else { return Ok(Reset::NotFailed) };
-        match over_caps(&conn, owner, caps).await? {
-            Some(Creation::UserBusy { limit }) => return Ok(Reset::UserBusy { limit }),
-            Some(_) => return Ok(Reset::ServiceBusy),
-            None => {}
-        }
-        let changed = conn
-            .execute(
-                "UPDATE stories SET status = 'pending', stage = 'queued', error = NULL, updated_at = ?1
-                 WHERE id = ?2 AND status = 'failed'",
-                [now_text(), id.to_string()],
-            )
-            .await?;
-        Ok(if changed > 0 { Reset::Reset } else { Reset::NotFailed })
+        let counts = in_flight(&conn, owner).await?;
+        Ok(if counts.0 >= i64::from(caps.per_user) {
+            Reset::UserBusy { limit: caps.per_user }
+        } else {
+            Reset::ServiceBusy
+        })
     }
 }
 
@@ -285,23 +302,20 @@ impl Db {
     }
 }
 
-/// `Some(UserBusy | ServiceBusy)` when one more story for `user` would pass `caps`.
-async fn over_caps(conn: &Connection, user: UserId, caps: InFlightCaps) -> DbResult<Option<Creation>> {
-    let counts = query_one(
+/// Stories pending or being written: the user's, and everyone's.
+async fn in_flight(conn: &Connection, user: UserId) -> DbResult<(i64, i64)> {
+    Ok(query_one(
         conn,
         "SELECT coalesce(sum(user_id = ?1), 0), count(*) FROM stories WHERE status IN ('pending', 'processing')",
         [user.to_string()],
         |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?)),
     )
     .await?
-    .unwrap_or((0, 0));
-    Ok(if counts.0 >= i64::from(caps.per_user) {
-        Some(Creation::UserBusy { limit: caps.per_user })
-    } else if counts.1 >= i64::from(caps.total) {
-        Some(Creation::ServiceBusy)
-    } else {
-        None
-    })
+    .unwrap_or((0, 0)))
+}
+
+pub(super) async fn story_exists(conn: &Connection, id: StoryId) -> DbResult<bool> {
+    Ok(query_one(conn, "SELECT 1 FROM stories WHERE id = ?1", [id.to_string()], |_| Ok(())).await?.is_some())
 }
 
 pub(super) async fn story_row(conn: &Connection, id: StoryId) -> DbResult<Option<StoryRow>> {

@@ -1,7 +1,7 @@
 //! The libSQL implementation of the core's `StoryStore` port.
 
-use super::stories::{scenes_of, story_row};
-use super::{Db, DbError, now_text, query_all};
+use super::stories::{scenes_of, story_exists, story_row};
+use super::{Db, DbError, Sql, now_text, query_all};
 use actors::model::{Scene, StoryId, StoryPlan, StoryState, Writer};
 use actors::ports::{Progress, StoreError, StoryStore};
 use async_trait::async_trait;
@@ -32,43 +32,31 @@ impl StoryStore for Db {
 
     async fn save_plan(&self, id: StoryId, plan: &StoryPlan, planned_by: Writer) -> Result<(), StoreError> {
         let json = serde_json::to_string(plan).map_err(DbError::from)?;
-        let conn = self.writer().await;
-        let changed = conn
-            .execute(
-                "UPDATE stories SET plan = ?1, planned_by = ?2, cover_key = NULL, updated_at = ?3 WHERE id = ?4",
-                [json, planned_by.as_str().to_owned(), now_text(), id.to_string()],
-            )
-            .await
-            .map_err(DbError::from)?;
-        found(changed)
+        let update = Sql::new(
+            "UPDATE stories SET plan = ?1, planned_by = ?2, cover_key = NULL, updated_at = ?3 WHERE id = ?4",
+            libsql::params![json, planned_by.as_str(), now_text(), id.to_string()],
+        )?;
+        found(self.writer().await.write(update).await?)
     }
 
     async fn save_scene(&self, id: StoryId, scene: &Scene) -> Result<(), StoreError> {
-        found(insert_scene(self, id, scene).await?)
+        if insert_scene(self, id, scene).await? { Ok(()) } else { Err(StoreError::not_found()) }
     }
 
     async fn set_progress(&self, id: StoryId, p: &Progress) -> Result<(), StoreError> {
-        let conn = self.writer().await;
-        found(
-            conn.execute(
-                "UPDATE stories SET status = ?1, stage = ?2, error = ?3, updated_at = ?4 WHERE id = ?5",
-                libsql::params![p.status.as_str(), p.stage.as_str(), p.error.clone(), now_text(), id.to_string()],
-            )
-            .await
-            .map_err(DbError::from)?,
-        )
+        let update = Sql::new(
+            "UPDATE stories SET status = ?1, stage = ?2, error = ?3, updated_at = ?4 WHERE id = ?5",
+            libsql::params![p.status.as_str(), p.stage.as_str(), p.error.clone(), now_text(), id.to_string()],
+        )?;
+        found(self.writer().await.write(update).await?)
     }
 
     async fn save_cover(&self, id: StoryId, key: &str) -> Result<(), StoreError> {
-        let conn = self.writer().await;
-        let changed = conn
-            .execute(
-                "UPDATE stories SET cover_key = ?1, updated_at = ?2 WHERE id = ?3",
-                [key.to_owned(), now_text(), id.to_string()],
-            )
-            .await
-            .map_err(DbError::from)?;
-        found(changed)
+        let update = Sql::new(
+            "UPDATE stories SET cover_key = ?1, updated_at = ?2 WHERE id = ?3",
+            libsql::params![key, now_text(), id.to_string()],
+        )?;
+        found(self.writer().await.write(update).await?)
     }
 
     async fn unfinished_stories(&self) -> Result<Vec<StoryId>, StoreError> {
@@ -108,12 +96,12 @@ impl Db {
     }
 }
 
-/// Insert a scene and touch its story in one transaction; returns the stories updated (0: gone).
-async fn insert_scene(db: &Db, id: StoryId, scene: &Scene) -> Result<u64, DbError> {
-    let conn = db.writer().await;
-    let tx = conn.transaction().await?;
-    // Only for a story that still exists; a sequence already saved is kept as it was.
-    tx.execute(
+/// Insert a scene and touch its story in one transaction; whether the story is still there.
+async fn insert_scene(db: &Db, id: StoryId, scene: &Scene) -> Result<bool, DbError> {
+    let now = now_text();
+    // Only for a story that still exists; a sequence already saved is kept as it was (so a
+    // retry of a write that reached a replica's primary changes nothing).
+    let insert = Sql::new(
         "INSERT INTO scenes (id, story_id, sequence, title, text, image_key, audio_key, created_at, written_by)
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE EXISTS (SELECT 1 FROM stories WHERE id = ?2)
              ON CONFLICT (story_id, sequence) DO NOTHING",
@@ -125,12 +113,12 @@ async fn insert_scene(db: &Db, id: StoryId, scene: &Scene) -> Result<u64, DbErro
             scene.text.as_str(),
             scene.image_key.clone(),
             scene.audio_key.clone(),
-            now_text(),
+            now.as_str(),
             scene.written_by.map(Writer::as_str)
         ],
-    )
-    .await?;
-    let changed = tx.execute("UPDATE stories SET updated_at = ?1 WHERE id = ?2", [now_text(), id.to_string()]).await?;
-    tx.commit().await?;
-    Ok(changed)
+    )?;
+    let touch = Sql::new("UPDATE stories SET updated_at = ?1 WHERE id = ?2", libsql::params![now, id.to_string()])?;
+    let conn = db.writer().await;
+    conn.batch(vec![insert, touch]).await?;
+    story_exists(&conn, id).await
 }

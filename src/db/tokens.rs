@@ -1,6 +1,6 @@
 //! Refresh tokens: issued in families, rotated on use; a reused token revokes its family.
 
-use super::{Db, DbError, DbResult, now_text, now_unix, parse, query_one};
+use super::{Db, DbError, DbResult, Sql, now_text, now_unix, parse, query_one};
 use actors::model::UserId;
 
 /// Why a refresh token was refused.
@@ -30,35 +30,58 @@ struct TokenRow {
 impl Db {
     /// Store a new token (by hash) in `family_id`.
     pub async fn insert_refresh_token(&self, hash: &str, family_id: &str, user: UserId, ttl_secs: u64) -> DbResult<()> {
-        let conn = self.writer().await;
-        insert(&conn, hash, family_id, user, ttl_secs).await
+        let insert = insert(hash, family_id, user, ttl_secs, false)?;
+        self.writer().await.write(insert).await?;
+        Ok(())
     }
 
-    /// Use `old_hash` once, replacing it with `new_hash` in the same family.
+    /// Use `old_hash` once, replacing it with `new_hash` in the same family. Decided in the
+    /// write (on a replica's primary, where two machines rotating the same token meet): the
+    /// new token is stored only while the old one is unused, unrevoked and unexpired, and the
+    /// old one is marked used only with it. What happened is read back afterwards.
     pub async fn rotate_refresh_token(
         &self,
         old_hash: &str,
         new_hash: &str,
         ttl_secs: u64,
     ) -> Result<(UserId, String), RefreshError> {
+        let now = now_unix();
+        let rotate = vec![
+            Sql::new(
+                "INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at, created_at)
+                 SELECT ?1, family_id, user_id, ?2, ?3 FROM refresh_tokens
+                 WHERE token_hash = ?4 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?5",
+                libsql::params![new_hash, expiry(ttl_secs), now_text(), old_hash, now],
+            )?,
+            Sql::new(
+                "UPDATE refresh_tokens SET used_at = ?1 WHERE token_hash = ?2 AND used_at IS NULL
+                 AND EXISTS (SELECT 1 FROM refresh_tokens WHERE token_hash = ?3)",
+                libsql::params![now, old_hash, new_hash],
+            )?,
+        ];
         let conn = self.writer().await;
+        conn.batch(rotate).await?;
         let row = query_one(
             &conn,
-            "SELECT family_id, user_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = ?1",
-            [old_hash],
+            "SELECT family_id, user_id, expires_at, used_at, revoked_at,
+             EXISTS (SELECT 1 FROM refresh_tokens WHERE token_hash = ?2) FROM refresh_tokens WHERE token_hash = ?1",
+            [old_hash, new_hash],
             |r| {
-                Ok(TokenRow {
+                let row = TokenRow {
                     family_id: r.get(0)?,
                     user_id: parse(&r.get::<String>(1)?, "user id")?,
                     expires_at: r.get(2)?,
                     used_at: r.get(3)?,
                     revoked_at: r.get(4)?,
-                })
+                };
+                Ok((row, r.get::<bool>(5)?))
             },
         )
-        .await?
-        .ok_or(RefreshError::Unknown)?;
-        let now = now_unix();
+        .await?;
+        let (row, rotated) = row.ok_or(RefreshError::Unknown)?;
+        if rotated {
+            return Ok((row.user_id, row.family_id));
+        }
         if row.revoked_at.is_some() {
             return Err(RefreshError::Revoked);
         }
@@ -66,30 +89,24 @@ impl Db {
             revoke_family(&conn, &row.family_id, now).await?;
             return Err(RefreshError::Reused(row.family_id));
         }
-        if row.expires_at <= now {
-            return Err(RefreshError::Expired);
-        }
-        let tx = conn.transaction().await.map_err(DbError::from)?;
-        tx.execute("UPDATE refresh_tokens SET used_at = ?1 WHERE token_hash = ?2", libsql::params![now, old_hash])
-            .await
-            .map_err(DbError::from)?;
-        insert(&tx, new_hash, &row.family_id, row.user_id, ttl_secs).await?;
-        tx.commit().await.map_err(DbError::from)?;
-        Ok((row.user_id, row.family_id))
+        debug_assert!(row.expires_at <= now, "an unused, unrevoked token is rotated unless expired");
+        Err(RefreshError::Expired)
     }
 
     /// Revoke the family `hash` belongs to (logout); returns its user and the family. Unknown
-    /// tokens are ignored.
+    /// tokens are ignored. Revoked on the write itself (a replica may not have the token yet).
     pub async fn revoke_refresh_family(&self, hash: &str) -> DbResult<Option<(UserId, String)>> {
         let conn = self.writer().await;
-        let found =
-            query_one(&conn, "SELECT family_id, user_id FROM refresh_tokens WHERE token_hash = ?1", [hash], |r| {
-                Ok((r.get::<String>(0)?, parse::<UserId>(&r.get::<String>(1)?, "user id")?))
-            })
-            .await?;
-        let Some((family, user)) = found else { return Ok(None) };
-        revoke_family(&conn, &family, now_unix()).await?;
-        Ok(Some((user, family)))
+        let revoke = Sql::new(
+            "UPDATE refresh_tokens SET revoked_at = ?1 WHERE revoked_at IS NULL
+             AND family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = ?2)",
+            libsql::params![now_unix(), hash],
+        )?;
+        conn.write(revoke).await?;
+        query_one(&conn, "SELECT family_id, user_id FROM refresh_tokens WHERE token_hash = ?1", [hash], |r| {
+            Ok((parse::<UserId>(&r.get::<String>(1)?, "user id")?, r.get::<String>(0)?))
+        })
+        .await
     }
 
     /// Families revoked in the last `secs` seconds: their access tokens may still be unexpired.
@@ -106,27 +123,27 @@ impl Db {
     }
 }
 
-pub(super) async fn insert(
-    conn: &libsql::Connection,
-    hash: &str,
-    family_id: &str,
-    user: UserId,
-    ttl_secs: u64,
-) -> DbResult<()> {
-    let expires = now_unix().saturating_add(i64::try_from(ttl_secs).unwrap_or(i64::MAX));
-    conn.execute(
-        "INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        libsql::params![hash, family_id, user.to_string(), expires, now_text()],
-    )
-    .await?;
-    Ok(())
+fn expiry(ttl_secs: u64) -> i64 {
+    now_unix().saturating_add(i64::try_from(ttl_secs).unwrap_or(i64::MAX))
 }
 
-async fn revoke_family(conn: &libsql::Connection, family: &str, now: i64) -> DbResult<()> {
-    conn.execute(
+/// Storing a new token; `with_new_user`: only when its user exists, i.e. in a registration's
+/// write, only when the account (whose id is new) was inserted.
+pub(super) fn insert(hash: &str, family_id: &str, user: UserId, ttl_secs: u64, with_new_user: bool) -> DbResult<Sql> {
+    let sql = if with_new_user {
+        "INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at, created_at)
+         SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM users WHERE id = ?3)"
+    } else {
+        "INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5)"
+    };
+    Sql::new(sql, libsql::params![hash, family_id, user.to_string(), expiry(ttl_secs), now_text()])
+}
+
+async fn revoke_family(conn: &super::Writer, family: &str, now: i64) -> DbResult<()> {
+    let revoke = Sql::new(
         "UPDATE refresh_tokens SET revoked_at = ?1 WHERE family_id = ?2 AND revoked_at IS NULL",
         libsql::params![now, family],
-    )
-    .await?;
+    )?;
+    conn.write(revoke).await?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! What is said over the WebSocket is the child's conversation turn (one row, see
 //! `turn_batch`); what the app posts itself (recorded offline, say) is kept here.
 
-use super::{Db, DbError, DbResult, now_text, query_all};
+use super::{Db, DbError, DbResult, Sql, now_text, query_all};
 use actors::model::UserId;
 
 #[derive(Clone, Debug)]
@@ -27,12 +27,13 @@ impl Db {
             created_at: now_text(),
         };
         let json = requirements.map(serde_json::Value::to_string);
-        let conn = self.writer().await;
-        conn.execute(
-            "INSERT INTO transcripts (id, user_id, text, requirements, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        // The id is chosen here: a write repeated after reaching a replica's primary stores it once.
+        let insert = Sql::new(
+            "INSERT INTO transcripts (id, user_id, text, requirements, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (id) DO NOTHING",
             libsql::params![transcript.id.as_str(), user.to_string(), text, json, transcript.created_at.as_str()],
-        )
-        .await?;
+        )?;
+        self.writer().await.write(insert).await?;
         Ok(transcript)
     }
 

@@ -4,9 +4,13 @@
 //! connection and writes everything queued, in order, with statements prepared once, then
 //! commits once (one bad write sinks no other: see `write_batch`). Under load the queue fills
 //! while the previous batch commits, so batches grow by themselves; alone, a write is made at
-//! once.
+//! once. Through a replica the batch goes to the primary as one call (`delegated`).
+
+#[cfg(feature = "replica")]
+mod delegated;
 
 use super::understood::Understood;
+use super::writer::Mode;
 use super::{Db, DbError, Inner, now_text};
 use actors::model::{Draft, UserId};
 use actors::ports::{Speaker, TurnRecord};
@@ -38,9 +42,33 @@ pub(super) struct Job {
     pub done: Option<oneshot::Sender<Result<bool, DbError>>>,
 }
 
+/// Send each job its result (or log it, when nobody waits).
+fn answer(jobs: Vec<Job>, results: Vec<Result<bool, DbError>>) {
+    for (job, result) in jobs.into_iter().zip(results) {
+        match job.done {
+            Some(done) => {
+                let _ = done.send(result);
+            }
+            None => {
+                if let Err(e) = result {
+                    tracing::error!(user = %job.user, error = ?e, "could not save a conversation turn");
+                }
+            }
+        }
+    }
+}
+
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, DbError> {
     Ok(serde_json::to_string(value)?)
 }
+
+const INSERT_TURN: &str = "INSERT OR IGNORE INTO conversation_turns
+     (user_id, conversation_id, speaker, content, client_id, created_at, transcript_id, requirements)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+
+/// What was understood from a child's turn, kept with the user's latest one.
+const UPDATE_REQUIREMENTS: &str = "UPDATE conversation_turns SET requirements = ?1 WHERE id = (SELECT id FROM
+     conversation_turns WHERE user_id = ?2 AND speaker = 'child' ORDER BY id DESC LIMIT 1)";
 
 /// A draft that is already stored as it is is not written again.
 const UPSERT_DRAFT: &str =
@@ -48,6 +76,73 @@ const UPSERT_DRAFT: &str =
      ON CONFLICT (user_id) DO UPDATE SET conversation_id = excluded.conversation_id, draft = excluded.draft,
      updated_at = excluded.updated_at
      WHERE conversation_id IS NOT excluded.conversation_id OR draft IS NOT excluded.draft";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Step {
+    InsertTurn,
+    UpdateRequirements,
+}
+
+impl Step {
+    #[cfg_attr(not(feature = "replica"), allow(dead_code))]
+    fn sql(self) -> &'static str {
+        match self {
+            Self::InsertTurn => INSERT_TURN,
+            Self::UpdateRequirements => UPDATE_REQUIREMENTS,
+        }
+    }
+}
+
+/// What one job writes, as values for its statements: the turn (a child's with its transcript
+/// id, chosen here, and what was understood so far) or what was understood from the child's
+/// latest turn; then the draft after it.
+pub(super) struct Plan {
+    pub step: Option<(Step, Vec<libsql::Value>)>,
+    pub draft: Option<Vec<libsql::Value>>,
+    /// A child's turn's id in their history.
+    #[cfg_attr(not(feature = "replica"), allow(dead_code))]
+    pub transcript_id: Option<String>,
+}
+
+pub(super) fn plan(job: &Job, now: &str) -> Result<Plan, DbError> {
+    let user = job.user.to_string();
+    // What was understood, as kept with a child's turn.
+    let requirements = || job.draft.as_ref().map_or(Ok("{}".to_owned()), |d| to_json(&Understood::of(d)));
+    let values = |v: Vec<libsql::Result<libsql::Value>>| v.into_iter().collect::<Result<Vec<_>, _>>();
+    let mut transcript_id = None;
+    let step = match &job.work {
+        Work::Turn(turn) => {
+            let understood = if turn.speaker == Speaker::Child {
+                transcript_id = Some(uuid::Uuid::now_v7().to_string());
+                Some(requirements()?)
+            } else {
+                None
+            };
+            let values = values(Vec::from(libsql::params![
+                user.as_str(),
+                job.conversation_id.as_str(),
+                turn.speaker.as_str(),
+                turn.content.as_str(),
+                turn.client_id.as_deref(),
+                now,
+                transcript_id.as_deref(),
+                understood
+            ]))?;
+            Some((Step::InsertTurn, values))
+        }
+        Work::Understanding => {
+            Some((Step::UpdateRequirements, values(Vec::from(libsql::params![requirements()?, user.as_str()]))?))
+        }
+        Work::Draft => None,
+    };
+    let draft = match &job.draft {
+        Some(draft) => {
+            Some(values(Vec::from(libsql::params![user.as_str(), job.conversation_id.as_str(), to_json(draft)?, now]))?)
+        }
+        None => None,
+    };
+    Ok(Plan { step, draft, transcript_id })
+}
 
 /// The statements of the turn path, prepared once on the write connection: compiling them
 /// again for every turn cost more than running them.
@@ -73,63 +168,26 @@ impl TurnStatements {
             begin: conn.prepare("BEGIN").await?,
             commit: conn.prepare("COMMIT").await?,
             rollback: conn.prepare("ROLLBACK").await?,
-            insert_turn: conn
-                .prepare(
-                    "INSERT OR IGNORE INTO conversation_turns
-                     (user_id, conversation_id, speaker, content, client_id, created_at, transcript_id, requirements)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )
-                .await?,
+            insert_turn: conn.prepare(INSERT_TURN).await?,
             upsert_draft: conn.prepare(UPSERT_DRAFT).await?,
-            update_requirements: conn
-                .prepare(
-                    "UPDATE conversation_turns SET requirements = ?1 WHERE id = (SELECT id FROM conversation_turns
-                     WHERE user_id = ?2 AND speaker = 'child' ORDER BY id DESC LIMIT 1)",
-                )
-                .await?,
+            update_requirements: conn.prepare(UPDATE_REQUIREMENTS).await?,
         })
     }
 
-    /// The statements of one job, then the draft after it: the turn (a child's with its
-    /// transcript id and what was understood so far); or what was understood from the child's
-    /// latest turn; or the draft alone.
+    /// The statements of one job (see [`plan`]); `false`: a resend, and nothing more is written.
     async fn write_one(&self, job: &Job, now: &str) -> Result<bool, DbError> {
-        let user = job.user.to_string();
-        // What was understood, as kept with a child's turn.
-        let requirements = || job.draft.as_ref().map_or(Ok("{}".to_owned()), |d| to_json(&Understood::of(d)));
-        match &job.work {
-            Work::Turn(turn) => {
-                let (transcript_id, understood) = if turn.speaker == Speaker::Child {
-                    (Some(uuid::Uuid::now_v7().to_string()), Some(requirements()?))
-                } else {
-                    (None, None)
-                };
-                let inserted = run(
-                    &self.insert_turn,
-                    libsql::params![
-                        user.as_str(),
-                        job.conversation_id.as_str(),
-                        turn.speaker.as_str(),
-                        turn.content.as_str(),
-                        turn.client_id.as_deref(),
-                        now,
-                        transcript_id,
-                        understood
-                    ],
-                )
-                .await?;
-                if inserted == 0 {
-                    return Ok(false);
-                }
+        let plan = plan(job, now)?;
+        if let Some((step, values)) = plan.step {
+            let statement = match step {
+                Step::InsertTurn => &self.insert_turn,
+                Step::UpdateRequirements => &self.update_requirements,
+            };
+            if run(statement, values).await? == 0 && step == Step::InsertTurn {
+                return Ok(false);
             }
-            Work::Understanding => {
-                run(&self.update_requirements, libsql::params![requirements()?, user.as_str()]).await?;
-            }
-            Work::Draft => {}
         }
-        if let Some(draft) = &job.draft {
-            run(&self.upsert_draft, libsql::params![user.as_str(), job.conversation_id.as_str(), to_json(draft)?, now])
-                .await?;
+        if let Some(values) = plan.draft {
+            run(&self.upsert_draft, values).await?;
         }
         Ok(true)
     }
@@ -152,18 +210,7 @@ impl TurnStatements {
                 results
             }
         };
-        for (job, result) in jobs.into_iter().zip(results) {
-            match job.done {
-                Some(done) => {
-                    let _ = done.send(result);
-                }
-                None => {
-                    if let Err(e) = result {
-                        tracing::error!(user = %job.user, error = ?e, "could not save a conversation turn");
-                    }
-                }
-            }
-        }
+        answer(jobs, results);
     }
 
     /// `jobs` in one transaction: whether each was inserted (`false`: a resend), or nothing.
@@ -217,7 +264,13 @@ impl Db {
                 histogram.observe(jobs.len() as f64);
             }
             let started = std::time::Instant::now();
-            conn.turns.write_batch(jobs).await;
+            match conn.mode() {
+                Mode::Local(turns) => turns.write_batch(jobs).await,
+                #[cfg(feature = "replica")]
+                Mode::Delegated { .. } => delegated::write_batch(conn, jobs).await,
+                #[cfg(not(feature = "replica"))]
+                Mode::Delegated { .. } => unreachable!("replicas are opened only with the `replica` feature"),
+            }
             if let Some(timings) = self.inner.timings.get() {
                 timings.commit.observe(started.elapsed().as_secs_f64());
             }

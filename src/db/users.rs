@@ -1,6 +1,6 @@
 //! Users: create and look up.
 
-use super::{Db, DbError, DbResult, now_text, parse, query_one};
+use super::{Db, DbError, DbResult, Sql, now_text, parse, query_one};
 use actors::model::UserId;
 use libsql::Row;
 
@@ -67,30 +67,35 @@ impl Db {
             password_hash: password_hash.to_owned(),
             created_at: now_text(),
         };
-        let conn = self.writer().await;
-        let tx = conn.transaction().await.map_err(DbError::from)?;
-        let inserted = tx
-            .execute(
-                "INSERT INTO users (id, email, display_name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (email) DO NOTHING",
-                libsql::params![
-                    user.id.to_string(),
-                    user.email.as_str(),
-                    user.display_name.as_str(),
-                    user.password_hash.as_str(),
-                    user.created_at.as_str()
-                ],
-            )
-            .await
-            .map_err(DbError::from)?;
-        if inserted == 0 {
-            return Err(CreateUserError::EmailTaken); // the transaction rolls back when dropped
-        }
+        // Decided on the write: the account is inserted unless the email (or, on a retry of a
+        // write that reached a replica's primary, the id) is taken; the session only with it.
+        let mut statements = vec![Sql::new(
+            "INSERT INTO users (id, email, display_name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT DO NOTHING",
+            libsql::params![
+                user.id.to_string(),
+                user.email.as_str(),
+                user.display_name.as_str(),
+                user.password_hash.as_str(),
+                user.created_at.as_str()
+            ],
+        )?];
         if let Some(session) = session {
-            super::tokens::insert(&tx, session.token_hash, session.family_id, user.id, session.ttl_secs).await?;
+            statements.push(super::tokens::insert(
+                session.token_hash,
+                session.family_id,
+                user.id,
+                session.ttl_secs,
+                true,
+            )?);
         }
-        tx.commit().await.map_err(DbError::from)?;
-        Ok(user)
+        let conn = self.writer().await;
+        conn.batch(statements).await?;
+        let sql = "SELECT 1 FROM users WHERE id = ?1";
+        match query_one(&conn, sql, [user.id.to_string()], |_| Ok(())).await? {
+            Some(()) => Ok(user),
+            None => Err(CreateUserError::EmailTaken),
+        }
     }
 
     pub async fn user_by_email(&self, email: &str) -> DbResult<Option<UserRecord>> {

@@ -62,7 +62,8 @@ pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The database and the media store answer; 503 otherwise, and at once from the shutdown
+/// The database and the media store answer (and an embedded replica is in sync with its
+/// primary: `replica` says since when it is not); 503 otherwise, and at once from the shutdown
 /// signal on (`"status": "draining"`). Each provider (llm, illustrator, narrator) is reported
 /// with whether it answers, but does not make the service unready: a story whose provider is
 /// down fails with a reason and can be retried.
@@ -73,10 +74,17 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         let body = json!({ "status": "draining", "reason": "the server is shutting down" });
         return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
     }
-    let database = state.db.ping().await.map_err(|e| {
-        tracing::warn!(check = "database", error = ?e, "readiness check failed");
-        format!("the database does not answer ({})", e.kind().as_str())
-    });
+    let replica = state.db.replica_health();
+    // A replica is ready once it is in sync with its primary; until then it serves reads from
+    // what it has, but writes cannot be made.
+    let database = match (state.db.ping().await, replica.as_ref().and_then(|r| r.problem())) {
+        (Err(e), _) => {
+            tracing::warn!(check = "database", error = ?e, "readiness check failed");
+            Err(format!("the database does not answer ({})", e.kind().as_str()))
+        }
+        (Ok(()), Some(problem)) => Err(problem),
+        (Ok(()), None) => Ok(()),
+    };
     let media = state.media.check().await.map_err(|e| {
         tracing::warn!(check = "media", error = ?e, "readiness check failed");
         format!("the media store does not answer ({})", e.kind().as_str())
@@ -89,13 +97,21 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let word = |r: &Result<(), String>| if r.is_ok() { "ok" } else { "down" };
     let providers = state.providers.report().await;
     let reason = [&database, &media, &storage].into_iter().find_map(|r| r.as_ref().err());
-    let body = json!({
+    let mut body = json!({
         "status": if ok { "ready" } else { "unavailable" },
         "checks": { "database": word(&database), "media": word(&media), "storage": word(&storage) },
         "reason": reason,
         "narrator": providers["narrator"],
         "providers": providers,
     });
+    if let Some(replica) = replica {
+        // The primary's address and the sync's error stay in the logs (this answers anyone).
+        body["replica"] = json!({
+            "in_sync": replica.in_sync,
+            "ever_synced": replica.ever_synced,
+            "sync_age_seconds": (replica.sync_age.as_secs_f64() * 10.0).round() / 10.0,
+        });
+    }
     (if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body)).into_response()
 }
 
@@ -115,9 +131,13 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
 }
 
-/// Levels read at scrape time: password checks in use, and the unfinished stories by stage
-/// (one indexed query; a database that does not answer in time leaves the last values).
+/// Levels read at scrape time: a replica's sync age, password checks in use, and the
+/// unfinished stories by stage (one indexed query; a database that does not answer in time
+/// leaves the last values).
 async fn refresh_levels(state: &AppState) {
+    if let Some(replica) = state.db.replica_health() {
+        state.metrics.replica_sync_age.set(replica.sync_age.as_secs_f64());
+    }
     let capacity = &state.metrics.capacity;
     let (used, _) = state.auth.hasher.slots();
     capacity.password_hash_slots_used.set(i64::try_from(used).unwrap_or(i64::MAX));

@@ -3,7 +3,7 @@
 //! scenes 1..N, each saved exactly once across all the processes (their own logs say when a
 //! scene was saved), every media URL answers, and no media file is left that nothing refers to.
 
-use crate::lifecycle::start_binary_with;
+use crate::binary::start as start_binary_with;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};

@@ -56,6 +56,10 @@ async fn a_full_disk_pauses_the_service_and_it_resumes_when_space_returns() {
     config.builtin_llm_delay_ms = 150;
     config.narrator = NarratorKind::None;
     config.storage_retry_ms = 200;
+    // SQLite reuses its write-ahead log's space once a checkpoint has copied it back, so with
+    // checkpoints every 250 ms a full volume may still take a write or two, at random. Rare
+    // checkpoints make "full" mean full for the whole test (the WAL only grows).
+    config.db_checkpoint_interval_ms = 3_600_000;
     let app = start(config, outer, Overrides::default()).await;
     let user = app.register("ada@example.com").await;
     let id = app.create_story(&user, json!({"prompt": "a long owl story", "num_scenes": 8})).await;
@@ -69,9 +73,9 @@ async fn a_full_disk_pauses_the_service_and_it_resumes_when_space_returns() {
     assert_eq!(ready["checks"]["storage"], "down", "{ready}");
     assert_eq!(ready["reason"], "the data volume cannot take writes (full)", "{ready}");
 
-    // SQLite first reuses the space its write-ahead log already has (checkpoints run in the
-    // background), so the first writes may still fit; a write that needs new space answers
-    // 503, never 500, and so do the writes after it.
+    // SQLite first fills the space its write-ahead log already has, so the first writes may
+    // still fit; a write that needs new space answers 503, never 500, and so do the writes
+    // after it.
     let text = "a long dream about owls ".repeat(160);
     let path = format!("/conversation/{}/transcripts", user.id);
     let mut refused = None;

@@ -4,7 +4,7 @@
 //! the restarted process with `resumed: true`. After kill -9, `resumed: false` stays the honest
 //! answer, and REST still has the story.
 
-use crate::lifecycle::{Server, start_binary_with};
+use crate::binary::{Server, start as start_binary_with};
 use crate::resume::{Form, resume_at};
 use crate::ws_client::{Auth, refused, try_connect};
 use reqwest::StatusCode;
@@ -22,9 +22,7 @@ fn env() -> Vec<(&'static str, &'static str)> {
 }
 
 fn sigterm(server: &Server) {
-    let pid = i32::try_from(server.child.id()).unwrap();
-    // SAFETY: kill(2) on our own child's pid, with a valid signal number.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    assert!(crate::binary::signal(&server.child, libc::SIGTERM), "the server is running");
 }
 
 fn ws_url(server: &Server, user: &str) -> String {

@@ -1,8 +1,8 @@
 //! Sign-in under attack: throttles per account and per address, and bounded password
 //! hashing, so a flood of logins neither fills memory nor slows everyone else.
 
+use crate::binary::{register_at, start as start_binary_with};
 use crate::helpers::{assert_error, spawn_app};
-use crate::lifecycle::{register_at, start_binary_with};
 use reqwest::StatusCode;
 use serde_json::json;
 use std::time::{Duration, Instant};

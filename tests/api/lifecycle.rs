@@ -1,15 +1,13 @@
 //! Stories survive what happens to the process: restarts, kill -9, crashing and failing
 //! storytellers, deletion while being written.
 
-use crate::helpers::{SECRET, User, metric_sum, spawn_app, spawn_app_with, start};
+use crate::helpers::{User, metric_sum, spawn_app, spawn_app_with, start};
 use actors::model::{SceneDraft, StoryId, StoryPlan, StorySpec};
 use actors::ports::{Llm, ProviderError, SceneRequest};
 use async_trait::async_trait;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -82,79 +80,8 @@ async fn a_story_interrupted_by_a_restart_resumes_where_it_stopped() {
     }
 }
 
-/// Register ada@example.com on a server started with [`start_binary`]; the response body.
-pub async fn register_at(client: &reqwest::Client, base: &str, password: &str) -> Value {
-    let body = json!({"email": "ada@example.com", "password": password});
-    client.post(format!("{base}/auth/register")).json(&body).send().await.unwrap().json().await.unwrap()
-}
-
-/// The real binary, on a random port, in production mode (JSON logs), with its output kept.
-pub struct Server {
-    pub child: Child,
-    pub base: String,
-    pub output: Arc<Mutex<Vec<String>>>,
-    pub client: reqwest::Client,
-}
-
-impl Server {
-    /// `GET path` as the holder of `token`: the JSON answer.
-    pub async fn get_json(&self, path: &str, token: &str) -> Value {
-        let response = self.client.get(format!("{}{path}", self.base)).bearer_auth(token).send().await.unwrap();
-        response.json().await.unwrap()
-    }
-
-    /// `POST body` to `path`, as the holder of `token` when there is one: the JSON answer.
-    pub async fn post_json(&self, path: &str, token: Option<&str>, body: Value) -> Value {
-        let mut request = self.client.post(format!("{}{path}", self.base)).json(&body);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        request.send().await.unwrap().json().await.unwrap()
-    }
-
-    /// Register ada@example.com: the response body.
-    pub async fn register(&self, password: &str) -> Value {
-        register_at(&self.client, &self.base, password).await
-    }
-}
-
-fn start_binary(data_dir: &std::path::Path) -> Server {
-    start_binary_with(data_dir, &[])
-}
-
-pub fn start_binary_with(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_storymimi"));
-    command
-        .env("STORYMIMI_ENV", "production")
-        .env("STORYMIMI_JWT_SECRET", SECRET)
-        .env("STORYMIMI_ADDR", "127.0.0.1:0")
-        .env("STORYMIMI_DATA_DIR", data_dir)
-        .env("STORYMIMI_BUILTIN_LLM_DELAY_MS", "150")
-        .env("STORYMIMI_CONFIG", data_dir.join("none.toml"));
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("the storymimi binary starts");
-    let output = Arc::new(Mutex::new(Vec::new()));
-    let stderr = child.stderr.take().unwrap();
-    let keep = output.clone();
-    std::thread::spawn(move || {
-        BufReader::new(stderr).lines().map_while(Result::ok).for_each(|l| keep.lock().unwrap().push(l))
-    });
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    // The server logs the address it actually bound.
-    let addr = loop {
-        let line = lines.next().expect("server printed its address").unwrap();
-        output.lock().unwrap().push(line.clone());
-        let Ok(event) = serde_json::from_str::<Value>(&line) else { continue };
-        if event["message"] == "storymimi listening" {
-            break event["addr"].as_str().unwrap().to_owned();
-        }
-    };
-    let keep = output.clone();
-    std::thread::spawn(move || lines.map_while(Result::ok).for_each(|l| keep.lock().unwrap().push(l)));
-    Server { child, base: format!("http://{addr}"), output, client: reqwest::Client::new() }
+fn start_binary(data_dir: &std::path::Path) -> crate::binary::Server {
+    crate::binary::start(data_dir, &[])
 }
 
 #[tokio::test]

@@ -85,6 +85,7 @@ async fn connections_over_the_cap_are_refused_clearly_and_served_again_later() {
 /// Nagle's algorithm meeting delayed ACKs held every reply back ~40 ms; replies go out at once.
 #[tokio::test]
 async fn a_reply_is_not_held_back_by_the_network_stack() {
+    let _quiet = crate::cluster::without_clusters().await;
     let app = spawn_app_with(
         |c| {
             c.agent_delta_delay_ms = 0;

@@ -1,8 +1,8 @@
 //! What the service writes to its logs never includes secrets: tokens (even in URLs),
 //! passwords, refresh tokens or the signing key.
 
+use crate::binary::start as start_binary_with;
 use crate::helpers::SECRET;
-use crate::lifecycle::start_binary_with;
 use crate::ws_client::{Auth, try_connect};
 use serde_json::json;
 

@@ -2,7 +2,9 @@
 //! One binary for all of them: linking is the slow part on small machines.
 
 mod auth;
+mod binary;
 mod capture;
+mod cluster;
 mod crash;
 mod disk;
 mod drain;
@@ -18,6 +20,7 @@ mod monitoring;
 mod openai;
 mod operations;
 mod real_model;
+mod replicas;
 mod resume;
 mod s3;
 mod safety;

@@ -85,7 +85,7 @@ async fn malformed_queries_and_paths_get_the_json_error() {
 #[tokio::test]
 async fn metrics_can_live_on_an_internal_port_only() {
     let data = tempfile::tempdir().unwrap();
-    let mut server = crate::lifecycle::start_binary_with(data.path(), &[("STORYMIMI_METRICS_ADDR", "127.0.0.1:0")]);
+    let mut server = crate::binary::start(data.path(), &[("STORYMIMI_METRICS_ADDR", "127.0.0.1:0")]);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     let metrics_addr = loop {
         let found = server.output.lock().unwrap().iter().find_map(|line| {

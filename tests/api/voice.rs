@@ -4,8 +4,8 @@
 //! scene is stored, the rest — also across a kill -9), and the `fail` policy. Every retry and
 //! fallback shows in the metrics, each fallback in a WARN line without the child's words.
 
+use crate::binary::start as start_binary_with;
 use crate::helpers::{TestApp, User, metric_sum, spawn_app_with};
-use crate::lifecycle::start_binary_with;
 use crate::openai::{OUTLINES, SCENE, sse};
 use axum::Router;
 use axum::extract::State;

@@ -466,3 +466,31 @@ async fn a_crashed_conversation_closes_every_socket_with_1011_and_comes_back_wit
     let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("storymimi_actors_alive{kind=\"conversation\"} 1\n"), "counted once: {metrics}");
 }
+
+/// The app resends a message it saw no answer to, with the same `client_id`: a message this
+/// conversation has answered is stored once and not answered again, also by a conversation
+/// rehydrated from the database after it was passivated.
+#[tokio::test]
+async fn a_resent_message_counts_once() {
+    let app = spawn_app_with(|c| c.conversation_idle_secs = 1, Overrides::default()).await;
+    let user = app.register("ada@example.com").await;
+    let (mut ws, _, _) = connect(&app, &user).await;
+    let message = json!({"type": "user_message", "content": "a brave dragon called Pip", "client_id": "m1"});
+    ws.send(message.clone()).await;
+    assert!(ws.reply().await.contains("Pip"));
+    ws.send(message.clone()).await;
+    assert!(ws.try_next_event(Duration::from_millis(500)).await.is_none(), "a resend is not answered again");
+    drop(ws);
+    let passivated = "storymimi_actors_alive{kind=\"conversation\"} 0";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !app.metrics().await.contains(passivated) {
+        assert!(tokio::time::Instant::now() < deadline, "the conversation was not passivated");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (mut ws, _, _) = connect(&app, &user).await;
+    ws.send(message).await;
+    assert!(ws.try_next_event(Duration::from_millis(500)).await.is_none(), "nor after rehydration");
+    let history: Value =
+        app.get(&format!("/conversation/{}/history", user.id), &user.token).await.json().await.unwrap();
+    assert_eq!(history.as_array().unwrap().len(), 1, "{history}");
+}
