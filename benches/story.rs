@@ -82,13 +82,9 @@ struct App {
 
 async fn start(change: impl FnOnce(&mut Config), overrides: Overrides) -> App {
     let data = tempfile::tempdir().expect("temp dir");
-    let mut config = Config {
-        addr: "127.0.0.1:0".parse().expect("addr"),
-        data_dir: data.path().to_owned(),
-        jwt_secret: Some(Secret::new("bench-secret-bench-secret-bench-secret")),
-        log: "error".into(),
-        ..Config::default()
-    };
+    let mut config = Config { data_dir: data.path().to_owned(), log: "error".into(), ..Config::default() };
+    config.http.addr = "127.0.0.1:0".parse().expect("addr");
+    config.auth.jwt_secret = Some(Secret::new("bench-secret-bench-secret-bench-secret"));
     change(&mut config);
     let app = Application::build_with(config, overrides).await.expect("app");
     let base = format!("http://{}", app.local_addr());
@@ -237,7 +233,7 @@ fn main() {
                 narrator: Some(Arc::new(SlowNarrator)),
                 ..Overrides::default()
             };
-            let app = start(|c| c.media_backend = storymimi::config::MediaBackend::Memory, overrides).await;
+            let app = start(|c| c.storage.backend = storymimi::config::MediaBackend::Memory, overrides).await;
             let started = Instant::now();
             let id = app.create(n).await;
             app.wait(&id).await;
@@ -267,9 +263,9 @@ fn main() {
         for (name, capacity) in [("none (every request reads the database)", 0), ("hot (moka)", 10_000)] {
             let app = start(
                 |c| {
-                    c.media_backend = storymimi::config::MediaBackend::Memory;
-                    c.cache_capacity = capacity;
-                    c.narrator = storymimi::config::NarratorKind::None
+                    c.storage.backend = storymimi::config::MediaBackend::Memory;
+                    c.cache.capacity = capacity;
+                    c.providers.speech.kind = storymimi::config::NarratorKind::None
                 },
                 Overrides::default(),
             )
@@ -325,11 +321,11 @@ async fn creations(measure: Duration) {
     for (name, url) in [("local file", None), ("replica of a local sqld", Some(primary.settings().url))] {
         let app = start(
             |c| {
-                c.media_backend = storymimi::config::MediaBackend::Memory;
-                c.builtin_llm_delay_ms = 3_600_000;
-                c.max_stories_in_flight_per_user = u32::MAX;
-                c.max_stories_in_flight = u32::MAX;
-                c.db_url = url;
+                c.storage.backend = storymimi::config::MediaBackend::Memory;
+                c.providers.llm.builtin_delay_ms = 3_600_000;
+                c.limits.max_stories_in_flight_per_user = u32::MAX;
+                c.limits.max_stories_in_flight = u32::MAX;
+                c.db.url = url;
             },
             Overrides::default(),
         )

@@ -19,7 +19,7 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use storymimi::auth::JwtKeys;
-use storymimi::config::{Config, Secret};
+use storymimi::config::{AuthSettings, Secret};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -321,7 +321,7 @@ async fn create_users(db: &storymimi::db::Db, n: usize) -> Vec<actors::model::Us
 async fn run(quick: bool, only: Option<&str>) {
     let wanted = |row: &str| only.is_none_or(|only| row.contains(only));
     let data = tempfile::tempdir().expect("temp dir");
-    let keys = JwtKeys::from_config(&Config { jwt_secret: Some(Secret::new(SECRET)), ..Config::default() });
+    let keys = JwtKeys::new(&AuthSettings { jwt_secret: Some(Secret::new(SECRET)), ..AuthSettings::default() });
     let (warmup, measure) = if quick {
         (Duration::from_millis(200), Duration::from_millis(500))
     } else {

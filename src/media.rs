@@ -102,21 +102,21 @@ impl From<MediaError> for StoreError {
 
 impl Storage {
     pub fn from_config(config: &Config) -> Result<Self, MediaError> {
-        let op = match config.media_backend {
+        let op = match config.storage.backend {
             MediaBackend::Memory => Operator::new(services::Memory::default())?,
             MediaBackend::S3 => {
-                let bucket = config.s3_bucket.as_deref().ok_or(MediaError::Config("s3_bucket is required"))?;
+                let bucket = config.storage.s3_bucket.as_deref().ok_or(MediaError::Config("s3_bucket is required"))?;
                 let mut builder = services::S3::default().bucket(bucket).root("/media");
-                if let Some(region) = &config.s3_region {
+                if let Some(region) = &config.storage.s3_region {
                     builder = builder.region(region);
                 }
-                if let Some(endpoint) = &config.s3_endpoint {
+                if let Some(endpoint) = &config.storage.s3_endpoint {
                     builder = builder.endpoint(endpoint);
                 }
-                if let Some(key) = &config.s3_access_key_id {
+                if let Some(key) = &config.storage.s3_access_key_id {
                     builder = builder.access_key_id(key.expose());
                 }
-                if let Some(secret) = &config.s3_secret_access_key {
+                if let Some(secret) = &config.storage.s3_secret_access_key {
                     builder = builder.secret_access_key(secret.expose());
                 }
                 Operator::new(builder)?
@@ -213,6 +213,7 @@ impl MediaStore for Storage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::StorageSettings;
 
     #[test]
     fn only_content_addressed_keys_are_valid() {
@@ -245,8 +246,11 @@ mod tests {
 
     #[tokio::test]
     async fn same_bytes_same_key() {
-        let storage =
-            Storage::from_config(&Config { media_backend: MediaBackend::Memory, ..Config::default() }).unwrap();
+        let storage = Storage::from_config(&Config {
+            storage: StorageSettings { backend: MediaBackend::Memory, ..StorageSettings::default() },
+            ..Config::default()
+        })
+        .unwrap();
         let media = Media { bytes: b"pretend png".to_vec(), content_type: "image/png".into() };
         let a = storage.store(&media).await.unwrap();
         assert_eq!(a, storage.store(&media).await.unwrap());

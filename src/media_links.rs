@@ -15,12 +15,12 @@ pub struct MediaUrls {
 
 impl MediaUrls {
     pub fn from_config(config: &Config) -> Self {
-        let key = match &config.media_secret {
+        let key = match &config.auth.media_secret {
             Some(secret) => secret.expose().as_bytes().to_vec(),
             // One secret to manage in production: derive a separate key from the JWT secret.
-            None => mac(config.jwt_secret().expose().as_bytes(), b"storymimi media links").to_vec(),
+            None => mac(config.auth.jwt_secret().expose().as_bytes(), b"storymimi media links").to_vec(),
         };
-        let base = config.public_url.as_deref().unwrap_or("").trim_end_matches('/').to_owned();
+        let base = config.http.public_url.as_deref().unwrap_or("").trim_end_matches('/').to_owned();
         Self { key, base }
     }
 
@@ -61,7 +61,7 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Secret;
+    use crate::config::{AuthSettings, HttpSettings, Secret};
 
     #[test]
     fn links_are_stable_and_verifiable() {
@@ -74,12 +74,12 @@ mod tests {
         assert!(!urls.verify("ab/cd.png", "00"));
         assert!(!urls.verify("ab/cd.png", "zz"));
         let public = MediaUrls::from_config(&Config {
-            public_url: Some("https://storymimi.example/".into()),
+            http: HttpSettings { public_url: Some("https://storymimi.example/".into()), ..HttpSettings::default() },
             ..Config::default()
         });
         assert!(public.link("ab/cd.png").starts_with("https://storymimi.example/media/ab/cd.png?sig="));
         let other = MediaUrls::from_config(&Config {
-            media_secret: Some(Secret::new("another key entirely")),
+            auth: AuthSettings { media_secret: Some(Secret::new("another key entirely")), ..AuthSettings::default() },
             ..Config::default()
         });
         assert!(!other.verify("ab/cd.png", sig));

@@ -6,7 +6,7 @@ pub mod builtin;
 pub mod narrator;
 pub mod openai;
 
-use crate::config::{Config, IllustratorKind, LlmKind, NarratorKind};
+use crate::config::{IllustratorKind, LlmKind, NarratorKind, Providers};
 use crate::metrics::Metrics;
 use actors::model::Writer;
 use actors::ports::{ChatModel, Illustrator, Llm, Narrator, Understander};
@@ -16,8 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The storyteller chosen by config.
-pub fn llm(config: &Config, metrics: &Metrics) -> Arc<dyn Llm> {
-    match config.llm {
+pub fn llm(config: &Providers, metrics: &Metrics) -> Arc<dyn Llm> {
+    match config.llm.kind {
         LlmKind::Builtin => builtin_llm(config),
         LlmKind::Openai => Arc::new(openai::storyteller(config, metrics.llm_tokens.with_label_values(&["openai"]))),
     }
@@ -25,16 +25,16 @@ pub fn llm(config: &Config, metrics: &Metrics) -> Arc<dyn Llm> {
 
 /// Who the configured storyteller is: a language model (its text is checked, and replaced by
 /// the offline storyteller's when it keeps failing) or the offline storyteller itself.
-pub fn llm_writer(config: &Config) -> Writer {
-    match config.llm {
+pub fn llm_writer(config: &Providers) -> Writer {
+    match config.llm.kind {
         LlmKind::Builtin => Writer::Offline,
         LlmKind::Openai => Writer::Model,
     }
 }
 
 /// The agent's chat model: the configured text model, or none (the builtin agent's words).
-pub fn chat(config: &Config, metrics: &Metrics) -> Option<Arc<dyn ChatModel>> {
-    match config.llm {
+pub fn chat(config: &Providers, metrics: &Metrics) -> Option<Arc<dyn ChatModel>> {
+    match config.llm.kind {
         LlmKind::Builtin => None,
         LlmKind::Openai => Some(Arc::new(openai::chat(config, metrics.llm_tokens.with_label_values(&["openai"])))),
     }
@@ -42,8 +42,8 @@ pub fn chat(config: &Config, metrics: &Metrics) -> Option<Arc<dyn ChatModel>> {
 
 /// The model that reads what the child says: the configured text model, or none (the builtin
 /// rules read it).
-pub fn understander(config: &Config, metrics: &Metrics) -> Option<Arc<dyn Understander>> {
-    match config.llm {
+pub fn understander(config: &Providers, metrics: &Metrics) -> Option<Arc<dyn Understander>> {
+    match config.llm.kind {
         LlmKind::Builtin => None,
         LlmKind::Openai => {
             Some(Arc::new(openai::understander(config, metrics.llm_tokens.with_label_values(&["openai"]))))
@@ -52,30 +52,30 @@ pub fn understander(config: &Config, metrics: &Metrics) -> Option<Arc<dyn Unders
 }
 
 /// The offline storyteller, always there: the fallback when a configured one misbehaves.
-pub fn builtin_llm(config: &Config) -> Arc<dyn Llm> {
-    Arc::new(builtin::Storyteller::new(Duration::from_millis(config.builtin_llm_delay_ms)))
+pub fn builtin_llm(config: &Providers) -> Arc<dyn Llm> {
+    Arc::new(builtin::Storyteller::new(Duration::from_millis(config.llm.builtin_delay_ms)))
 }
 
 /// The illustrator chosen by config.
-pub fn illustrator(config: &Config) -> Arc<dyn Illustrator> {
-    match config.illustrator {
+pub fn illustrator(config: &Providers) -> Arc<dyn Illustrator> {
+    match config.image.kind {
         IllustratorKind::Builtin => Arc::new(builtin::BuiltinIllustrator),
         IllustratorKind::Openai => Arc::new(openai::illustrator(config)),
     }
 }
 
 /// The narrator chosen by config, if it works on this machine, and what to report about it.
-pub async fn narrator(config: &Config) -> (Option<Arc<dyn Narrator>>, NarratorStatus) {
-    let found = match config.narrator {
+pub async fn narrator(config: &Providers) -> (Option<Arc<dyn Narrator>>, NarratorStatus) {
+    let found = match config.speech.kind {
         NarratorKind::None => Err("narration is turned off (narrator = none)".to_owned()),
         NarratorKind::Espeak => narrator::espeak(config).await,
         NarratorKind::Piper => narrator::piper(config).await,
         NarratorKind::Openai => {
             let narrator: Arc<dyn Narrator> = Arc::new(openai::narrator(config));
-            Ok((narrator, format!("{} at {}", config.speech_model, config.speech_base_url)))
+            Ok((narrator, format!("{} at {}", config.speech.model, config.speech.base_url)))
         }
     };
-    let kind = config.narrator.as_str().to_owned();
+    let kind = config.speech.kind.as_str().to_owned();
     match found {
         Ok((narrator, detail)) => (Some(narrator), NarratorStatus { kind, available: true, detail }),
         Err(detail) => (None, NarratorStatus { kind, available: false, detail }),
@@ -90,17 +90,17 @@ pub struct ProviderChecks {
 }
 
 impl ProviderChecks {
-    pub fn new(config: &Config, narrator: NarratorStatus) -> Self {
-        let llm = match config.llm {
+    pub fn new(config: &Providers, narrator: NarratorStatus) -> Self {
+        let llm = match config.llm.kind {
             LlmKind::Builtin => ("builtin", None),
             LlmKind::Openai => ("openai", Some(openai::llm_endpoint(config))),
         };
-        let illustrator = match config.illustrator {
+        let illustrator = match config.image.kind {
             IllustratorKind::Builtin => ("builtin", None),
             IllustratorKind::Openai => ("openai", Some(openai::image_endpoint(config))),
         };
-        let speech = (config.narrator == NarratorKind::Openai).then(|| openai::speech_endpoint(config));
-        Self { llm, illustrator, narrator: (config.narrator.as_str(), speech, narrator) }
+        let speech = (config.speech.kind == NarratorKind::Openai).then(|| openai::speech_endpoint(config));
+        Self { llm, illustrator, narrator: (config.speech.kind.as_str(), speech, narrator) }
     }
 
     /// `{"llm": {"kind", "available", "detail"}, "illustrator": …, "narrator": …}`, asking

@@ -54,7 +54,7 @@ impl Application {
 
     pub async fn build_with(config: Config, overrides: Overrides) -> anyhow::Result<Self> {
         config.validate()?;
-        if config.jwt_secret.is_none() {
+        if config.auth.jwt_secret.is_none() {
             tracing::warn!(
                 "DEVELOPMENT MODE: tokens and media URLs are signed with a built-in key anyone can read. \
                  For any real use set STORYMIMI_ENV=production and STORYMIMI_JWT_SECRET (32+ random characters)"
@@ -73,7 +73,7 @@ impl Application {
                     NarratorStatus { kind: narrator.name().to_owned(), available: true, detail: "override".into() };
                 (Some(narrator), status)
             }
-            None => providers::narrator(&config).await,
+            None => providers::narrator(&config.providers).await,
         };
         if narrator_status.available {
             tracing::info!(narrator = %narrator_status.kind, detail = %narrator_status.detail, "narration enabled");
@@ -85,7 +85,7 @@ impl Application {
             db.clone(),
             crate::http::detail_renderer(links.clone()),
             DetailCacheSettings {
-                capacity: config.cache_capacity,
+                capacity: config.cache.capacity,
                 ttl: config.story_cache_ttl(),
                 hits: metrics.story_cache_hits.clone(),
                 misses: metrics.story_cache_misses.clone(),
@@ -94,10 +94,10 @@ impl Application {
         let stories = Arc::new(CachedStories { db: db.clone(), cache: cache.clone() });
         let safety: Arc<dyn Safety> = if let Some(safety) = overrides.safety {
             safety
-        } else if config.moderation {
+        } else if config.providers.moderation.enabled {
             Arc::new(Moderated::new(
                 Builtin::default(),
-                &config,
+                &config.providers,
                 metrics.moderation_unavailable.clone(),
                 metrics.moderation_timeouts.clone(),
             ))
@@ -109,13 +109,13 @@ impl Application {
             catalog: stories,
             conversations: Arc::new(db.clone()),
             rings: Arc::new(db.clone()),
-            llm: overrides.llm.unwrap_or_else(|| providers::llm(&config, &metrics)),
-            llm_writer: providers::llm_writer(&config),
-            fallback_llm: providers::builtin_llm(&config),
+            llm: overrides.llm.unwrap_or_else(|| providers::llm(&config.providers, &metrics)),
+            llm_writer: providers::llm_writer(&config.providers),
+            fallback_llm: providers::builtin_llm(&config.providers),
             safety: safety.clone(),
-            chat: providers::chat(&config, &metrics),
-            understander: providers::understander(&config, &metrics),
-            illustrator: overrides.illustrator.unwrap_or_else(|| providers::illustrator(&config)),
+            chat: providers::chat(&config.providers, &metrics),
+            understander: providers::understander(&config.providers, &metrics),
+            illustrator: overrides.illustrator.unwrap_or_else(|| providers::illustrator(&config.providers)),
             narrator,
             media: Arc::new(media.clone()),
             observer: metrics.clone(),
@@ -123,24 +123,26 @@ impl Application {
         };
         expect_provider_calls(&metrics, &ports);
         let engine = Engine::start(ports, engine_config(&config)).await.context("starting the actor tree")?;
-        let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
-        let metrics_listener = match config.metrics_addr {
+        let listener =
+            TcpListener::bind(config.http.addr).await.with_context(|| format!("binding {}", config.http.addr))?;
+        let metrics_listener = match config.http.metrics_addr {
             Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("binding {addr} for metrics"))?),
             None => None,
         };
-        let providers = Arc::new(ProviderChecks::new(&config, narrator_status));
-        let revoked = Arc::new(crate::auth::RevokedSessions::new(Duration::from_secs(config.access_token_ttl_secs)));
-        for family in db.recently_revoked_families(config.access_token_ttl_secs + 60).await? {
+        let providers = Arc::new(ProviderChecks::new(&config.providers, narrator_status));
+        let revoked =
+            Arc::new(crate::auth::RevokedSessions::new(Duration::from_secs(config.auth.access_token_ttl_secs)));
+        for family in db.recently_revoked_families(config.auth.access_token_ttl_secs + 60).await? {
             revoked.revoke(&family);
         }
-        let sockets = crate::ws::SocketSlots::new(config.ws_max_sockets_per_user);
-        let auth = Arc::new(AuthGuards::from_config(&config, metrics.clone())?);
+        let sockets = crate::ws::SocketSlots::new(config.ws.max_sockets_per_user);
+        let auth = Arc::new(AuthGuards::new(&config.auth, metrics.clone())?);
         let capacity = &metrics.capacity;
-        capacity.http_connections_limit.set(i64::try_from(config.http_max_connections).unwrap_or(i64::MAX));
-        capacity.stories_in_flight_limit.set(i64::from(config.max_stories_in_flight));
+        capacity.http_connections_limit.set(i64::try_from(config.http.max_connections).unwrap_or(i64::MAX));
+        capacity.stories_in_flight_limit.set(i64::from(config.limits.max_stories_in_flight));
         capacity.password_hash_slots.set(i64::try_from(auth.hasher.slots().1).unwrap_or(i64::MAX));
         let state = Arc::new(App {
-            keys: Arc::new(JwtKeys::from_config(&config)),
+            keys: Arc::new(JwtKeys::new(&config.auth)),
             auth,
             revoked,
             config: Arc::new(config),
@@ -165,7 +167,7 @@ impl Application {
 
     /// The address actually bound (port 0 becomes a real port).
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().unwrap_or(self.state.config.addr)
+        self.listener.local_addr().unwrap_or(self.state.config.http.addr)
     }
 
     /// Serve until `shutdown` resolves, then drain: readiness fails at once and new requests
@@ -187,17 +189,17 @@ impl Application {
         let sweeper = Sweeper {
             db: state.db.clone(),
             media: state.media.clone(),
-            staging: (state.config.media_backend == MediaBackend::Fs).then(|| state.config.media_staging_dir()),
-            grace: Duration::from_secs(state.config.media_sweep_grace_secs),
+            staging: (state.config.storage.backend == MediaBackend::Fs).then(|| state.config.media_staging_dir()),
+            grace: Duration::from_secs(state.config.storage.sweep_grace_secs),
             removed: state.metrics.media_orphans_removed.clone(),
         };
-        let sweeping = tokio::spawn(sweeper.run(Duration::from_secs(state.config.media_sweep_interval_secs.max(1))));
+        let sweeping = tokio::spawn(sweeper.run(Duration::from_secs(state.config.storage.sweep_interval_secs.max(1))));
         let app = tower::util::MapRequest::new(http::router(state.clone()), http::trim_trailing_slash);
         let config = &state.config;
         let limits = ServerLimits {
-            header_read_timeout: Duration::from_secs(config.http_header_read_timeout_secs),
-            max_header_bytes: config.http_max_header_bytes,
-            max_connections: config.http_max_connections,
+            header_read_timeout: Duration::from_secs(config.http.header_read_timeout_secs),
+            max_header_bytes: config.http.max_header_bytes,
+            max_connections: config.http.max_connections,
             grace: config.shutdown_grace(),
         };
         let metrics = ServerMetrics {
@@ -240,9 +242,9 @@ fn expect_provider_calls(metrics: &Metrics, ports: &Ports) {
 
 /// The database the config names: the local file, or an embedded replica of a primary.
 async fn open_database(config: &Config, metrics: &Metrics) -> anyhow::Result<Db> {
-    let Some(settings) = config.replica() else {
+    let Some(settings) = config.db.replica() else {
         let path = config.db_path();
-        return Db::open_local(&path, config.db_readers, Duration::from_millis(config.db_checkpoint_interval_ms))
+        return Db::open_local(&path, config.db.readers, Duration::from_millis(config.db.checkpoint_interval_ms))
             .await
             .with_context(|| format!("opening the database at {}", path.display()));
     };
@@ -251,7 +253,7 @@ async fn open_database(config: &Config, metrics: &Metrics) -> anyhow::Result<Db>
         metrics.register_replica()?;
         let path = config.replica_path();
         tracing::info!(primary = %settings.url, replica = %path.display(), "opening an embedded replica of the database");
-        Db::open_replica(&path, config.db_readers, &settings, metrics.replica_sync_errors.clone())
+        Db::open_replica(&path, config.db.readers, &settings, metrics.replica_sync_errors.clone())
             .await
             .with_context(|| format!("opening the replica of {} at {}", settings.url, path.display()))
     }
@@ -265,37 +267,37 @@ async fn open_database(config: &Config, metrics: &Metrics) -> anyhow::Result<Db>
 /// The actor tree's limits, from the service config.
 fn engine_config(config: &Config) -> EngineConfig {
     EngineConfig {
-        llm_concurrency: config.llm_concurrency,
-        image_concurrency: config.image_concurrency,
-        audio_concurrency: config.audio_concurrency,
-        lookahead: config.pipeline_lookahead,
+        llm_concurrency: config.providers.llm.concurrency,
+        image_concurrency: config.providers.image.concurrency,
+        audio_concurrency: config.providers.speech.concurrency,
+        lookahead: config.limits.pipeline_lookahead,
         retry: RetryPolicy {
-            retries: config.provider_retries,
-            attempt_timeout: Duration::from_secs(config.provider_timeout_secs),
+            retries: config.providers.retries,
+            attempt_timeout: Duration::from_secs(config.providers.timeout_secs),
             ..RetryPolicy::default()
         },
-        rewrites: config.llm_rewrites,
-        fallback_policy: config.llm_fallback,
-        restart_limit: config.story_restart_limit,
-        storage_retry: Duration::from_millis(config.storage_retry_ms),
+        rewrites: config.providers.llm.rewrites,
+        fallback_policy: config.providers.llm.fallback,
+        restart_limit: config.limits.story_restart_limit,
+        storage_retry: Duration::from_millis(config.storage.retry_ms),
         in_flight: InFlightCaps {
-            per_user: config.max_stories_in_flight_per_user,
-            total: config.max_stories_in_flight,
+            per_user: config.limits.max_stories_in_flight_per_user,
+            total: config.limits.max_stories_in_flight,
         },
         conversation: ConversationConfig {
-            ring_size: config.conversation_ring_size,
-            passivate_after: Duration::from_secs(config.conversation_idle_secs),
-            delta_delay: Duration::from_millis(config.agent_delta_delay_ms),
+            ring_size: config.conversation.ring_size,
+            passivate_after: Duration::from_secs(config.conversation.idle_secs),
+            delta_delay: Duration::from_millis(config.conversation.agent_delta_delay_ms),
             history_turns: actors::ports::RECENT_TURNS,
-            turns_per_minute: config.conversation_turns_per_minute,
-            agent: config.spec_limits(),
-            understanding_timeout: Duration::from_millis(config.agent_understanding_timeout_ms),
-            reply_timeout: Duration::from_millis(config.agent_reply_timeout_ms),
+            turns_per_minute: config.conversation.turns_per_minute,
+            agent: config.limits.spec_limits(),
+            understanding_timeout: Duration::from_millis(config.conversation.agent_understanding_timeout_ms),
+            reply_timeout: Duration::from_millis(config.conversation.agent_reply_timeout_ms),
         },
         connection: ConnectionLimits {
-            rate_per_sec: config.ws_rate_per_sec,
-            burst: config.ws_burst,
-            max_strikes: config.ws_max_strikes,
+            rate_per_sec: config.ws.rate_per_sec,
+            burst: config.ws.burst,
+            max_strikes: config.ws.max_strikes,
             strike_window: Duration::from_secs(10),
         },
         shutdown_grace: config.shutdown_grace(),

@@ -94,8 +94,8 @@ async fn connect(
     let slot = state.sockets.take(user).ok_or(ApiError::TooManySockets { limit: state.sockets.limit() })?;
     if let Some(origin) = parts.headers.get(header::ORIGIN) {
         let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok());
-        let public_url = state.config.public_url.as_deref();
-        if !origin.to_str().is_ok_and(|o| origin_allowed(o, host, public_url, &state.config.allowed_origins)) {
+        let public_url = state.config.http.public_url.as_deref();
+        if !origin.to_str().is_ok_and(|o| origin_allowed(o, host, public_url, &state.config.ws.allowed_origins)) {
             return Err(ApiError::Forbidden);
         }
     }

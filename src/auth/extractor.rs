@@ -60,6 +60,7 @@ impl FromRequestParts<AppState> for ClientAddress {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let from_proxy = state
             .config
+            .http
             .client_ip_header
             .as_deref()
             .and_then(|name| parts.headers.get(name)?.to_str().ok()?.trim().parse().ok());

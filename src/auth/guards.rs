@@ -1,7 +1,7 @@
 //! The guards in front of passwords: bounded hashing and per-account and per-address throttles.
 
 use super::{HashError, HashSettings, Hasher, Throttle};
-use crate::config::Config;
+use crate::config::AuthSettings;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use std::net::IpAddr;
@@ -16,7 +16,7 @@ pub struct AuthGuards {
 }
 
 impl AuthGuards {
-    pub fn from_config(config: &Config, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
+    pub fn new(config: &AuthSettings, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
         let workers = match config.password_hash_workers {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,

@@ -1,6 +1,6 @@
 //! Access tokens: HS256 only, with `exp`, `iss`, `aud` and `sub` = user id.
 
-use crate::config::Config;
+use crate::config::AuthSettings;
 use actors::model::UserId;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -44,12 +44,12 @@ pub struct JwtKeys {
 }
 
 impl JwtKeys {
-    pub fn from_config(config: &Config) -> Self {
-        let secret = config.jwt_secret();
+    pub fn new(auth: &AuthSettings) -> Self {
+        let secret = auth.jwt_secret();
         // Only HS256 is accepted: `none`, HS512 or RS256 tokens fail validation.
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[&config.jwt_issuer]);
-        validation.set_audience(&[&config.jwt_audience]);
+        validation.set_issuer(&[&auth.jwt_issuer]);
+        validation.set_audience(&[&auth.jwt_audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub", "iat"]);
         validation.validate_nbf = true;
         validation.leeway = 5;
@@ -57,12 +57,12 @@ impl JwtKeys {
             encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
             decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
             validation,
-            issuer: config.jwt_issuer.clone(),
-            audience: config.jwt_audience.clone(),
-            ttl_secs: config.access_token_ttl_secs,
+            issuer: auth.jwt_issuer.clone(),
+            audience: auth.jwt_audience.clone(),
+            ttl_secs: auth.access_token_ttl_secs,
             verified: moka::sync::Cache::builder()
                 .max_capacity(VERIFIED_TOKENS)
-                .time_to_live(std::time::Duration::from_secs(config.access_token_ttl_secs.max(1)))
+                .time_to_live(std::time::Duration::from_secs(auth.access_token_ttl_secs.max(1)))
                 .build(),
         }
     }
@@ -118,13 +118,13 @@ mod tests {
 
     #[test]
     fn round_trip_and_rejections() {
-        let keys = JwtKeys::from_config(&Config::default());
+        let keys = JwtKeys::new(&AuthSettings::default());
         let user = UserId::new();
         let token = keys.issue(user, Some("family-1")).unwrap();
         assert_eq!(keys.verify(&token), Some(user));
         assert_eq!(keys.verify_session(&token).unwrap().session.as_deref(), Some("family-1"));
 
-        let other = JwtKeys::from_config(&Config { jwt_audience: "someone-else".into(), ..Config::default() });
+        let other = JwtKeys::new(&AuthSettings { jwt_audience: "someone-else".into(), ..AuthSettings::default() });
         assert_eq!(other.verify(&token), None, "wrong audience");
         let mut tampered = token.clone();
         tampered.pop();
@@ -152,7 +152,7 @@ mod tests {
 
     #[test]
     fn a_remembered_token_still_expires_and_only_valid_tokens_are_remembered() {
-        let keys = JwtKeys::from_config(&Config::default());
+        let keys = JwtKeys::new(&AuthSettings::default());
         let user = UserId::new();
         let token = keys.issue(user, Some("family-1")).unwrap();
         let mut tampered = token.clone();

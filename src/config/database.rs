@@ -1,6 +1,7 @@
 //! Where the database lives: the local file (the default) or an embedded replica of a remote
-//! libSQL primary (`STORYMIMI_DB_URL`), and the limits of talking to that primary.
+//! libSQL primary (`STORYMIMI_DB_URL`), and the limits of talking to that primary: the `db` section.
 
+use super::{ConfigError, Secret, invalid};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::time::Duration;
@@ -55,11 +56,85 @@ impl fmt::Debug for DbUrl {
     }
 }
 
+/// The `db` section.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DbSettings {
+    /// Read connections to the database (writes go through one connection).
+    #[serde(rename = "db_readers")]
+    pub readers: usize,
+    /// How often the local file's write-ahead log is copied back into the database (off the
+    /// write path).
+    #[serde(rename = "db_checkpoint_interval_ms")]
+    pub checkpoint_interval_ms: u64,
+    /// A libSQL primary to hold an embedded replica of (`http(s)://…` or `libsql://…`); unset:
+    /// the local file `data_dir/storymimi.db`.
+    #[serde(rename = "db_url")]
+    pub url: Option<DbUrl>,
+    /// The primary's token (a JWT for sqld/Turso); never logged.
+    #[serde(rename = "db_auth_token")]
+    pub auth_token: Option<Secret>,
+    /// Pause between the replica's background syncs.
+    #[serde(rename = "db_sync_interval_ms")]
+    pub sync_interval_ms: u64,
+    /// A sync or a delegated write taking longer counts as failed (the primary is unavailable).
+    #[serde(rename = "db_primary_timeout_ms")]
+    pub primary_timeout_ms: u64,
+    /// How long start-up waits for the replica's first sync.
+    #[serde(rename = "db_startup_sync_timeout_secs")]
+    pub startup_sync_timeout_secs: u64,
+}
+
+impl Default for DbSettings {
+    fn default() -> Self {
+        Self {
+            readers: 4,
+            checkpoint_interval_ms: 250,
+            url: None,
+            auth_token: None,
+            sync_interval_ms: 1000,
+            primary_timeout_ms: 5000,
+            startup_sync_timeout_secs: 60,
+        }
+    }
+}
+
+impl DbSettings {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if self.readers == 0 || self.checkpoint_interval_ms == 0 {
+            return invalid("db_readers and db_checkpoint_interval_ms must be at least 1");
+        }
+        if self.url.is_none() {
+            return if self.auth_token.is_some() { invalid("db_auth_token is set but db_url is not") } else { Ok(()) };
+        }
+        if !cfg!(feature = "replica") {
+            return invalid("db_url needs a build with the `replica` feature (it is on by default)");
+        }
+        if self.sync_interval_ms == 0 || self.primary_timeout_ms == 0 || self.startup_sync_timeout_secs == 0 {
+            return invalid(
+                "db_sync_interval_ms, db_primary_timeout_ms and db_startup_sync_timeout_secs must be at least 1",
+            );
+        }
+        Ok(())
+    }
+
+    /// How to reach the primary, when the database is a replica of one.
+    pub fn replica(&self) -> Option<ReplicaSettings> {
+        Some(ReplicaSettings {
+            url: self.url.clone()?,
+            auth_token: self.auth_token.clone().unwrap_or_else(|| Secret::new("")),
+            sync_interval: Duration::from_millis(self.sync_interval_ms),
+            primary_timeout: Duration::from_millis(self.primary_timeout_ms),
+            startup_sync_timeout: Duration::from_secs(self.startup_sync_timeout_secs),
+        })
+    }
+}
+
 /// How an embedded replica talks to its primary (from the `db_*` settings).
 #[derive(Clone, Debug)]
 pub struct ReplicaSettings {
     pub url: DbUrl,
-    pub auth_token: super::Secret,
+    pub auth_token: Secret,
     /// Pause between background syncs.
     pub sync_interval: Duration,
     /// A sync or a delegated write that takes longer counts as failed: the primary is

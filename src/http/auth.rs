@@ -142,7 +142,7 @@ impl NewSession {
 /// Tokens for a fresh login: the refresh token starts a new family.
 async fn issue_tokens(state: &AppState, user: UserId) -> ApiResult<TokenResponse> {
     let session = NewSession::new();
-    let ttl = state.config.refresh_token_ttl_secs;
+    let ttl = state.config.auth.refresh_token_ttl_secs;
     state.db.insert_refresh_token(&token_hash(&session.refresh_token), &session.family, user, ttl).await?;
     session.tokens(state, user)
 }
@@ -159,8 +159,11 @@ pub async fn register(
 ) -> ApiResult<(StatusCode, ApiJson<RegisterResponse>)> {
     let session = NewSession::new();
     let hash = token_hash(&session.refresh_token);
-    let first =
-        FirstSession { token_hash: &hash, family_id: &session.family, ttl_secs: state.config.refresh_token_ttl_secs };
+    let first = FirstSession {
+        token_hash: &hash,
+        family_id: &session.family,
+        ttl_secs: state.config.auth.refresh_token_ttl_secs,
+    };
     let user = create_account(&state, address, request, Some(first)).await?;
     let tokens = session.tokens(&state, user.id)?;
     Ok((StatusCode::CREATED, ApiJson(RegisterResponse { user: UserView::from(&user), tokens })))
@@ -212,7 +215,7 @@ pub async fn refresh(
     let old = token_hash(&request.refresh_token);
     let (user, family) = state
         .db
-        .rotate_refresh_token(&old, &token_hash(&new_token), state.config.refresh_token_ttl_secs)
+        .rotate_refresh_token(&old, &token_hash(&new_token), state.config.auth.refresh_token_ttl_secs)
         .await
         .map_err(|e| match e {
             RefreshError::Unknown | RefreshError::Expired => ApiError::Unauthorized("invalid or expired refresh token"),

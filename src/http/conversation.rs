@@ -59,7 +59,7 @@ pub async fn history(
     Query(params): Query<HistoryParams>,
 ) -> ApiResult<ApiJson<Vec<TranscriptView>>> {
     let user = caller.owns(&user_id)?;
-    let limit = page_limit(params.limit, 5, state.config.max_page_size)?;
+    let limit = page_limit(params.limit, 5, state.config.limits.max_page_size)?;
     let transcripts = state.db.transcripts(user, limit).await?;
     Ok(ApiJson(transcripts.into_iter().map(TranscriptView::from).collect()))
 }
@@ -79,7 +79,7 @@ pub async fn add_transcript(
     if text.is_empty() {
         return Err(ApiError::validation("text", "the transcript must not be empty"));
     }
-    let max = state.config.max_transcript_chars;
+    let max = state.config.conversation.max_transcript_chars;
     if text.chars().count() > max {
         return Err(ApiError::validation("text", format!("the transcript must be at most {max} characters")));
     }

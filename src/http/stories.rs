@@ -72,12 +72,12 @@ pub async fn create_story(
     let fingerprint = sha256_hex(&serde_json::to_vec(&request).map_err(anyhow::Error::from)?);
     // Out of bounds is a validation error whatever the text says; then the text is checked and
     // stripped of personal data before anything is read from it (the cast too).
-    request.clone().validate(caller, &state.config)?;
+    request.clone().validate(caller, &state.config.limits)?;
     request.prompt = super::screened(&state, "prompt", &request.prompt).await?;
     if let Some(title) = &request.title {
         request.title = Some(super::screened(&state, "title", title).await?);
     }
-    let spec = request.validate(caller, &state.config)?;
+    let spec = request.validate(caller, &state.config.limits)?;
     let idempotency = key.as_deref().map(|key| Idempotency { key, fingerprint: &fingerprint });
     let (id, replayed) = match state.engine.stories().create(caller.0, &spec, idempotency).await? {
         Creation::Created(id) => (id, false),
@@ -217,7 +217,7 @@ pub async fn list_stories(
     Query(params): Query<ListParams>,
 ) -> ApiResult<ApiJson<StoryList>> {
     let user = caller.owns(&user_id)?;
-    let limit = page_limit(params.limit, 20, state.config.max_page_size)?;
+    let limit = page_limit(params.limit, 20, state.config.limits.max_page_size)?;
     let cursor = params.cursor.as_deref().map(decode_cursor).transpose()?;
     let page = state.db.list_stories(user, limit, cursor).await?;
     Ok(ApiJson(StoryList {

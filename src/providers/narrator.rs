@@ -3,7 +3,7 @@
 //! The WAV they write is encoded to MP3 here.
 
 use super::audio::{encode_mp3, parse_wav};
-use crate::config::Config;
+use crate::config::Providers;
 use actors::ports::{Media, Narrator, ProviderError};
 use async_trait::async_trait;
 use std::process::Stdio;
@@ -23,25 +23,26 @@ pub struct NarratorStatus {
 }
 
 /// eSpeak NG, if its command answers here.
-pub async fn espeak(config: &Config) -> Result<(Arc<dyn Narrator>, String), String> {
-    match probe(&config.espeak_command, &["--version"]).await {
-        Ok(version) => {
-            Ok((Arc::new(Espeak { command: config.espeak_command.clone(), speed: config.espeak_speed }), version))
-        }
+pub async fn espeak(config: &Providers) -> Result<(Arc<dyn Narrator>, String), String> {
+    match probe(&config.speech.espeak_command, &["--version"]).await {
+        Ok(version) => Ok((
+            Arc::new(Espeak { command: config.speech.espeak_command.clone(), speed: config.speech.espeak_speed }),
+            version,
+        )),
         Err(e) => Err(format!("{e}; install it with `apt-get install espeak-ng`")),
     }
 }
 
 /// A Piper voice, if the command and the voice file are both there.
-pub async fn piper(config: &Config) -> Result<(Arc<dyn Narrator>, String), String> {
-    let model = config.piper_model.clone().ok_or("narrator = piper needs piper_model (a .onnx voice)")?;
+pub async fn piper(config: &Providers) -> Result<(Arc<dyn Narrator>, String), String> {
+    let model = config.speech.piper_model.clone().ok_or("narrator = piper needs piper_model (a .onnx voice)")?;
     if !std::path::Path::new(&model).exists() {
         return Err(format!("piper voice not found at {model}"));
     }
-    probe(&config.piper_command, &["--help"])
+    probe(&config.speech.piper_command, &["--help"])
         .await
         .map_err(|e| format!("{e}; install it with `pip install piper-tts`"))?;
-    Ok((Arc::new(Piper { command: config.piper_command.clone(), model }), "piper".into()))
+    Ok((Arc::new(Piper { command: config.speech.piper_command.clone(), model }), "piper".into()))
 }
 
 /// Run `command args` and return the first line it prints.
@@ -142,6 +143,7 @@ impl Narrator for Piper {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{Providers, SpeechSettings};
 
     #[test]
     fn voices_follow_the_language() {
@@ -152,7 +154,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_missing_engine_is_reported_not_fatal() {
-        let config = Config { espeak_command: "no-such-espeak-binary".into(), ..Config::default() };
+        let config = Providers {
+            speech: SpeechSettings { espeak_command: "no-such-espeak-binary".into(), ..SpeechSettings::default() },
+            ..Providers::default()
+        };
         let (narrator, status) = crate::providers::narrator(&config).await;
         assert!(narrator.is_none());
         assert!(!status.available && status.detail.contains("apt-get install espeak-ng"), "{}", status.detail);

@@ -18,51 +18,51 @@ pub use speech::OpenAiNarrator;
 pub use storyteller::OpenAiStoryteller;
 pub use understand::OpenAiUnderstander;
 
-use crate::config::Config;
+use crate::config::Providers;
 use prometheus::IntCounter;
 
-pub fn llm_endpoint(config: &Config) -> Endpoint {
-    Endpoint::new("llm", &config.llm_base_url, config.llm_api_key.clone())
+pub fn llm_endpoint(config: &Providers) -> Endpoint {
+    Endpoint::new("llm", &config.llm.base_url, config.llm.api_key.clone())
 }
 
-pub fn image_endpoint(config: &Config) -> Endpoint {
-    Endpoint::new("illustrator", &config.image_base_url, config.image_api_key.clone())
+pub fn image_endpoint(config: &Providers) -> Endpoint {
+    Endpoint::new("illustrator", &config.image.base_url, config.image.api_key.clone())
 }
 
-pub fn speech_endpoint(config: &Config) -> Endpoint {
-    Endpoint::new("narrator", &config.speech_base_url, config.speech_api_key.clone())
+pub fn speech_endpoint(config: &Providers) -> Endpoint {
+    Endpoint::new("narrator", &config.speech.base_url, config.speech.api_key.clone())
 }
 
-pub fn storyteller(config: &Config, tokens: IntCounter) -> OpenAiStoryteller {
+pub fn storyteller(config: &Providers, tokens: IntCounter) -> OpenAiStoryteller {
     OpenAiStoryteller {
         endpoint: llm_endpoint(config),
-        model: config.llm_model.clone(),
+        model: config.llm.model.clone(),
         tokens,
         plan_format: Default::default(),
     }
 }
 
-pub fn illustrator(config: &Config) -> OpenAiIllustrator {
+pub fn illustrator(config: &Providers) -> OpenAiIllustrator {
     OpenAiIllustrator {
         endpoint: image_endpoint(config),
-        model: config.image_model.clone(),
-        size: config.image_size.clone(),
+        model: config.image.model.clone(),
+        size: config.image.size.clone(),
     }
 }
 
-pub fn narrator(config: &Config) -> OpenAiNarrator {
+pub fn narrator(config: &Providers) -> OpenAiNarrator {
     OpenAiNarrator {
         endpoint: speech_endpoint(config),
-        model: config.speech_model.clone(),
-        voice: config.speech_voice.clone(),
-        max_chars: config.speech_max_chars,
+        model: config.speech.model.clone(),
+        voice: config.speech.voice.clone(),
+        max_chars: config.speech.max_chars,
     }
 }
 
-pub fn chat(config: &Config, tokens: IntCounter) -> OpenAiChat {
-    OpenAiChat { endpoint: llm_endpoint(config), model: config.llm_model.clone(), tokens }
+pub fn chat(config: &Providers, tokens: IntCounter) -> OpenAiChat {
+    OpenAiChat { endpoint: llm_endpoint(config), model: config.llm.model.clone(), tokens }
 }
 
-pub fn understander(config: &Config, tokens: IntCounter) -> OpenAiUnderstander {
-    OpenAiUnderstander::new(llm_endpoint(config), config.llm_model.clone(), tokens)
+pub fn understander(config: &Providers, tokens: IntCounter) -> OpenAiUnderstander {
+    OpenAiUnderstander::new(llm_endpoint(config), config.llm.model.clone(), tokens)
 }

@@ -4,7 +4,7 @@
 //! own), that is logged and counted, and the API is left alone for a cool-down, so a hung
 //! moderation service costs a child one short wait, not one per check.
 
-use crate::config::Config;
+use crate::config::Providers;
 use crate::providers::openai::Endpoint;
 use actors::ports::{Concern, Safety};
 use async_trait::async_trait;
@@ -26,14 +26,14 @@ pub struct Moderated<S> {
 }
 
 impl<S> Moderated<S> {
-    pub fn new(builtin: S, config: &Config, unavailable: IntCounter, timeouts: IntCounter) -> Self {
-        let endpoint = Endpoint::new("moderation", &config.moderation_base_url, config.moderation_api_key.clone());
+    pub fn new(builtin: S, config: &Providers, unavailable: IntCounter, timeouts: IntCounter) -> Self {
+        let endpoint = Endpoint::new("moderation", &config.moderation.base_url, config.moderation.api_key.clone());
         Self {
             builtin,
             endpoint,
-            model: config.moderation_model.clone(),
-            timeout: Duration::from_millis(config.moderation_timeout_ms),
-            cooldown: Duration::from_secs(config.moderation_cooldown_secs),
+            model: config.moderation.model.clone(),
+            timeout: Duration::from_millis(config.moderation.timeout_ms),
+            cooldown: Duration::from_secs(config.moderation.cooldown_secs),
             resting_until: Mutex::new(None),
             unavailable,
             timeouts,

@@ -88,10 +88,10 @@ pub async fn serve(upgraded: UpgradeFut, state: AppState, owner: SocketOwner) {
     };
     let config = &state.config;
     let limits = Limits {
-        max_message: config.ws_max_message_bytes,
-        idle: Duration::from_secs(config.ws_idle_timeout_secs),
-        ping_every: Duration::from_secs(config.ws_ping_interval_secs),
-        write_timeout: Duration::from_secs(config.ws_write_timeout_secs),
+        max_message: config.ws.max_message_bytes,
+        idle: Duration::from_secs(config.ws.idle_timeout_secs),
+        ping_every: Duration::from_secs(config.ws.ping_interval_secs),
+        write_timeout: Duration::from_secs(config.ws.write_timeout_secs),
     };
     let mut ws = ws;
     ws.set_auto_pong(true);
@@ -105,7 +105,7 @@ pub async fn serve(upgraded: UpgradeFut, state: AppState, owner: SocketOwner) {
         (read, Batched::new(write))
     });
 
-    let (queue_tx, queue_rx) = mpsc::channel(config.ws_outbound_queue);
+    let (queue_tx, queue_rx) = mpsc::channel(config.ws.outbound_queue);
     let (close_tx, close_rx) = watch::channel(None);
     let outbound = Arc::new(WsOutbound { queue: queue_tx, close: close_tx });
     state.metrics.ws_connections.inc();

@@ -198,7 +198,8 @@ async fn signing_out_ends_the_sessions_access_tokens_even_across_a_restart() {
 
 #[tokio::test]
 async fn a_socket_closes_when_its_token_expires() {
-    let app = crate::helpers::spawn_app_with(|c| c.access_token_ttl_secs = 2, storymimi::Overrides::default()).await;
+    let app =
+        crate::helpers::spawn_app_with(|c| c.auth.access_token_ttl_secs = 2, storymimi::Overrides::default()).await;
     let user = app.register("ada@example.com").await;
     let (mut ws, _, _) = crate::ws_client::connect(&app, &user).await;
     let started = std::time::Instant::now();

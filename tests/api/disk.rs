@@ -53,13 +53,13 @@ async fn a_full_disk_pauses_the_service_and_it_resumes_when_space_returns() {
         return;
     };
     let mut config = test_config(&outer);
-    config.builtin_llm_delay_ms = 150;
-    config.narrator = NarratorKind::None;
-    config.storage_retry_ms = 200;
+    config.providers.llm.builtin_delay_ms = 150;
+    config.providers.speech.kind = NarratorKind::None;
+    config.storage.retry_ms = 200;
     // SQLite reuses its write-ahead log's space once a checkpoint has copied it back, so with
     // checkpoints every 250 ms a full volume may still take a write or two, at random. Rare
     // checkpoints make "full" mean full for the whole test (the WAL only grows).
-    config.db_checkpoint_interval_ms = 3_600_000;
+    config.db.checkpoint_interval_ms = 3_600_000;
     let app = start(config, outer, Overrides::default()).await;
     let user = app.register("ada@example.com").await;
     let id = app.create_story(&user, json!({"prompt": "a long owl story", "num_scenes": 8})).await;

@@ -11,7 +11,7 @@ use storymimi::config::NarratorKind;
 
 #[tokio::test]
 async fn stories_in_flight_are_capped_per_user() {
-    let app = spawn_app_with(|c| c.builtin_llm_delay_ms = 200, Overrides::default()).await;
+    let app = spawn_app_with(|c| c.providers.llm.builtin_delay_ms = 200, Overrides::default()).await;
     let ada = app.register("ada@example.com").await;
     let mut accepted = Vec::new();
     for i in 0..3 {
@@ -43,10 +43,10 @@ async fn one_users_burst_does_not_starve_another() {
         |c| {
             // Model calls long enough that waiting for them, not the machine's CPU (shared with
             // other tests and A's pictures), decides B's time: fairness is about the queue.
-            c.builtin_llm_delay_ms = 150;
-            c.narrator = NarratorKind::None;
+            c.providers.llm.builtin_delay_ms = 150;
+            c.providers.speech.kind = NarratorKind::None;
             // Let A queue far more work than the providers can do at once.
-            c.max_stories_in_flight_per_user = 60;
+            c.limits.max_stories_in_flight_per_user = 60;
         },
         Overrides::default(),
     )
@@ -77,7 +77,7 @@ async fn one_users_burst_does_not_starve_another() {
 
 #[tokio::test]
 async fn sockets_per_user_are_capped() {
-    let app = spawn_app_with(|c| c.ws_max_sockets_per_user = 2, Overrides::default()).await;
+    let app = spawn_app_with(|c| c.ws.max_sockets_per_user = 2, Overrides::default()).await;
     let user = app.register("ada@example.com").await;
     let (first, _, _) = connect(&app, &user).await;
     let (_second, _, _) = connect(&app, &user).await;
@@ -93,7 +93,7 @@ async fn sockets_per_user_are_capped() {
 
 #[tokio::test]
 async fn conversation_turns_per_minute_are_capped_across_sockets() {
-    let app = spawn_app_with(|c| c.conversation_turns_per_minute = 6, Overrides::default()).await;
+    let app = spawn_app_with(|c| c.conversation.turns_per_minute = 6, Overrides::default()).await;
     let user = app.register("ada@example.com").await;
     let (mut phone, _, _) = connect(&app, &user).await;
     let (mut tablet, _, _) = connect(&app, &user).await;

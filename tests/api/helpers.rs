@@ -30,16 +30,13 @@ pub struct User {
 }
 
 pub fn test_config(data: &TempDir) -> Config {
-    Config {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: data.path().to_owned(),
-        jwt_secret: Some(Secret::new(SECRET)),
-        log: "warn".into(),
-        provider_retries: 1,
-        shutdown_grace_secs: 5,
-        agent_delta_delay_ms: 0,
-        ..Config::default()
-    }
+    let mut config =
+        Config { data_dir: data.path().to_owned(), log: "warn".into(), shutdown_grace_secs: 5, ..Config::default() };
+    config.http.addr = "127.0.0.1:0".parse().unwrap();
+    config.auth.jwt_secret = Some(Secret::new(SECRET));
+    config.providers.retries = 1;
+    config.conversation.agent_delta_delay_ms = 0;
+    config
 }
 
 pub async fn spawn_app() -> TestApp {

@@ -144,7 +144,7 @@ impl Llm for Panicking {
 #[tokio::test]
 async fn a_panicking_storyteller_fails_the_story_not_the_server() {
     let app = spawn_app_with(
-        |c| c.story_restart_limit = 2,
+        |c| c.limits.story_restart_limit = 2,
         Overrides { llm: Some(Arc::new(Panicking)), ..Overrides::default() },
     )
     .await;
@@ -219,7 +219,7 @@ async fn a_failed_story_keeps_its_scenes_and_retry_resumes_it() {
 
 #[tokio::test]
 async fn deleting_a_story_while_it_is_written_stops_it_cleanly() {
-    let app = spawn_app_with(|c| c.builtin_llm_delay_ms = 100, Overrides::default()).await;
+    let app = spawn_app_with(|c| c.providers.llm.builtin_delay_ms = 100, Overrides::default()).await;
     let user = app.register("ada@example.com").await;
     let id = app.create_story(&user, json!({"prompt": "a long story", "num_scenes": 10})).await;
     app.wait_for(&user, &id, 20, |s| s["scenes_done"].as_u64() >= Some(1)).await;

@@ -29,7 +29,7 @@ async fn read_until_closed(tcp: &mut TcpStream, wait: Duration) -> Option<String
 
 #[tokio::test]
 async fn a_request_head_that_never_finishes_is_closed_within_the_timeout() {
-    let app = spawn_app_with(|c| c.http_header_read_timeout_secs = 1, Overrides::default()).await;
+    let app = spawn_app_with(|c| c.http.header_read_timeout_secs = 1, Overrides::default()).await;
     let mut tcp = raw(&app.base).await;
     let started = Instant::now();
     tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: storymimi\r\nX-Slow: a").await.unwrap();
@@ -46,7 +46,7 @@ async fn a_request_head_that_never_finishes_is_closed_within_the_timeout() {
 
 #[tokio::test]
 async fn a_huge_request_head_is_refused() {
-    let app = spawn_app_with(|c| c.http_max_header_bytes = 8192, Overrides::default()).await;
+    let app = spawn_app_with(|c| c.http.max_header_bytes = 8192, Overrides::default()).await;
     let mut tcp = raw(&app.base).await;
     let big = "a".repeat(64 * 1024);
     let _ = tcp.write_all(format!("GET /healthz HTTP/1.1\r\nHost: storymimi\r\nX-Big: {big}\r\n\r\n").as_bytes()).await;
@@ -59,7 +59,7 @@ async fn a_huge_request_head_is_refused() {
 
 #[tokio::test]
 async fn connections_over_the_cap_are_refused_clearly_and_served_again_later() {
-    let app = spawn_app_with(|c| c.http_max_connections = 3, Overrides::default()).await;
+    let app = spawn_app_with(|c| c.http.max_connections = 3, Overrides::default()).await;
     let held = [raw(&app.base).await, raw(&app.base).await, raw(&app.base).await];
     // Give the server the moment it needs to accept them.
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -88,9 +88,9 @@ async fn a_reply_is_not_held_back_by_the_network_stack() {
     let _quiet = crate::cluster::without_clusters().await;
     let app = spawn_app_with(
         |c| {
-            c.agent_delta_delay_ms = 0;
-            c.ws_rate_per_sec = 1000.0;
-            c.conversation_turns_per_minute = 10_000;
+            c.conversation.agent_delta_delay_ms = 0;
+            c.ws.rate_per_sec = 1000.0;
+            c.conversation.turns_per_minute = 10_000;
         },
         Overrides::default(),
     )

@@ -163,7 +163,7 @@ async fn deleting_a_story_removes_its_media_but_not_shared_media() {
     assert_eq!(fetch(&app, &image).await.status(), StatusCode::NOT_FOUND, "its files are gone");
 
     let shared = spawn_app_with(
-        |c| c.narrator = storymimi::config::NarratorKind::None,
+        |c| c.providers.speech.kind = storymimi::config::NarratorKind::None,
         Overrides { illustrator: Some(Arc::new(SamePicture)), ..Overrides::default() },
     )
     .await;
@@ -177,7 +177,9 @@ async fn deleting_a_story_removes_its_media_but_not_shared_media() {
 
 #[tokio::test]
 async fn without_a_narrator_stories_still_complete_without_audio() {
-    let app = spawn_app_with(|c| c.espeak_command = "not-installed-espeak".into(), Overrides::default()).await;
+    let app =
+        spawn_app_with(|c| c.providers.speech.espeak_command = "not-installed-espeak".into(), Overrides::default())
+            .await;
     let ready: Value = fetch(&app, "/readyz").await.json().await.unwrap();
     assert_eq!(ready["status"], "ready");
     assert_eq!(ready["narrator"]["available"], false);
@@ -243,7 +245,7 @@ async fn a_scenes_picture_and_narration_are_made_at_the_same_time() {
         narrator: Some(Arc::new(SlowNarrator(timeline.clone()))),
         ..Overrides::default()
     };
-    let app = spawn_app_with(|c| c.builtin_llm_delay_ms = 100, overrides).await;
+    let app = spawn_app_with(|c| c.providers.llm.builtin_delay_ms = 100, overrides).await;
     let user = app.register("ada@example.com").await;
     let detail = finished_story(&app, &user, json!({"prompt": "a penguin named Pebble", "num_scenes": 3})).await;
     let first_text = detail["scenes"][0]["text"].as_str().unwrap();
@@ -257,7 +259,7 @@ async fn a_scenes_picture_and_narration_are_made_at_the_same_time() {
 
 #[tokio::test]
 async fn a_new_scene_is_visible_as_soon_as_it_is_announced() {
-    let app = spawn_app_with(|c| c.builtin_llm_delay_ms = 40, Overrides::default()).await;
+    let app = spawn_app_with(|c| c.providers.llm.builtin_delay_ms = 40, Overrides::default()).await;
     let user = app.register("ada@example.com").await;
     let (mut ws, _, _) = crate::ws_client::connect(&app, &user).await;
     let id = app.create_story(&user, json!({"prompt": "a hedgehog called Spike", "num_scenes": 4})).await;
@@ -336,8 +338,8 @@ async fn piper_narrates_when_installed() {
     };
     let app = spawn_app_with(
         |c| {
-            c.narrator = storymimi::config::NarratorKind::Piper;
-            c.piper_model = Some(model);
+            c.providers.speech.kind = storymimi::config::NarratorKind::Piper;
+            c.providers.speech.piper_model = Some(model);
         },
         Overrides::default(),
     )
@@ -372,10 +374,10 @@ fn files_under(dir: &std::path::Path) -> Vec<String> {
 async fn stories_deleted_mid_generation_leave_no_files_and_no_work() {
     let app = spawn_app_with(
         |c| {
-            c.builtin_llm_delay_ms = 60;
-            c.max_stories_in_flight_per_user = 30;
-            c.media_sweep_grace_secs = 1;
-            c.media_sweep_interval_secs = 1;
+            c.providers.llm.builtin_delay_ms = 60;
+            c.limits.max_stories_in_flight_per_user = 30;
+            c.storage.sweep_grace_secs = 1;
+            c.storage.sweep_interval_secs = 1;
         },
         Overrides::default(),
     )

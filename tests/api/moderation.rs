@@ -32,9 +32,9 @@ async fn a_hung_moderation_service_delays_a_reply_by_its_timeout_at_most() {
     let timeout = Duration::from_millis(500);
     let app = spawn_app_with(
         |c| {
-            c.moderation = true;
-            c.moderation_base_url = base.clone();
-            c.moderation_timeout_ms = timeout.as_millis() as u64;
+            c.providers.moderation.enabled = true;
+            c.providers.moderation.base_url = base.clone();
+            c.providers.moderation.timeout_ms = timeout.as_millis() as u64;
         },
         Overrides::default(),
     )

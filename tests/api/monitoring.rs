@@ -240,9 +240,9 @@ fn every_alert_has_a_unit_test_that_fires_it_and_one_that_keeps_it_silent() {
 async fn the_levels_behind_the_capacity_and_story_alerts_move() {
     let app = spawn_app_with(
         |c| {
-            c.builtin_llm_delay_ms = 3000;
-            c.max_stories_in_flight = 7;
-            c.http_max_connections = 50;
+            c.providers.llm.builtin_delay_ms = 3000;
+            c.limits.max_stories_in_flight = 7;
+            c.http.max_connections = 50;
         },
         Overrides::default(),
     )

@@ -278,16 +278,16 @@ pub(crate) fn fake(chat: Chat) -> Fake {
 }
 
 pub(crate) fn openai_everywhere(c: &mut Config, base: &str) {
-    c.llm = LlmKind::Openai;
-    c.illustrator = IllustratorKind::Openai;
-    c.narrator = NarratorKind::Openai;
-    for url in [&mut c.llm_base_url, &mut c.image_base_url, &mut c.speech_base_url] {
+    c.providers.llm.kind = LlmKind::Openai;
+    c.providers.image.kind = IllustratorKind::Openai;
+    c.providers.speech.kind = NarratorKind::Openai;
+    for url in [&mut c.providers.llm.base_url, &mut c.providers.image.base_url, &mut c.providers.speech.base_url] {
         *url = base.to_owned();
     }
-    c.llm_api_key = Some(Secret::new(KEY));
-    c.llm_model = "test-model".into();
-    c.speech_max_chars = 200;
-    c.provider_retries = 5;
+    c.providers.llm.api_key = Some(Secret::new(KEY));
+    c.providers.llm.model = "test-model".into();
+    c.providers.speech.max_chars = 200;
+    c.providers.retries = 5;
 }
 
 #[tokio::test]
@@ -393,8 +393,8 @@ async fn a_provider_that_does_not_answer_in_time_fails_the_story_retryably() {
     let app = spawn_app_with(
         |c| {
             openai_everywhere(c, &base);
-            c.provider_timeout_secs = 1;
-            c.provider_retries = 1;
+            c.providers.timeout_secs = 1;
+            c.providers.retries = 1;
         },
         Overrides::default(),
     )
@@ -411,8 +411,8 @@ async fn readiness_says_which_provider_does_not_answer() {
     let app = spawn_app_with(
         |c| {
             // Nothing listens on port 9 (discard) here.
-            c.llm = LlmKind::Openai;
-            c.llm_base_url = "http://127.0.0.1:9/v1".into();
+            c.providers.llm.kind = LlmKind::Openai;
+            c.providers.llm.base_url = "http://127.0.0.1:9/v1".into();
         },
         Overrides::default(),
     )
@@ -471,8 +471,8 @@ async fn a_moderation_api_is_a_second_opinion_and_its_absence_leaves_the_lists_i
     let (_fake, base) = start_fake(fake(Chat::Good)).await;
     let app = spawn_app_with(
         |c| {
-            c.moderation = true;
-            c.moderation_base_url = base.clone();
+            c.providers.moderation.enabled = true;
+            c.providers.moderation.base_url = base.clone();
         },
         Overrides::default(),
     )
@@ -486,8 +486,8 @@ async fn a_moderation_api_is_a_second_opinion_and_its_absence_leaves_the_lists_i
 
     let app = spawn_app_with(
         |c| {
-            c.moderation = true;
-            c.moderation_base_url = "http://127.0.0.1:9/v1".into();
+            c.providers.moderation.enabled = true;
+            c.providers.moderation.base_url = "http://127.0.0.1:9/v1".into();
         },
         Overrides::default(),
     )

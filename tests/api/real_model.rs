@@ -142,12 +142,12 @@ async fn a_real_model_talks_writes_a_story_and_a_story_it_dropped_is_retried_to_
     let base = format!("http://127.0.0.1:{port}/v1");
     let app = spawn_app_with(
         |c| {
-            c.llm = LlmKind::Openai;
-            c.llm_base_url = base.clone();
-            c.llm_model = "smollm2".into();
-            c.narrator = NarratorKind::None;
-            c.provider_retries = 1;
-            c.llm_rewrites = 1;
+            c.providers.llm.kind = LlmKind::Openai;
+            c.providers.llm.base_url = base.clone();
+            c.providers.llm.model = "smollm2".into();
+            c.providers.speech.kind = NarratorKind::None;
+            c.providers.retries = 1;
+            c.providers.llm.rewrites = 1;
         },
         Overrides::default(),
     )

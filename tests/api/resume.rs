@@ -87,7 +87,7 @@ async fn a_reconnect_that_missed_nothing_is_resumed_on_a_fresh_server() {
 
 #[tokio::test]
 async fn a_passivated_conversation_resumes_what_it_sent_and_what_happened_while_it_slept() {
-    let app = spawn_app_with(|c| c.conversation_idle_secs = 1, Overrides::default()).await;
+    let app = spawn_app_with(|c| c.conversation.idle_secs = 1, Overrides::default()).await;
     let user = app.register("ada@example.com").await;
     let (phone, greeting, _) = connect(&app, &user).await;
     let phone_last = greeting["last_seq"].as_u64().unwrap();
@@ -175,7 +175,7 @@ async fn both_ways_of_resuming_end_with_the_session_that_answers() {
 
 #[tokio::test]
 async fn events_pushed_out_of_the_ring_are_owned_up_to() {
-    let app = spawn_app_with(|c| c.conversation_ring_size = 4, Overrides::default()).await;
+    let app = spawn_app_with(|c| c.conversation.ring_size = 4, Overrides::default()).await;
     let user = app.register("ada@example.com").await;
     let seen = talk(&app, &user, "a fox named Ruby").await;
     let missed = talk(&app, &user, "in the forest").await;

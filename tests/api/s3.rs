@@ -54,13 +54,13 @@ async fn media_live_on_s3_compatible_storage() {
     assert!(created.status().is_success(), "bucket created: {}", created.status());
     let app = spawn_app_with(
         |c| {
-            c.media_backend = storymimi::config::MediaBackend::S3;
-            c.s3_bucket = Some("storymimi-media".into());
-            c.s3_region = Some("us-east-1".into());
-            c.s3_endpoint = Some(endpoint.clone());
-            c.s3_access_key_id = Some(Secret::new("test"));
-            c.s3_secret_access_key = Some(Secret::new("test"));
-            c.narrator = storymimi::config::NarratorKind::None;
+            c.storage.backend = storymimi::config::MediaBackend::S3;
+            c.storage.s3_bucket = Some("storymimi-media".into());
+            c.storage.s3_region = Some("us-east-1".into());
+            c.storage.s3_endpoint = Some(endpoint.clone());
+            c.storage.s3_access_key_id = Some(Secret::new("test"));
+            c.storage.s3_secret_access_key = Some(Secret::new("test"));
+            c.providers.speech.kind = storymimi::config::NarratorKind::None;
         },
         Overrides::default(),
     )

@@ -39,13 +39,13 @@ fn table() -> Vec<Row> {
 /// Room for a whole table of requests from one child; pictures one at a time, so a table of
 /// stories leaves the other tests running beside it a core of their own.
 fn roomy(c: &mut Config) {
-    c.narrator = NarratorKind::None;
-    c.image_concurrency = 1;
-    c.max_stories_in_flight_per_user = 1_000;
-    c.max_stories_in_flight = 1_000;
-    c.conversation_turns_per_minute = 100_000;
-    c.ws_rate_per_sec = 1_000.0;
-    c.ws_burst = 1_000;
+    c.providers.speech.kind = NarratorKind::None;
+    c.providers.image.concurrency = 1;
+    c.limits.max_stories_in_flight_per_user = 1_000;
+    c.limits.max_stories_in_flight = 1_000;
+    c.conversation.turns_per_minute = 100_000;
+    c.ws.rate_per_sec = 1_000.0;
+    c.ws.burst = 1_000;
 }
 
 #[tokio::test]
@@ -54,7 +54,7 @@ async fn the_table_on_rest_prompts() {
     let app = spawn_app_with(
         |c| {
             roomy(c);
-            c.builtin_llm_delay_ms = 600_000;
+            c.providers.llm.builtin_delay_ms = 600_000;
         },
         Overrides::default(),
     )

@@ -76,14 +76,14 @@ async fn a_media_store_that_does_not_answer_is_unavailable_and_stories_wait_for_
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let app = spawn_app_with(
         |c| {
-            c.media_backend = MediaBackend::S3;
-            c.s3_bucket = Some("storymimi-media".into());
-            c.s3_region = Some("us-east-1".into());
-            c.s3_endpoint = Some(format!("http://127.0.0.1:{port}"));
-            c.s3_access_key_id = Some(Secret::new("test"));
-            c.s3_secret_access_key = Some(Secret::new("test"));
-            c.narrator = NarratorKind::None;
-            c.storage_retry_ms = 100;
+            c.storage.backend = MediaBackend::S3;
+            c.storage.s3_bucket = Some("storymimi-media".into());
+            c.storage.s3_region = Some("us-east-1".into());
+            c.storage.s3_endpoint = Some(format!("http://127.0.0.1:{port}"));
+            c.storage.s3_access_key_id = Some(Secret::new("test"));
+            c.storage.s3_secret_access_key = Some(Secret::new("test"));
+            c.providers.speech.kind = NarratorKind::None;
+            c.storage.retry_ms = 100;
         },
         Overrides::default(),
     )
@@ -108,7 +108,7 @@ async fn a_media_store_that_does_not_answer_is_unavailable_and_stories_wait_for_
 
 #[tokio::test]
 async fn a_story_whose_stored_rows_are_corrupt_fails_instead_of_waiting_for_ever() {
-    let app = spawn_app_with(|c| c.builtin_llm_delay_ms = 2_000, Overrides::default()).await;
+    let app = spawn_app_with(|c| c.providers.llm.builtin_delay_ms = 2_000, Overrides::default()).await;
     let user = app.register("ada@example.com").await;
     let id = app.create_story(&user, json!({"prompt": "an owl", "num_scenes": 3})).await;
     let (config, data) = app.stop().await; // left unfinished, to be adopted at the next start

@@ -67,8 +67,8 @@ async fn creation_answers_202_with_a_lowercase_status() {
 async fn invalid_requests_get_clear_errors() {
     let app = spawn_app_with(
         |c| {
-            c.max_prompt_chars = 50;
-            c.max_body_bytes = 1024
+            c.limits.max_prompt_chars = 50;
+            c.http.max_body_bytes = 1024
         },
         Overrides::default(),
     )

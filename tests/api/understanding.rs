@@ -95,11 +95,11 @@ async fn app_with(model: Model, timeout_ms: u64) -> (Arc<Model>, crate::helpers:
     let (model, base) = start_model(model).await;
     let app = spawn_app_with(
         |c| {
-            c.llm = LlmKind::Openai;
-            c.llm_base_url = base.clone();
-            c.narrator = NarratorKind::None;
-            c.provider_retries = 0;
-            c.agent_understanding_timeout_ms = timeout_ms;
+            c.providers.llm.kind = LlmKind::Openai;
+            c.providers.llm.base_url = base.clone();
+            c.providers.speech.kind = NarratorKind::None;
+            c.providers.retries = 0;
+            c.conversation.agent_understanding_timeout_ms = timeout_ms;
         },
         Overrides::default(),
     )

@@ -110,9 +110,9 @@ async fn start_model(script: Script) -> (Arc<Model>, String) {
 
 fn through(base: &str) -> impl FnOnce(&mut Config) + '_ {
     move |c: &mut Config| {
-        c.llm = LlmKind::Openai;
-        c.llm_base_url = base.to_owned();
-        c.narrator = NarratorKind::None;
+        c.providers.llm.kind = LlmKind::Openai;
+        c.providers.llm.base_url = base.to_owned();
+        c.providers.speech.kind = NarratorKind::None;
     }
 }
 
@@ -190,8 +190,8 @@ async fn with_the_fail_policy_the_story_fails_with_the_reason_and_a_retry_asks_t
     let app = spawn_app_with(
         |c| {
             through(&base)(c);
-            c.llm_fallback = FallbackPolicy::Fail;
-            c.llm_rewrites = 1;
+            c.providers.llm.fallback = FallbackPolicy::Fail;
+            c.providers.llm.rewrites = 1;
         },
         Overrides::default(),
     )

@@ -116,7 +116,7 @@ async fn the_three_ways_to_authenticate_and_the_rejections() {
 #[tokio::test]
 async fn allowed_origins_are_configurable() {
     let app =
-        spawn_app_with(|c| c.allowed_origins = vec!["https://app.storymimi.example".into()], Overrides::default())
+        spawn_app_with(|c| c.ws.allowed_origins = vec!["https://app.storymimi.example".into()], Overrides::default())
             .await;
     let ada = app.register("ada@example.com").await;
     let url = ws_url(&app, &ada.id);
@@ -147,7 +147,7 @@ async fn protocol_errors_are_events_and_the_connection_stays_open() {
 
 #[tokio::test]
 async fn oversize_messages_close_with_1009_even_when_fragmented() {
-    let app = spawn_app_with(|c| c.ws_max_message_bytes = 1024, Overrides::default()).await;
+    let app = spawn_app_with(|c| c.ws.max_message_bytes = 1024, Overrides::default()).await;
     let user = app.register("ada@example.com").await;
 
     let (mut ws, _, _) = connect(&app, &user).await;
@@ -172,9 +172,9 @@ async fn oversize_messages_close_with_1009_even_when_fragmented() {
 async fn flooding_is_rate_limited_then_closed() {
     let app = spawn_app_with(
         |c| {
-            c.ws_rate_per_sec = 2.0;
-            c.ws_burst = 3;
-            c.ws_max_strikes = 3;
+            c.ws.rate_per_sec = 2.0;
+            c.ws.burst = 3;
+            c.ws.max_strikes = 3;
         },
         Overrides::default(),
     )
@@ -230,7 +230,7 @@ async fn stories_created_over_rest_stream_to_open_sockets() {
 
 #[tokio::test]
 async fn cancel_stops_a_streaming_reply() {
-    let app = spawn_app_with(|c| c.agent_delta_delay_ms = 100, Overrides::default()).await;
+    let app = spawn_app_with(|c| c.conversation.agent_delta_delay_ms = 100, Overrides::default()).await;
     let user = app.register("ada@example.com").await;
     let (mut ws, _, _) = connect(&app, &user).await;
     ws.say("hello").await;
@@ -246,7 +246,7 @@ async fn cancel_stops_a_streaming_reply() {
 
 #[tokio::test]
 async fn a_passivated_conversation_comes_back_with_its_draft() {
-    let app = spawn_app_with(|c| c.conversation_idle_secs = 1, Overrides::default()).await;
+    let app = spawn_app_with(|c| c.conversation.idle_secs = 1, Overrides::default()).await;
     let user = app.register("ada@example.com").await;
     let (mut ws, _, _) = connect(&app, &user).await;
     ws.say("a unicorn called Luna in the forest").await;
@@ -271,10 +271,10 @@ async fn a_passivated_conversation_comes_back_with_its_draft() {
 async fn a_slow_consumer_is_disconnected_while_others_keep_working() {
     let app = spawn_app_with(
         |c| {
-            c.ws_outbound_queue = 64;
-            c.ws_write_timeout_secs = 1;
-            c.ws_rate_per_sec = 100_000.0;
-            c.ws_burst = 100_000;
+            c.ws.outbound_queue = 64;
+            c.ws.write_timeout_secs = 1;
+            c.ws.rate_per_sec = 100_000.0;
+            c.ws.burst = 100_000;
         },
         Overrides::default(),
     )
@@ -382,8 +382,8 @@ async fn conversation_history_keeps_what_the_child_said() {
 async fn a_silent_peer_is_closed_after_the_idle_timeout() {
     let app = spawn_app_with(
         |c| {
-            c.ws_ping_interval_secs = 1;
-            c.ws_idle_timeout_secs = 2;
+            c.ws.ping_interval_secs = 1;
+            c.ws.idle_timeout_secs = 2;
         },
         Overrides::default(),
     )
@@ -472,7 +472,7 @@ async fn a_crashed_conversation_closes_every_socket_with_1011_and_comes_back_wit
 /// rehydrated from the database after it was passivated.
 #[tokio::test]
 async fn a_resent_message_counts_once() {
-    let app = spawn_app_with(|c| c.conversation_idle_secs = 1, Overrides::default()).await;
+    let app = spawn_app_with(|c| c.conversation.idle_secs = 1, Overrides::default()).await;
     let user = app.register("ada@example.com").await;
     let (mut ws, _, _) = connect(&app, &user).await;
     let message = json!({"type": "user_message", "content": "a brave dragon called Pip", "client_id": "m1"});

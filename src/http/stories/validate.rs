@@ -1,7 +1,7 @@
 //! Parsing a story request into a `StorySpec`: every limit explicit, every refusal a clear 422.
 
 use crate::auth::AuthUser;
-use crate::config::Config;
+use crate::config::Limits;
 use crate::error::{ApiError, ApiResult};
 use actors::model::{SpecRequest, StorySpec, Style, UserId};
 use actors::requirements;
@@ -31,13 +31,13 @@ impl CreateStoryRequest {
     /// The spec this request asks for: what it says, else what its prompt says, else the
     /// defaults. Said outright, a value out of range is an error; read from the prompt, it is
     /// ignored ("I'm 40" is not an age we write for).
-    pub fn validate(self, caller: AuthUser, config: &Config) -> ApiResult<StorySpec> {
+    pub fn validate(self, caller: AuthUser, limits: &Limits) -> ApiResult<StorySpec> {
         if let Some(user) = self.user_id {
             caller.must_be(user)?;
         }
-        let limits = config.spec_limits();
+        let limits = limits.spec_limits();
         // A prompt over the limit is refused below: not worth reading first.
-        let within = self.prompt.chars().count() <= config.max_prompt_chars;
+        let within = self.prompt.chars().count() <= limits.max_prompt_chars;
         let heard = if within { requirements::request_from(&self.prompt) } else { SpecRequest::default() };
         let style = match self.style.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(s) => Some(s.parse::<Style>().map_err(|e| ApiError::validation("style", e.0))?),
@@ -77,7 +77,7 @@ mod tests {
     fn defaults_are_read_from_the_prompt() {
         let caller = AuthUser(UserId::new());
         let spec = request("a bedtime story in four parts about a sleepy owl, I'm 4")
-            .validate(caller, &Config::default())
+            .validate(caller, &Limits::default())
             .unwrap();
         assert_eq!(
             (spec.style, spec.num_scenes.get(), spec.age.get(), spec.language.as_str()),
@@ -89,8 +89,8 @@ mod tests {
     #[test]
     fn limits_are_enforced() {
         let caller = AuthUser(UserId::new());
-        let config = Config { max_prompt_chars: 10, ..Config::default() };
-        let err = |r: CreateStoryRequest| match r.validate(caller, &config) {
+        let limits = Limits { max_prompt_chars: 10, ..Limits::default() };
+        let err = |r: CreateStoryRequest| match r.validate(caller, &limits) {
             Err(ApiError::Validation { field, .. }) => field,
             other => panic!("expected a validation error, got {other:?}"),
         };
@@ -112,10 +112,10 @@ mod tests {
             language in proptest::option::of(".{0,40}"),
         ) {
             let request = CreateStoryRequest { title, prompt, style, num_scenes, user_id: None, age, language };
-            let config = Config::default();
-            if let Ok(spec) = request.validate(AuthUser(UserId::new()), &config) {
-                proptest::prop_assert!((1..=config.max_scenes).contains(&spec.num_scenes.get()));
-                proptest::prop_assert!(spec.prompt.chars().count() <= config.max_prompt_chars);
+            let limits = Limits::default();
+            if let Ok(spec) = request.validate(AuthUser(UserId::new()), &limits) {
+                proptest::prop_assert!((1..=limits.max_scenes).contains(&spec.num_scenes.get()));
+                proptest::prop_assert!(spec.prompt.chars().count() <= limits.max_prompt_chars);
             }
         }
     }
