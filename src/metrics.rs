@@ -6,9 +6,11 @@
 mod capacity;
 mod latency;
 mod process;
+mod register;
 
 pub use capacity::Capacity;
 pub use latency::Latencies;
+use register::{Registrar, unregistered_counter, unregistered_float_gauge};
 
 use actors::model::{Scene, Stage, StoryId, StoryStatus};
 use actors::ports::{ActorKind, Concern, Observer, ProviderError, Reason};
@@ -16,8 +18,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus::{
-    Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Gauge, Histogram, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Registry, TextEncoder,
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -72,214 +73,97 @@ pub struct Metrics {
     pub replica_sync_errors: IntCounter,
 }
 
+/// Buckets of the request and call latencies.
+const HTTP_BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+const STORY_BUCKETS: [f64; 11] = [0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0];
+const FANOUT_BUCKETS: [f64; 10] = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1];
+const PROVIDER_BUCKETS: [f64; 12] = [0.005, 0.025, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0];
+const BATCH_BUCKETS: [f64; 9] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
+
 impl Metrics {
+    /// Every metric, one per line: its field, its name and help, its labels.
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new_custom(Some("storymimi".into()), None)?;
-        let http_requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "HTTP requests by route, method and status"),
-            &["method", "route", "status"],
-        )?;
-        let http_duration = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by route")
-                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
-            &["method", "route"],
-        )?;
-        let story_transitions = IntCounterVec::new(
-            Opts::new("story_status_transitions_total", "Stories entering each status"),
-            &["status"],
-        )?;
-        let story_duration = HistogramVec::new(
-            HistogramOpts::new(
-                "story_generation_duration_seconds",
-                "Time a story actor spent until the story finished",
-            )
-            .buckets(vec![0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0]),
-            &["outcome"],
-        )?;
-        let scenes_written = IntCounter::new("scenes_written_total", "Scenes persisted")?;
-        let actors_alive = IntGaugeVec::new(Opts::new("actors_alive", "Live actors by kind"), &["kind"])?;
-        let ws_connections = IntGauge::new("ws_connections", "Open WebSocket connections")?;
-        let narrator_available = IntGauge::new("narrator_available", "1 when narration works on this machine")?;
-        let media_requests =
-            IntCounterVec::new(Opts::new("media_requests_total", "GET /media requests by status"), &["status"])?;
-        let media_bytes = IntCounter::new("media_bytes_served_total", "Media bytes sent")?;
-        let cache_lookups = IntCounterVec::new(
-            Opts::new("cache_lookups_total", "Hot cache lookups by cache and result"),
-            &["cache", "result"],
-        )?;
-        registry.register(Box::new(narrator_available.clone()))?;
-        registry.register(Box::new(media_requests.clone()))?;
-        registry.register(Box::new(media_bytes.clone()))?;
-        registry.register(Box::new(cache_lookups.clone()))?;
-        let ws_messages_in =
-            IntCounterVec::new(Opts::new("ws_messages_in_total", "Client messages accepted, by type"), &["type"])?;
-        let ws_messages_out =
-            IntCounterVec::new(Opts::new("ws_messages_out_total", "Events queued to sockets, by type"), &["type"])?;
-        let ws_rejected =
-            IntCounterVec::new(Opts::new("ws_frames_rejected_total", "Client frames refused, by reason"), &["reason"])?;
-        let ws_dropped =
-            IntCounter::new("ws_outbound_dropped_total", "Slow clients disconnected: outbound queue full")?;
-        let ws_fanout = Histogram::with_opts(
-            HistogramOpts::new(
-                "ws_fanout_seconds",
-                "From a story event to its being queued on every socket of the owner",
-            )
-            .buckets(vec![0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1]),
-        )?;
-        let provider_calls = HistogramVec::new(
-            HistogramOpts::new("provider_call_duration_seconds", "Provider call attempts by provider and call")
-                .buckets(vec![0.005, 0.025, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0]),
-            &["provider", "call"],
-        )?;
-        let provider_errors = IntCounterVec::new(
-            Opts::new("provider_errors_total", "Failed provider call attempts by provider, call and kind"),
-            &["provider", "call", "kind"],
-        )?;
-        let provider_retries = IntCounterVec::new(
-            Opts::new("provider_retries_total", "Provider calls made again, by call and reason"),
-            &["call", "reason"],
-        )?;
-        let provider_fallbacks = IntCounterVec::new(
-            Opts::new(
-                "provider_fallbacks_total",
-                "Model text given up on and written by the offline storyteller (or the builtin agent), by call and reason",
-            ),
-            &["call", "reason"],
-        )?;
-        registry.register(Box::new(provider_retries.clone()))?;
-        registry.register(Box::new(provider_fallbacks.clone()))?;
-        // The series that can happen exist from the start, so rates and ratios have data before
-        // the first fallback. Plans and scenes fall back for what the model wrote (a provider
-        // error fails the story instead); the agent's replies also for errors and timeouts.
-        for reason in Reason::ALL {
-            if !matches!(reason, Reason::Error | Reason::Timeout) {
-                provider_fallbacks.with_label_values(&["plan", reason.as_str()]);
-                provider_fallbacks.with_label_values(&["scene", reason.as_str()]);
-            }
-        }
-        for reason in [Reason::Error, Reason::Timeout, Reason::Unsafe, Reason::Length] {
-            provider_fallbacks.with_label_values(&["reply", reason.as_str()]);
-        }
-        let safety_flags = IntCounterVec::new(
-            Opts::new("safety_flags_total", "Texts held back by the safety check, by path and concern"),
-            &["path", "concern"],
-        )?;
-        registry.register(Box::new(safety_flags.clone()))?;
-        let llm_tokens =
-            IntCounterVec::new(Opts::new("llm_tokens_total", "Tokens generated by text models"), &["provider"])?;
-        registry.register(Box::new(llm_tokens.clone()))?;
-        let moderation_unavailable = IntCounter::new(
-            "moderation_unavailable_total",
-            "Moderation checks that could not be made; the builtin lists decided alone",
-        )?;
-        registry.register(Box::new(moderation_unavailable.clone()))?;
-        let moderation_timeouts = IntCounter::new(
-            "moderation_timeouts_total",
-            "Moderation checks that did not answer within moderation_timeout_ms; the builtin lists decided alone",
-        )?;
-        registry.register(Box::new(moderation_timeouts.clone()))?;
-        let understanding = IntCounterVec::new(
-            Opts::new("agent_understanding_total", "Children's turns a model was asked to read, by what came of it"),
-            &["outcome"],
-        )?;
-        registry.register(Box::new(understanding.clone()))?;
-        let connections_refused =
-            IntCounter::new("http_connections_refused_total", "Connections refused over the connection cap")?;
-        let accept_errors = IntCounter::new("http_accept_errors_total", "Failed accepts (the loop backs off)")?;
-        registry.register(Box::new(connections_refused.clone()))?;
-        registry.register(Box::new(accept_errors.clone()))?;
-        let auth_throttled = IntCounterVec::new(
-            Opts::new("auth_throttled_total", "Sign-in and sign-up attempts refused (429), by endpoint and scope"),
-            &["endpoint", "scope"],
-        )?;
-        let password_hash_busy = IntCounter::new(
-            "password_hash_busy_total",
-            "Password checks turned away (503): all workers and the queue busy",
-        )?;
-        registry.register(Box::new(auth_throttled.clone()))?;
-        registry.register(Box::new(password_hash_busy.clone()))?;
-        let media_orphans_removed =
-            IntCounter::new("media_orphans_removed_total", "Media files removed because nothing referred to them")?;
-        registry.register(Box::new(media_orphans_removed.clone()))?;
-        let turns_per_commit = Histogram::with_opts(
-            HistogramOpts::new(
-                "db_turns_per_commit",
-                "Conversation turns (and stored understandings) written by each group commit",
-            )
-            .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]),
-        )?;
-        registry.register(Box::new(turns_per_commit.clone()))?;
-        let replica_sync_age = Gauge::new(
-            "db_replica_sync_age_seconds",
-            "Seconds since the database replica last synced with its primary (since start-up before the first sync)",
-        )?;
-        let replica_sync_errors =
-            IntCounter::new("db_replica_sync_errors_total", "Syncs of the database replica that failed or timed out")?;
-        registry.register(Box::new(provider_calls.clone()))?;
-        registry.register(Box::new(provider_errors.clone()))?;
-        for c in [&ws_messages_in, &ws_messages_out, &ws_rejected] {
-            registry.register(Box::new(c.clone()))?;
-        }
-        registry.register(Box::new(ws_connections.clone()))?;
-        registry.register(Box::new(ws_dropped.clone()))?;
-        registry.register(Box::new(ws_fanout.clone()))?;
-        registry.register(Box::new(http_requests.clone()))?;
-        registry.register(Box::new(http_duration.clone()))?;
-        registry.register(Box::new(story_transitions.clone()))?;
-        registry.register(Box::new(story_duration.clone()))?;
-        registry.register(Box::new(scenes_written.clone()))?;
-        registry.register(Box::new(actors_alive.clone()))?;
-        // Series that exist from the start, so alerts and rates see their first increment.
-        for status in [StoryStatus::Pending, StoryStatus::Processing, StoryStatus::Completed, StoryStatus::Failed] {
-            story_transitions.with_label_values(&[status.as_str()]);
-        }
-        for kind in ["root", "story_supervisor", "story", "conversation_supervisor", "conversation", "connection"] {
-            actors_alive.with_label_values(&[kind]);
-        }
-        for (endpoint, scope) in [("login", "address"), ("login", "account"), ("register", "address")] {
-            auth_throttled.with_label_values(&[endpoint, scope]);
-        }
-        process::register(&registry)?;
-        Ok(Self {
-            capacity: Capacity::register(&registry)?,
-            latency: Latencies::register(&registry)?,
-            registry,
-            http_requests,
-            http_duration,
-            story_transitions,
-            story_duration,
-            scenes_written,
-            actors_alive,
-            ws_connections,
-            narrator_available,
-            media_requests,
-            media_bytes,
+        let r = Registrar(&registry);
+        let cache_lookups =
+            r.counters("cache_lookups_total", "Hot cache lookups by cache and result", &["cache", "result"])?;
+        let metrics = Self {
+            http_requests: r.counters("http_requests_total", "HTTP requests by route, method and status", &["method", "route", "status"])?,
+            http_duration: r.histograms("http_request_duration_seconds", "HTTP request latency by route", &HTTP_BUCKETS, &["method", "route"])?,
+            story_transitions: r.counters("story_status_transitions_total", "Stories entering each status", &["status"])?,
+            story_duration: r.histograms("story_generation_duration_seconds", "Time a story actor spent until the story finished", &STORY_BUCKETS, &["outcome"])?,
+            scenes_written: r.counter("scenes_written_total", "Scenes persisted")?,
+            actors_alive: r.gauges("actors_alive", "Live actors by kind", &["kind"])?,
+            ws_connections: r.gauge("ws_connections", "Open WebSocket connections")?,
+            narrator_available: r.gauge("narrator_available", "1 when narration works on this machine")?,
+            media_requests: r.counters("media_requests_total", "GET /media requests by status", &["status"])?,
+            media_bytes: r.counter("media_bytes_served_total", "Media bytes sent")?,
             story_cache_hits: cache_lookups.with_label_values(&["story", "hit"]),
             story_cache_misses: cache_lookups.with_label_values(&["story", "miss"]),
             cache_lookups,
-            ws_messages_in,
-            ws_messages_out,
-            ws_rejected,
-            ws_dropped,
-            ws_fanout,
-            provider_calls,
-            provider_errors,
-            provider_retries,
-            provider_fallbacks,
-            safety_flags,
-            llm_tokens,
-            moderation_unavailable,
-            moderation_timeouts,
-            understanding,
-            connections_refused,
-            accept_errors,
-            auth_throttled,
-            password_hash_busy,
-            media_orphans_removed,
-            turns_per_commit,
-            replica_sync_age,
-            replica_sync_errors,
-        })
+            ws_messages_in: r.counters("ws_messages_in_total", "Client messages accepted, by type", &["type"])?,
+            ws_messages_out: r.counters("ws_messages_out_total", "Events queued to sockets, by type", &["type"])?,
+            ws_rejected: r.counters("ws_frames_rejected_total", "Client frames refused, by reason", &["reason"])?,
+            ws_dropped: r.counter("ws_outbound_dropped_total", "Slow clients disconnected: outbound queue full")?,
+            ws_fanout: r.histogram("ws_fanout_seconds", "From a story event to its being queued on every socket of the owner", &FANOUT_BUCKETS)?,
+            provider_calls: r.histograms("provider_call_duration_seconds", "Provider call attempts by provider and call", &PROVIDER_BUCKETS, &["provider", "call"])?,
+            provider_errors: r.counters("provider_errors_total", "Failed provider call attempts by provider, call and kind", &["provider", "call", "kind"])?,
+            provider_retries: r.counters("provider_retries_total", "Provider calls made again, by call and reason", &["call", "reason"])?,
+            provider_fallbacks: r.counters(
+                "provider_fallbacks_total",
+                "Model text given up on and written by the offline storyteller (or the builtin agent), by call and reason",
+                &["call", "reason"],
+            )?,
+            safety_flags: r.counters("safety_flags_total", "Texts held back by the safety check, by path and concern", &["path", "concern"])?,
+            llm_tokens: r.counters("llm_tokens_total", "Tokens generated by text models", &["provider"])?,
+            moderation_unavailable: r.counter("moderation_unavailable_total", "Moderation checks that could not be made; the builtin lists decided alone")?,
+            moderation_timeouts: r.counter(
+                "moderation_timeouts_total",
+                "Moderation checks that did not answer within moderation_timeout_ms; the builtin lists decided alone",
+            )?,
+            understanding: r.counters("agent_understanding_total", "Children's turns a model was asked to read, by what came of it", &["outcome"])?,
+            connections_refused: r.counter("http_connections_refused_total", "Connections refused over the connection cap")?,
+            accept_errors: r.counter("http_accept_errors_total", "Failed accepts (the loop backs off)")?,
+            auth_throttled: r.counters("auth_throttled_total", "Sign-in and sign-up attempts refused (429), by endpoint and scope", &["endpoint", "scope"])?,
+            password_hash_busy: r.counter("password_hash_busy_total", "Password checks turned away (503): all workers and the queue busy")?,
+            media_orphans_removed: r.counter("media_orphans_removed_total", "Media files removed because nothing referred to them")?,
+            turns_per_commit: r.histogram("db_turns_per_commit", "Conversation turns (and stored understandings) written by each group commit", &BATCH_BUCKETS)?,
+            capacity: Capacity::register(&r)?,
+            latency: Latencies::register(&r)?,
+            replica_sync_age: unregistered_float_gauge(
+                "db_replica_sync_age_seconds",
+                "Seconds since the database replica last synced with its primary (since start-up before the first sync)",
+            )?,
+            replica_sync_errors: unregistered_counter("db_replica_sync_errors_total", "Syncs of the database replica that failed or timed out")?,
+            registry: registry.clone(),
+        };
+        process::register(&registry)?;
+        metrics.start_series();
+        Ok(metrics)
+    }
+
+    /// Series that exist from the start, so alerts, rates and ratios see their first increment.
+    fn start_series(&self) {
+        for status in [StoryStatus::Pending, StoryStatus::Processing, StoryStatus::Completed, StoryStatus::Failed] {
+            self.story_transitions.with_label_values(&[status.as_str()]);
+        }
+        for kind in ["root", "story_supervisor", "story", "conversation_supervisor", "conversation", "connection"] {
+            self.actors_alive.with_label_values(&[kind]);
+        }
+        for (endpoint, scope) in [("login", "address"), ("login", "account"), ("register", "address")] {
+            self.auth_throttled.with_label_values(&[endpoint, scope]);
+        }
+        // Plans and scenes fall back for what the model wrote (a provider error fails the story
+        // instead); the agent's replies also for errors and timeouts.
+        for reason in Reason::ALL {
+            if !matches!(reason, Reason::Error | Reason::Timeout) {
+                self.provider_fallbacks.with_label_values(&["plan", reason.as_str()]);
+                self.provider_fallbacks.with_label_values(&["scene", reason.as_str()]);
+            }
+        }
+        for reason in [Reason::Error, Reason::Timeout, Reason::Unsafe, Reason::Length] {
+            self.provider_fallbacks.with_label_values(&["reply", reason.as_str()]);
+        }
     }
 
     /// Show the replica's metrics (the database is an embedded replica).

@@ -2,8 +2,9 @@
 //! memory), so an alert can say "80 % of the cap" whatever the cap is configured to, and the
 //! stories still being written, read from the database at each scrape.
 
+use super::Registrar;
 use crate::db::UnfinishedStage;
-use prometheus::{GaugeVec, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{GaugeVec, IntGauge, IntGaugeVec};
 
 /// The stages of a story that is not finished yet (`pending` or `processing`).
 pub const UNFINISHED_STAGES: [&str; 5] = ["queued", "planning", "writing", "illustrating", "narrating"];
@@ -24,47 +25,31 @@ pub struct Capacity {
 }
 
 impl Capacity {
-    pub fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
-        let gauge = |name: &str, help: &str| -> Result<IntGauge, prometheus::Error> {
-            let g = IntGauge::new(name, help)?;
-            registry.register(Box::new(g.clone()))?;
-            Ok(g)
-        };
-        let stories_unfinished = IntGaugeVec::new(
-            Opts::new("stories_unfinished", "Stories pending or being written, by stage (the whole database)"),
-            &["stage"],
-        )?;
-        let story_stall = GaugeVec::new(
-            Opts::new(
-                "story_stall_seconds",
-                "Seconds since the least recently progressed unfinished story in each stage last made progress \
-                 (a stage, plan, scene or cover stored)",
-            ),
-            &["stage"],
-        )?;
-        registry.register(Box::new(stories_unfinished.clone()))?;
-        registry.register(Box::new(story_stall.clone()))?;
+    pub fn register(r: &Registrar) -> Result<Self, prometheus::Error> {
         let capacity = Self {
-            http_connections: gauge("http_connections", "Open HTTP connections, WebSockets included")?,
-            http_connections_limit: gauge(
-                "http_connections_limit",
-                "Open connections allowed (STORYMIMI_HTTP_MAX_CONNECTIONS)",
-            )?,
-            password_hash_slots_used: gauge("password_hash_slots_used", "Password checks running or waiting")?,
-            password_hash_slots: gauge(
-                "password_hash_slots",
-                "Password checks that may run or wait at once (workers + queue)",
-            )?,
-            stories_in_flight_limit: gauge(
+            http_connections: r.gauge("http_connections", "Open HTTP connections, WebSockets included")?,
+            http_connections_limit: r
+                .gauge("http_connections_limit", "Open connections allowed (STORYMIMI_HTTP_MAX_CONNECTIONS)")?,
+            password_hash_slots_used: r.gauge("password_hash_slots_used", "Password checks running or waiting")?,
+            password_hash_slots: r
+                .gauge("password_hash_slots", "Password checks that may run or wait at once (workers + queue)")?,
+            stories_in_flight_limit: r.gauge(
                 "stories_in_flight_limit",
                 "Stories that may be pending or written at once (STORYMIMI_MAX_STORIES_IN_FLIGHT)",
             )?,
-            stories_unfinished,
-            story_stall,
-            memory_limit: gauge(
-                "memory_limit_bytes",
-                "Memory this process may use: its cgroup limit, else the machine's",
+            stories_unfinished: r.gauges(
+                "stories_unfinished",
+                "Stories pending or being written, by stage (the whole database)",
+                &["stage"],
             )?,
+            story_stall: r.float_gauges(
+                "story_stall_seconds",
+                "Seconds since the least recently progressed unfinished story in each stage last made progress \
+                 (a stage, plan, scene or cover stored)",
+                &["stage"],
+            )?,
+            memory_limit: r
+                .gauge("memory_limit_bytes", "Memory this process may use: its cgroup limit, else the machine's")?,
         };
         capacity.set_unfinished(&[]);
         if let Some(limit) = memory_limit() {
@@ -131,7 +116,7 @@ mod tests {
 
     #[test]
     fn stages_without_stories_read_zero_and_others_their_row() {
-        let capacity = Capacity::register(&Registry::new()).unwrap();
+        let capacity = Capacity::register(&Registrar(&prometheus::Registry::new())).unwrap();
         capacity.set_unfinished(&[UnfinishedStage { stage: "writing".into(), stories: 2, stalled_secs: 42.5 }]);
         assert_eq!(capacity.stall("writing"), (2, 42.5));
         assert_eq!(capacity.stall("queued"), (0, 0.0));

@@ -1,8 +1,9 @@
 //! Latencies a family feels (the first scene of a story, the agent's first words) and those
 //! behind them (each step of a story, database waits and commits).
 
+use super::Registrar;
 use crate::db::DbTimings;
-use prometheus::{Histogram, HistogramOpts, HistogramVec, Registry};
+use prometheus::{Histogram, HistogramVec};
 
 pub struct Latencies {
     /// One step of a story, from asking to stored, permit waits and retries included.
@@ -16,51 +17,37 @@ pub struct Latencies {
 const DB_BUCKETS: [f64; 12] = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 5.0];
 
 impl Latencies {
-    pub fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
-        let histogram = |name: &str, help: &str, buckets: &[f64]| -> Result<Histogram, prometheus::Error> {
-            let h = Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets.to_vec()))?;
-            registry.register(Box::new(h.clone()))?;
-            Ok(h)
-        };
-        let story_step = HistogramVec::new(
-            HistogramOpts::new(
-                "story_stage_duration_seconds",
-                "One step of a story by stage (planning it, writing a scene, illustrating a picture, narrating a \
-                 scene), from asking to stored: provider permits waited for and retries included",
-            )
-            .buckets(vec![0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0]),
+    pub fn register(r: &Registrar) -> Result<Self, prometheus::Error> {
+        let story_step = r.histograms(
+            "story_stage_duration_seconds",
+            "One step of a story by stage (planning it, writing a scene, illustrating a picture, narrating a \
+             scene), from asking to stored: provider permits waited for and retries included",
+            &[0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0],
             &["stage"],
         )?;
-        registry.register(Box::new(story_step.clone()))?;
         for stage in ["planning", "writing", "illustrating", "narrating"] {
             story_step.with_label_values(&[stage]);
         }
-        let db_wait = HistogramVec::new(
-            HistogramOpts::new(
-                "db_connection_wait_seconds",
-                "Time waiting for a database connection: the single writer, or a reader of the pool",
-            )
-            .buckets(DB_BUCKETS.to_vec()),
+        let db_wait = r.histograms(
+            "db_connection_wait_seconds",
+            "Time waiting for a database connection: the single writer, or a reader of the pool",
+            &DB_BUCKETS,
             &["conn"],
         )?;
-        let db_held = HistogramVec::new(
-            HistogramOpts::new(
-                "db_query_duration_seconds",
-                "Time one database operation held its connection: its statements, and its commit for a write",
-            )
-            .buckets(DB_BUCKETS.to_vec()),
+        let db_held = r.histograms(
+            "db_query_duration_seconds",
+            "Time one database operation held its connection: its statements, and its commit for a write",
+            &DB_BUCKETS,
             &["conn"],
         )?;
-        registry.register(Box::new(db_wait.clone()))?;
-        registry.register(Box::new(db_held.clone()))?;
         Ok(Self {
             story_step,
-            first_scene: histogram(
+            first_scene: r.histogram(
                 "story_first_scene_seconds",
                 "From a story actor starting (a new story, a retry, a resume) to its first scene stored",
                 &[0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0],
             )?,
-            first_words: histogram(
+            first_words: r.histogram(
                 "agent_first_words_seconds",
                 "From a child's message to the agent's first words (the first agent_delta)",
                 &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
@@ -70,7 +57,7 @@ impl Latencies {
                 read_held: db_held.with_label_values(&["read"]),
                 write_wait: db_wait.with_label_values(&["write"]),
                 write_held: db_held.with_label_values(&["write"]),
-                commit: histogram(
+                commit: r.histogram(
                     "db_commit_duration_seconds",
                     "One group commit of conversation turns (a child's message is acknowledged after it)",
                     &DB_BUCKETS,
