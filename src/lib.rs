@@ -8,6 +8,7 @@ pub mod data_lock;
 pub mod db;
 pub mod digest;
 pub mod error;
+pub mod fd_limit;
 pub mod http;
 pub mod media;
 pub mod media_links;

@@ -61,6 +61,7 @@ impl Application {
             );
         }
         let lock = DataDirLock::acquire(&config.data_dir)?;
+        crate::fd_limit::prepare_for(config.http.max_connections);
         let metrics = Arc::new(Metrics::new()?);
         let db = open_database(&config, &metrics).await?;
         db.observe_turns_per_commit(metrics.turns_per_commit.clone());
