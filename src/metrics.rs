@@ -164,6 +164,16 @@ impl Metrics {
         for reason in [Reason::Error, Reason::Timeout, Reason::Unsafe, Reason::Length] {
             self.provider_fallbacks.with_label_values(&["reply", reason.as_str()]);
         }
+        // Retries likewise: a plan or scene is asked again for any reason; a picture or a
+        // narration only after a failed attempt.
+        for reason in Reason::ALL {
+            self.provider_retries.with_label_values(&["plan", reason.as_str()]);
+            self.provider_retries.with_label_values(&["scene", reason.as_str()]);
+        }
+        for reason in [Reason::Error, Reason::Timeout] {
+            self.provider_retries.with_label_values(&["illustrate", reason.as_str()]);
+            self.provider_retries.with_label_values(&["narrate", reason.as_str()]);
+        }
     }
 
     /// Show the replica's metrics (the database is an embedded replica).
