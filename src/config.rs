@@ -181,6 +181,13 @@ impl Config {
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
     }
+
+    /// The longest a graceful shutdown takes: the actor tree's drain (story steps, then the
+    /// conversations keep their rings), then in-flight requests get the grace again. A kill
+    /// timeout shorter than this (`kill_timeout` in fly.toml) may cut a drain short.
+    pub fn drain_bound(&self) -> Duration {
+        actors::root::shutdown_bound(self.shutdown_grace()) + self.shutdown_grace()
+    }
 }
 
 #[cfg(test)]
@@ -285,9 +292,16 @@ mod tests {
             (local.story_cache_ttl(), replica.story_cache_ttl()),
             (Duration::from_secs(300), Duration::from_secs(1))
         );
-        let mut never_syncs = replica;
+        let mut never_syncs = replica.clone();
         never_syncs.db.sync_interval_ms = 0;
         assert!(never_syncs.validate().is_err());
+        // Machines that must share a primary refuse to start without one.
+        let mut required = local;
+        required.db.require_primary = true;
+        assert!(required.validate().unwrap_err().to_string().contains("STORYMIMI_DB_URL"));
+        let mut required_replica = replica;
+        required_replica.db.require_primary = true;
+        assert!(required_replica.validate().is_ok());
     }
 
     #[test]

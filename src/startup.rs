@@ -214,7 +214,10 @@ impl Application {
         }));
         shutdown.await;
         state.draining.begin();
-        tracing::info!("draining: readiness fails and new requests are asked to come back; stopping the actors");
+        tracing::info!(
+            at_most_secs = state.config.drain_bound().as_secs(),
+            "draining: readiness fails and new requests are asked to come back; stopping the actors"
+        );
         state.engine.shutdown().await;
         sweeping.abort();
         let _ = stop_serving.send(());

@@ -79,6 +79,13 @@ pub struct EngineConfig {
 /// keep their rings, after the stories have stopped (their supervisor's wait, and a margin).
 const KEEP_RINGS: Duration = STOP_WAIT.saturating_add(Duration::from_secs(1));
 
+/// The longest [`Engine::shutdown`] takes with this grace for the stories: their steps, then
+/// the conversations keeping their rings, and a second's margin. A process manager's kill
+/// timeout must be longer (see the deploy docs).
+pub fn shutdown_bound(shutdown_grace: Duration) -> Duration {
+    shutdown_grace + KEEP_RINGS + Duration::from_secs(1)
+}
+
 pub struct RootActor;
 
 pub enum RootMessage {
@@ -348,7 +355,7 @@ impl Engine {
     /// Stop the tree: sockets close (going away), in-flight story steps finish (at most the
     /// configured grace), then every conversation keeps its ring.
     pub async fn shutdown(&self) {
-        let bound = self.shutdown_grace + KEEP_RINGS + Duration::from_secs(1);
+        let bound = shutdown_bound(self.shutdown_grace);
         if self.root.stop_and_wait(Some("shutdown".into()), Some(bound)).await.is_err() {
             tracing::warn!("actor tree did not stop within {bound:?}; unfinished stories resume at next start");
             self.root.kill();

@@ -74,6 +74,10 @@ pub struct DbSettings {
     /// The primary's token (a JWT for sqld/Turso); never logged.
     #[serde(rename = "db_auth_token")]
     pub auth_token: Option<Secret>,
+    /// Refuse to start without `db_url`: for machines that must share one database, so a
+    /// missing secret cannot leave one with a database of its own.
+    #[serde(rename = "db_require_primary")]
+    pub require_primary: bool,
     /// Pause between the replica's background syncs.
     #[serde(rename = "db_sync_interval_ms")]
     pub sync_interval_ms: u64,
@@ -92,6 +96,7 @@ impl Default for DbSettings {
             checkpoint_interval_ms: 250,
             url: None,
             auth_token: None,
+            require_primary: false,
             sync_interval_ms: 1000,
             primary_timeout_ms: 5000,
             startup_sync_timeout_secs: 60,
@@ -105,7 +110,13 @@ impl DbSettings {
             return invalid("db_readers and db_checkpoint_interval_ms must be at least 1");
         }
         if self.url.is_none() {
-            return if self.auth_token.is_some() { invalid("db_auth_token is set but db_url is not") } else { Ok(()) };
+            return if self.require_primary {
+                invalid("STORYMIMI_DB_REQUIRE_PRIMARY is set but STORYMIMI_DB_URL is not: name the database primary")
+            } else if self.auth_token.is_some() {
+                invalid("db_auth_token is set but db_url is not")
+            } else {
+                Ok(())
+            };
         }
         if !cfg!(feature = "replica") {
             return invalid("db_url needs a build with the `replica` feature (it is on by default)");
