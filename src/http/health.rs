@@ -1,7 +1,10 @@
-//! Liveness, readiness and the Prometheus endpoint; and the drain: from the shutdown signal on,
-//! `/readyz` fails and every other request is told to come back (503 + `Retry-After`) while
-//! the process finishes its work, instead of finding the port closed.
+//! Liveness, readiness (of the service, and of this machine for a proxy's routing) and the
+//! Prometheus endpoint; and the drain: from the shutdown signal on, readiness fails and every
+//! other request is told to come back (503 + `Retry-After`) while the process finishes its
+//! work, instead of finding the port closed.
 
+use crate::config::MediaBackend;
+use crate::db::ReplicaHealth;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::storage_errors::io_kind;
@@ -32,7 +35,7 @@ impl Draining {
 /// `Retry-After` and `Connection: close` while draining: WebSocket upgrades included (before
 /// any upgrade), so clients back off and reconnect to the next process.
 pub async fn refuse_while_draining(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let exempt = matches!(request.uri().path(), "/healthz" | "/readyz" | "/metrics");
+    let exempt = matches!(request.uri().path(), "/healthz" | "/readyz" | "/readyz/machine" | "/metrics");
     if exempt || !state.draining.is_draining() {
         return next.run(request).await;
     }
@@ -47,7 +50,10 @@ pub async fn refuse_while_draining(State(state): State<AppState>, request: Reque
 
 /// Health and readiness; `/metrics` too unless it has a port of its own (`metrics_addr`).
 pub fn router(metrics_here: bool) -> Router<AppState> {
-    let router = Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz));
+    let router = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/readyz/machine", get(machine_readyz));
     if metrics_here { router.route("/metrics", get(metrics)) } else { router }
 }
 
@@ -70,49 +76,132 @@ pub async fn healthz() -> Json<serde_json::Value> {
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "ready"), (status = 503, description = "a dependency is down, or shutting down")))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    if state.draining.is_draining() {
-        let body = json!({ "status": "draining", "reason": "the server is shutting down" });
-        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
-    }
-    let replica = state.db.replica_health();
-    // A replica is ready once it is in sync with its primary; until then it serves reads from
-    // what it has, but writes cannot be made.
-    let database = match (state.db.ping().await, replica.as_ref().and_then(|r| r.problem())) {
-        (Err(e), _) => {
-            tracing::warn!(check = "database", error = ?e, "readiness check failed");
-            Err(format!("the database does not answer ({})", e.kind().as_str()))
-        }
-        (Ok(()), Some(problem)) => Err(problem),
-        (Ok(()), None) => Ok(()),
-    };
-    let media = state.media.check().await.map_err(|e| {
-        tracing::warn!(check = "media", error = ?e, "readiness check failed");
-        format!("the media store does not answer ({})", e.kind().as_str())
-    });
-    let storage = writable(&state.config.data_dir).await.map_err(|e| {
-        tracing::warn!(check = "storage", error = ?e, "readiness check failed");
-        format!("the data volume cannot take writes ({})", io_kind(&e).as_str())
-    });
-    let ok = database.is_ok() && media.is_ok() && storage.is_ok();
-    let word = |r: &Result<(), String>| if r.is_ok() { "ok" } else { "down" };
+    let Some(checks) = Checks::run(&state, true).await else { return draining() };
+    let media = checks.media.clone().unwrap_or(Ok(()));
+    let ok = checks.database().is_ok() && media.is_ok() && checks.storage.is_ok();
     let providers = state.providers.report().await;
-    let reason = [&database, &media, &storage].into_iter().find_map(|r| r.as_ref().err());
+    let reason = [checks.database(), media, checks.storage.clone()].into_iter().find_map(Result::err);
     let mut body = json!({
         "status": if ok { "ready" } else { "unavailable" },
-        "checks": { "database": word(&database), "media": word(&media), "storage": word(&storage) },
+        "checks": checks.words(),
         "reason": reason,
         "narrator": providers["narrator"],
         "providers": providers,
     });
-    if let Some(replica) = replica {
-        // The primary's address and the sync's error stay in the logs (this answers anyone).
-        body["replica"] = json!({
-            "in_sync": replica.in_sync,
-            "ever_synced": replica.ever_synced,
-            "sync_age_seconds": (replica.sync_age.as_secs_f64() * 10.0).round() / 10.0,
-        });
-    }
+    checks.add_replica(&mut body);
     (if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body)).into_response()
+}
+
+/// Whether a proxy should send this machine traffic (Fly's routing check): 503 only for what
+/// another machine would not share: draining, its own database file or replica not answering
+/// (or a replica not synced once since start-up: it may be arbitrarily old), its data volume
+/// full, its local media directory. The database primary, which every machine shares, is
+/// reported (`"status": "degraded"`, with the reason) but answers 200: routing away from one
+/// machine would not help, and routing away from all of them would refuse every family, where
+/// the machines can still serve reads, media and the conversation. An S3 media store, shared
+/// too, is not asked at all (a store that hangs must not slow this check): `/readyz` reports it.
+#[utoipa::path(get, path = "/readyz/machine", tag = "operations",
+    responses((status = 200, description = "this machine can serve (\"degraded\": a shared dependency is down)"),
+        (status = 503, description = "this machine cannot serve, or is shutting down")))]
+pub async fn machine_readyz(State(state): State<AppState>) -> Response {
+    let shared_media = state.config.storage.backend == MediaBackend::S3;
+    let Some(checks) = Checks::run(&state, !shared_media).await else { return draining() };
+    let own = [
+        checks.local.clone(),
+        checks.replica_synced_once(),
+        checks.storage.clone(),
+        checks.media.clone().unwrap_or(Ok(())),
+    ];
+    let (status, code, reason) = match (own.into_iter().find_map(Result::err), checks.primary().err()) {
+        (Some(reason), _) => ("unavailable", StatusCode::SERVICE_UNAVAILABLE, Some(reason)),
+        (None, Some(reason)) => ("degraded", StatusCode::OK, Some(reason)),
+        (None, None) => ("ready", StatusCode::OK, None),
+    };
+    let mut body = json!({ "status": status, "checks": checks.words(), "reason": reason });
+    checks.add_replica(&mut body);
+    (code, Json(body)).into_response()
+}
+
+fn draining() -> Response {
+    let body = json!({ "status": "draining", "reason": "the server is shutting down" });
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+}
+
+/// One look at what readiness depends on; `None` while draining.
+struct Checks {
+    /// The local database file, or the replica's file, answers a query.
+    local: Result<(), String>,
+    replica: Option<ReplicaHealth>,
+    /// `None` when not asked.
+    media: Option<Result<(), String>>,
+    storage: Result<(), String>,
+}
+
+impl Checks {
+    async fn run(state: &AppState, ask_media: bool) -> Option<Self> {
+        if state.draining.is_draining() {
+            return None;
+        }
+        let local = state.db.ping().await.map_err(|e| {
+            tracing::warn!(check = "database", error = ?e, "readiness check failed");
+            format!("the database does not answer ({})", e.kind().as_str())
+        });
+        let media = match ask_media {
+            true => Some(state.media.check().await.map_err(|e| {
+                tracing::warn!(check = "media", error = ?e, "readiness check failed");
+                format!("the media store does not answer ({})", e.kind().as_str())
+            })),
+            false => None,
+        };
+        let storage = writable(&state.config.data_dir).await.map_err(|e| {
+            tracing::warn!(check = "storage", error = ?e, "readiness check failed");
+            format!("the data volume cannot take writes ({})", io_kind(&e).as_str())
+        });
+        Some(Self { local, replica: state.db.replica_health(), media, storage })
+    }
+
+    /// A replica is current once it is in sync with its primary; until then it serves reads
+    /// from what it has, but writes cannot be made.
+    fn primary(&self) -> Result<(), String> {
+        self.replica.as_ref().and_then(ReplicaHealth::problem).map_or(Ok(()), Err)
+    }
+
+    /// The service's database: the file answers and, for a replica, the primary too.
+    fn database(&self) -> Result<(), String> {
+        self.local.clone().and_then(|()| self.primary())
+    }
+
+    fn replica_synced_once(&self) -> Result<(), String> {
+        match &self.replica {
+            Some(replica) if !replica.ever_synced => {
+                Err("the replica has not synced with the database primary since start-up".into())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn words(&self) -> serde_json::Value {
+        let word = |r: &Result<(), String>| if r.is_ok() { "ok" } else { "down" };
+        let mut checks = json!({ "database": word(&self.database()), "storage": word(&self.storage) });
+        if let Some(media) = &self.media {
+            checks["media"] = json!(word(media));
+        }
+        if self.replica.is_some() {
+            checks["primary"] = json!(word(&self.primary()));
+        }
+        checks
+    }
+
+    /// The primary's address and the sync's error stay in the logs (this answers anyone).
+    fn add_replica(&self, body: &mut serde_json::Value) {
+        if let Some(replica) = &self.replica {
+            body["replica"] = json!({
+                "in_sync": replica.in_sync,
+                "ever_synced": replica.ever_synced,
+                "sync_age_seconds": (replica.sync_age.as_secs_f64() * 10.0).round() / 10.0,
+            });
+        }
+    }
 }
 
 /// Room to write in the data directory (the database and local media live there): a small

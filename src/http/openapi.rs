@@ -18,7 +18,7 @@ use utoipa_swagger_ui::SwaggerUi;
         stories::create_story, stories::story_detail, stories::story_status, stories::delete_story,
         stories::retry_story, stories::list_stories, bundle::bundle,
         conversation::history, conversation::add_transcript,
-        health::healthz, health::readyz, health::metrics,
+        health::healthz, health::readyz, health::machine_readyz, health::metrics,
     ),
     modifiers(&BearerAuth, &CommonErrors),
     tags(

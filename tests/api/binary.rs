@@ -34,7 +34,21 @@ pub struct Exited {
 
 /// Start the binary on a random port with `data_dir` and `env` (over production defaults).
 pub fn spawn(data_dir: &Path, env: &[(&str, &str)]) -> Starting {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_storymimi"));
+    spawn_through(None, data_dir, env)
+}
+
+/// As [`spawn`], the binary started by `wrapper` (given the binary's path as its argument), as
+/// the image's entrypoint starts it.
+pub fn spawn_through(wrapper: Option<&Path>, data_dir: &Path, env: &[(&str, &str)]) -> Starting {
+    let binary = env!("CARGO_BIN_EXE_storymimi");
+    let mut command = match wrapper {
+        Some(wrapper) => {
+            let mut command = Command::new(wrapper);
+            command.arg(binary);
+            command
+        }
+        None => Command::new(binary),
+    };
     command
         .env("STORYMIMI_ENV", "production")
         .env("STORYMIMI_JWT_SECRET", SECRET)
@@ -133,7 +147,12 @@ impl Server {
 
     /// `GET /readyz`: the status and the body.
     pub async fn readyz(&self) -> (u16, Value) {
-        let response = self.client.get(format!("{}/readyz", self.base)).send().await.unwrap();
+        self.status_json("/readyz").await
+    }
+
+    /// `GET path` without a token: the status and the JSON body.
+    pub async fn status_json(&self, path: &str) -> (u16, Value) {
+        let response = self.client.get(format!("{}{path}", self.base)).send().await.unwrap();
         (response.status().as_u16(), response.json().await.unwrap())
     }
 

@@ -72,6 +72,10 @@ async fn a_full_disk_pauses_the_service_and_it_resumes_when_space_returns() {
     let ready: Value = ready.json().await.unwrap();
     assert_eq!(ready["checks"]["storage"], "down", "{ready}");
     assert_eq!(ready["reason"], "the data volume cannot take writes (full)", "{ready}");
+    // This machine's own volume: a proxy should route elsewhere.
+    let machine = app.client.get(app.url("/readyz/machine")).send().await.unwrap();
+    assert_eq!(machine.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(machine.json::<Value>().await.unwrap()["reason"], "the data volume cannot take writes (full)");
 
     // SQLite first fills the space its write-ahead log already has, so the first writes may
     // still fit; a write that needs new space answers 503, never 500, and so do the writes

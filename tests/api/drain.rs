@@ -65,6 +65,8 @@ async fn a_sigterm_drain_answers_503_and_the_next_process_replays_what_it_did() 
         let ready = fresh.get(format!("{}/readyz", server.base)).send().await.expect("an answer, not a refusal");
         if ready.status() == StatusCode::SERVICE_UNAVAILABLE {
             assert_eq!(ready.json::<Value>().await.unwrap()["status"], "draining");
+            let machine = fresh.get(format!("{}/readyz/machine", server.base)).send().await.unwrap();
+            assert_eq!(machine.status(), StatusCode::SERVICE_UNAVAILABLE, "the proxy routes away too");
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "readiness still {}", ready.status());

@@ -15,6 +15,12 @@ async fn health_and_readiness() {
     assert_eq!(ready["checks"], json!({"database": "ok", "media": "ok", "storage": "ok"}));
     assert!(ready["reason"].is_null());
     assert!(ready["narrator"]["available"].is_boolean() && ready["narrator"]["detail"].is_string());
+    // The machine check (a proxy's routing) asks no provider: only what this machine has.
+    let machine: Value = app.client.get(app.url("/readyz/machine")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        machine,
+        json!({"status": "ready", "checks": {"database": "ok", "media": "ok", "storage": "ok"}, "reason": null})
+    );
 }
 
 #[tokio::test]

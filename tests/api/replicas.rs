@@ -246,9 +246,15 @@ async fn with_the_primary_down_reads_are_served_writes_refused_and_all_comes_bac
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(body["checks"]["database"], "down", "{body}");
+    assert_eq!(body["checks"]["primary"], "down", "{body}");
     assert!(body["reason"].as_str().unwrap().contains("primary cannot be reached"), "{body}");
     assert_eq!(body["replica"]["in_sync"], false);
     assert!(body["replica"]["sync_age_seconds"].as_f64().unwrap() > 0.0, "{body}");
+    // The machine itself can still serve (reads, the conversation): a proxy keeps routing here.
+    let (status, body) = machine.status_json("/readyz/machine").await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("degraded")), "{body}");
+    assert_eq!(body["checks"]["primary"], "down", "{body}");
+    assert!(body["reason"].as_str().unwrap().contains("primary cannot be reached"), "{body}");
     let metrics = machine.client.get(format!("{}/metrics", machine.base)).send().await.unwrap().text().await.unwrap();
     assert!(crate::helpers::metric_value(&metrics, "storymimi_db_replica_sync_errors_total").unwrap() >= 1.0);
     assert!(crate::helpers::metric_value(&metrics, "storymimi_db_replica_sync_age_seconds").unwrap() > 0.0);
@@ -395,6 +401,10 @@ async fn a_machine_starts_and_serves_reads_while_its_primary_is_down_but_a_new_o
     assert_eq!(machine.get_json("/users/me", &token).await["email"], "ada@example.com");
     let (status, body) = machine.readyz().await;
     assert_eq!(status, 503, "{body}");
+    // Nor routable: its replica may be arbitrarily old, and machines that synced can serve.
+    let (status, body) = machine.status_json("/readyz/machine").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body["reason"].as_str().unwrap().contains("since start-up"), "{body}");
     // A new machine has nothing to serve until its first sync: it says so and stops.
     let empty = tempfile::tempdir().unwrap();
     let refused = start_machine_in(&primary, empty.path(), &quick).listening().err().expect("refused to start");
