@@ -30,6 +30,11 @@ pub struct Primary {
     grpc: u16,
     child: Option<Child>,
     client: reqwest::Client,
+    /// Extra arguments and environment of every (re)start, e.g. its JWT keys.
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    /// The token [`Primary::query`] presents, when the primary checks tokens.
+    pub token: Option<String>,
 }
 
 /// The sqld to test against, or `None` (the caller skips, unless the run requires sqld).
@@ -49,11 +54,19 @@ fn free_port() -> u16 {
 impl Primary {
     /// A new, empty primary, ready; `None` when there is no sqld to run (the test skips).
     pub async fn start() -> Option<Self> {
+        Self::start_with(&[], None).await
+    }
+
+    /// As [`Primary::start`], with extra arguments, and the token its own queries present.
+    pub async fn start_with(args: &[&str], token: Option<&str>) -> Option<Self> {
         let sqld = sqld()?;
         let turn = ONE_AT_A_TIME.lock().await;
         let dir = tempfile::tempdir().unwrap();
         let (http, grpc, client) = (free_port(), free_port(), reqwest::Client::new());
-        let mut primary = Self { _turn: turn, sqld, dir, http, grpc, child: None, client };
+        let args = args.iter().map(|a| a.to_string()).collect();
+        let token = token.map(str::to_owned);
+        let mut primary =
+            Self { _turn: turn, sqld, dir, http, grpc, child: None, client, args, env: Vec::new(), token };
         primary.restart().await;
         Some(primary)
     }
@@ -73,6 +86,8 @@ impl Primary {
             .args(["--http-listen-addr", &format!("127.0.0.1:{}", self.http)])
             .args(["--grpc-listen-addr", &format!("127.0.0.1:{}", self.grpc)])
             .arg("--no-welcome")
+            .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log))
             .spawn()
@@ -118,16 +133,11 @@ impl Primary {
     /// sends it (integers as text, `null` for NULL).
     pub async fn query(&self, sql: &str) -> Vec<Vec<Value>> {
         let body = json!({"requests": [{"type": "execute", "stmt": {"sql": sql}}, {"type": "close"}]});
-        let response: Value = self
-            .client
-            .post(format!("{}/v2/pipeline", self.url()))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let mut request = self.client.post(format!("{}/v2/pipeline", self.url())).json(&body);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response: Value = request.send().await.unwrap().json().await.unwrap();
         let result = &response["results"][0];
         assert_eq!(result["type"], "ok", "{sql}: {response}");
         let rows = result["response"]["result"]["rows"].as_array().unwrap();
