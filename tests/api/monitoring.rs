@@ -4,6 +4,7 @@
 //! blank a panel; every alert has a severity, words with its value, a runbook section, and
 //! promtool cases that fire it and keep it silent. The levels behind the newer alerts move.
 
+mod exposition;
 mod promql;
 
 use crate::cluster::{Primary, start_machines};
@@ -11,6 +12,7 @@ use crate::helpers::{User, metric_sum, metric_value, spawn_app_with};
 use crate::media::fetch;
 use crate::openai::{Chat, fake, openai_everywhere, start_fake};
 use crate::ws_client::connect;
+use exposition::exposition;
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
@@ -39,39 +41,6 @@ fn rules() -> Vec<Yaml> {
 
 fn text<'a>(rule: &'a Yaml, key: &str) -> Option<&'a str> {
     rule[key].as_str()
-}
-
-/// Samples on `/metrics`: name → the label sets of its samples.
-fn exposition(text: &str) -> HashMap<String, Vec<HashMap<String, String>>> {
-    let mut samples: HashMap<String, Vec<HashMap<String, String>>> = HashMap::new();
-    for line in text.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
-        let name_end = line.find(['{', ' ']).unwrap_or(line.len());
-        let mut labels = HashMap::new();
-        if line[name_end..].starts_with('{') {
-            let mut rest = &line[name_end + 1..];
-            while let Some((label, after)) = rest.split_once("=\"") {
-                let mut value = String::new();
-                let mut chars = after.char_indices();
-                let end = loop {
-                    match chars.next().expect("a closed label value") {
-                        (i, '"') => break i,
-                        (_, '\\') => value.push(match chars.next().unwrap().1 {
-                            'n' => '\n',
-                            c => c,
-                        }),
-                        (_, c) => value.push(c),
-                    }
-                };
-                labels.insert(label.trim_start_matches(',').to_owned(), value);
-                rest = &after[end + 1..];
-                if rest.starts_with('}') {
-                    break;
-                }
-            }
-        }
-        samples.entry(line[..name_end].to_owned()).or_default().push(labels);
-    }
-    samples
 }
 
 /// What is wrong with the metrics `expr` (found at `place`) reads: names not exported or
