@@ -133,11 +133,25 @@ impl FromStr for Stage {
 pub struct UnknownValue(pub String);
 
 /// The outline the storyteller produces before writing scenes; persisted so a
-/// resumed story keeps the same plot.
+/// resumed story keeps the same plot and the same look for every character.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StoryPlan {
     pub title: String,
     pub scenes: Vec<ScenePlan>,
+    /// The character sheet, the hero first; empty for stories planned before sheets existed.
+    #[serde(default)]
+    pub characters: Vec<CharacterSheet>,
+}
+
+/// One character as every picture of the story shows them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CharacterSheet {
+    pub name: String,
+    /// What they are: `dragon`, `fox`, `girl`.
+    pub kind: String,
+    /// A short look, stated in these same words in every picture request ("a small green
+    /// dragon with golden wings and a red scarf").
+    pub look: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -2,7 +2,8 @@
 //! `src/` implements them (libSQL store, providers, metrics) and hands them in at start-up.
 
 use crate::model::{
-    Draft, Scene, SceneDraft, Stage, StoryId, StoryPlan, StorySpec, StoryState, StoryStatus, UserId, Writer,
+    CharacterSheet, Draft, Scene, SceneDraft, Stage, StoryId, StoryPlan, StorySpec, StoryState, StoryStatus, UserId,
+    Writer,
 };
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -289,6 +290,22 @@ pub struct IllustrationRequest<'a> {
     pub index: Option<usize>,
     /// The scene's text (the story's title for the cover).
     pub text: &'a str,
+}
+
+impl<'a> IllustrationRequest<'a> {
+    /// The characters in this picture, from the plan's sheet: the hero always, and everyone
+    /// else the scene's text (the title, for the cover) names. Every picture request states
+    /// their looks in the sheet's own words, so the same hero looks the same on every page.
+    pub fn characters(&self) -> Vec<&'a CharacterSheet> {
+        let text = self.text;
+        self.plan
+            .characters
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| *i == 0 || crate::text::names(text, &c.name))
+            .map(|(_, c)| c)
+            .collect()
+    }
 }
 
 #[async_trait]

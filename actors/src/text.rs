@@ -1,6 +1,7 @@
-//! Whole-word phrase search in text padded with spaces (`" a red dragon "`), without building
-//! a `" {phrase} "` string or a searcher per phrase: the agent and the extractor try hundreds
-//! per message.
+//! Small text helpers the core shares: whole-word phrase search in text padded with spaces
+//! (`" a red dragon "`), without building a `" {phrase} "` string or a searcher per phrase (the
+//! agent and the extractor try hundreds per message); names as whole words; where the last
+//! whole sentence of a growing text ends (what streamed text may release).
 
 /// Where `phrase` first occurs in `padded` as whole words: the index of the space before it.
 /// Tried at each word start (after a space) instead of with a substring searcher: building
@@ -22,9 +23,40 @@ pub fn has_phrase(padded: &str, phrase: &str) -> bool {
     find_phrase(padded, phrase).is_some()
 }
 
+/// `name` appears in `text` as whole words, whatever the case (for a name of several words,
+/// its longest word will do: "Captain Sparkle" is "Sparkle" for short).
+pub fn names(text: &str, name: &str) -> bool {
+    let padded = |s: &str| {
+        let s: String = s.to_lowercase().chars().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
+        format!(" {} ", s.split_whitespace().collect::<Vec<_>>().join(" "))
+    };
+    let text = padded(text);
+    let whole = padded(name);
+    if text.contains(&whole) {
+        return true;
+    }
+    let longest = whole.split_whitespace().max_by_key(|w| w.chars().count()).unwrap_or("");
+    longest.chars().count() >= 3 && text.contains(&format!(" {longest} "))
+}
+
+/// Up to the end of the last whole sentence in `text` (a `.`, `!` or `?` followed by a space):
+/// what of a text still being written may be shown.
+pub fn whole_sentences(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    (1..bytes.len()).rev().find(|&i| matches!(bytes[i - 1], b'.' | b'!' | b'?') && bytes[i] == b' ').unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sentences_are_released_whole() {
+        assert_eq!(whole_sentences("Hello there! How are"), "Hello there!".len());
+        assert_eq!(whole_sentences("Hello there"), 0);
+        assert_eq!(whole_sentences("One. Two? Three"), "One. Two?".len());
+        assert_eq!(whole_sentences("Ünïcödé. é"), "Ünïcödé.".len());
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -2,12 +2,13 @@
 
 mod art;
 mod illustrator;
+pub mod looks;
 mod phrases;
 mod rng;
 mod storyteller;
 
 pub use illustrator::BuiltinIllustrator;
-pub use storyteller::Storyteller;
+pub use storyteller::{Storyteller, characters};
 
 /// The builtin plan for a story (what the storyteller would plan), for tests of the other
 /// builtin providers.

@@ -4,6 +4,7 @@
 mod auth;
 mod binary;
 mod capture;
+mod characters;
 mod cluster;
 mod config_names;
 mod crash;

@@ -47,6 +47,8 @@ pub(crate) struct Fake {
     image_urls: bool,
     base: Mutex<String>,
     speech_inputs: Mutex<Vec<String>>,
+    /// The prompt of every image request.
+    image_prompts: Mutex<Vec<String>>,
     /// Agent replies whose stream the client closed before the end.
     replies_dropped: Arc<AtomicU32>,
 }
@@ -104,6 +106,9 @@ fn mp3_for(text: &str) -> Vec<u8> {
     let pcm = providers::audio::Pcm { sample_rate: rate, channels: 1, data: &data };
     providers::audio::encode_mp3(&pcm, 32).unwrap()
 }
+
+/// How the fake model's plans say Ruby looks.
+pub(crate) const RUBY: &str = "a small red fox with golden ears and a green scarf";
 
 /// What happens in each scene of the plans the fake model writes: all different, about Ruby.
 pub(crate) const OUTLINES: [&str; 8] = [
@@ -180,7 +185,10 @@ async fn chat(State(fake): State<Arc<Fake>>, headers: HeaderMap, axum::Json(requ
             let scenes: Vec<Value> = (1..=n)
                 .map(|i| json!({"title": format!("Part {i} of Ruby's day"), "outline": OUTLINES[i - 1]}))
                 .collect();
-            json!({"title": "Ruby and the Secret Meadow", "scenes": scenes}).to_string()
+            json!({"title": "Ruby and the Secret Meadow", "scenes": scenes, "characters": [
+                {"name": "Ruby", "kind": "fox", "look": RUBY},
+                {"name": "Hoot", "kind": "owl", "look": "a round grey owl with a yellow bow"}]})
+            .to_string()
         };
         let answer = json!({"choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
             "usage": {"completion_tokens": 42}});
@@ -208,7 +216,9 @@ async fn chat(State(fake): State<Arc<Fake>>, headers: HeaderMap, axum::Json(requ
 
 async fn images(State(fake): State<Arc<Fake>>, axum::Json(request): axum::Json<Value>) -> Response {
     fake.images.fetch_add(1, Ordering::SeqCst);
-    assert!(request["prompt"].as_str().unwrap().contains("children's book illustration"));
+    let prompt = request["prompt"].as_str().unwrap();
+    assert!(prompt.contains("children's book illustration"));
+    fake.image_prompts.lock().unwrap().push(prompt.to_owned());
     let failure = fake.image_failures.lock().unwrap().pop_front();
     match failure {
         Some(429) => return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "0")], "slow down").into_response(),
@@ -273,6 +283,7 @@ pub(crate) fn fake(chat: Chat) -> Fake {
         image_urls: false,
         base: Mutex::new(String::new()),
         speech_inputs: Mutex::new(Vec::new()),
+        image_prompts: Mutex::new(Vec::new()),
         replies_dropped: Arc::new(AtomicU32::new(0)),
     }
 }
@@ -334,6 +345,13 @@ async fn a_story_through_openai_compatible_apis_survives_their_bad_days() {
     };
     assert_eq!((retried("illustrate"), retried("scene")), (4.0, 1.0), "{metrics}");
     assert_eq!(detail["written_by"], json!({"writer": "model", "model_scenes": [1, 2], "offline_scenes": []}));
+    // The model's character sheet, and every picture asked for with Ruby's look in its words.
+    assert_eq!(detail["characters"][0], json!({"name": "Ruby", "kind": "fox", "look": RUBY}));
+    let prompts = fake.image_prompts.lock().unwrap().clone();
+    assert_eq!(prompts.len(), 7);
+    for prompt in &prompts {
+        assert!(prompt.contains(&format!("Ruby is {RUBY}.")), "{prompt}");
+    }
 
     let ready: Value = fetch(&app, "/readyz").await.json().await.unwrap();
     for capability in ["llm", "illustrator", "narrator"] {
@@ -357,6 +375,11 @@ async fn a_misbehaving_model_still_yields_a_finished_sensible_story() {
     assert_eq!(fake.scenes.load(Ordering::SeqCst), 0);
     let detail: Value = app.get(&format!("/stories/{id}"), &user.token).await.json().await.unwrap();
     assert_eq!(detail["written_by"]["writer"], "offline");
+    // The offline plan's sheet: its hero's look is in every picture request, word for word.
+    let look = detail["characters"][0]["look"].as_str().unwrap();
+    assert_eq!(detail["characters"][0]["name"], "Ruby");
+    let prompts = fake.image_prompts.lock().unwrap().clone();
+    assert!(prompts.len() == 3 && prompts.iter().all(|p| p.contains(&format!("Ruby is {look}."))), "{prompts:?}");
     for scene in detail["scenes"].as_array().unwrap() {
         let text = scene["text"].as_str().unwrap();
         assert!(text.contains("Ruby") && (60..=200).contains(&text.split_whitespace().count()), "{text}");

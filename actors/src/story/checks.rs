@@ -7,6 +7,7 @@
 use crate::model::{StoryPlan, StorySpec};
 use crate::ports::Rejection;
 use crate::requirements;
+pub use crate::text::names;
 
 /// Words a scene should have for a child of `age`: shorter for the youngest.
 pub fn word_range(age: u8) -> (usize, usize) {
@@ -78,7 +79,8 @@ impl SceneRules {
         let titles: Vec<&str> =
             std::iter::once(plan.title.as_str()).chain(plan.scenes.iter().map(|s| s.title.as_str())).collect();
         let outlines: Vec<&str> = plan.scenes.iter().map(|s| s.outline.as_str()).collect();
-        let all = titles.iter().chain(&outlines).copied().collect::<Vec<_>>().join("\n");
+        let looks = plan.characters.iter().flat_map(|c| [c.name.as_str(), c.kind.as_str(), c.look.as_str()]);
+        let all = titles.iter().chain(&outlines).copied().chain(looks).collect::<Vec<_>>().join("\n");
         // A title that is a key of the JSON asked for ("scenes") is the format, not a story.
         let keys = ["title", "scenes", "scene", "outline"];
         if leftover_markup(&all) || titles.iter().any(|t| keys.contains(&t.trim().to_lowercase().as_str())) {
@@ -204,22 +206,6 @@ pub fn first_person(text: &str) -> bool {
     count >= 2
 }
 
-/// `name` appears in `text` as whole words, whatever the case (for a name of several words,
-/// its longest word will do: "Captain Sparkle" is "Sparkle" for short).
-pub fn names(text: &str, name: &str) -> bool {
-    let padded = |s: &str| {
-        let s: String = s.to_lowercase().chars().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
-        format!(" {} ", s.split_whitespace().collect::<Vec<_>>().join(" "))
-    };
-    let text = padded(text);
-    let whole = padded(name);
-    if text.contains(&whole) {
-        return true;
-    }
-    let longest = whole.split_whitespace().max_by_key(|w| w.chars().count()).unwrap_or("");
-    longest.chars().count() >= 3 && text.contains(&format!(" {longest} "))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,22 +277,33 @@ mod tests {
     fn a_plan_is_about_the_hero() {
         let rules = SceneRules::for_story(&spec("a fox named Ruby", 7));
         let scene = |outline: &str| ScenePlan { title: "Morning".into(), outline: outline.into() };
-        let plan =
-            StoryPlan { title: "A Sunny Day".into(), scenes: vec![scene("Ruby wakes up."), scene("She plays.")] };
+        let plan = StoryPlan {
+            title: "A Sunny Day".into(),
+            scenes: vec![scene("Ruby wakes up."), scene("She plays.")],
+            characters: vec![],
+        };
         assert_eq!(rules.check_plan(&plan), Ok(()));
-        let other = StoryPlan { title: "A Sunny Day".into(), scenes: vec![scene("A cat wakes up.")] };
+        let other =
+            StoryPlan { title: "A Sunny Day".into(), scenes: vec![scene("A cat wakes up.")], characters: vec![] };
         assert_eq!(rules.check_plan(&other), Err(Rejection::Hero));
-        let marked = StoryPlan { title: "Ruby ### Day".into(), scenes: vec![scene("Ruby wakes up.")] };
+        let marked =
+            StoryPlan { title: "Ruby ### Day".into(), scenes: vec![scene("Ruby wakes up.")], characters: vec![] };
         assert_eq!(rules.check_plan(&marked), Err(Rejection::Markup));
-        let keyed = StoryPlan { title: "Scenes".into(), scenes: vec![scene("Ruby wakes up.")] };
+        let keyed = StoryPlan { title: "Scenes".into(), scenes: vec![scene("Ruby wakes up.")], characters: vec![] };
         assert_eq!(rules.check_plan(&keyed), Err(Rejection::Markup), "a JSON key for a title");
         let same = vec![
             scene("Ruby is a shy fox who is afraid of the dark."),
             scene("A shy fox who is scared of the dark, Ruby."),
         ];
-        assert_eq!(rules.check_plan(&StoryPlan { title: "Ruby".into(), scenes: same }), Err(Rejection::Loop));
-        let cut =
-            StoryPlan { title: "Ruby's first step is a bunny named Clover, a".into(), scenes: plan.scenes.clone() };
+        assert_eq!(
+            rules.check_plan(&StoryPlan { title: "Ruby".into(), scenes: same, characters: vec![] }),
+            Err(Rejection::Loop)
+        );
+        let cut = StoryPlan {
+            title: "Ruby's first step is a bunny named Clover, a".into(),
+            scenes: plan.scenes.clone(),
+            characters: vec![],
+        };
         assert_eq!(rules.check_plan(&cut), Err(Rejection::Unfinished));
     }
 }

@@ -41,6 +41,19 @@ pub struct StoryDetail {
     /// Who wrote the story; `null` until it is planned (and for stories written before this
     /// was recorded).
     pub written_by: Option<WrittenBy>,
+    /// The character sheet, the hero first: how each character looks in every picture. Empty
+    /// until the story is planned (and for stories planned before sheets existed).
+    pub characters: Vec<CharacterView>,
+}
+
+/// One character of a story: every picture request states `look` in these very words.
+#[derive(Serialize, ToSchema)]
+pub struct CharacterView {
+    pub name: String,
+    /// What they are: `dragon`, `fox`, `girl`…
+    pub kind: String,
+    /// A short look: size, colours, what they wear ("a small teal dragon with a yellow scarf").
+    pub look: String,
 }
 
 /// Who wrote a story: the language model (`model`), the offline storyteller (`offline`), or
@@ -99,7 +112,12 @@ impl StoryDetail {
     /// The one rendering of a story: `link` turns a media key into what the reader fetches
     /// (a capability URL for the API, a path inside the archive for the bundle).
     pub fn new(story: StoryRow, scenes: Vec<Scene>, link: impl Fn(&str) -> String) -> Self {
+        let characters = story.plan.as_ref().map_or_else(Vec::new, |plan| {
+            let sheet = plan.characters.iter();
+            sheet.map(|c| CharacterView { name: c.name.clone(), kind: c.kind.clone(), look: c.look.clone() }).collect()
+        });
         Self {
+            characters,
             written_by: Authorship::of(story.planned_by, &scenes).map(WrittenBy::from),
             title: story.title(),
             story_id: story.id,

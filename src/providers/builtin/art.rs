@@ -3,6 +3,9 @@
 
 use actors::model::Setting;
 
+mod wear;
+pub use wear::accessory;
+
 /// Colours for one character: body, a darker shade, and a lighter belly/face.
 #[derive(Clone, Copy)]
 pub struct Paint<'a> {
@@ -22,6 +25,15 @@ pub enum Family {
     Person { hat: Hat },
     Sea,
     Blob,
+}
+
+/// Something a character wears, drawn in a colour of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accessory {
+    Scarf,
+    Hat,
+    Bow,
+    Crown,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -3,7 +3,8 @@
 //! in the story's setting; the sky follows the time of day and mood of each scene's text, and a
 //! palette follows the style. Deterministic per story and scene.
 
-use super::art::{self, Paint};
+use super::art;
+use super::looks;
 use super::rng::Rng;
 use actors::model::{Setting, Style};
 use actors::ports::{IllustrationRequest, Illustrator, Media, ProviderError};
@@ -30,24 +31,6 @@ impl Illustrator for BuiltinIllustrator {
             .map_err(ProviderError::permanent)?;
         Ok(Media { bytes: png, content_type: "image/png".into() })
     }
-}
-
-/// Hero colours (body, darker, lighter); one per story, chosen by its id.
-const HERO_COLOURS: &[(&str, &str, &str)] = &[
-    ("#e4572e", "#a8391c", "#f6c1ad"),
-    ("#2a9d8f", "#1d6f65", "#b9e4de"),
-    ("#6c5ce7", "#4834b5", "#d3cdfa"),
-    ("#f3a712", "#b67a04", "#fbe2ad"),
-    ("#ff6fb5", "#c94386", "#ffd1e8"),
-    ("#3498db", "#21618c", "#c6e2f5"),
-    ("#8bc34a", "#5a8a26", "#dcedc8"),
-];
-
-const FRIEND_COLOURS: (&str, &str, &str) = ("#a0785a", "#6e4b2a", "#e6d3c3");
-
-/// The hero's colours for a story: the same in every picture of it.
-fn hero_paint(story_seed: u64) -> (&'static str, &'static str, &'static str) {
-    HERO_COLOURS[(story_seed % HERO_COLOURS.len() as u64) as usize]
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -104,12 +87,26 @@ fn compose(request: &IllustrationRequest<'_>) -> String {
     // this scene's text) where the child left it open.
     let asked = &spec.cast;
     let planned = requirements::extract(&outlines);
-    let hero_kind = asked.hero.kind.clone().or(planned.hero.kind).unwrap_or_else(|| "child".into());
-    let friend_kind = asked
-        .companions
-        .first()
-        .and_then(|c| c.kind.clone())
-        .or(planned.companions.first().and_then(|c| c.kind.clone()));
+    // The character sheet says who is in the picture and how they look; a story planned before
+    // sheets existed is drawn from what was asked, the hero in a colour fixed by the story.
+    let in_picture = request.characters();
+    let hero_sheet = in_picture.first();
+    let hero_kind = hero_sheet
+        .map(|c| c.kind.to_lowercase())
+        .or(asked.hero.kind.clone())
+        .or(planned.hero.kind)
+        .unwrap_or_else(|| "child".into());
+    let friend: Option<(String, &str)> = match in_picture.get(1) {
+        Some(sheet) => Some((sheet.kind.to_lowercase(), sheet.look.as_str())),
+        None if request.plan.characters.is_empty() => asked
+            .companions
+            .first()
+            .and_then(|c| c.kind.clone())
+            .or(planned.companions.first().and_then(|c| c.kind.clone()))
+            .filter(|_| request.index.is_some_and(|i| i > 0))
+            .map(|kind| (kind, "")),
+        None => None,
+    };
     let place = asked.place.clone().or(planned.setting).or_else(|| requirements::extract(request.text).setting);
     // A place there is no picture of is drawn as the nearest shape (rolling hills).
     let setting = place.and_then(|p| p.setting());
@@ -154,24 +151,35 @@ fn compose(request: &IllustrationRequest<'_>) -> String {
     if night {
         svg.push_str(r##"<rect width="768" height="512" fill="#0b1a3a" opacity="0.18"/>"##);
     }
-    let (body, dark, light) = hero_paint(seed);
-    let hero = art::hero(art::family(&hero_kind), Paint { body, dark, light });
+    let hero = character(&hero_kind, hero_sheet.map_or("", |c| c.look.as_str()), seed);
     let (x, scale) = match request.index {
         None => (384, 1.35),
         Some(i) => (190 + ((i * 211 + rng.below(60)) % 380), 1.0),
     };
     let facing = if rng.below(2) == 0 { 1.0 } else { -1.0 };
-    if let (Some(kind), Some(_)) = (&friend_kind, request.index.filter(|i| *i > 0)) {
-        let (b, d, l) = FRIEND_COLOURS;
+    if let Some((kind, look)) = &friend {
         let fx = if x > 384 { x - 190 } else { x + 190 };
-        svg.push_str(&format!(
-            r##"<g transform="translate({fx},465) scale(0.62)">{}</g>"##,
-            art::hero(art::family(kind), Paint { body: b, dark: d, light: l })
-        ));
+        // Without a sheet the friend is brown, as before sheets existed.
+        let look = if look.is_empty() { "a brown friend" } else { look };
+        let (drawn, size) = character(kind, look, seed ^ 0xf1e4d);
+        svg.push_str(&format!(r##"<g transform="translate({fx},465) scale({})">{drawn}</g>"##, 0.62 * size));
     }
+    let (hero, size) = hero;
+    let scale = scale * size;
     svg.push_str(&format!(r##"<g transform="translate({x},470) scale({},{scale})">{hero}</g>"##, facing * scale));
     svg.push_str("</svg>");
     svg
+}
+
+/// A character of `kind` drawn as `look` says (colours, size, what they wear), and its scale.
+fn character(kind: &str, look: &str, seed: u64) -> (String, f32) {
+    let family = art::family(kind);
+    let appearance = looks::appearance(look, seed);
+    let mut drawn = art::hero(family, appearance.paint);
+    if let Some((accessory, colour)) = appearance.accessory {
+        drawn.push_str(&art::accessory(family, accessory, colour));
+    }
+    (drawn, appearance.scale)
 }
 
 fn render(svg: &str) -> Result<Vec<u8>, String> {
@@ -209,8 +217,10 @@ mod tests {
             let pixmap = resvg::tiny_skia::Pixmap::decode_png(&media.bytes).unwrap();
             assert_eq!((pixmap.width(), pixmap.height()), (WIDTH, HEIGHT));
             assert!(media.bytes.len() < 200_000, "tens of KB, not megabytes: {}", media.bytes.len());
-            let colour = hero_paint(Rng::seed_of(id.0.as_bytes())).0;
+            let (colour, worn) = looks::colours(&plan.characters[0].look);
             assert!(pixels_of(&media.bytes, colour) > 2_000, "scene {i} shows the hero in {colour}");
+            let worn = worn.expect("the hero wears something");
+            assert!(pixels_of(&media.bytes, worn) > 300, "scene {i} shows what the hero wears, in {worn}");
             images.push(media.bytes);
         }
         assert_ne!(images[0], images[1]);
@@ -224,18 +234,27 @@ mod tests {
 
     #[test]
     fn every_kind_and_setting_renders() {
-        for kind in [
+        let kinds = [
             "dragon", "unicorn", "fox", "cat", "rabbit", "owl", "penguin", "robot", "princess", "wizard", "knight",
             "pirate", "girl", "whale", "ghost",
-        ] {
-            let svg = format!(
-                r##"<svg xmlns="http://www.w3.org/2000/svg" width="300" height="300"><g transform="translate(150,290)">{}</g></svg>"##,
-                art::hero(art::family(kind), Paint { body: "#e4572e", dark: "#a8391c", light: "#f6c1ad" })
-            );
-            assert!(
-                render(&svg.replace("width=\"300\" height=\"300\"", "width=\"768\" height=\"512\"")).is_ok(),
-                "{kind}"
-            );
+        ];
+        let worn = ["scarf", "hat", "bow", "crown"];
+        // Every kind wearing every accessory, on one sheet (STORYMIMI_SAMPLE_DIR keeps it to look at).
+        for (half, kinds) in kinds.chunks(8).enumerate() {
+            let mut sheet = String::new();
+            for (row, wearing) in worn.iter().enumerate() {
+                for (column, kind) in kinds.iter().enumerate() {
+                    let (drawn, _) = character(kind, &format!("a red {kind} with a blue {wearing}"), 0);
+                    let (x, y) = (50 + column as i32 * 95, 120 + row as i32 * 125);
+                    sheet.push_str(&format!(r##"<g transform="translate({x},{y}) scale(0.42)">{drawn}</g>"##));
+                }
+            }
+            let svg =
+                format!(r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}">{sheet}</svg>"##);
+            let png = render(&svg).expect("every kind wears every accessory");
+            if let Ok(dir) = std::env::var("STORYMIMI_SAMPLE_DIR") {
+                std::fs::write(format!("{dir}/wearing-{half}.png"), png).unwrap();
+            }
         }
         for setting in Setting::ALL.iter().copied().map(Some).chain([None]) {
             let svg = format!(

@@ -2,9 +2,11 @@
 //! request. It casts the story (hero, companion, setting, quest) from the child's words, plans
 //! a beginning, middle and end, and fills scene templates. Deterministic per story id.
 
+use super::art::{self, Family, Hat};
+use super::looks;
 use super::phrases::{self, SettingBank, StyleBank};
 use super::rng::Rng;
-use actors::model::{Character, Place, SceneDraft, ScenePlan, Setting, StoryId, StoryPlan, StorySpec};
+use actors::model::{Character, CharacterSheet, Place, SceneDraft, ScenePlan, Setting, StoryId, StoryPlan, StorySpec};
 use actors::ports::{Llm, ProviderError, SceneRequest};
 use actors::requirements::{self, capitalise};
 use async_trait::async_trait;
@@ -77,12 +79,22 @@ struct Cast {
     landmark: &'static str,
     wish: Option<String>,
     style: &'static StyleBank,
+    /// How the hero and the friend look in every picture (the character sheet).
+    hero_look: String,
+    companion_look: String,
+}
+
+/// Whether a kind of character already wears a hat or crown of its own (a knight, a princess).
+fn has_hat(kind: &str) -> bool {
+    matches!(art::family(kind), Family::Person { hat } if hat != Hat::None)
 }
 
 fn cast(story_id: StoryId, spec: &StorySpec) -> Cast {
     let seed = Rng::seed_of(story_id.0.as_bytes());
     let mut rng = Rng::new(seed);
     let asked = &spec.cast;
+    // The colours the child said, in their own words ("a purple dragon").
+    let said = format!("{}. {}", spec.title.as_deref().unwrap_or(""), spec.prompt);
     let style = phrases::STYLES.iter().find(|b| b.style == spec.style).unwrap_or(&phrases::STYLES[0]);
     // Someone the child named without saying what they are is a child ("Hansel", "Dick
     // Whittington"); a kind nobody named is the style's.
@@ -134,7 +146,14 @@ fn cast(story_id: StoryId, spec: &StorySpec) -> Cast {
             (&phrases::ELSEWHERE, noun.clone(), noun)
         }
     };
+    // Looks from the colours the child said, else from the seed; the friend in another colour.
+    let (hero_look, hero_colour) = looks::invent(&kind, looks::asked_colour(&said, &kind), &[], has_hat(&kind), seed);
+    let companion_colour = looks::asked_colour(&said, &companion_kind).filter(|_| companion_kind != kind);
+    let (companion_look, _) =
+        looks::invent(&companion_kind, companion_colour, &[hero_colour], has_hat(&companion_kind), seed ^ 0xc0);
     Cast {
+        hero_look,
+        companion_look,
         seed,
         place,
         where_,
@@ -240,7 +259,21 @@ pub(super) fn plan(story_id: StoryId, spec: &StorySpec) -> StoryPlan {
         let pattern: &str = Rng::new(cast.seed ^ 0x717e).pick_str(&patterns);
         title_case(&fill(pattern, &cast, 0))
     });
-    StoryPlan { title, scenes }
+    let characters = vec![
+        CharacterSheet { name: cast.hero.clone(), kind: cast.kind.clone(), look: cast.hero_look.clone() },
+        CharacterSheet {
+            name: cast.companion.clone(),
+            kind: cast.companion_kind.clone(),
+            look: cast.companion_look.clone(),
+        },
+    ];
+    StoryPlan { title, scenes, characters }
+}
+
+/// The character sheet the offline storyteller would give this story: for a plan that came
+/// without one (a model that did not say how its characters look).
+pub fn characters(story_id: StoryId, spec: &StorySpec) -> Vec<CharacterSheet> {
+    plan(story_id, spec).characters
 }
 
 /// Scene `index` of the story planned as `plan` (its titles are the plan's).

@@ -26,14 +26,20 @@ pub fn image_type(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// What to draw: the style, the characters in the picture each in their sheet's own words
+/// (the same words in every request of the story, so the hero looks the same on every page),
+/// then the scene.
 fn prompt(request: &IllustrationRequest<'_>) -> String {
     let what = match request.index {
         None => format!("The cover of a children's picture book called \"{}\".", request.plan.title),
         Some(_) => request.text.split_inclusive(['.', '!', '?']).take(3).collect::<String>(),
     };
+    let cast: String =
+        request.characters().iter().map(|c| format!(" {} is {}.", c.name, c.look.trim_end_matches('.'))).collect();
+    let cast = if cast.is_empty() { cast } else { format!(" Draw each character exactly so:{cast}") };
     format!(
         "A gentle, colourful children's book illustration in a {style} mood, soft shapes, friendly faces, \
-         no text or letters. {what}",
+         no text or letters.{cast} {what}",
         style = request.spec.style.as_str(),
     )
 }

@@ -5,7 +5,7 @@
 //! decides what happens when the model keeps failing. Nothing here writes offline in its stead.
 
 use super::client::{Endpoint, read_chat_text};
-use super::structured::{first_object, plan_from, scene_text};
+use super::structured::{complete_cast, first_object, plan_from, scene_text};
 use actors::model::{SceneDraft, StoryId, StoryPlan, StorySpec};
 use actors::ports::{Llm, ProviderError, Rejection, SceneRequest};
 use actors::story::checks::SceneRules;
@@ -44,15 +44,21 @@ fn plan_schema(scenes: u8, bounded: bool) -> Value {
         "type": "object", "additionalProperties": false, "required": ["title", "outline"],
         "properties": {"title": text(60), "outline": text(200)}
     }});
+    let mut cast = json!({"type": "array", "items": {
+        "type": "object", "additionalProperties": false, "required": ["name", "kind", "look"],
+        "properties": {"name": text(40), "kind": text(40), "look": text(160)}
+    }});
     if bounded {
         list["minItems"] = json!(scenes);
         list["maxItems"] = json!(scenes);
+        cast["minItems"] = json!(1);
+        cast["maxItems"] = json!(4);
     }
     json!({
         "type": "object",
         "additionalProperties": false,
-        "required": ["title", "scenes"],
-        "properties": {"title": text(60), "scenes": list}
+        "required": ["title", "scenes", "characters"],
+        "properties": {"title": text(60), "scenes": list, "characters": cast}
     })
 }
 
@@ -95,8 +101,11 @@ pub fn plan_messages(spec: &StorySpec, rejected: Option<Rejection>) -> Value {
     let rules = SceneRules::for_story(spec);
     let mut ask = format!(
         "Plan a {style} story in exactly {n} scenes. The child asked for: {prompt}\n\
-         Answer with JSON only: the story's \"title\", and \"scenes\": {n} scenes, each with its own \"title\" \
-         and an \"outline\" that says in one sentence what {hero} does in that scene.",
+         Answer with JSON only: the story's \"title\"; \"scenes\": {n} scenes, each with its own \"title\" \
+         and an \"outline\" that says in one sentence what {hero} does in that scene; and \"characters\": \
+         {hero} first, then anyone else in the story, each with a \"name\", a \"kind\" and a short \"look\" \
+         for the pictures (size, colours and one thing they wear, e.g. \"a small green dragon with golden \
+         wings and a red scarf\").",
         style = spec.style.as_str(),
         n = spec.num_scenes,
         prompt = spec.prompt,
@@ -160,7 +169,7 @@ pub fn plan_body(model: &str, spec: &StorySpec, format: Format, rejected: Option
     let mut body = json!({
         "model": model,
         "messages": plan_messages(spec, rejected),
-        "max_tokens": 120 + 80 * u32::from(spec.num_scenes),
+        "max_tokens": 220 + 80 * u32::from(spec.num_scenes),
         "temperature": 0.7,
     });
     let schema = |bounded| {
@@ -193,7 +202,12 @@ impl OpenAiStoryteller {
     }
 
     /// A plan, asked for in the most structured way this server takes.
-    async fn plan(&self, spec: &StorySpec, rejected: Option<Rejection>) -> Result<StoryPlan, ProviderError> {
+    async fn plan(
+        &self,
+        id: StoryId,
+        spec: &StorySpec,
+        rejected: Option<Rejection>,
+    ) -> Result<StoryPlan, ProviderError> {
         let start = self.plan_format.load(Ordering::Relaxed);
         for (i, format) in FORMATS.into_iter().enumerate().skip(start) {
             let body = plan_body(&self.model, spec, format, rejected);
@@ -209,9 +223,11 @@ impl OpenAiStoryteller {
             };
             self.count(&answer);
             let text = answer["choices"][0]["message"]["content"].as_str().unwrap_or_default();
-            return first_object(text)
+            let mut plan = first_object(text)
                 .and_then(|value| plan_from(&value, spec))
-                .ok_or(ProviderError::rejected(Rejection::Parse));
+                .ok_or(ProviderError::rejected(Rejection::Parse))?;
+            complete_cast(&mut plan, spec, crate::providers::builtin::characters(id, spec));
+            return Ok(plan);
         }
         Err(self.endpoint.error(false, "refused every way of asking for a plan"))
     }
@@ -235,17 +251,17 @@ impl Llm for OpenAiStoryteller {
         "openai"
     }
 
-    async fn plan_story(&self, _: StoryId, spec: &StorySpec) -> Result<StoryPlan, ProviderError> {
-        self.plan(spec, None).await
+    async fn plan_story(&self, id: StoryId, spec: &StorySpec) -> Result<StoryPlan, ProviderError> {
+        self.plan(id, spec, None).await
     }
 
     async fn replan_story(
         &self,
-        _: StoryId,
+        id: StoryId,
         spec: &StorySpec,
         rejected: Rejection,
     ) -> Result<StoryPlan, ProviderError> {
-        self.plan(spec, Some(rejected)).await
+        self.plan(id, spec, Some(rejected)).await
     }
 
     async fn write_scene(&self, request: SceneRequest<'_>) -> Result<SceneDraft, ProviderError> {

@@ -2,9 +2,9 @@
 //! actually usable, and scene text tidied (labels, repeats), cut to its word range at a
 //! sentence end. Whether the result is good enough is for the story's checks to say.
 
-use actors::model::{ScenePlan, StoryPlan, StorySpec};
+use actors::model::{CharacterSheet, ScenePlan, StoryPlan, StorySpec};
 use actors::ports::Rejection;
-use actors::story::checks::{SceneRules, finished, loops, words};
+use actors::story::checks::{SceneRules, finished, loops, names, words};
 use serde_json::Value;
 
 /// The first complete JSON object in `text` (models wrap JSON in prose or code fences).
@@ -63,7 +63,42 @@ pub fn plan_from(value: &Value, spec: &StorySpec) -> Option<StoryPlan> {
         let title = scene["title"].as_str().and_then(|t| sensible(t, 80)).unwrap_or_else(|| format!("Part {}", i + 1));
         scenes.push(ScenePlan { title, outline });
     }
-    (scenes.len() == wanted).then_some(StoryPlan { title, scenes })
+    let characters = value["characters"].as_array().map_or_else(Vec::new, |list| sheets(list));
+    (scenes.len() == wanted).then_some(StoryPlan { title, scenes, characters })
+}
+
+/// The characters a model described, as far as they make sense: a name, a kind and a look
+/// each, at most six.
+fn sheets(list: &[Value]) -> Vec<CharacterSheet> {
+    let field = |c: &Value, keys: &[&str], max| keys.iter().find_map(|k| c[*k].as_str()).and_then(|t| sensible(t, max));
+    list.iter()
+        .filter_map(|c| {
+            let name = field(c, &["name"], 40)?;
+            let kind = field(c, &["kind", "species", "type"], 40).unwrap_or_else(|| "friend".into());
+            let look = field(c, &["look", "appearance", "description"], 160)?;
+            Some(CharacterSheet { name, kind, look })
+        })
+        .take(6)
+        .collect()
+}
+
+/// Make a model's character sheet whole: the hero the child named comes first (taken from
+/// the offline storyteller's sheet, `offline`, when the model left them out), and a plan with
+/// no sheet gets the offline hero's, with the friends the plan names.
+pub fn complete_cast(plan: &mut StoryPlan, spec: &StorySpec, offline: Vec<CharacterSheet>) {
+    let hero = SceneRules::for_story(spec).hero;
+    let is_hero = |c: &CharacterSheet| hero.as_deref().is_some_and(|h| names(&c.name, h) || names(h, &c.name));
+    if plan.characters.is_empty() {
+        let text: String = plan.scenes.iter().map(|s| format!("{} {} ", s.title, s.outline)).collect();
+        plan.characters =
+            offline.into_iter().enumerate().filter(|(i, c)| *i == 0 || names(&text, &c.name)).map(|(_, c)| c).collect();
+        return;
+    }
+    match plan.characters.iter().position(is_hero) {
+        Some(at) => plan.characters[..=at].rotate_right(1),
+        None if hero.is_some() => plan.characters.splice(0..0, offline.into_iter().take(1)).for_each(drop),
+        None => {}
+    }
 }
 
 /// A scene as the model wrote it, made as good as it can be without asking again: tidied,
@@ -220,6 +255,39 @@ mod tests {
         assert!(plan_from(&good, &spec(4)).is_none(), "too few scenes");
         let garbage = serde_json::json!({"title": ") {1} {2} 1. [fennek] fennek", "scenes": []});
         assert!(plan_from(&garbage, &spec(1)).is_none());
+    }
+
+    #[test]
+    fn the_cast_is_read_and_made_whole_with_the_childs_hero_first() {
+        let sheet =
+            |name: &str, look: &str| CharacterSheet { name: name.into(), kind: "fox".into(), look: look.into() };
+        let value = serde_json::json!({"title": "Ruby's Day", "scenes": [{"outline": "Ruby meets Hoot by the river."}],
+            "characters": [{"name": "Hoot", "kind": "owl", "look": "a wise grey owl"}, {"name": "Ruby", "look": "a red fox"},
+                {"name": "Nobody"}]});
+        let spec = StorySpec { prompt: "a fox named Ruby".into(), ..spec(1) };
+        let mut plan = plan_from(&value, &spec).unwrap();
+        assert_eq!(plan.characters.len(), 2, "one without a look is left out");
+        complete_cast(&mut plan, &spec, vec![sheet("Ruby", "offline")]);
+        let names: Vec<&str> = plan.characters.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!((names, plan.characters[0].look.as_str()), (vec!["Ruby", "Hoot"], "a red fox"), "the model's own");
+
+        let mut unnamed = plan_from(
+            &serde_json::json!({"title": "The Night", "scenes": [{"outline": "Hoot flies home at night."}],
+            "characters": [{"name": "Hoot", "kind": "owl", "look": "a grey owl"}]}),
+            &spec,
+        )
+        .unwrap();
+        complete_cast(&mut unnamed, &spec, vec![sheet("Ruby", "a small teal fox with a red bow")]);
+        assert_eq!(unnamed.characters[0].look, "a small teal fox with a red bow", "the child's hero was missing");
+
+        let mut none = plan_from(
+            &serde_json::json!({"title": "The Night", "scenes": [{"outline": "Ruby and Bo play all day."}]}),
+            &spec,
+        )
+        .unwrap();
+        complete_cast(&mut none, &spec, vec![sheet("Ruby", "teal"), sheet("Bo", "pink"), sheet("Max", "blue")]);
+        let names: Vec<&str> = none.characters.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["Ruby", "Bo"], "no sheet: the offline one, with the friends the plan names");
     }
 
     #[test]
