@@ -273,6 +273,9 @@ impl Observer for Metrics {
     fn first_scene(&self, _: StoryId, elapsed: Duration) {
         self.latency.first_scene.observe(elapsed.as_secs_f64());
     }
+    fn first_text(&self, _: StoryId, elapsed: Duration) {
+        self.latency.first_text.observe(elapsed.as_secs_f64());
+    }
     fn first_words(&self, elapsed: Duration) {
         self.latency.first_words.observe(elapsed.as_secs_f64());
     }

@@ -5,6 +5,7 @@ pub mod audio;
 pub mod builtin;
 pub mod narrator;
 pub mod openai;
+mod paced;
 
 use crate::config::{IllustratorKind, LlmKind, NarratorKind, Providers};
 use crate::metrics::Metrics;
@@ -59,17 +60,20 @@ pub fn builtin_llm(config: &Providers) -> Arc<dyn Llm> {
 /// The illustrator chosen by config.
 pub fn illustrator(config: &Providers) -> Arc<dyn Illustrator> {
     match config.image.kind {
-        IllustratorKind::Builtin => Arc::new(builtin::BuiltinIllustrator),
+        IllustratorKind::Builtin => {
+            paced::illustrator(Arc::new(builtin::BuiltinIllustrator), config.image.builtin_delay_ms)
+        }
         IllustratorKind::Openai => Arc::new(openai::illustrator(config)),
     }
 }
 
 /// The narrator chosen by config, if it works on this machine, and what to report about it.
 pub async fn narrator(config: &Providers) -> (Option<Arc<dyn Narrator>>, NarratorStatus) {
+    let paced = |narrator| paced::narrator(narrator, config.speech.builtin_delay_ms);
     let found = match config.speech.kind {
         NarratorKind::None => Err("narration is turned off (narrator = none)".to_owned()),
-        NarratorKind::Espeak => narrator::espeak(config).await,
-        NarratorKind::Piper => narrator::piper(config).await,
+        NarratorKind::Espeak => narrator::espeak(config).await.map(|(n, d)| (paced(n), d)),
+        NarratorKind::Piper => narrator::piper(config).await.map(|(n, d)| (paced(n), d)),
         NarratorKind::Openai => {
             let narrator: Arc<dyn Narrator> = Arc::new(openai::narrator(config));
             Ok((narrator, format!("{} at {}", config.speech.model, config.speech.base_url)))

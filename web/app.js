@@ -153,10 +153,21 @@ function handle(event) {
     case "story_started":
       storyInProgress = event.story_id;
       $("progress").hidden = false;
-      $("progress").textContent = "Your story is on its way…";
+      $("progress-status").textContent = "Your story is on its way…";
+      $("live-scenes").replaceChildren();
       break;
     case "story_progress": showProgress(event); break;
-    case "scene_ready": liveScene(event); break;
+    // A scene as it is made: its sentences as they are written, its whole text (which replaces
+    // them), its picture, its narration, then the stored scene.
+    case "scene_delta": sceneText(liveScene(event.story_id, event.sequence)).textContent += event.delta; break;
+    case "scene_text": {
+      const article = liveScene(event.story_id, event.sequence);
+      sceneText(article).textContent = event.text;
+      article.querySelector("img").alt = event.title;
+      break;
+    }
+    case "scene_media": showMedia(liveScene(event.story_id, event.sequence), event); break;
+    case "scene_ready": sceneReady(event); break;
     case "story_completed": storyDone(event.story_id); break;
     case "story_failed": storyFailed(event.error); break;
     case "error": $("connection").textContent = event.message; break;
@@ -180,7 +191,9 @@ async function refetch() {
   if (story.status === "completed") return storyDone(story.story_id);
   if (story.status === "failed") return storyFailed(story.error);
   showProgress({ stage: story.stage, scenes_done: story.scenes.length, scenes_total: story.num_scenes });
-  for (const scene of story.scenes) liveScene({ scene });
+  // Only stored scenes come over REST: what was shown of the others is dropped.
+  $("live-scenes").replaceChildren();
+  for (const scene of story.scenes) sceneReady({ story_id: story.story_id, scene });
 }
 
 function bubble(id) {
@@ -220,9 +233,10 @@ function showRequirements(r) {
 function showProgress(p) {
   $("progress").hidden = false;
   const words = { planning: "Planning the story", writing: "Writing", illustrating: "Drawing pictures", narrating: "Recording the voice", done: "Done" };
-  $("progress").textContent = `${words[p.stage] || p.stage}: ${p.scenes_done} of ${p.scenes_total} parts ready`;
+  $("progress-status").textContent = `${words[p.stage] || p.stage}: ${p.scenes_done} of ${p.scenes_total} parts ready`;
 }
 
+/// A scene's page: the picture (hidden until there is one), the text, the play button.
 function sceneElement(scene) {
   const article = document.createElement("article");
   article.className = "scene card";
@@ -231,25 +245,52 @@ function sceneElement(scene) {
   const img = document.createElement("img");
   img.dataset.testid = "scene-image";
   img.alt = scene.title;
-  if (scene.image_url) img.src = scene.image_url;
+  img.hidden = true;
   const text = document.createElement("p");
   text.dataset.testid = "scene-text";
   text.textContent = scene.text;
   article.append(img, text);
-  if (scene.audio_url) {
+  showMedia(article, scene);
+  return article;
+}
+
+const sceneText = (article) => article.querySelector('[data-testid="scene-text"]');
+
+/// Show a scene's picture and play button as they become known.
+function showMedia(article, { image_url, audio_url }) {
+  if (image_url) {
+    const img = article.querySelector("img");
+    img.src = image_url;
+    img.hidden = false;
+  }
+  if (audio_url && !article.querySelector("audio")) {
     const audio = document.createElement("audio");
     audio.dataset.testid = "scene-audio";
     audio.controls = true;
     audio.preload = "metadata";
-    audio.src = scene.audio_url;
+    audio.src = audio_url;
     audio.onended = () => { if (reader.playingAll) turn(1, true); };
     article.append(audio);
+  }
+}
+
+/// The page of a scene being made, in order among the others (made on its first news).
+function liveScene(storyId, sequence) {
+  const pages = [...$("live-scenes").children];
+  let article = pages.find((a) => a.dataset.storyId === storyId && Number(a.dataset.sequence) === sequence);
+  if (!article) {
+    article = sceneElement({ sequence, title: "", text: "" });
+    article.dataset.storyId = storyId;
+    $("live-scenes").insertBefore(article, pages.find((a) => Number(a.dataset.sequence) > sequence) || null);
   }
   return article;
 }
 
-function liveScene(event) {
-  $("progress").append(sceneElement(event.scene));
+/// A scene is stored: its page shows it as stored.
+function sceneReady(event) {
+  const page = sceneElement(event.scene);
+  page.dataset.storyId = event.story_id;
+  liveScene(event.story_id, event.scene.sequence).replaceWith(page);
 }
 
 async function storyDone(id) {
@@ -262,7 +303,7 @@ async function storyDone(id) {
 function storyFailed(error) {
   storyInProgress = null;
   $("progress").hidden = false;
-  $("progress").textContent = `Oh no: ${error}`;
+  $("progress-status").textContent = `Oh no: ${error}`;
   loadLibrary();
 }
 

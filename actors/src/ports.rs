@@ -176,7 +176,25 @@ pub trait Llm: Send + Sync + 'static {
     ) -> Result<SceneDraft, ProviderError> {
         self.write_scene(request).await
     }
+    /// Write the scene (again, told why, when `rejected`), telling `so_far` the text as it is
+    /// written. A storyteller that cannot tell it as it goes writes it whole.
+    async fn stream_scene(
+        &self,
+        request: SceneRequest<'_>,
+        rejected: Option<Rejection>,
+        _so_far: TextSoFar<'_>,
+    ) -> Result<SceneDraft, ProviderError> {
+        match rejected {
+            None => self.write_scene(request).await,
+            Some(why) => self.rewrite_scene(request, why).await,
+        }
+    }
 }
+
+/// Where a storyteller tells a scene's text as it is written: each call the whole text so far,
+/// in whole sentences, tidied as the finished text will be; it grows, but a call made again (a
+/// retry) starts again.
+pub type TextSoFar<'a> = &'a (dyn Fn(&str) + Send + Sync);
 
 /// Why a text is not for children.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -508,6 +526,27 @@ pub enum StoryEvent {
         scenes_done: u32,
         scenes_total: u32,
     },
+    /// More of a scene's text, as it is written: whole sentences that passed the checks, to
+    /// be appended to what came before.
+    SceneDelta {
+        story_id: StoryId,
+        sequence: u32,
+        delta: String,
+    },
+    /// A scene's text, whole and checked: it replaces whatever was shown for the scene.
+    SceneText {
+        story_id: StoryId,
+        sequence: u32,
+        title: String,
+        text: String,
+    },
+    /// A scene's picture (`image_key`) or narration (`audio_key`) was stored.
+    SceneMedia {
+        story_id: StoryId,
+        sequence: u32,
+        image_key: Option<String>,
+        audio_key: Option<String>,
+    },
     /// A finished scene was persisted (text, picture and narration stored).
     SceneSaved {
         story_id: StoryId,
@@ -726,6 +765,9 @@ pub trait Observer: Send + Sync + 'static {
     fn story_step(&self, _stage: Stage, _elapsed: Duration) {}
     /// A story's first scene was stored, `elapsed` after its actor started.
     fn first_scene(&self, _story: StoryId, _elapsed: Duration) {}
+    /// A story's first words were shown (its first `scene_delta`), `elapsed` after its actor
+    /// started.
+    fn first_text(&self, _story: StoryId, _elapsed: Duration) {}
     /// The agent's first words in answer to a child's message went out, `elapsed` after it arrived.
     fn first_words(&self, _elapsed: Duration) {}
 }

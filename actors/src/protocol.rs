@@ -202,6 +202,28 @@ pub enum ServerEvent {
         scenes_done: u32,
         scenes_total: u32,
     },
+    /// Checked text of a scene being written, a whole sentence at a time: append it.
+    SceneDelta {
+        story_id: StoryId,
+        sequence: u32,
+        delta: String,
+    },
+    /// A scene's whole, checked text: replace whatever is shown for that scene.
+    SceneText {
+        story_id: StoryId,
+        sequence: u32,
+        title: String,
+        text: String,
+    },
+    /// A scene's picture or narration is stored (before the scene is `scene_ready`).
+    SceneMedia {
+        story_id: StoryId,
+        sequence: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        image_url: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        audio_url: Option<String>,
+    },
     SceneReady {
         story_id: StoryId,
         scene: SceneView,
@@ -229,6 +251,9 @@ impl ServerEvent {
             Self::Requirements(_) => "requirements",
             Self::StoryStarted { .. } => "story_started",
             Self::StoryProgress { .. } => "story_progress",
+            Self::SceneDelta { .. } => "scene_delta",
+            Self::SceneText { .. } => "scene_text",
+            Self::SceneMedia { .. } => "scene_media",
             Self::SceneReady { .. } => "scene_ready",
             Self::StoryCompleted { .. } => "story_completed",
             Self::StoryFailed { .. } => "story_failed",
@@ -244,6 +269,16 @@ impl ServerEvent {
             StoryEvent::Progress { story_id, status, stage, scenes_done, scenes_total } => {
                 Self::StoryProgress { story_id, status, stage, scenes_done, scenes_total }
             }
+            StoryEvent::SceneDelta { story_id, sequence, delta } => Self::SceneDelta { story_id, sequence, delta },
+            StoryEvent::SceneText { story_id, sequence, title, text } => {
+                Self::SceneText { story_id, sequence, title, text }
+            }
+            StoryEvent::SceneMedia { story_id, sequence, image_key, audio_key } => Self::SceneMedia {
+                story_id,
+                sequence,
+                image_url: image_key.as_deref().map(|key| links.link(key)),
+                audio_url: audio_key.as_deref().map(|key| links.link(key)),
+            },
             StoryEvent::SceneSaved { story_id, scene } => {
                 Self::SceneReady { story_id, scene: SceneView::new(&scene, |key| links.link(key)) }
             }

@@ -11,6 +11,7 @@
 
 pub mod checks;
 mod media;
+mod stream;
 mod writing;
 
 use crate::fair::FairPermits;
@@ -24,9 +25,10 @@ use checks::SceneRules;
 pub use media::MediaTarget;
 use media::{MediaTasks, spawn_media};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
+use stream::SceneStream;
 pub use writing::FallbackPolicy;
 use writing::{Outcome, fell_back};
 
@@ -119,6 +121,11 @@ pub struct StoryActorState {
     failure: Option<ProviderError>,
     /// Counts the story's drafts: media made for an abandoned one are not used.
     draft: u32,
+    /// Scenes whose text this actor showed (streamed or whole): written again, they come whole.
+    shown: BTreeSet<u32>,
+    /// Scenes up to this one may have been shown by an actor before this one (the story was
+    /// being written when this actor took it over): they are not streamed again.
+    quiet_until: u32,
 }
 
 pub struct StoryArgs {
@@ -169,6 +176,8 @@ impl Actor for StoryActor {
             media_tasks: MediaTasks(Vec::new()),
             _alive: alive,
             draft: 0,
+            shown: BTreeSet::new(),
+            quiet_until: 0,
         })
     }
 
@@ -220,6 +229,9 @@ impl Actor for StoryActor {
 async fn loaded(state: &mut StoryActorState) -> Result<&mut StoryState, StoreError> {
     if state.story.is_none() {
         let story = state.deps.store.load_story(state.story_id).await?.ok_or_else(StoreError::not_found)?;
+        if story.status == StoryStatus::Processing {
+            state.quiet_until = (story.scenes.len() + state.deps.lookahead) as u32;
+        }
         state.story = Some(story);
     }
     state.story.as_mut().ok_or_else(StoreError::not_found)
@@ -271,12 +283,23 @@ async fn advance(state: &mut StoryActorState, myself: &ActorRef<StoryMessage>) -
     }
 
     let index = state.next_index;
+    let sequence = index as u32 + 1;
     set_progress(&deps, story, StoryStatus::Processing, Stage::Writing).await?;
     let writer = voice(&deps, story, &state.pending);
     let request =
         SceneRequest { story_id: story.story_id, spec: &story.spec, plan: &plan, index, previous: &story.scenes };
     let asked = Instant::now();
-    let (draft, by) = match writing::scene(&deps, story.user_id, request, &rules, writer).await? {
+    let quiet = state.shown.contains(&sequence) || sequence <= state.quiet_until;
+    let mut stream = SceneStream::new(story.story_id, story.user_id, sequence, quiet);
+    if sequence == 1 {
+        stream = stream.timed_from(state.started);
+    }
+    let stream = tokio::sync::Mutex::new(stream);
+    let written = writing::scene(&deps, story.user_id, request, &rules, (writer, &stream)).await;
+    if stream.into_inner().shown() {
+        state.shown.insert(sequence);
+    }
+    let (draft, by) = match written? {
         Outcome::Written(draft, by) => (draft, by),
         Outcome::GaveUp(why) if deps.fallback_policy == FallbackPolicy::Fail => {
             return Err(writing::failure(Some(index + 1), why).into());
@@ -286,11 +309,15 @@ async fn advance(state: &mut StoryActorState, myself: &ActorRef<StoryMessage>) -
             if story.scenes.is_empty() {
                 return rewrite_offline(state).await;
             }
-            (writing::offline_scene(&deps, request).await?, Writer::Offline)
+            let quiet = SceneStream::new(story.story_id, story.user_id, sequence, true);
+            (writing::offline_scene(&deps, request, &tokio::sync::Mutex::new(quiet)).await?, Writer::Offline)
         }
     };
     deps.observer.story_step(Stage::Writing, asked.elapsed());
-    let sequence = index as u32 + 1;
+    // Whole and checked: it replaces whatever was shown of the scene.
+    let (title, text) = (draft.title.clone(), draft.text.clone());
+    deps.publish(story.user_id, StoryEvent::SceneText { story_id: story.story_id, sequence, title, text });
+    state.shown.insert(sequence);
     let scene = Scene {
         scene_id: SceneId::new(),
         sequence,
@@ -361,14 +388,18 @@ async fn media_ready(
             deps.store.save_cover(story.story_id, &key).await?;
             story.cover_key = Some(key);
         }
-        MediaTarget::Image(seq) => {
-            if let Some(p) = state.pending.get_mut(&seq) {
-                p.scene.image_key = Some(key);
-            }
-        }
-        MediaTarget::Audio(seq) => {
-            if let Some(p) = state.pending.get_mut(&seq) {
-                p.scene.audio_key = Some(key);
+        MediaTarget::Image(sequence) | MediaTarget::Audio(sequence) => {
+            if let Some(p) = state.pending.get_mut(&sequence) {
+                let (story_id, user) = (state.story_id, state.story.as_ref().map(|s| s.user_id));
+                let (image_key, audio_key) = match target {
+                    MediaTarget::Audio(_) => (None, Some(key)),
+                    _ => (Some(key), None),
+                };
+                p.scene.image_key = image_key.clone().or(p.scene.image_key.take());
+                p.scene.audio_key = audio_key.clone().or(p.scene.audio_key.take());
+                if let Some(user) = user {
+                    deps.publish(user, StoryEvent::SceneMedia { story_id, sequence, image_key, audio_key });
+                }
             }
         }
     }

@@ -1,7 +1,6 @@
 //! Small text helpers the core shares: whole-word phrase search in text padded with spaces
 //! (`" a red dragon "`), without building a `" {phrase} "` string or a searcher per phrase (the
-//! agent and the extractor try hundreds per message); names as whole words; where the last
-//! whole sentence of a growing text ends (what streamed text may release).
+//! agent and the extractor try hundreds per message); names as whole words.
 
 /// Where `phrase` first occurs in `padded` as whole words: the index of the space before it.
 /// Tried at each word start (after a space) instead of with a substring searcher: building
@@ -39,24 +38,9 @@ pub fn names(text: &str, name: &str) -> bool {
     longest.chars().count() >= 3 && text.contains(&format!(" {longest} "))
 }
 
-/// Up to the end of the last whole sentence in `text` (a `.`, `!` or `?` followed by a space):
-/// what of a text still being written may be shown.
-pub fn whole_sentences(text: &str) -> usize {
-    let bytes = text.as_bytes();
-    (1..bytes.len()).rev().find(|&i| matches!(bytes[i - 1], b'.' | b'!' | b'?') && bytes[i] == b' ').unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sentences_are_released_whole() {
-        assert_eq!(whole_sentences("Hello there! How are"), "Hello there!".len());
-        assert_eq!(whole_sentences("Hello there"), 0);
-        assert_eq!(whole_sentences("One. Two? Three"), "One. Two?".len());
-        assert_eq!(whole_sentences("Ünïcödé. é"), "Ünïcödé.".len());
-    }
     use proptest::prelude::*;
 
     #[test]

@@ -105,6 +105,9 @@ pub struct ImageSettings {
     /// Concurrent illustrations across all stories.
     #[serde(rename = "image_concurrency")]
     pub concurrency: usize,
+    /// Least time a builtin picture takes (a remote image model's latency, for demos and benches).
+    #[serde(rename = "builtin_image_delay_ms")]
+    pub builtin_delay_ms: u64,
 }
 
 impl Default for ImageSettings {
@@ -116,6 +119,7 @@ impl Default for ImageSettings {
             model: "gpt-image-1".into(),
             size: "1024x1024".into(),
             concurrency: 2,
+            builtin_delay_ms: 0,
         }
     }
 }
@@ -147,6 +151,9 @@ pub struct SpeechSettings {
     pub piper_command: String,
     /// Path to a Piper voice (`.onnx`, with its `.onnx.json` beside it).
     pub piper_model: Option<String>,
+    /// Least time an offline narration (eSpeak NG, Piper) takes, likewise.
+    #[serde(rename = "builtin_speech_delay_ms")]
+    pub builtin_delay_ms: u64,
 }
 
 impl Default for SpeechSettings {
@@ -163,6 +170,7 @@ impl Default for SpeechSettings {
             espeak_speed: 140,
             piper_command: "piper".into(),
             piper_model: None,
+            builtin_delay_ms: 0,
         }
     }
 }

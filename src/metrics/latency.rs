@@ -1,5 +1,5 @@
-//! Latencies a family feels (the first scene of a story, the agent's first words) and those
-//! behind them (each step of a story, database waits and commits).
+//! Latencies a family feels (a story's first words and first scene, the agent's first words)
+//! and those behind them (each step of a story, database waits and commits).
 
 use super::Registrar;
 use crate::db::DbTimings;
@@ -9,6 +9,8 @@ pub struct Latencies {
     /// One step of a story, from asking to stored, permit waits and retries included.
     pub story_step: HistogramVec,
     pub first_scene: Histogram,
+    /// A story's first words shown (its first `scene_delta`).
+    pub first_text: Histogram,
     pub first_words: Histogram,
     pub db: DbTimings,
 }
@@ -46,6 +48,11 @@ impl Latencies {
                 "story_first_scene_seconds",
                 "From a story actor starting (a new story, a retry, a resume) to its first scene stored",
                 &[0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0],
+            )?,
+            first_text: r.histogram(
+                "story_first_text_seconds",
+                "From a story actor starting to the first words of its first scene shown (the first scene_delta)",
+                &[0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0],
             )?,
             first_words: r.histogram(
                 "agent_first_words_seconds",

@@ -27,7 +27,7 @@ async fn finished_story(app: &TestApp, user: &User, prompt: &str, scenes: u8) ->
 
 #[tokio::test]
 async fn every_picture_of_a_story_draws_the_hero_as_its_character_sheet_says() {
-    let app = spawn_app_with(|c| c.narrator = NarratorKind::None, Overrides::default()).await;
+    let app = spawn_app_with(|c| c.providers.speech.kind = NarratorKind::None, Overrides::default()).await;
     let user = app.register("ada@example.com").await;
     let prompt = "a purple dragon called Pip and his friend Ruby the fox, in the forest";
     let detail = finished_story(&app, &user, prompt, 3).await;
@@ -61,7 +61,7 @@ async fn every_picture_of_a_story_draws_the_hero_as_its_character_sheet_says() {
 
 #[tokio::test]
 async fn two_stories_with_the_same_hero_name_may_look_different_each_keeping_its_own() {
-    let app = spawn_app_with(|c| c.narrator = NarratorKind::None, Overrides::default()).await;
+    let app = spawn_app_with(|c| c.providers.speech.kind = NarratorKind::None, Overrides::default()).await;
     let user = app.register("ada@example.com").await;
     let mut seen = BTreeSet::new();
     for _ in 0..3 {

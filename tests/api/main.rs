@@ -30,6 +30,7 @@ mod safety;
 mod safety_table;
 mod storage_errors;
 mod stories;
+mod streaming;
 mod understanding;
 mod views;
 mod voice;

@@ -19,7 +19,7 @@ use storymimi::config::{Config, FallbackPolicy, LlmKind, NarratorKind};
 
 /// What the model writes for a scene.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Script {
+pub(crate) enum Script {
     /// The plan's first answer is not JSON; scene `n`'s first answer breaks rule `n` of
     /// [`BROKEN`]; every answer asked again is good.
     EachRuleOnce,
@@ -42,7 +42,8 @@ const BROKEN: [(&str, &str); 7] = [
 fn broken(rule: &str) -> String {
     let last = SCENE.rfind("Everything").unwrap();
     match rule {
-        "unsafe" => format!("{SCENE} Then the fox drank beer and got drunk."),
+        // In the middle: what comes after it is fine, but it must never be shown.
+        "unsafe" => SCENE.replacen("singing. ", "singing. Then the fox drank beer and got drunk. ", 1),
         "length" => "Ruby the fox woke up. She smiled at the sun.".into(),
         "loop" => format!("{SCENE} Ruby said a fox is a fox, a fox is a fox, a fox is a fox."),
         "unfinished" => format!("{}Everything felt bright and new, and she could", &SCENE[..last]),
@@ -53,7 +54,7 @@ fn broken(rule: &str) -> String {
     }
 }
 
-struct Model {
+pub(crate) struct Model {
     script: Mutex<Script>,
     /// The user message of every plan and scene request, in order.
     asked: Mutex<Vec<String>>,
@@ -99,7 +100,7 @@ async fn chat(State(model): State<Arc<Model>>, axum::Json(request): axum::Json<V
     ([("content-type", "text/event-stream")], sse(&events, true)).into_response()
 }
 
-async fn start_model(script: Script) -> (Arc<Model>, String) {
+pub(crate) async fn start_model(script: Script) -> (Arc<Model>, String) {
     let model = Arc::new(Model { script: Mutex::new(script), asked: Mutex::new(Vec::new()) });
     let app = Router::new().route("/v1/chat/completions", post(chat)).with_state(model.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -108,7 +109,7 @@ async fn start_model(script: Script) -> (Arc<Model>, String) {
     (model, base)
 }
 
-fn through(base: &str) -> impl FnOnce(&mut Config) + '_ {
+pub(crate) fn through(base: &str) -> impl FnOnce(&mut Config) + '_ {
     move |c: &mut Config| {
         c.providers.llm.kind = LlmKind::Openai;
         c.providers.llm.base_url = base.to_owned();

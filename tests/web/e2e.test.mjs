@@ -1,4 +1,5 @@
-// The browser client end to end, in Debian's Chromium: register, talk to a finished story,
+// The browser client end to end, in Debian's Chromium: register, talk to a finished story
+// (its first page shown as it is written: the words, then the picture, then the play button),
 // see every picture decode and the narration load, play it, find the story in the library after
 // a reload, sign out, with the socket dropped mid-story (it reconnects with `last_seq` and
 // shows nothing twice) — with no console errors and no CSP violations. Then the client's two
@@ -164,6 +165,54 @@ test("a parent and child make, read and keep a story in the browser", { timeout:
     assert.equal(await page.getByTestId("library-item").count(), 1);
     await page.getByTestId("logout").click();
     await page.getByTestId("email").waitFor();
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    server.kill();
+  }
+});
+
+test("the first page shows its words as they are written, then its picture, then its play button", { timeout: 120_000 }, async () => {
+  assert.ok(BIN, "STORYMIMI_BIN names the storymimi binary");
+  // A picture takes longer than a text, a narration longer than a picture, as with real models.
+  const { server, base } = await startServer({
+    STORYMIMI_BUILTIN_IMAGE_DELAY_MS: "900",
+    STORYMIMI_BUILTIN_SPEECH_DELAY_MS: "1800",
+  });
+  const browser = await launch();
+  try {
+    const page = await browser.newPage();
+    const problems = await watchProblems(page);
+    await page.goto(base);
+    await cspWatch(page);
+    await signUp(page);
+    await agreeOnAStory(page);
+    // What the child sees of the first page, and when.
+    await page.evaluate(() => {
+      const seen = (window.firstPage = { texts: [], picture: null, play: null });
+      new MutationObserver(() => {
+        const first = document.querySelector('#live-scenes [data-testid="scene"][data-sequence="1"]');
+        if (!first) return;
+        const now = performance.now();
+        const text = first.querySelector('[data-testid="scene-text"]').textContent;
+        if (text && seen.texts.at(-1)?.text !== text) seen.texts.push({ text, at: now });
+        const img = first.querySelector('[data-testid="scene-image"]');
+        if (seen.picture === null && !img.hidden && img.getAttribute("src")) seen.picture = now;
+        if (seen.play === null && first.querySelector('[data-testid="scene-audio"]')) seen.play = now;
+      }).observe(document.getElementById("live-scenes"), { subtree: true, childList: true, characterData: true, attributes: true });
+    });
+    await page.getByTestId("make-story").click();
+    await page.locator('#reader [data-testid="scene"]').first().waitFor({ timeout: 60_000 });
+    const seen = await page.evaluate(() => window.firstPage);
+    assert.ok(seen.texts.length >= 3, `the words came a sentence at a time: ${JSON.stringify(seen.texts)}`);
+    const whole = seen.texts.at(-1).text;
+    assert.ok(seen.texts.every((t) => whole.startsWith(t.text)), "each time more of the same page");
+    assert.ok(seen.picture !== null && seen.texts[0].at < seen.picture, "the words before the picture");
+    const reader = await page.locator('#reader [data-testid="scene-text"]').first().textContent();
+    assert.equal(reader, whole, "the page the reader opens says what was shown");
+    if (await page.locator('#reader [data-testid="scene-audio"]').count()) {
+      assert.ok(seen.play !== null && seen.picture < seen.play, "the picture before the play button");
+    }
     assert.deepEqual(problems, []);
   } finally {
     await browser.close();

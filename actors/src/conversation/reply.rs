@@ -8,7 +8,6 @@ use super::{ConversationMessage, ConversationState};
 use crate::model::Draft;
 use crate::ports::{ChatLine, ChatRole, ProviderError, Reason, Speaker, TurnRecord};
 use crate::protocol::ServerEvent;
-use crate::text::whole_sentences;
 use ractor::ActorRef;
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -57,6 +56,12 @@ impl Stream {
 fn chunks(text: &str) -> VecDeque<String> {
     let words: Vec<&str> = text.split_inclusive(' ').collect();
     words.chunks(3).map(|c| c.concat()).collect()
+}
+
+/// Up to the end of the last whole sentence in `text` (a `.`, `!` or `?` followed by a space).
+fn whole_sentences(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    (1..bytes.len()).rev().find(|&i| matches!(bytes[i - 1], b'.' | b'!' | b'?') && bytes[i] == b' ').unwrap_or(0)
 }
 
 /// What the model is asked: be the storyteller, say what the builtin agent decided, briefly.
@@ -229,5 +234,18 @@ impl ConversationState {
         self.deps.store.record_turn_soon(self.user, &self.conversation_id, &record);
         self.remember(record);
         self.broadcast(ServerEvent::AgentMessage { message_id: stream.message_id, content, cancelled });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentences_are_released_whole() {
+        assert_eq!(whole_sentences("Hello there! How are"), "Hello there!".len());
+        assert_eq!(whole_sentences("Hello there"), 0);
+        assert_eq!(whole_sentences("One. Two? Three"), "One. Two?".len());
+        assert_eq!(whole_sentences("Ünïcödé. é"), "Ünïcödé.".len());
     }
 }

@@ -73,6 +73,22 @@ impl SceneRules {
         Ok(())
     }
 
+    /// The first rule that `text`, a scene not finished yet, already breaks: what can be told
+    /// before it is whole (markup, a loop, an "I" narrator). What is shown while a scene is
+    /// written passes these, and safety; the rest is checked on the whole text.
+    pub fn check_so_far(&self, text: &str) -> Result<(), Rejection> {
+        if leftover_markup(text) {
+            return Err(Rejection::Markup);
+        }
+        if loops(text) {
+            return Err(Rejection::Loop);
+        }
+        if self.third_person && first_person(text) {
+            return Err(Rejection::Person);
+        }
+        Ok(())
+    }
+
     /// A plan must carry nothing but story, tell a different thing in each scene, have whole
     /// titles, and be about the hero.
     pub fn check_plan(&self, plan: &StoryPlan) -> Result<(), Rejection> {
@@ -255,6 +271,15 @@ mod tests {
         assert_eq!(rules.check_scene(&looping), Err(Rejection::Loop));
         let asked = SceneRules { third_person: false, ..rules };
         assert_eq!(asked.check_scene(&told), Ok(()), "the child asked for \"I\"");
+    }
+
+    #[test]
+    fn a_scene_being_written_is_checked_for_what_it_already_breaks() {
+        let rules = SceneRules::for_story(&spec("a fox named Ruby", 7));
+        assert_eq!(rules.check_so_far("Ruby woke up."), Ok(()), "short, no hero yet, unfinished: not yet known");
+        assert_eq!(rules.check_so_far("I woke up. My den was warm."), Err(Rejection::Person));
+        assert_eq!(rules.check_so_far("Scene 1 of 3: Ruby woke."), Err(Rejection::Markup));
+        assert_eq!(rules.check_so_far("a fox a fox a fox a fox a fox a fox a fox a fox"), Err(Rejection::Loop));
     }
 
     #[test]

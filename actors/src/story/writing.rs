@@ -6,10 +6,12 @@
 
 use super::StoryDeps;
 use super::checks::SceneRules;
+use super::stream::{SceneStream, Sink};
 use crate::model::{SceneDraft, StoryId, StoryPlan, StorySpec, UserId, Writer};
 use crate::ports::{ProviderError, Rejection, SceneRequest};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
+use tokio::sync::Mutex;
 
 /// What happens to a story whose model keeps writing text that is rejected.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,6 +126,8 @@ struct ScenePart<'a> {
     user: UserId,
     request: SceneRequest<'a>,
     rules: &'a SceneRules,
+    /// What of the scene was shown while it was written (across its attempts).
+    stream: &'a Mutex<SceneStream>,
 }
 
 impl Part for ScenePart<'_> {
@@ -141,15 +145,20 @@ impl Part for ScenePart<'_> {
     async fn ask(&self, deps: &StoryDeps, rejected: Option<Rejection>) -> Result<SceneDraft, ProviderError> {
         let (llm, request) = (&deps.llm, self.request);
         let _permit = deps.llm_permits.acquire(self.user).await;
-        let retried = |e: &ProviderError| deps.observer.provider_retry(Self::CALL, e.reason());
-        let call = || {
-            let work = match rejected {
-                None => llm.write_scene(request),
-                Some(why) => llm.rewrite_scene(request, why),
-            };
-            observed(deps, llm.name(), Self::CALL, work)
+        let rules = (deps.llm_writer == Writer::Model).then_some(self.rules);
+        let mut stream = self.stream.lock().await;
+        let write = |so_far: Sink| {
+            let retried = |e: &ProviderError| deps.observer.provider_retry(Self::CALL, e.reason());
+            let call =
+                move || {
+                    let so_far = so_far.clone();
+                    observed(deps, llm.name(), Self::CALL, async move {
+                        llm.stream_scene(request, rejected, &*so_far).await
+                    })
+                };
+            deps.retry.run_observed(Self::CALL, retried, call)
         };
-        deps.retry.run_observed(Self::CALL, retried, call).await
+        stream.follow(deps, rules, write).await
     }
 
     async fn check(&self, deps: &StoryDeps, draft: &SceneDraft) -> Result<(), Rejection> {
@@ -166,7 +175,7 @@ impl Part for ScenePart<'_> {
     }
 
     async fn offline(&self, deps: &StoryDeps) -> Result<SceneDraft, ProviderError> {
-        offline_scene(deps, self.request).await
+        offline_scene(deps, self.request, self.stream).await
     }
 }
 
@@ -188,12 +197,12 @@ pub(super) async fn scene(
     user: UserId,
     request: SceneRequest<'_>,
     rules: &SceneRules,
-    writer: Writer,
+    (writer, stream): (Writer, &Mutex<SceneStream>),
 ) -> Result<Outcome<SceneDraft>, ProviderError> {
     if writer == Writer::Offline && deps.llm_writer == Writer::Model {
-        return Ok(Outcome::Written(offline_scene(deps, request).await?, Writer::Offline));
+        return Ok(Outcome::Written(offline_scene(deps, request, stream).await?, Writer::Offline));
     }
-    write(deps, ScenePart { user, request, rules }).await
+    write(deps, ScenePart { user, request, rules, stream }).await
 }
 
 async fn write<P: Part>(deps: &StoryDeps, part: P) -> Result<Outcome<P::Text>, ProviderError> {
@@ -240,8 +249,15 @@ pub(super) async fn offline_plan(deps: &StoryDeps, id: StoryId, spec: &StorySpec
     }
 }
 
-pub(super) async fn offline_scene(deps: &StoryDeps, request: SceneRequest<'_>) -> Result<SceneDraft, ProviderError> {
-    let draft = deps.fallback.write_scene(request).await?;
+pub(super) async fn offline_scene(
+    deps: &StoryDeps,
+    request: SceneRequest<'_>,
+    stream: &Mutex<SceneStream>,
+) -> Result<SceneDraft, ProviderError> {
+    let fallback = &deps.fallback;
+    let mut stream = stream.lock().await;
+    let write = |so_far: Sink| async move { fallback.stream_scene(request, None, &*so_far).await };
+    let draft = stream.follow(deps, None, write).await?;
     match deps.safety.check(&scene_text(&draft)).await {
         None => Ok(draft),
         Some(_) => Err(ProviderError::permanent(UNSAFE_STORY)),

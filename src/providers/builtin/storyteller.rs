@@ -7,7 +7,7 @@ use super::looks;
 use super::phrases::{self, SettingBank, StyleBank};
 use super::rng::Rng;
 use actors::model::{Character, CharacterSheet, Place, SceneDraft, ScenePlan, Setting, StoryId, StoryPlan, StorySpec};
-use actors::ports::{Llm, ProviderError, SceneRequest};
+use actors::ports::{Llm, ProviderError, Rejection, SceneRequest, TextSoFar};
 use actors::requirements::{self, capitalise};
 use async_trait::async_trait;
 use std::time::Duration;
@@ -46,12 +46,40 @@ impl Llm for Storyteller {
 
     async fn write_scene(&self, request: SceneRequest<'_>) -> Result<SceneDraft, ProviderError> {
         self.think().await;
-        let total = request.plan.scenes.len();
-        if request.index >= total {
-            return Err(ProviderError::permanent(format!("scene {} of a {total}-scene plan", request.index + 1)));
-        }
-        Ok(write(request.story_id, request.spec, request.plan, request.index))
+        written(request)
     }
+
+    /// The scene told a sentence at a time, the thinking time spread over its sentences (the
+    /// whole call takes as long as `write_scene`).
+    async fn stream_scene(
+        &self,
+        request: SceneRequest<'_>,
+        _rejected: Option<Rejection>,
+        so_far: TextSoFar<'_>,
+    ) -> Result<SceneDraft, ProviderError> {
+        let draft = written(request)?;
+        let bytes = draft.text.as_bytes();
+        let mut ends: Vec<usize> =
+            (1..bytes.len()).filter(|&i| matches!(bytes[i - 1], b'.' | b'!' | b'?') && bytes[i] == b' ').collect();
+        ends.push(bytes.len());
+        let pause = self.delay / ends.len() as u32;
+        for end in ends {
+            if !pause.is_zero() {
+                tokio::time::sleep(pause).await;
+            }
+            so_far(&draft.text[..end]);
+        }
+        Ok(draft)
+    }
+}
+
+/// Scene `request.index` of its plan, or why there is none.
+fn written(request: SceneRequest<'_>) -> Result<SceneDraft, ProviderError> {
+    let total = request.plan.scenes.len();
+    if request.index >= total {
+        return Err(ProviderError::permanent(format!("scene {} of a {total}-scene plan", request.index + 1)));
+    }
+    Ok(write(request.story_id, request.spec, request.plan, request.index))
 }
 
 /// Who and where the story is about, fixed for a story id.

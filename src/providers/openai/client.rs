@@ -273,11 +273,22 @@ pub async fn read_chat_stream(
 /// Read a streamed chat completion to its end: the whole text, and the tokens the server says it
 /// generated (servers that send no usage stream about one token per event).
 pub async fn read_chat_text(endpoint: &Endpoint, response: Response) -> Result<(String, u64), ProviderError> {
+    read_chat_text_growing(endpoint, response, |_| {}).await
+}
+
+/// [`read_chat_text`], showing `on_text` the text so far each time it grows (a scene told as it
+/// is written).
+pub async fn read_chat_text_growing(
+    endpoint: &Endpoint,
+    response: Response,
+    mut on_text: impl FnMut(&str),
+) -> Result<(String, u64), ProviderError> {
     let (mut text, mut pieces, mut usage) = (String::new(), 0u64, None);
     read_chat_stream(endpoint, response, |piece| match piece {
         Piece::Text(t) => {
             pieces += 1;
             text.push_str(&t);
+            on_text(&text);
         }
         Piece::Usage(n) => usage = Some(n),
     })

@@ -4,10 +4,10 @@
 //! rejection: the story asks again with the reason, which is then told to the model, and
 //! decides what happens when the model keeps failing. Nothing here writes offline in its stead.
 
-use super::client::{Endpoint, read_chat_text};
-use super::structured::{complete_cast, first_object, plan_from, scene_text};
+use super::client::{Endpoint, read_chat_text_growing};
+use super::structured::{complete_cast, first_object, plan_from, scene_text, text_so_far};
 use actors::model::{SceneDraft, StoryId, StoryPlan, StorySpec};
-use actors::ports::{Llm, ProviderError, Rejection, SceneRequest};
+use actors::ports::{Llm, ProviderError, Rejection, SceneRequest, TextSoFar};
 use actors::story::checks::SceneRules;
 use async_trait::async_trait;
 use prometheus::IntCounter;
@@ -232,15 +232,30 @@ impl OpenAiStoryteller {
         Err(self.endpoint.error(false, "refused every way of asking for a plan"))
     }
 
-    /// A scene, streamed, then made as good as it can be without asking again.
-    async fn scene(&self, request: SceneRequest<'_>, rejected: Option<Rejection>) -> Result<SceneDraft, ProviderError> {
+    /// A scene, streamed (told to `so_far`, tidied, as it grows), then made as good as it can be
+    /// without asking again.
+    async fn scene(
+        &self,
+        request: SceneRequest<'_>,
+        rejected: Option<Rejection>,
+        so_far: TextSoFar<'_>,
+    ) -> Result<SceneDraft, ProviderError> {
         let body = scene_body(&self.model, request, rejected);
         let response = self.endpoint.send("/chat/completions", &body).await?;
-        let (raw, tokens) = read_chat_text(&self.endpoint, response).await?;
-        self.tokens.inc_by(tokens);
         let plan = request.plan;
         let title = plan.scenes[request.index.min(plan.scenes.len().saturating_sub(1))].title.clone();
-        let text = scene_text(&raw, &SceneRules::for_story(request.spec), &[&plan.title, &title]);
+        let (rules, titles) = (SceneRules::for_story(request.spec), [plan.title.as_str(), title.as_str()]);
+        let mut told = 0;
+        let (raw, tokens) = read_chat_text_growing(&self.endpoint, response, |raw| {
+            let shown = text_so_far(raw, &rules, &titles);
+            if shown.len() > told {
+                told = shown.len();
+                so_far(&shown);
+            }
+        })
+        .await?;
+        self.tokens.inc_by(tokens);
+        let text = scene_text(&raw, &rules, &titles);
         Ok(SceneDraft { title, text: text.map_err(ProviderError::rejected)? })
     }
 }
@@ -265,10 +280,19 @@ impl Llm for OpenAiStoryteller {
     }
 
     async fn write_scene(&self, request: SceneRequest<'_>) -> Result<SceneDraft, ProviderError> {
-        self.scene(request, None).await
+        self.scene(request, None, &|_| {}).await
     }
 
     async fn rewrite_scene(&self, request: SceneRequest<'_>, rejected: Rejection) -> Result<SceneDraft, ProviderError> {
-        self.scene(request, Some(rejected)).await
+        self.scene(request, Some(rejected), &|_| {}).await
+    }
+
+    async fn stream_scene(
+        &self,
+        request: SceneRequest<'_>,
+        rejected: Option<Rejection>,
+        so_far: TextSoFar<'_>,
+    ) -> Result<SceneDraft, ProviderError> {
+        self.scene(request, rejected, so_far).await
     }
 }

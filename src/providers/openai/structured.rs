@@ -120,6 +120,25 @@ pub fn scene_text(raw: &str, rules: &SceneRules, titles: &[&str]) -> Result<Stri
     Ok(if words(&whole) >= rules.min_words { whole } else { text })
 }
 
+/// What of a scene still being written can be shown: the tidied text's whole sentences but the
+/// last (which may still grow), within the word range. What is shown is a beginning of
+/// [`scene_text`]'s answer, but for a line that turns out to be a heading once it ends.
+pub fn text_so_far(raw: &str, rules: &SceneRules, titles: &[&str]) -> String {
+    let mut whole = sentences(&tidy(raw, titles));
+    whole.pop();
+    let mut out = String::new();
+    for sentence in whole {
+        if words(&out) + words(&sentence) > rules.max_words {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&sentence);
+    }
+    out
+}
+
 /// Scene text as a model wrote it, tidied: headings, labels (`titles` put before the text,
 /// "The Final Challenge: …") and markup dropped, a sentence repeated word for word kept once
 /// (small models loop), whitespace made plain.
@@ -312,6 +331,24 @@ mod tests {
         assert_eq!(words(&text(&long)), 20, "cut at a sentence end within the range");
         let looped = "She ran. She ran. She ran. She ran. She ran.";
         assert_eq!(scene_text(looped, &rules, &[]), Err(Rejection::Loop), "one sentence is left: it looped");
+    }
+
+    #[test]
+    fn what_is_shown_while_a_scene_streams_begins_what_is_kept() {
+        let rules = SceneRules { hero: None, third_person: true, min_words: 3, max_words: 12 };
+        let raw = "## Scene 1\nThe Den: Ruby woke up. \"Hello!\" she said. She ran to the river and jumped in. Then";
+        let titles = ["The Den"];
+        let mut shown = Vec::new();
+        for end in (0..=raw.len()).filter(|&i| raw.is_char_boundary(i)) {
+            let so_far = text_so_far(&raw[..end], &rules, &titles);
+            if shown.last() != Some(&so_far) {
+                shown.push(so_far);
+            }
+        }
+        let last = shown.last().unwrap().clone();
+        assert_eq!(last, "Ruby woke up. \"Hello!\" she said.", "the sentence that would pass the range is left out");
+        assert!(shown.windows(2).all(|w| w[1].starts_with(w[0].as_str())), "it only grows: {shown:?}");
+        assert!(scene_text(raw, &rules, &titles).unwrap().starts_with(&last));
     }
 
     #[test]
