@@ -9,8 +9,13 @@
 //!    client (which then is the bottleneck, and the table says so).
 //! 3. `POST /stories/` on the local file and through an embedded replica of a local libSQL
 //!    primary (`sqld`), in the same run: one client's latency, and 16 clients' creations/s.
+//! 4. Time to the first page (`story/first_page.rs`): the first words, the first whole text and
+//!    the first stored scene of a story, with realistic provider latencies, against their floors.
 //!
-//!     cargo bench --bench story            # `-- --quick` for a smoke run
+//! ```text
+//! cargo bench --bench story                  # `-- --quick` for a smoke run
+//! cargo bench --bench story -- first-page    # only table 4 (`--quick`: one story)
+//! ```
 
 use actors::model::{SceneDraft, StoryId, StoryPlan, StorySpec};
 use actors::ports::{IllustrationRequest, Illustrator, Llm, Media, Narrator, ProviderError, SceneRequest};
@@ -24,6 +29,9 @@ use storymimi::{Application, Overrides};
 
 #[path = "support/sqld.rs"]
 mod sqld;
+
+#[path = "story/first_page.rs"]
+mod first_page;
 
 const LLM: Duration = Duration::from_millis(200);
 const IMAGE: Duration = Duration::from_millis(300);
@@ -77,6 +85,7 @@ struct App {
     base: String,
     client: reqwest::Client,
     token: String,
+    user_id: String,
     _data: Option<tempfile::TempDir>,
 }
 
@@ -101,13 +110,15 @@ async fn start(change: impl FnOnce(&mut Config), overrides: Overrides) -> App {
         .await
         .expect("json");
     let token = registered["access_token"].as_str().expect("token").to_owned();
-    App { base, client, token, _data: Some(data) }
+    let user_id = registered["user_id"].as_str().expect("user id").to_owned();
+    App { base, client, token, user_id, _data: Some(data) }
 }
 
 impl App {
     /// Another handle on the same server and user (the data dir stays with the first).
     fn clone_client(&self) -> App {
-        App { base: self.base.clone(), client: self.client.clone(), token: self.token.clone(), _data: None }
+        let (base, client) = (self.base.clone(), self.client.clone());
+        App { base, client, token: self.token.clone(), user_id: self.user_id.clone(), _data: None }
     }
 
     async fn create(&self, scenes: u8) -> String {
@@ -219,6 +230,10 @@ async fn bare_hyper(body: bytes::Bytes, etag: String) -> String {
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    if std::env::args().any(|a| a == "first-page") {
+        runtime.block_on(first_page::run(if quick { 1 } else { 3 }));
+        return;
+    }
     runtime.block_on(async {
         println!(
             "Story makespan, fixed-latency providers (LLM {LLM:?}/call, picture {IMAGE:?}, narration {AUDIO:?}):\n"
@@ -306,6 +321,7 @@ fn main() {
         println!("| bare hyper, same body and headers | {floor:.0} | 1.00× |");
         println!("\nhot / none: {:.2}×", rates[1].1 / rates[0].1);
         creations(measure).await;
+        first_page::run(if quick { 1 } else { 3 }).await;
     });
 }
 

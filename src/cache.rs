@@ -8,8 +8,10 @@
 use crate::db::stories::StoryRow;
 use crate::db::{Db, DbResult};
 use crate::digest::sha256_hex;
-use actors::model::{Scene, StoryId, StoryPlan, StorySpec, StoryState, UserId, Writer};
-use actors::ports::{Creation, Idempotency, InFlightCaps, Progress, Reset, StoreError, StoryCatalog, StoryStore};
+use actors::model::{Redo, Scene, StoryId, StoryPlan, StorySpec, StoryState, UserId, Writer};
+use actors::ports::{
+    Creation, Idempotency, InFlightCaps, Progress, RedoRequest, Reset, StoreError, StoryCatalog, StoryStore,
+};
 use async_trait::async_trait;
 use axum::http::HeaderValue;
 use moka::future::Cache;
@@ -153,6 +155,16 @@ impl StoryStore for CachedStories {
     async fn unfinished_stories(&self) -> Result<Vec<StoryId>, StoreError> {
         self.db.unfinished_stories().await
     }
+
+    async fn replace_scene(&self, id: StoryId, redo: &Redo, scene: &Scene) -> Result<Vec<String>, StoreError> {
+        let result = StoryStore::replace_scene(&self.db, id, redo, scene).await;
+        self.cache.invalidate(id).await;
+        result
+    }
+
+    async fn give_up_redo(&self, id: StoryId, redo: &Redo) -> Result<(), StoreError> {
+        StoryStore::give_up_redo(&self.db, id, redo).await
+    }
 }
 
 #[async_trait]
@@ -178,6 +190,17 @@ impl StoryCatalog for CachedStories {
         let result = self.db.delete_story(id).await;
         self.cache.invalidate(id).await;
         Ok(result?)
+    }
+
+    async fn request_redo(
+        &self,
+        id: StoryId,
+        sequence: u32,
+        hint: Option<&str>,
+        per_day: u32,
+    ) -> Result<RedoRequest, StoreError> {
+        // Nothing shown changes until the page is redone.
+        Ok(self.db.request_redo(id, sequence, hint, per_day).await?)
     }
 }
 

@@ -7,6 +7,7 @@
 mod checkpoint;
 mod conversations;
 mod migrations;
+mod redos;
 #[cfg(feature = "replica")]
 mod replica;
 mod rings;

@@ -40,6 +40,8 @@ pub enum ApiError {
     Busy,
     #[error("you already have {limit} stories being written; wait for one to finish")]
     TooManyStories { limit: u32 },
+    #[error("this story's pages were redone {limit} times in the last day; try again in {retry_after_secs} s")]
+    RedosUsedUp { limit: u32, retry_after_secs: u64 },
     #[error("at most {limit} connections per user; close one first")]
     TooManySockets { limit: usize },
     #[error("internal error")]
@@ -86,9 +88,10 @@ impl ApiError {
                 StoreErrorKind::Conflict => StatusCode::CONFLICT,
                 StoreErrorKind::Corrupt | StoreErrorKind::Other => StatusCode::INTERNAL_SERVER_ERROR,
             },
-            Self::TooManyRequests { .. } | Self::TooManyStories { .. } | Self::TooManySockets { .. } => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
+            Self::TooManyRequests { .. }
+            | Self::TooManyStories { .. }
+            | Self::TooManySockets { .. }
+            | Self::RedosUsedUp { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -106,7 +109,7 @@ impl ApiError {
             Self::UnsafeContent { .. } => "unsafe_content",
             Self::Unavailable(_) => "unavailable",
             Self::Storage(e) => storage_error_code(e.kind()),
-            Self::TooManyRequests { .. } => "rate_limited",
+            Self::TooManyRequests { .. } | Self::RedosUsedUp { .. } => "rate_limited",
             Self::Busy => "busy",
             Self::TooManyStories { .. } => "too_many_stories",
             Self::TooManySockets { .. } => "too_many_connections",
@@ -138,7 +141,9 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         let retry_after = match &self {
-            Self::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+            Self::TooManyRequests { retry_after_secs } | Self::RedosUsedUp { retry_after_secs, .. } => {
+                Some(*retry_after_secs)
+            }
             Self::Busy => Some(1),
             Self::Unavailable(_) => Some(5),
             Self::Storage(e) if e.kind() == StoreErrorKind::Busy => Some(1),

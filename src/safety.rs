@@ -163,7 +163,8 @@ mod tests {
                 assert_eq!(lists.concern(&plan.title), None, "{}", plan.title);
                 let mut previous: Vec<Scene> = Vec::new();
                 for index in 0..plan.scenes.len() {
-                    let request = SceneRequest { story_id: id, spec: &spec, plan: &plan, index, previous: &previous };
+                    let request =
+                        SceneRequest { story_id: id, spec: &spec, plan: &plan, index, previous: &previous, redo: None };
                     let scene = teller.write_scene(request).await.unwrap();
                     let text = format!("{}\n{}", scene.title, scene.text);
                     assert_eq!(lists.concern(&text), None, "{style} / {prompt}: {text}");

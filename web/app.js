@@ -159,15 +159,17 @@ function handle(event) {
     case "story_progress": showProgress(event); break;
     // A scene as it is made: its sentences as they are written, its whole text (which replaces
     // them), its picture, its narration, then the stored scene.
-    case "scene_delta": sceneText(liveScene(event.story_id, event.sequence)).textContent += event.delta; break;
+    // A page of the story open in the reader being redone stays as it is until it is stored.
+    case "scene_delta": if (!redoing(event)) sceneText(liveScene(event.story_id, event.sequence)).textContent += event.delta; break;
     case "scene_text": {
+      if (redoing(event)) break;
       const article = liveScene(event.story_id, event.sequence);
       sceneText(article).textContent = event.text;
       article.querySelector("img").alt = event.title;
       break;
     }
-    case "scene_media": showMedia(liveScene(event.story_id, event.sequence), event); break;
-    case "scene_ready": sceneReady(event); break;
+    case "scene_media": if (!redoing(event)) showMedia(liveScene(event.story_id, event.sequence), event); break;
+    case "scene_ready": if (redoing(event)) pageRedone(event.scene); else sceneReady(event); break;
     case "story_completed": storyDone(event.story_id); break;
     case "story_failed": storyFailed(event.error); break;
     case "error": $("connection").textContent = event.message; break;
@@ -297,7 +299,8 @@ async function storyDone(id) {
   storyInProgress = null;
   $("progress").hidden = true;
   await loadLibrary();
-  await openStory(id);
+  // A page redone: the reader stays on the page it showed.
+  await openStory(id, reader.story?.story_id === id ? reader.index : 0);
 }
 
 function storyFailed(error) {
@@ -309,12 +312,47 @@ function storyFailed(error) {
 
 // --- the reader -------------------------------------------------------------------------
 
-async function openStory(id) {
-  reader = { story: await api(`/stories/${id}`), index: 0, playingAll: false };
+async function openStory(id, index = 0) {
+  reader = { story: await api(`/stories/${id}`), index, playingAll: false };
   $("reader-title").textContent = reader.story.title;
-  $("scenes").replaceChildren(...reader.story.scenes.map(sceneElement));
+  $("scenes").replaceChildren(...reader.story.scenes.map(readerPage));
   show(["reader"]);
   turn(0, false);
+}
+
+/// A page in the reader, with its "try this page again" button.
+function readerPage(scene) {
+  const article = sceneElement(scene);
+  const again = document.createElement("button");
+  again.type = "button";
+  again.dataset.testid = "redo-scene";
+  again.textContent = "↻ Try this page again";
+  const status = document.createElement("p");
+  status.dataset.testid = "redo-status";
+  status.setAttribute("role", "status");
+  again.onclick = async () => {
+    again.disabled = true;
+    status.textContent = "Mimi is making this page again…";
+    try {
+      await api(`/stories/${reader.story.story_id}/scenes/${scene.sequence}/regenerate`, { method: "POST", body: "{}" });
+    } catch (error) {
+      status.textContent = error.message;
+      again.disabled = false;
+    }
+  };
+  article.append(again, status);
+  return article;
+}
+
+const redoing = (event) => reader.story?.story_id === event.story_id && event.story_id !== storyInProgress;
+
+/// A redone page is stored: the reader shows it in place of the old one.
+function pageRedone(scene) {
+  const old = [...$("scenes").children].find((a) => Number(a.dataset.sequence) === scene.sequence);
+  if (!old) return;
+  const page = readerPage(scene);
+  page.hidden = old.hidden;
+  old.replaceWith(page);
 }
 
 function turn(step, play) {

@@ -249,6 +249,19 @@ pub struct Scene {
     pub written_by: Option<Writer>,
 }
 
+/// A page of a finished story to be written again, as asked (`POST …/regenerate`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Redo {
+    /// The request's id (one redo of one scene at a time).
+    pub id: String,
+    /// The scene to write again (1-based).
+    pub sequence: u32,
+    /// What the child asked to change ("make the dragon bigger"), already checked.
+    pub hint: Option<String>,
+    /// Which version of the scene this is: 1 for its first redo, 2 for the next…
+    pub take: u32,
+}
+
 /// Everything the story actor needs to know to continue a story.
 #[derive(Clone, Debug)]
 pub struct StoryState {
@@ -263,6 +276,8 @@ pub struct StoryState {
     pub scenes: Vec<Scene>,
     /// The cover picture, once drawn.
     pub cover_key: Option<String>,
+    /// Pages of the finished story waiting to be written again, oldest first.
+    pub redos: Vec<Redo>,
 }
 
 #[cfg(test)]

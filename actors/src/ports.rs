@@ -2,8 +2,8 @@
 //! `src/` implements them (libSQL store, providers, metrics) and hands them in at start-up.
 
 use crate::model::{
-    CharacterSheet, Draft, Scene, SceneDraft, Stage, StoryId, StoryPlan, StorySpec, StoryState, StoryStatus, UserId,
-    Writer,
+    CharacterSheet, Draft, Redo, Scene, SceneDraft, Stage, StoryId, StoryPlan, StorySpec, StoryState, StoryStatus,
+    UserId, Writer,
 };
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -149,6 +149,17 @@ pub struct SceneRequest<'a> {
     /// 0-based index into `plan.scenes`.
     pub index: usize,
     pub previous: &'a [Scene],
+    /// A page written again: the scenes after it (which it must lead to), what the child asked
+    /// to change, and which version it is (0 for a scene's first writing).
+    pub redo: Option<RedoContext<'a>>,
+}
+
+/// What a scene written again is told.
+#[derive(Clone, Copy, Debug)]
+pub struct RedoContext<'a> {
+    pub following: &'a [Scene],
+    pub hint: Option<&'a str>,
+    pub take: u32,
 }
 
 /// The language model, as the story generator uses it: plan, then write scene by scene.
@@ -437,8 +448,15 @@ pub trait StoryStore: Send + Sync + 'static {
     async fn save_scene(&self, id: StoryId, scene: &Scene) -> Result<(), StoreError>;
     async fn set_progress(&self, id: StoryId, progress: &Progress) -> Result<(), StoreError>;
     async fn save_cover(&self, id: StoryId, key: &str) -> Result<(), StoreError>;
-    /// Stories left `pending` or `processing`, oldest first.
+    /// Stories left `pending` or `processing`, or with a page waiting to be redone, oldest first.
     async fn unfinished_stories(&self) -> Result<Vec<StoryId>, StoreError>;
+    /// Put `scene` in place of the stored scene of its sequence and mark `redo` done, in one
+    /// write: the old scene or the new one is stored, never neither. Returns the media keys of
+    /// the old scene that nothing refers to any more (to be deleted).
+    async fn replace_scene(&self, id: StoryId, redo: &Redo, scene: &Scene) -> Result<Vec<String>, StoreError>;
+    /// The redo could not be done (the model kept failing, a provider stayed down): the old
+    /// scene stays and the redo is over.
+    async fn give_up_redo(&self, id: StoryId, redo: &Redo) -> Result<(), StoreError>;
 }
 
 /// How a creation request ended.
@@ -473,6 +491,22 @@ pub enum Reset {
     ServiceBusy,
 }
 
+/// How asking to redo a page ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RedoRequest {
+    /// Queued: the page will be written again.
+    Queued,
+    /// The story has no scene of that number.
+    NoSuchScene,
+    /// The story is not completed (pending, being written, failed).
+    NotCompleted,
+    /// That page is already being redone.
+    InProgress,
+    /// The story's redos of the last day are at `limit`; the oldest leaves the window in
+    /// `retry_after`.
+    Limited { limit: u32, retry_after: Duration },
+}
+
 /// A client's idempotency key and the fingerprint of the request it came with.
 #[derive(Clone, Copy, Debug)]
 pub struct Idempotency<'a> {
@@ -497,6 +531,16 @@ pub trait StoryCatalog: Send + Sync + 'static {
     async fn reset_failed_story(&self, id: StoryId, caps: InFlightCaps) -> Result<Reset, StoreError>;
     /// Delete a story and its scenes; the media keys no other story uses. `None`: no such story.
     async fn delete_story(&self, id: StoryId) -> Result<Option<Vec<String>>, StoreError>;
+    /// Queue a redo of scene `sequence` of a completed story, with the child's checked `hint`,
+    /// unless the story already had `per_day` redos in the last 24 hours (checked and queued
+    /// atomically).
+    async fn request_redo(
+        &self,
+        id: StoryId,
+        sequence: u32,
+        hint: Option<&str>,
+        per_day: u32,
+    ) -> Result<RedoRequest, StoreError>;
 }
 
 /// The actor tree is not running (shutting down, or failed to start).

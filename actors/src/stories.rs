@@ -1,11 +1,12 @@
-//! The story service: the one way to create, retry and delete a story, used alike by the
-//! HTTP edge and by a conversation that agreed on a story. Each operation writes through the
-//! catalog (which keeps caches right), counts the transition, and starts or stops the actor.
+//! The story service: the one way to create, retry, redo a page of and delete a story, used
+//! alike by the HTTP edge and by a conversation that agreed on a story. Each operation writes
+//! through the catalog (which keeps caches right), counts the transition, and starts or stops
+//! the actor.
 
 use crate::model::{StoryId, StorySpec, StoryStatus, UserId};
 use crate::ports::{
-    Creation, EngineDown, Idempotency, InFlightCaps, MediaStore, Observer, Reset, StoreError, StoryCatalog,
-    StoryLauncher,
+    Creation, EngineDown, Idempotency, InFlightCaps, MediaStore, Observer, RedoRequest, Reset, StoreError,
+    StoryCatalog, StoryLauncher,
 };
 use std::sync::Arc;
 
@@ -63,6 +64,22 @@ impl StoryService {
             self.launcher.start(id)?;
         }
         Ok(reset)
+    }
+
+    /// Queue a redo of page `sequence` of a completed story (the child's `hint` already
+    /// checked), within `per_day` redos of the story a day, and start its actor to do it.
+    pub async fn redo(
+        &self,
+        id: StoryId,
+        sequence: u32,
+        hint: Option<&str>,
+        per_day: u32,
+    ) -> Result<RedoRequest, StoryServiceError> {
+        let request = self.catalog.request_redo(id, sequence, hint, per_day).await?;
+        if request == RedoRequest::Queued {
+            self.launcher.start(id)?;
+        }
+        Ok(request)
     }
 
     /// Stop the story's work, delete it, and remove the media no other story shares.

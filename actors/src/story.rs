@@ -11,6 +11,7 @@
 
 pub mod checks;
 mod media;
+mod redo;
 mod stream;
 mod writing;
 
@@ -126,6 +127,8 @@ pub struct StoryActorState {
     /// Scenes up to this one may have been shown by an actor before this one (the story was
     /// being written when this actor took it over): they are not streamed again.
     quiet_until: u32,
+    /// A page of the finished story being redone, waiting for its media.
+    redo: Option<redo::InFlight>,
 }
 
 pub struct StoryArgs {
@@ -178,6 +181,7 @@ impl Actor for StoryActor {
             draft: 0,
             shown: BTreeSet::new(),
             quiet_until: 0,
+            redo: None,
         })
     }
 
@@ -199,6 +203,9 @@ impl Actor for StoryActor {
             },
             // Made for a draft the story abandoned: not used.
             StoryMessage::MediaReady { draft, .. } if draft != state.draft => Ok(Next::Wait),
+            StoryMessage::MediaReady { target, result, .. } if state.redo.is_some() => {
+                Box::pin(redo::media_ready(state, target, result)).await
+            }
             StoryMessage::MediaReady { target, result, .. } => {
                 Box::pin(media_ready(state, &myself, target, result)).await
             }
@@ -241,7 +248,8 @@ async fn advance(state: &mut StoryActorState, myself: &ActorRef<StoryMessage>) -
     let deps = state.deps.clone();
     let story = loaded(state).await?;
     if story.status == StoryStatus::Completed {
-        return Ok(Next::Finished);
+        // A finished story's actor only redoes the pages asked for, if any.
+        return redo::next(state, myself).await;
     }
     let rules = SceneRules::for_story(&story.spec);
     let Some(plan) = story.plan.clone() else {
@@ -286,8 +294,9 @@ async fn advance(state: &mut StoryActorState, myself: &ActorRef<StoryMessage>) -
     let sequence = index as u32 + 1;
     set_progress(&deps, story, StoryStatus::Processing, Stage::Writing).await?;
     let writer = voice(&deps, story, &state.pending);
+    let previous = &story.scenes;
     let request =
-        SceneRequest { story_id: story.story_id, spec: &story.spec, plan: &plan, index, previous: &story.scenes };
+        SceneRequest { story_id: story.story_id, spec: &story.spec, plan: &plan, index, previous, redo: None };
     let asked = Instant::now();
     let quiet = state.shown.contains(&sequence) || sequence <= state.quiet_until;
     let mut stream = SceneStream::new(story.story_id, story.user_id, sequence, quiet);

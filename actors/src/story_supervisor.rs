@@ -38,6 +38,9 @@ struct Paused {
 struct Child {
     actor: ActorRef<StoryMessage>,
     restarts: u32,
+    /// Asked to start while running (a page to redo queued as it was finishing): when it
+    /// stops, it is started again to look.
+    again: bool,
 }
 
 pub struct StorySupervisorState {
@@ -54,7 +57,7 @@ impl StorySupervisorState {
         match Actor::spawn_linked(None, StoryActor, args, myself.get_cell()).await {
             Ok((actor, _)) => {
                 self.by_actor.insert(actor.get_id(), id);
-                self.children.insert(id, Child { actor, restarts });
+                self.children.insert(id, Child { actor, restarts, again: false });
             }
             Err(e) => tracing::error!(story = %id, error = %e, "could not start story actor"),
         }
@@ -123,13 +126,15 @@ impl Actor for StorySupervisor {
         match message {
             StorySupervisorMessage::StartStory(id) => {
                 state.paused.remove(&id);
-                if !state.children.contains_key(&id) {
-                    state.spawn(&myself, id, 0).await;
+                match state.children.get_mut(&id) {
+                    Some(child) => child.again = true,
+                    None => state.spawn(&myself, id, 0).await,
                 }
             }
             StorySupervisorMessage::CancelStory(id) => {
                 state.paused.remove(&id);
-                if let Some(child) = state.children.get(&id) {
+                if let Some(child) = state.children.get_mut(&id) {
+                    child.again = false;
                     child.actor.stop(Some("cancelled".into()));
                 }
             }
@@ -165,9 +170,12 @@ impl Actor for StorySupervisor {
     ) -> Result<(), ActorProcessingErr> {
         match event {
             SupervisionEvent::ActorTerminated(cell, _, _) => {
-                if let Some((id, _)) = state.forget(&cell) {
+                if let Some((id, child)) = state.forget(&cell) {
                     // It finished, was cancelled, or failed with a reason: not paused any more.
                     state.paused.remove(&id);
+                    if child.again {
+                        state.spawn(&myself, id, 0).await;
+                    }
                 }
             }
             SupervisionEvent::ActorFailed(cell, error) => {

@@ -16,6 +16,11 @@ pub struct Limits {
     pub max_companions: usize,
     /// Largest `limit` for list endpoints.
     pub max_page_size: u32,
+    /// Pages of one story that may be redone in 24 hours (`POST …/regenerate`; more: 429; 0
+    /// turns redos off).
+    pub max_redos_per_story_per_day: u32,
+    /// Longest hint for a page to redo.
+    pub max_hint_chars: usize,
     /// Stories pending or being written at once for one user (more: 429 `too_many_stories`),
     /// and in all (more: 503 `busy`).
     pub max_stories_in_flight_per_user: u32,
@@ -35,6 +40,8 @@ impl Default for Limits {
             default_scenes: SceneCount::DEFAULT.get(),
             max_companions: 4,
             max_page_size: 100,
+            max_redos_per_story_per_day: 10,
+            max_hint_chars: 300,
             max_stories_in_flight_per_user: 3,
             max_stories_in_flight: 500,
             story_restart_limit: 3,

@@ -1,8 +1,9 @@
 //! The libSQL implementation of the core's `StoryStore` port.
 
+use super::redos::waiting;
 use super::stories::{scenes_of, story_exists, story_row};
 use super::{Db, DbError, Sql, now_text, query_all};
-use actors::model::{Scene, StoryId, StoryPlan, StoryState, Writer};
+use actors::model::{Redo, Scene, StoryId, StoryPlan, StoryState, Writer};
 use actors::ports::{Progress, StoreError, StoryStore};
 use async_trait::async_trait;
 
@@ -18,7 +19,9 @@ impl StoryStore for Db {
             return Ok(None);
         };
         let scenes = scenes_of(&conn, id).await?;
+        let redos = waiting(&conn, id).await?;
         Ok(Some(StoryState {
+            redos,
             story_id: id,
             user_id: row.user_id,
             spec: row.spec,
@@ -59,11 +62,20 @@ impl StoryStore for Db {
         found(self.writer().await.write(update).await?)
     }
 
+    async fn replace_scene(&self, id: StoryId, redo: &Redo, scene: &Scene) -> Result<Vec<String>, StoreError> {
+        Db::replace_scene(self, id, redo, scene).await?.ok_or_else(StoreError::not_found)
+    }
+
+    async fn give_up_redo(&self, _: StoryId, redo: &Redo) -> Result<(), StoreError> {
+        Ok(Db::give_up_redo(self, redo).await?)
+    }
+
     async fn unfinished_stories(&self) -> Result<Vec<StoryId>, StoreError> {
         let conn = self.reader().await;
         let ids = query_all(
             &conn,
-            "SELECT id FROM stories WHERE status IN ('pending', 'processing') ORDER BY created_at",
+            "SELECT id FROM stories WHERE status IN ('pending', 'processing')
+                OR id IN (SELECT story_id FROM scene_redos WHERE finished_at IS NULL) ORDER BY created_at",
             (),
             |r| super::parse(&r.get::<String>(0)?, "story id"),
         )

@@ -16,7 +16,7 @@ use utoipa_swagger_ui::SwaggerUi;
         auth::register, auth::login, auth::refresh, auth::logout,
         users::create_user, users::me, users::user,
         stories::create_story, stories::story_detail, stories::story_status, stories::delete_story,
-        stories::retry_story, stories::list_stories, bundle::bundle,
+        stories::retry_story, stories::regenerate::regenerate, stories::list_stories, bundle::bundle,
         conversation::history, conversation::add_transcript,
         health::healthz, health::readyz, health::machine_readyz, health::metrics,
     ),

@@ -1,5 +1,5 @@
 //! `/stories/*` and `/users/{id}/stories`: create (202, idempotent), detail (ETag), status,
-//! list (cursor), delete, retry. Another user's story is reported as not found.
+//! list (cursor), delete, retry, redo a page. Another user's story is reported as not found.
 
 use crate::auth::AuthUser;
 use crate::db::stories::StoryRow;
@@ -20,8 +20,10 @@ use serde::Deserialize;
 use std::sync::Arc;
 use utoipa::IntoParams;
 
+pub mod regenerate;
 mod validate;
 mod views;
+use regenerate::regenerate;
 pub use validate::CreateStoryRequest;
 pub use views::{CreateStoryResponse, StoryDetail, StoryList, StoryStatusView, StorySummary};
 
@@ -31,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/stories/{story_id}", get(story_detail).delete(delete_story))
         .route("/stories/{story_id}/status", get(story_status))
         .route("/stories/{story_id}/retry", post(retry_story))
+        .route("/stories/{story_id}/scenes/{sequence}/regenerate", post(regenerate))
         .route("/users/{user_id}/stories", get(list_stories))
 }
 

@@ -96,7 +96,7 @@ async fn capture_model_outputs() {
             "prompt": body["messages"][1]["content"], "raw": raw, "expect": null, "why": null}));
         // Scenes follow a sensible plan (the offline one), as they would after the model's plan.
         let plan: StoryPlan = offline.plan_story(id, &spec).await.unwrap();
-        let first = SceneRequest { story_id: id, spec: &spec, plan: &plan, index: 0, previous: &[] };
+        let first = SceneRequest { story_id: id, spec: &spec, plan: &plan, index: 0, previous: &[], redo: None };
         let first = offline.write_scene(first).await.unwrap();
         let previous = [Scene {
             scene_id: SceneId::new(),
@@ -110,7 +110,7 @@ async fn capture_model_outputs() {
         for index in 0..2 {
             let why = (index == 1).then(|| reasons[i % reasons.len()]);
             let previous = &previous[..index];
-            let request = SceneRequest { story_id: id, spec: &spec, plan: &plan, index, previous };
+            let request = SceneRequest { story_id: id, spec: &spec, plan: &plan, index, previous, redo: None };
             let body = scene_body("smollm2", request, why);
             let raw = answer(&client, &base, body.clone()).await;
             eprintln!("scene {i}.{index}: {raw}");

@@ -142,3 +142,75 @@ async fn stories_survive_repeated_kill_9_each_scene_saved_exactly_once() {
     server.child.kill().unwrap();
     server.child.wait().unwrap();
 }
+
+fn page_one(detail: &Value) -> String {
+    detail["scenes"][0]["scene_id"].as_str().unwrap().to_owned()
+}
+
+/// The detail of story `id` once it is completed with a page 1 other than `not`.
+async fn completed(server: &crate::binary::Server, token: &str, id: &str, not: Option<&str>) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let detail = server.get_json(&format!("/stories/{id}"), token).await;
+        if detail["status"] == "completed" && not != Some(page_one(&detail).as_str()) {
+            return detail;
+        }
+        assert!(Instant::now() < deadline, "page 1 was not (re)done: {detail}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The scenes of story `id` stored in the database of a killed server, and the redos waiting.
+async fn stored(data: &std::path::Path, id: &str) -> (Vec<actors::model::Scene>, usize) {
+    let db = storymimi::db::Db::open(&data.join("storymimi.db"), 1).await.unwrap();
+    let id = id.parse().unwrap();
+    let (_, scenes) = db.story_with_scenes(id).await.unwrap().unwrap();
+    (scenes, db.redos_waiting(id).await.unwrap().len())
+}
+
+#[tokio::test]
+async fn a_page_redone_across_kill_9_is_the_old_one_or_the_new_one_never_neither() {
+    let data = tempfile::tempdir().unwrap();
+    let env = [("STORYMIMI_BUILTIN_IMAGE_DELAY_MS", "300"), ("STORYMIMI_NARRATOR", "none"), ("STORYMIMI_LOG", "info")];
+    let mut server = start_binary_with(data.path(), &env);
+    let token = server.register("correct horse battery").await["access_token"].as_str().unwrap().to_owned();
+    let body = json!({"prompt": "a sleepy owl in the forest", "num_scenes": 2});
+    let id = server.post_json("/stories/", Some(&token), body).await["story_id"].as_str().unwrap().to_owned();
+    let mut current = page_one(&completed(&server, &token, &id, None).await);
+    let mut rng = Lcg(SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as u64);
+    // A kill while the text is written (the 150 ms text call), two at random, one after it is done.
+    let (mut before_commit, mut after_commit) = (0, 0);
+    for wait in [40, rng.next_ms(100, 700), rng.next_ms(100, 700), 2_000] {
+        let asked = server.client.post(format!("{}/stories/{id}/scenes/1/regenerate", server.base)).bearer_auth(&token);
+        assert_eq!(asked.json(&json!({})).send().await.unwrap().status(), 202);
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        server.child.kill().unwrap(); // SIGKILL
+        server.child.wait().unwrap();
+
+        // Never neither: page 1 is stored, the old or a new one, with its picture on disk; a new
+        // one only with its redo done, the old one only with its redo still waiting.
+        let (scenes, waiting) = stored(data.path(), &id).await;
+        assert_eq!(scenes.iter().map(|s| s.sequence).collect::<Vec<_>>(), [1, 2]);
+        let key = scenes[0].image_key.as_deref().unwrap();
+        assert!(data.path().join("media").join(key).exists(), "the stored page's picture is there: {key}");
+        let redone = scenes[0].scene_id.to_string() != current;
+        assert_eq!(waiting, usize::from(!redone), "after {wait} ms: redone {redone}, {waiting} waiting");
+        if redone {
+            after_commit += 1
+        } else {
+            before_commit += 1
+        }
+
+        // Started again, a redo left waiting is done.
+        server = start_binary_with(data.path(), &env);
+        let detail = completed(&server, &token, &id, Some(&current)).await;
+        current = page_one(&detail);
+        for url in detail["scenes"].as_array().unwrap().iter().map(|s| s["image_url"].as_str().unwrap()) {
+            let response = server.client.get(format!("{}{url}", server.base)).send().await.unwrap();
+            assert_eq!(response.status(), 200, "{url}");
+        }
+    }
+    assert!(before_commit >= 1 && after_commit >= 1, "killed before the new page was stored and after");
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+}

@@ -23,6 +23,7 @@ mod monitoring;
 mod openai;
 mod operations;
 mod real_model;
+mod redo;
 mod replicas;
 mod resume;
 mod s3;

@@ -65,7 +65,7 @@ impl Model {
         self.asked.lock().unwrap().iter().filter(|m| what(m)).cloned().collect()
     }
 
-    fn scene_asks(&self, n: usize) -> Vec<String> {
+    pub(crate) fn scene_asks(&self, n: usize) -> Vec<String> {
         self.asked(|m| m.contains(&format!("Write scene {n} of")))
     }
 }

@@ -1,8 +1,8 @@
 // The browser client end to end, in Debian's Chromium: register, talk to a finished story
 // (its first page shown as it is written: the words, then the picture, then the play button),
-// see every picture decode and the narration load, play it, find the story in the library after
-// a reload, sign out, with the socket dropped mid-story (it reconnects with `last_seq` and
-// shows nothing twice) — with no console errors and no CSP violations. Then the client's two
+// see every picture decode and the narration load, play it, try a page again, find the story
+// in the library after a reload, sign out, with the socket dropped mid-story (it reconnects
+// with `last_seq` and shows nothing twice) — with no console errors and no CSP violations. Then the client's two
 // harder duties: staying signed in while access tokens expire (one refresh per expiry), and
 // refetching what a reconnect could not replay (`session {resumed: false}`). Needs the storymimi
 // binary (STORYMIMI_BIN) and /usr/bin/chromium.
@@ -159,6 +159,21 @@ test("a parent and child make, read and keep a story in the browser", { timeout:
     }
     mkdirSync(SHOTS, { recursive: true });
     await page.screenshot({ path: join(SHOTS, "reader.png"), fullPage: true });
+
+    // "Try this page again": the page keeps showing until the new one is stored, then the
+    // reader shows the new words and picture on the same page.
+    const first = page.locator('#reader [data-testid="scene"]').first();
+    const before = { text: await first.getByTestId("scene-text").textContent(), src: await first.getByTestId("scene-image").getAttribute("src") };
+    await first.getByTestId("redo-scene").click();
+    await page.waitForFunction(() => document.querySelector('#reader [data-testid="redo-status"]').textContent.includes("again"));
+    await page.waitForFunction((old) => {
+      const now = document.querySelector('#reader [data-testid="scene"] [data-testid="scene-text"]');
+      return now && now.textContent !== old;
+    }, before.text, { timeout: 60_000 });
+    const after = page.locator('#reader [data-testid="scene"]').first();
+    assert.notEqual(await after.getByTestId("scene-image").getAttribute("src"), before.src, "a new picture");
+    assert.ok(await after.isVisible(), "still on the same page");
+    await after.getByTestId("scene-image").evaluate((el) => el.decode());
 
     await page.reload();
     await page.getByTestId("library-item").first().waitFor();

@@ -113,7 +113,10 @@ fn compose(request: &IllustrationRequest<'_>) -> String {
     let total = request.plan.scenes.len();
     let time = time_of(request.text, request.index, total, spec.style);
     let (top, bottom) = sky(spec.style, time);
-    let scene_seed = seed ^ request.index.map_or(0xc0, |i| i as u64 + 1).wrapping_mul(0x9e37_79b9);
+    // Per scene and per text: a page written again is drawn again, the hero unchanged.
+    let scene_seed = seed
+        ^ request.index.map_or(0xc0, |i| i as u64 + 1).wrapping_mul(0x9e37_79b9)
+        ^ Rng::seed_of(request.text.as_bytes());
     let mut rng = Rng::new(scene_seed);
 
     let mut svg = format!(

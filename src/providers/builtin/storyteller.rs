@@ -79,7 +79,8 @@ fn written(request: SceneRequest<'_>) -> Result<SceneDraft, ProviderError> {
     if request.index >= total {
         return Err(ProviderError::permanent(format!("scene {} of a {total}-scene plan", request.index + 1)));
     }
-    Ok(write(request.story_id, request.spec, request.plan, request.index))
+    let take = request.redo.map_or(0, |redo| redo.take);
+    Ok(write(request.story_id, request.spec, request.plan, (request.index, take)))
 }
 
 /// Who and where the story is about, fixed for a story id.
@@ -304,13 +305,15 @@ pub fn characters(story_id: StoryId, spec: &StorySpec) -> Vec<CharacterSheet> {
     plan(story_id, spec).characters
 }
 
-/// Scene `index` of the story planned as `plan` (its titles are the plan's).
-fn write(story_id: StoryId, spec: &StorySpec, plan: &StoryPlan, index: usize) -> SceneDraft {
+/// Scene `index` of the story planned as `plan` (its titles are the plan's): its `take`th
+/// version (0 the first; a page redone is told with other words and details).
+fn write(story_id: StoryId, spec: &StorySpec, plan: &StoryPlan, (index, take): (usize, u32)) -> SceneDraft {
     let total = plan.scenes.len();
     let cast = cast(story_id, spec);
     let roles = roles(&cast, total);
     let role = roles.get(index).copied().unwrap_or(Role::Ending);
-    let variant = Rng::new(cast.seed ^ 0xa17).below(2);
+    let variant = Rng::new(cast.seed ^ 0xa17 ^ u64::from(take).wrapping_mul(0x9e37_79b9)).below(2);
+    let take = take as usize;
     let mut lines: Vec<&str> = match role {
         Role::Whole => phrases::WHOLE.to_vec(),
         Role::Opening => phrases::OPENINGS[variant % phrases::OPENINGS.len()].to_vec(),
@@ -340,13 +343,22 @@ fn write(story_id: StoryId, spec: &StorySpec, plan: &StoryPlan, index: usize) ->
         _ => {}
     }
     let mut text = requirements::fix_articles(
-        &lines.iter().map(|l| fill(l, &cast, index)).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" "),
+        &lines.iter().map(|l| fill(l, &cast, index + 3 * take)).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" "),
     );
+    let pool: Vec<&str> = cast.setting.details.iter().chain(cast.style.flavour).copied().collect();
+    // A page told again says something new about the place, after its first sentence.
+    let fresh: Vec<&str> = pool.iter().copied().filter(|s| !text.contains(s)).collect();
+    if take > 0
+        && !fresh.is_empty()
+        && let Some(first) = text.find(". ")
+    {
+        // One after another, so two takes in a row never say the same.
+        text.insert_str(first + 2, &format!("{} ", fresh[(index + take) % fresh.len()]));
+    }
     // Pad thin scenes with description of the place, never with filler.
     let mut extra = 1;
-    while words(&text) < MIN_WORDS && extra <= cast.setting.details.len() + cast.style.flavour.len() {
-        let pool: Vec<&str> = cast.setting.details.iter().chain(cast.style.flavour).copied().collect();
-        let sentence = pool[(index + extra) % pool.len()];
+    while words(&text) < MIN_WORDS && extra <= pool.len() {
+        let sentence = pool[(index + take + extra) % pool.len()];
         if !text.contains(sentence) {
             text.push(' ');
             text.push_str(sentence);

@@ -151,6 +151,17 @@ pub fn scene_messages(request: SceneRequest<'_>, rejected: Option<Rejection>) ->
         outline = scene.outline,
         how = how_to_tell(&rules),
     );
+    if let Some(redo) = request.redo {
+        ask.push_str("\nThis scene was written before and is being written again");
+        match redo.hint {
+            Some(hint) => ask.push_str(&format!(", because the child asked: \"{hint}\". Do what the child asked.")),
+            None => ask.push_str(": tell it in a new way."),
+        }
+        if let Some(next) = redo.following.first() {
+            let opening: String = next.text.split_inclusive(['.', '!', '?']).take(2).collect();
+            ask.push_str(&format!(" It must lead to what happens next: {}", opening.trim()));
+        }
+    }
     if let Some(why) = rejected {
         ask.push_str(&format!(
             "\nYour last answer could not be used: {}. Write it again. {}",

@@ -12,7 +12,7 @@ fn spec(prompt: &str, style: Style, n: u8) -> StorySpec {
 
 fn story(id: StoryId, spec: &StorySpec) -> (StoryPlan, Vec<SceneDraft>) {
     let plan = plan(id, spec);
-    let scenes = (0..plan.scenes.len()).map(|i| write(id, spec, &plan, i)).collect();
+    let scenes = (0..plan.scenes.len()).map(|i| write(id, spec, &plan, (i, 0))).collect();
     (plan, scenes)
 }
 
@@ -110,6 +110,23 @@ fn the_story_keeps_what_the_child_asked_for() {
                     assert!(all.contains(word), "{prompt:?} ({style:?}, {n} scenes) lost {word:?}:\n{all}");
                 }
             }
+        }
+    }
+}
+
+#[test]
+fn a_page_told_again_is_told_differently_but_as_well() {
+    let id = StoryId::new();
+    for style in Style::ALL {
+        let s = spec("a fox named Ruby", *style, 5);
+        let plan = plan(id, &s);
+        for index in 0..5 {
+            let first = write(id, &s, &plan, (index, 0));
+            let again = write(id, &s, &plan, (index, 1));
+            assert_ne!(first.text, again.text, "{style:?} scene {index}");
+            assert_ne!(again.text, write(id, &s, &plan, (index, 2)).text, "{style:?} scene {index}");
+            assert_eq!(again, write(id, &s, &plan, (index, 1)), "the same take is the same page");
+            assert!((60..=200).contains(&words(&again.text)) && again.text.contains("Ruby"), "{}", again.text);
         }
     }
 }

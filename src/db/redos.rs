@@ -1,0 +1,190 @@
+//! Pages of finished stories redone on request: asked for within a per-day limit, loaded with
+//! their story, and done in one write that puts the new scene in place of the old one. Each
+//! write is one call with its conditions in the statements (as a replica's primary needs),
+//! its outcome read back.
+
+use super::{Db, DbError, DbResult, Sql, now_text, parse, query_all, query_one};
+use actors::model::{Redo, Scene, StoryId, StoryStatus, Writer};
+use actors::ports::RedoRequest;
+use chrono::{DateTime, SecondsFormat, Utc};
+use libsql::Connection;
+use std::time::Duration;
+
+const DAY: chrono::TimeDelta = chrono::TimeDelta::days(1);
+
+fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Queue a redo, only when the story is completed, has the scene, is not redoing it already and
+/// had fewer than `?7` redos since `?6`: decided in the write itself (on a replica's primary,
+/// where every machine's requests meet). The take counts the scene's earlier redos.
+const REQUEST_REDO: &str = "INSERT INTO scene_redos (id, story_id, sequence, hint, take, requested_at)
+    SELECT ?1, ?2, ?3, ?4, (SELECT count(*) FROM scene_redos r WHERE r.story_id = ?2 AND r.sequence = ?3) + 1, ?5
+    WHERE EXISTS (SELECT 1 FROM stories s WHERE s.id = ?2 AND s.status = 'completed')
+    AND EXISTS (SELECT 1 FROM scenes c WHERE c.story_id = ?2 AND c.sequence = ?3)
+    AND NOT EXISTS (SELECT 1 FROM scene_redos r WHERE r.story_id = ?2 AND r.sequence = ?3 AND r.finished_at IS NULL)
+    AND (SELECT count(*) FROM scene_redos r WHERE r.story_id = ?2 AND r.requested_at > ?6) < ?7";
+
+impl Db {
+    /// Queue a redo of scene `sequence` of story `id`, unless the story is not completed, has
+    /// no such scene, is already redoing it, or had `per_day` redos in the last 24 hours. One
+    /// write, its outcome read back (a retried write that had reached the primary is found).
+    pub async fn request_redo(
+        &self,
+        id: StoryId,
+        sequence: u32,
+        hint: Option<&str>,
+        per_day: u32,
+    ) -> DbResult<RedoRequest> {
+        let (redo, story, at, now) =
+            (uuid::Uuid::new_v4().to_string(), id.to_string(), i64::from(sequence), Utc::now());
+        let insert = Sql::new(
+            REQUEST_REDO,
+            libsql::params![
+                redo.as_str(),
+                story.as_str(),
+                at,
+                hint.map(str::to_owned),
+                stamp(now),
+                stamp(now - DAY),
+                i64::from(per_day)
+            ],
+        )?;
+        let conn = self.writer().await;
+        conn.write(insert).await?;
+        if query_one(&conn, "SELECT 1 FROM scene_redos WHERE id = ?1", [redo.as_str()], |_| Ok(())).await?.is_some() {
+            return Ok(RedoRequest::Queued);
+        }
+        // Not queued: say why, the first reason that holds.
+        let status = query_one(&conn, "SELECT status, num_scenes FROM stories WHERE id = ?1", [story.as_str()], |r| {
+            Ok((parse::<StoryStatus>(&r.get::<String>(0)?, "status")?, r.get::<i64>(1)?))
+        })
+        .await?;
+        let Some((status, scenes)) = status else { return Ok(RedoRequest::NoSuchScene) };
+        if !(1..=scenes).contains(&at) {
+            return Ok(RedoRequest::NoSuchScene);
+        }
+        if status != StoryStatus::Completed {
+            return Ok(RedoRequest::NotCompleted);
+        }
+        let exists = "SELECT 1 FROM scenes WHERE story_id = ?1 AND sequence = ?2";
+        if query_one(&conn, exists, libsql::params![story.as_str(), at], |_| Ok(())).await?.is_none() {
+            return Ok(RedoRequest::NoSuchScene);
+        }
+        let busy = "SELECT 1 FROM scene_redos WHERE story_id = ?1 AND sequence = ?2 AND finished_at IS NULL";
+        if query_one(&conn, busy, libsql::params![story.as_str(), at], |_| Ok(())).await?.is_some() {
+            return Ok(RedoRequest::InProgress);
+        }
+        let oldest = query_one(
+            &conn,
+            "SELECT min(requested_at) FROM scene_redos WHERE story_id = ?1 AND requested_at > ?2",
+            libsql::params![story.as_str(), stamp(now - DAY)],
+            |r| Ok(r.get::<Option<String>>(0)?),
+        )
+        .await?
+        .flatten();
+        let oldest = oldest.map(|t| parse::<DateTime<Utc>>(&t, "redo time")).transpose()?.unwrap_or(now);
+        let retry_after = (oldest + DAY - now).to_std().unwrap_or(Duration::ZERO);
+        Ok(RedoRequest::Limited { limit: per_day, retry_after })
+    }
+
+    /// The redos of story `id` waiting to be done, oldest first.
+    pub async fn redos_waiting(&self, id: StoryId) -> DbResult<Vec<Redo>> {
+        let conn = self.reader().await;
+        waiting(&conn, id).await
+    }
+
+    /// `scene` in place of the stored scene of its sequence, and `redo` done, in one write (the
+    /// scene is replaced only while the redo is not done, so a retried write changes nothing).
+    /// The old scene's media keys nothing refers to any more; `None` when nothing was replaced
+    /// (the story is gone, or the redo is not waiting any more).
+    pub async fn replace_scene(&self, id: StoryId, redo: &Redo, scene: &Scene) -> DbResult<Option<Vec<String>>> {
+        let (story, at, now) = (id.to_string(), i64::from(scene.sequence), now_text());
+        let replace = Sql::new(
+            "UPDATE scenes SET id = ?1, title = ?2, text = ?3, image_key = ?4, audio_key = ?5, written_by = ?6,
+             created_at = ?7 WHERE story_id = ?8 AND sequence = ?9
+             AND EXISTS (SELECT 1 FROM scene_redos WHERE id = ?10 AND finished_at IS NULL)",
+            libsql::params![
+                scene.scene_id.to_string(),
+                scene.title.as_str(),
+                scene.text.as_str(),
+                scene.image_key.clone(),
+                scene.audio_key.clone(),
+                scene.written_by.map(Writer::as_str),
+                now.as_str(),
+                story.as_str(),
+                at,
+                redo.id.as_str()
+            ],
+        )?;
+        let done = Sql::new(
+            "UPDATE scene_redos SET finished_at = ?1, outcome = 'redone' WHERE id = ?2 AND finished_at IS NULL",
+            libsql::params![now.as_str(), redo.id.as_str()],
+        )?;
+        let touch = Sql::new(
+            "UPDATE stories SET updated_at = ?1 WHERE id = ?2",
+            libsql::params![now.as_str(), story.as_str()],
+        )?;
+        let conn = self.writer().await;
+        let old = query_one(
+            &conn,
+            "SELECT id, image_key, audio_key FROM scenes WHERE story_id = ?1 AND sequence = ?2",
+            libsql::params![story.as_str(), at],
+            |r| Ok((r.get::<String>(0)?, [r.get::<Option<String>>(1)?, r.get::<Option<String>>(2)?])),
+        )
+        .await?;
+        let Some((old_id, old_keys)) = old else { return Ok(None) };
+        conn.batch(vec![replace, done, touch]).await?;
+        let now_stored = "SELECT id FROM scenes WHERE story_id = ?1 AND sequence = ?2";
+        let stored =
+            query_one(&conn, now_stored, libsql::params![story.as_str(), at], |r| Ok(r.get::<String>(0)?)).await?;
+        // Gone, or the redo was no longer waiting (nothing was replaced): nothing to announce.
+        if stored.is_none_or(|stored| stored == old_id && old_id != scene.scene_id.to_string()) {
+            return Ok(None);
+        }
+        let mut orphans = Vec::new();
+        for key in old_keys.into_iter().flatten() {
+            let used = query_one(
+                &conn,
+                "SELECT 1 FROM scenes WHERE image_key = ?1 OR audio_key = ?1 UNION SELECT 1 FROM stories WHERE cover_key = ?1 LIMIT 1",
+                [key.as_str()],
+                |_| Ok(()),
+            )
+            .await?;
+            if used.is_none() && !orphans.contains(&key) {
+                orphans.push(key);
+            }
+        }
+        Ok(Some(orphans))
+    }
+
+    /// `redo` is over without a new page: the old one stays.
+    pub async fn give_up_redo(&self, redo: &Redo) -> DbResult<()> {
+        let update = Sql::new(
+            "UPDATE scene_redos SET finished_at = ?1, outcome = 'kept' WHERE id = ?2 AND finished_at IS NULL",
+            libsql::params![now_text(), redo.id.as_str()],
+        )?;
+        self.writer().await.write(update).await?;
+        Ok(())
+    }
+}
+
+/// The redos of story `id` waiting to be done, oldest first, on `conn`.
+pub(super) async fn waiting(conn: &Connection, id: StoryId) -> DbResult<Vec<Redo>> {
+    query_all(
+        conn,
+        "SELECT id, sequence, hint, take FROM scene_redos WHERE story_id = ?1 AND finished_at IS NULL
+         ORDER BY requested_at, id",
+        [id.to_string()],
+        |r| {
+            Ok(Redo {
+                id: r.get(0)?,
+                sequence: u32::try_from(r.get::<i64>(1)?).map_err(|e| DbError::corrupt("redo sequence", e))?,
+                hint: r.get(2)?,
+                take: u32::try_from(r.get::<i64>(3)?).map_err(|e| DbError::corrupt("redo take", e))?,
+            })
+        },
+    )
+    .await
+}
