@@ -37,8 +37,9 @@ impl Db {
         hint: Option<&str>,
         per_day: u32,
     ) -> DbResult<RedoRequest> {
+        // Time-ordered ids: redos asked for in the same millisecond keep their order.
         let (redo, story, at, now) =
-            (uuid::Uuid::new_v4().to_string(), id.to_string(), i64::from(sequence), Utc::now());
+            (uuid::Uuid::now_v7().to_string(), id.to_string(), i64::from(sequence), Utc::now());
         let insert = Sql::new(
             REQUEST_REDO,
             libsql::params![
@@ -187,4 +188,92 @@ pub(super) async fn waiting(conn: &Connection, id: StoryId) -> DbResult<Vec<Redo
         },
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::testing::{temp_db, users};
+    use actors::model::{SceneId, Stage, StorySpec, Style};
+    use actors::ports::{Creation, Progress, StoryStore};
+
+    fn scene(sequence: u32, image: &str) -> Scene {
+        Scene {
+            scene_id: SceneId::new(),
+            sequence,
+            title: format!("Page {sequence}"),
+            text: "Once upon a time.".into(),
+            image_key: Some(image.into()),
+            audio_key: None,
+            written_by: Some(Writer::Offline),
+        }
+    }
+
+    /// A completed story of two scenes whose pictures are `a.png` and `b.png`.
+    async fn finished(db: &Db) -> StoryId {
+        let user = users(db, 1).await[0];
+        let spec = StorySpec {
+            title: None,
+            prompt: "a fox".into(),
+            style: Style::Funny,
+            num_scenes: 2,
+            age: 6,
+            language: "en".into(),
+        };
+        let Creation::Created(id) = db.create_story(user, &spec, None, None).await.unwrap() else { panic!("created") };
+        for (sequence, image) in [(1, "a.png"), (2, "b.png")] {
+            db.save_scene(id, &scene(sequence, image)).await.unwrap();
+        }
+        let done = Progress { status: StoryStatus::Completed, stage: Stage::Done, error: None };
+        db.set_progress(id, &done).await.unwrap();
+        id
+    }
+
+    #[tokio::test]
+    async fn a_redo_is_queued_once_per_page_within_the_days_limit_and_numbered() {
+        let (_dir, db) = temp_db(1).await;
+        let id = finished(&db).await;
+        assert_eq!(db.request_redo(id, 3, None, 3).await.unwrap(), RedoRequest::NoSuchScene);
+        assert_eq!(db.request_redo(id, 1, Some("bigger"), 3).await.unwrap(), RedoRequest::Queued);
+        assert_eq!(db.request_redo(id, 1, None, 3).await.unwrap(), RedoRequest::InProgress);
+        assert_eq!(db.request_redo(id, 2, None, 3).await.unwrap(), RedoRequest::Queued);
+        let waiting = db.redos_waiting(id).await.unwrap();
+        let seen: Vec<(u32, Option<&str>, u32)> =
+            waiting.iter().map(|r| (r.sequence, r.hint.as_deref(), r.take)).collect();
+        assert_eq!(seen, [(1, Some("bigger"), 1), (2, None, 1)], "oldest first");
+        db.give_up_redo(&waiting[0]).await.unwrap();
+        assert_eq!(db.request_redo(id, 1, None, 3).await.unwrap(), RedoRequest::Queued);
+        let waiting_now = db.redos_waiting(id).await.unwrap();
+        assert_eq!(waiting_now[1].take, 2, "the page's second redo: {waiting_now:?}");
+        db.give_up_redo(&waiting[1]).await.unwrap();
+        let RedoRequest::Limited { limit: 3, retry_after } = db.request_redo(id, 2, None, 3).await.unwrap() else {
+            panic!("three redos in a day")
+        };
+        assert!(retry_after > Duration::from_secs(86_000), "{retry_after:?}");
+    }
+
+    #[tokio::test]
+    async fn a_page_is_replaced_once_and_its_unshared_media_are_named() {
+        let (_dir, db) = temp_db(1).await;
+        let id = finished(&db).await;
+        db.request_redo(id, 1, None, 5).await.unwrap();
+        let redo = db.redos_waiting(id).await.unwrap().remove(0);
+        // The new page shares its picture with page 2: nothing of page 1 is left to delete but a.png.
+        let new = scene(1, "b.png");
+        assert_eq!(db.replace_scene(id, &redo, &new).await.unwrap(), Some(vec!["a.png".to_owned()]));
+        assert_eq!(
+            db.replace_scene(id, &redo, &scene(1, "c.png")).await.unwrap(),
+            None,
+            "done once: a retry changes nothing"
+        );
+        let (_, scenes) = db.story_with_scenes(id).await.unwrap().unwrap();
+        assert_eq!((scenes[0].scene_id, scenes[0].image_key.as_deref()), (new.scene_id, Some("b.png")));
+        assert!(db.redos_waiting(id).await.unwrap().is_empty());
+        let not_completed = {
+            let processing = Progress { status: StoryStatus::Processing, stage: Stage::Writing, error: None };
+            db.set_progress(id, &processing).await.unwrap();
+            db.request_redo(id, 1, None, 5).await.unwrap()
+        };
+        assert_eq!(not_completed, RedoRequest::NotCompleted);
+    }
 }
