@@ -138,12 +138,14 @@ pub struct UnknownValue(pub String);
 pub struct StoryPlan {
     pub title: String,
     pub scenes: Vec<ScenePlan>,
-    /// The character sheet, the hero first; empty for stories planned before sheets existed.
+    /// The character sheet: the cast the child asked for ([`StorySpec::cast`], where names and
+    /// kinds may be missing and nobody has a look) as the storyteller planned it, everyone named,
+    /// of a kind and with a look, the hero first. Empty for stories planned before sheets existed.
     #[serde(default)]
     pub characters: Vec<CharacterSheet>,
 }
 
-/// One character as every picture of the story shows them.
+/// One character of the planned cast, as every picture of the story shows them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CharacterSheet {
     pub name: String,

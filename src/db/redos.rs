@@ -194,7 +194,7 @@ pub(super) async fn waiting(conn: &Connection, id: StoryId) -> DbResult<Vec<Redo
 mod tests {
     use super::*;
     use crate::db::testing::{temp_db, users};
-    use actors::model::{SceneId, Stage, StorySpec, Style};
+    use actors::model::{SceneId, SpecLimits, SpecRequest, Stage, StorySpec};
     use actors::ports::{Creation, Progress, StoryStore};
 
     fn scene(sequence: u32, image: &str) -> Scene {
@@ -212,14 +212,8 @@ mod tests {
     /// A completed story of two scenes whose pictures are `a.png` and `b.png`.
     async fn finished(db: &Db) -> StoryId {
         let user = users(db, 1).await[0];
-        let spec = StorySpec {
-            title: None,
-            prompt: "a fox".into(),
-            style: Style::Funny,
-            num_scenes: 2,
-            age: 6,
-            language: "en".into(),
-        };
+        let request = SpecRequest { prompt: "a fox".into(), num_scenes: Some(2), ..SpecRequest::default() };
+        let spec = StorySpec::new(request, &SpecLimits::default()).expect("a valid story");
         let Creation::Created(id) = db.create_story(user, &spec, None, None).await.unwrap() else { panic!("created") };
         for (sequence, image) in [(1, "a.png"), (2, "b.png")] {
             db.save_scene(id, &scene(sequence, image)).await.unwrap();
