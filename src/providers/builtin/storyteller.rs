@@ -62,10 +62,12 @@ impl Llm for Storyteller {
         let mut ends: Vec<usize> =
             (1..bytes.len()).filter(|&i| matches!(bytes[i - 1], b'.' | b'!' | b'?') && bytes[i] == b' ').collect();
         ends.push(bytes.len());
-        let pause = self.delay / ends.len() as u32;
-        for end in ends {
-            if !pause.is_zero() {
-                tokio::time::sleep(pause).await;
+        // Each sentence at its share of the delay from the start, so a late wake-up (a busy
+        // machine) does not push the later ones back too.
+        let (start, count) = (tokio::time::Instant::now(), ends.len() as u32);
+        for (told, end) in (1..).zip(ends) {
+            if !self.delay.is_zero() {
+                tokio::time::sleep_until(start + self.delay * told / count).await;
             }
             so_far(&draft.text[..end]);
         }
