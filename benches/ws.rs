@@ -14,9 +14,8 @@
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use storymimi::auth::JwtKeys;
 use storymimi::config::{AuthSettings, Secret};
@@ -27,10 +26,13 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+#[path = "support/server.rs"]
+mod server;
 #[path = "support/sqld.rs"]
 mod sqld;
 
-const SECRET: &str = "benchmark-secret-benchmark-secret-0123";
+use server::{SECRET, Server, cpu_time, spawn_storymimi, wait_for_addr};
+
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 fn main() {
@@ -43,69 +45,6 @@ fn main() {
     let only = args.iter().skip(1).find(|a| !a.starts_with("--")).cloned();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     runtime.block_on(run(quick, only.as_deref()));
-}
-
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
-    }
-}
-
-/// Read the child's stdout until `find` extracts the bound address.
-fn wait_for_addr(child: &mut Child, find: impl Fn(&str) -> Option<String>) -> SocketAddr {
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
-        let line = lines.next().expect("server printed its address").expect("utf-8");
-        if let Some(addr) = find(&line) {
-            break addr;
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
-    addr.parse().expect("an address")
-}
-
-fn spawn_storymimi(data: &std::path::Path, env: &[(&str, &str)]) -> Server {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_storymimi"));
-    command
-        .env("STORYMIMI_ENV", "production")
-        .env("STORYMIMI_JWT_SECRET", SECRET)
-        .env("STORYMIMI_ADDR", "127.0.0.1:0")
-        .env("STORYMIMI_DATA_DIR", data)
-        .env("STORYMIMI_LOG", "warn,storymimi::startup=info")
-        .env("STORYMIMI_WS_RATE_PER_SEC", "1000000")
-        .env("STORYMIMI_WS_BURST", "1000000")
-        .env("STORYMIMI_CONVERSATION_TURNS_PER_MINUTE", "100000000")
-        .env("STORYMIMI_AGENT_DELTA_DELAY_MS", "0")
-        .env("STORYMIMI_WS_MAX_SOCKETS_PER_USER", "100000")
-        .env("STORYMIMI_HTTP_MAX_CONNECTIONS", "100000")
-        .env("STORYMIMI_CONFIG", data.join("none.toml"));
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("storymimi starts");
-    let addr = wait_for_addr(&mut child, |line| {
-        let event: serde_json::Value = serde_json::from_str(line).ok()?;
-        (event["message"] == "storymimi listening").then(|| event["addr"].as_str().map(str::to_owned))?
-    });
-    Server { child, addr }
 }
 
 fn spawn_echo() -> Server {
@@ -211,17 +150,6 @@ struct Stats {
     /// generator: what a message costs, however busy the machine's neighbours are.
     server_cpu_us: f64,
     client_cpu_us: f64,
-}
-
-/// CPU time (user + system) a process has used so far (`self`: this one), from /proc.
-fn cpu_time(pid: &str) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The fields after the command name (which may hold spaces and ends with `)`); utime and
-    // stime are the 12th and 13th of them, in clock ticks (USER_HZ, 100 on Linux).
-    let fields: Vec<&str> =
-        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
 
 /// Every socket sends `ask` and waits for its answer, again and again (closed loop), to the
@@ -343,7 +271,7 @@ async fn run(quick: bool, only: Option<&str>) {
     };
     let full = Target {
         name: "storymimi, one user per socket",
-        server: spawn_storymimi(data.path(), &[]),
+        server: spawn_storymimi(data.path(), &[], Stdio::null()),
         path: "/conversation/{user}",
         greeting: 2,
         authenticated: true,
@@ -422,7 +350,7 @@ async fn run(quick: bool, only: Option<&str>) {
     let shared_data = tempfile::tempdir().expect("temp dir");
     let shared = Target {
         name: "storymimi, one user for all sockets",
-        server: spawn_storymimi(shared_data.path(), &[]),
+        server: spawn_storymimi(shared_data.path(), &[], Stdio::null()),
         one_user: Some(actors::model::UserId::new()),
         users: Vec::new(),
         ..full
@@ -449,7 +377,7 @@ async fn through_a_replica(local: &Target, keys: &JwtKeys, warmup: Duration, mea
     let data = tempfile::tempdir().expect("temp dir");
     let replica = Target {
         name: "storymimi, replica",
-        server: spawn_storymimi(data.path(), &[("STORYMIMI_DB_URL", &primary.url)]),
+        server: spawn_storymimi(data.path(), &[("STORYMIMI_DB_URL", &primary.url)], Stdio::null()),
         path: "/conversation/{user}",
         greeting: 2,
         authenticated: true,

@@ -1,7 +1,7 @@
 //! The `storymimi` binary: load config, start logging, run until SIGTERM/Ctrl-C.
 
 use storymimi::startup::{Application, shutdown_signal};
-use storymimi::{Config, memory, telemetry};
+use storymimi::{Config, memory, metrics, telemetry};
 
 /// jemalloc: with glibc's allocator, a message's allocations freed on another thread queued on
 /// arena locks (7 futex calls per `user_message`); jemalloc takes about a quarter less CPU per message,
@@ -12,6 +12,7 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 fn main() -> anyhow::Result<()> {
     // Before the runtime's threads exist.
     memory::return_large_blocks_to_the_system();
+    metrics::jemalloc_is_the_allocator();
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run())
 }
 

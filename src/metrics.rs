@@ -3,11 +3,13 @@
 //! Every name the alert rules and the dashboard in `deploy/` use is checked against this output
 //! (tests/api/monitoring.rs).
 
+mod allocator;
 mod capacity;
 mod latency;
 mod process;
 mod register;
 
+pub use allocator::jemalloc_is_the_allocator;
 pub use capacity::Capacity;
 pub use latency::Latencies;
 use register::{Registrar, unregistered_counter, unregistered_float_gauge};

@@ -1,5 +1,6 @@
 //! The process itself: which version runs (`build_info`, also what `absent()` alerts watch),
-//! and its memory, CPU, file descriptors and threads (`storymimi_process_*`, Linux only).
+//! its memory, CPU, file descriptors and threads (`storymimi_process_*`, Linux only), and what
+//! its allocator holds (`storymimi_allocator_*`, the binary only).
 
 use prometheus::{IntGaugeVec, Opts, Registry};
 
@@ -10,5 +11,6 @@ pub fn register(registry: &Registry) -> Result<(), prometheus::Error> {
     registry.register(Box::new(build_info))?;
     #[cfg(target_os = "linux")]
     registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
+    registry.register(Box::new(super::allocator::Allocator::new()?))?;
     Ok(())
 }

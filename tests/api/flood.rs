@@ -2,7 +2,7 @@
 //! hashing, so a flood of logins neither fills memory nor slows everyone else.
 
 use crate::binary::{register_at, start as start_binary_with};
-use crate::helpers::{assert_error, spawn_app};
+use crate::helpers::{assert_error, metric_value, spawn_app};
 use reqwest::StatusCode;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -80,6 +80,15 @@ async fn a_login_flood_neither_fills_memory_nor_slows_health_checks() {
     }
     let statuses = flood.await.unwrap();
     let peak = rss_kib(pid, "VmHWM:");
+    // The binary's allocator tells what it holds: the live bytes, within its active pages,
+    // within its resident ones (the hashes' blocks freed, their pages not all given back yet).
+    let metrics = client.get(format!("{}/metrics", server.base)).send().await.unwrap().text().await.unwrap();
+    let bytes = |what: &str| {
+        metric_value(&metrics, &format!("storymimi_allocator_{what}_bytes "))
+            .unwrap_or_else(|| panic!("{what}: {metrics}"))
+    };
+    let (allocated, active, resident) = (bytes("allocated"), bytes("active"), bytes("resident"));
+    assert!(0.0 < allocated && allocated <= active && active <= resident, "{allocated} ≤ {active} ≤ {resident}");
     server.child.kill().unwrap();
     server.child.wait().unwrap();
 
