@@ -13,9 +13,9 @@
 //! Options: `--cycles N`, `--load-secs S`, `--quiet-secs S`, `--users N` (active each cycle),
 //! `--new-users-per-cycle N` (the active accounts shift by this many each cycle, so state kept
 //! per user would grow), `--sessions-per-sec R`, `--variant NAME=MALLOC_CONF` (repeatable;
-//! replaces the default three: `default=`, jemalloc's own settings; `decay0=dirty_decay_ms:0,
-//! muzzy_decay_ms:0`, pages returned at once; `background=background_thread:true`, returned on
-//! a timer),
+//! replaces the default three: `shipped=`, the binary's own `malloc_conf` (background threads);
+//! `no-background=background_thread:false`, jemalloc's stock behaviour; and
+//! `decay0=background_thread:false,dirty_decay_ms:0,muzzy_decay_ms:0`, pages returned at once),
 //! `--out DIR` (default: a new directory under the target dir's `tmp/`).
 
 #[path = "soak/load.rs"]
@@ -59,9 +59,9 @@ impl Args {
             .collect();
         if variants.is_empty() {
             variants = [
-                ("default", ""),
-                ("decay0", "dirty_decay_ms:0,muzzy_decay_ms:0"),
-                ("background", "background_thread:true"),
+                ("shipped", ""),
+                ("no-background", "background_thread:false"),
+                ("decay0", "background_thread:false,dirty_decay_ms:0,muzzy_decay_ms:0"),
             ]
             .map(|(n, c)| (n.to_owned(), c.to_owned()))
             .into();

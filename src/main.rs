@@ -9,6 +9,16 @@ use storymimi::{Config, memory, metrics, telemetry};
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// jemalloc's options, read before `main`: background threads return freed pages on a timer
+/// (after `dirty_decay_ms`, 10 s). Without them pages go back only when their arena is busy
+/// again, so a quiet server kept ~20 MiB it no longer used, for ever (the soak,
+/// docs/RELIABILITY.md). `_RJEM_MALLOC_CONF` still overrides.
+#[unsafe(export_name = "_rjem_malloc_conf")]
+static MALLOC_CONF: Option<&'static std::ffi::c_char> = Some(
+    // SAFETY: the pointer is to a static C string, valid for ever.
+    unsafe { &*c"background_thread:true".as_ptr() },
+);
+
 fn main() -> anyhow::Result<()> {
     // Before the runtime's threads exist.
     memory::return_large_blocks_to_the_system();

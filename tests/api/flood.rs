@@ -89,6 +89,11 @@ async fn a_login_flood_neither_fills_memory_nor_slows_health_checks() {
     };
     let (allocated, active, resident) = (bytes("allocated"), bytes("active"), bytes("resident"));
     assert!(0.0 < allocated && allocated <= active && active <= resident, "{allocated} ≤ {active} ≤ {resident}");
+    // Its background threads return freed pages while the server is quiet (docs/RELIABILITY.md).
+    let threads = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+    let names: Vec<String> =
+        threads.map(|t| std::fs::read_to_string(t.unwrap().path().join("comm")).unwrap().trim().to_owned()).collect();
+    assert!(names.iter().any(|n| n.starts_with("jemalloc_bg_thd")), "{names:?}");
     server.child.kill().unwrap();
     server.child.wait().unwrap();
 
