@@ -10,7 +10,7 @@ use crate::db::{Db, DbResult};
 use crate::digest::sha256_hex;
 use actors::model::{Redo, Scene, StoryId, StoryPlan, StorySpec, StoryState, UserId, Writer};
 use actors::ports::{
-    Creation, Idempotency, InFlightCaps, Progress, RedoRequest, Reset, StoreError, StoryCatalog, StoryStore,
+    Creation, Idempotency, InFlightCaps, OwnedStory, Progress, RedoRequest, Reset, StoreError, StoryCatalog, StoryStore,
 };
 use async_trait::async_trait;
 use axum::http::HeaderValue;
@@ -128,32 +128,28 @@ impl StoryStore for CachedStories {
         self.db.load_story(id).await
     }
 
-    async fn save_plan(&self, id: StoryId, plan: &StoryPlan, planned_by: Writer) -> Result<(), StoreError> {
-        let result = self.db.save_plan(id, plan, planned_by).await;
-        self.cache.invalidate(id).await;
+    async fn save_plan(&self, story: OwnedStory, plan: &StoryPlan, planned_by: Writer) -> Result<(), StoreError> {
+        let result = self.db.save_plan(story, plan, planned_by).await;
+        self.cache.invalidate(story.id).await;
         result
     }
 
-    async fn save_scene(&self, id: StoryId, scene: &Scene) -> Result<(), StoreError> {
-        let result = self.db.save_scene(id, scene).await;
-        self.cache.invalidate(id).await;
+    async fn save_scene(&self, story: OwnedStory, scene: &Scene) -> Result<(), StoreError> {
+        let result = self.db.save_scene(story, scene).await;
+        self.cache.invalidate(story.id).await;
         result
     }
 
-    async fn set_progress(&self, id: StoryId, progress: &Progress) -> Result<(), StoreError> {
-        let result = self.db.set_progress(id, progress).await;
-        self.cache.invalidate(id).await;
+    async fn set_progress(&self, story: OwnedStory, progress: &Progress) -> Result<(), StoreError> {
+        let result = self.db.set_progress(story, progress).await;
+        self.cache.invalidate(story.id).await;
         result
     }
 
-    async fn save_cover(&self, id: StoryId, key: &str) -> Result<(), StoreError> {
-        let result = self.db.save_cover(id, key).await;
-        self.cache.invalidate(id).await;
+    async fn save_cover(&self, story: OwnedStory, key: &str) -> Result<(), StoreError> {
+        let result = self.db.save_cover(story, key).await;
+        self.cache.invalidate(story.id).await;
         result
-    }
-
-    async fn unfinished_stories(&self) -> Result<Vec<StoryId>, StoreError> {
-        self.db.unfinished_stories().await
     }
 
     async fn replace_scene(&self, id: StoryId, redo: &Redo, scene: &Scene) -> Result<Vec<String>, StoreError> {

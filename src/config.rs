@@ -8,6 +8,7 @@
 mod auth;
 mod conversation;
 mod database;
+mod homes;
 mod http;
 mod limits;
 mod providers;
@@ -19,6 +20,7 @@ pub use conversation::ConversationSettings;
 pub use database::{DbSettings, DbUrl, ReplicaSettings};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+pub use homes::{HomeSettings, HomesConfig, InstanceId};
 pub use http::HttpSettings;
 pub use limits::Limits;
 pub use providers::{
@@ -88,6 +90,8 @@ pub struct Config {
     pub cache: CacheSettings,
     #[serde(flatten)]
     pub db: DbSettings,
+    #[serde(flatten)]
+    pub homes: HomesConfig,
 }
 
 impl Default for Config {
@@ -106,6 +110,7 @@ impl Default for Config {
             storage: StorageSettings::default(),
             cache: CacheSettings::default(),
             db: DbSettings::default(),
+            homes: HomesConfig::default(),
         }
     }
 }
@@ -127,11 +132,16 @@ impl Config {
     /// Defaults, then `storymimi.toml` (or the file named by `STORYMIMI_CONFIG`), then env.
     pub fn load() -> Result<Self, ConfigError> {
         let file = std::env::var("STORYMIMI_CONFIG").unwrap_or_else(|_| "storymimi.toml".into());
-        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+        let mut config: Config = Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(file))
             .merge(Env::prefixed("STORYMIMI_").ignore(&["config"]))
             .extract()
             .map_err(Box::new)?;
+        if config.homes.instance_id.is_none()
+            && let Ok(machine) = std::env::var("FLY_MACHINE_ID")
+        {
+            config.homes.instance_id = Some(InstanceId::try_from(machine).map_err(ConfigError::Invalid)?);
+        }
         config.validate()?;
         Ok(config)
     }
@@ -145,7 +155,19 @@ impl Config {
         self.limits.validate()?;
         self.providers.validate()?;
         self.storage.validate()?;
-        self.db.validate()
+        self.db.validate()?;
+        self.homes.validate(&self.db)
+    }
+
+    /// This machine's name and lease timings; `instance` when none is configured (a random
+    /// name chosen once at start-up).
+    pub fn homes(&self, instance: impl FnOnce() -> InstanceId) -> HomeSettings {
+        HomeSettings {
+            instance: self.homes.instance_id.clone().unwrap_or_else(instance),
+            lease: Duration::from_secs(self.homes.lease_secs),
+            sweep: Duration::from_secs(self.homes.sweep_secs),
+            idle: Duration::from_secs(self.conversation.idle_secs),
+        }
     }
 
     /// The local database file (without `db_url`).

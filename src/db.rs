@@ -6,6 +6,8 @@
 
 mod checkpoint;
 mod conversations;
+mod fence;
+pub mod homes;
 mod migrations;
 mod redos;
 #[cfg(feature = "replica")]
@@ -24,6 +26,7 @@ pub mod understood;
 pub mod users;
 mod writer;
 
+pub use fence::{Fence, Fences};
 pub use sql::Sql;
 pub use sync_status::ReplicaHealth;
 pub use writer::Writer;
@@ -85,6 +88,9 @@ pub enum DbError {
     /// SQL of ours that cannot be sent with its values written in (a bug).
     #[error("statement cannot take its values inline: {0}")]
     NotInlinable(String),
+    /// A write of a user's live state refused: this process is not their home (any more).
+    #[error("this machine is no longer the user's home")]
+    Fenced,
     /// The group commit this write was part of failed (the cause is shared by its writes).
     #[error("the group commit of this write failed")]
     GroupCommit {
@@ -105,6 +111,7 @@ impl DbError {
                 StoreErrorKind::Other
             }
             Self::WriterGone | Self::PrimaryTimeout(_) | Self::NotSynced { .. } => StoreErrorKind::Unavailable,
+            Self::Fenced => StoreErrorKind::Fenced,
         }
     }
 
@@ -151,6 +158,8 @@ struct Inner {
     next_reader: AtomicUsize,
     /// How syncing with the primary goes, for an embedded replica.
     replica: Option<Arc<SyncStatus>>,
+    /// Which homes this process holds: writes of live state are fenced with them.
+    fences: OnceLock<std::sync::Weak<dyn Fences>>,
 }
 
 impl Drop for Inner {
@@ -252,6 +261,7 @@ impl Db {
             readers: readers.into_iter().map(Mutex::new).collect(),
             next_reader: AtomicUsize::new(0),
             replica,
+            fences: OnceLock::new(),
         });
         turn_batch::spawn_writer(Arc::downgrade(&inner), inner.turns_queued.clone());
         Self { inner }

@@ -44,6 +44,14 @@ pub enum ApiError {
     RedosUsedUp { limit: u32, retry_after_secs: u64 },
     #[error("at most {limit} connections per user; close one first")]
     TooManySockets { limit: usize },
+    /// The caller's home is another machine: Fly's proxy replays the request there
+    /// (`fly-replay: instance=…`); a client without that proxy sees 421.
+    #[error("this request belongs on another machine of the service")]
+    Misdirected { home: crate::config::InstanceId },
+    /// A request already replayed to this machine whose user's home is elsewhere (it is never
+    /// replayed twice), or whose home could not be settled: try again shortly.
+    #[error("your conversation is moving between machines; try again in a moment")]
+    NotHome,
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -78,10 +86,11 @@ impl ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation { .. } | Self::UnsafeContent { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Unavailable(_) | Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Busy | Self::NotHome => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Misdirected { .. } => StatusCode::MISDIRECTED_REQUEST,
             Self::Storage(e) => match e.kind() {
                 StoreErrorKind::NotFound => StatusCode::NOT_FOUND,
-                StoreErrorKind::Full | StoreErrorKind::Unavailable | StoreErrorKind::Busy => {
+                StoreErrorKind::Full | StoreErrorKind::Unavailable | StoreErrorKind::Busy | StoreErrorKind::Fenced => {
                     StatusCode::SERVICE_UNAVAILABLE
                 }
                 StoreErrorKind::ReferenceGone => StatusCode::UNAUTHORIZED,
@@ -107,7 +116,8 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Validation { .. } => "validation_failed",
             Self::UnsafeContent { .. } => "unsafe_content",
-            Self::Unavailable(_) => "unavailable",
+            Self::Unavailable(_) | Self::NotHome => "unavailable",
+            Self::Misdirected { .. } => "misdirected",
             Self::Storage(e) => storage_error_code(e.kind()),
             Self::TooManyRequests { .. } | Self::RedosUsedUp { .. } => "rate_limited",
             Self::Busy => "busy",
@@ -140,13 +150,19 @@ impl IntoResponse for ApiError {
         if self.status() == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Self::Misdirected { home } = &self
+            && let Ok(replay) = HeaderValue::from_str(&format!("instance={home}"))
+        {
+            response.headers_mut().insert(FLY_REPLAY, replay);
+        }
         let retry_after = match &self {
             Self::TooManyRequests { retry_after_secs } | Self::RedosUsedUp { retry_after_secs, .. } => {
                 Some(*retry_after_secs)
             }
             Self::Busy => Some(1),
             Self::Unavailable(_) => Some(5),
-            Self::Storage(e) if e.kind() == StoreErrorKind::Busy => Some(1),
+            Self::Storage(e) if matches!(e.kind(), StoreErrorKind::Busy | StoreErrorKind::Fenced) => Some(1),
+            Self::NotHome => Some(1),
             Self::Storage(e) if e.kind().is_transient() => Some(5),
             // A story takes seconds to minutes: look again shortly.
             Self::TooManyStories { .. } => Some(10),
@@ -170,11 +186,15 @@ fn storage_message(kind: StoreErrorKind) -> &'static str {
         // A write refused because its user row is gone: a valid token of a deleted account.
         StoreErrorKind::ReferenceGone => "this account no longer exists",
         StoreErrorKind::Conflict => "this conflicts with what is stored",
+        StoreErrorKind::Fenced => "your conversation moved to another machine; try again in a moment",
         StoreErrorKind::Corrupt | StoreErrorKind::Other => "internal error",
     }
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Fly's proxy replays a response carrying this header to the machine it names.
+pub const FLY_REPLAY: header::HeaderName = header::HeaderName::from_static("fly-replay");
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {

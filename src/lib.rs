@@ -9,6 +9,7 @@ pub mod db;
 pub mod digest;
 pub mod error;
 pub mod fd_limit;
+pub mod homes;
 pub mod http;
 pub mod media;
 pub mod media_links;

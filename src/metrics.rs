@@ -5,12 +5,14 @@
 
 mod allocator;
 mod capacity;
+mod homes;
 mod latency;
 mod process;
 mod register;
 
 pub use allocator::jemalloc_is_the_allocator;
 pub use capacity::Capacity;
+pub use homes::{ClaimReason, HomeMetrics};
 pub use latency::Latencies;
 use register::{Registrar, unregistered_counter, unregistered_float_gauge};
 
@@ -70,6 +72,8 @@ pub struct Metrics {
     /// Levels beside their limits, and the unfinished stories.
     pub capacity: Capacity,
     pub latency: Latencies,
+    /// This machine's homes: held, claimed, taken over, fenced, replayed.
+    pub homes: HomeMetrics,
     /// An embedded replica's syncs with its primary (registered only for a replica).
     pub replica_sync_age: Gauge,
     pub replica_sync_errors: IntCounter,
@@ -132,6 +136,7 @@ impl Metrics {
             turns_per_commit: r.histogram("db_turns_per_commit", "Conversation turns (and stored understandings) written by each group commit", &BATCH_BUCKETS)?,
             capacity: Capacity::register(&r)?,
             latency: Latencies::register(&r)?,
+            homes: HomeMetrics::register(&r)?,
             replica_sync_age: unregistered_float_gauge(
                 "db_replica_sync_age_seconds",
                 "Seconds since the database replica last synced with its primary (since start-up before the first sync)",

@@ -3,9 +3,10 @@
 
 use crate::auth::{AuthGuards, JwtKeys};
 use crate::cache::{CachedStories, DetailCacheSettings, StoryDetails};
-use crate::config::{Config, MediaBackend};
+use crate::config::{Config, InstanceId, MediaBackend};
 use crate::data_lock::DataDirLock;
 use crate::db::Db;
+use crate::homes::Homes;
 use crate::http;
 use crate::media::Storage;
 use crate::media_links::MediaUrls;
@@ -66,6 +67,13 @@ impl Application {
         let db = open_database(&config, &metrics).await?;
         db.observe_turns_per_commit(metrics.turns_per_commit.clone());
         db.observe_timings(metrics.latency.db.clone());
+        let homes = Homes::new(db.clone(), config.homes(InstanceId::random), metrics.clone());
+        if config.db.replica().is_none() {
+            // The local file is this process's alone (the data dir is locked): whatever homes
+            // it names were held by a process before this one.
+            db.release_all_homes(None).await.context("releasing the homes held before this start")?;
+        }
+        tracing::info!(instance = %homes.instance(), "this machine's name among its peers");
         let links = Arc::new(MediaUrls::from_config(&config));
         let media = Storage::from_config(&config).context("opening the media store")?;
         let (narrator, narrator_status) = match overrides.narrator {
@@ -121,9 +129,11 @@ impl Application {
             media: Arc::new(media.clone()),
             observer: metrics.clone(),
             links: links.clone(),
+            residency: homes.clone(),
         };
         expect_provider_calls(&metrics, &ports);
-        let engine = Engine::start(ports, engine_config(&config)).await.context("starting the actor tree")?;
+        let engine = Arc::new(Engine::start(ports, engine_config(&config)).await.context("starting the actor tree")?);
+        homes.attach(&engine);
         let listener =
             TcpListener::bind(config.http.addr).await.with_context(|| format!("binding {}", config.http.addr))?;
         let metrics_listener = match config.http.metrics_addr {
@@ -148,7 +158,8 @@ impl Application {
             revoked,
             config: Arc::new(config),
             db,
-            engine: Arc::new(engine),
+            engine,
+            homes,
             metrics,
             links,
             media,
@@ -195,6 +206,9 @@ impl Application {
             removed: state.metrics.media_orphans_removed.clone(),
         };
         let sweeping = tokio::spawn(sweeper.run(Duration::from_secs(state.config.storage.sweep_interval_secs.max(1))));
+        // Renewals, and the sweep that adopts unfinished stories (at once: what a crash or a
+        // deploy left) of users with no live home.
+        let upkeep = state.homes.keep();
         let app = tower::util::MapRequest::new(http::router(state.clone()), http::trim_trailing_slash);
         let config = &state.config;
         let limits = ServerLimits {
@@ -219,6 +233,10 @@ impl Application {
             "draining: readiness fails and new requests are asked to come back; stopping the actors"
         );
         state.engine.shutdown().await;
+        // Every actor has stopped (the conversations kept their rings): let the homes go, so
+        // other machines take the users over at once instead of when the leases lapse.
+        upkeep.stop();
+        state.homes.release_all().await;
         sweeping.abort();
         let _ = stop_serving.send(());
         let _ = serving.await;

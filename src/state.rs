@@ -25,6 +25,8 @@ pub struct App {
     /// Bounded password hashing and sign-in / sign-up throttles.
     pub auth: Arc<AuthGuards>,
     pub engine: Arc<Engine>,
+    /// The users whose home this machine is, and where the others' are.
+    pub homes: Arc<crate::homes::Homes>,
     pub metrics: Arc<Metrics>,
     pub links: Arc<MediaUrls>,
     pub media: Storage,

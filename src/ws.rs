@@ -1,5 +1,6 @@
-//! `GET /conversation/{user_id}`: the WebSocket. Authentication, the user check and the
-//! `Origin` allowlist happen before the upgrade, so failures are ordinary HTTP errors.
+//! `GET /conversation/{user_id}`: the WebSocket. Authentication, the user check, the user's
+//! home (a replay to it) and the `Origin` allowlist happen before the upgrade, so failures are
+//! ordinary HTTP errors.
 //! The socket itself is pumped by `socket.rs`; the decisions are the ConnectionActor's.
 
 mod batched;
@@ -91,6 +92,8 @@ async fn connect(
     if user != verified.user {
         return Err(ApiError::Forbidden);
     }
+    // The user's live state is on their home machine: the proxy replays the upgrade there.
+    crate::homes::route(&state, user, &parts.headers, false).await?;
     let slot = state.sockets.take(user).ok_or(ApiError::TooManySockets { limit: state.sockets.limit() })?;
     if let Some(origin) = parts.headers.get(header::ORIGIN) {
         let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok());

@@ -6,8 +6,8 @@
 use crate::agent::{self, AgentLimits};
 use crate::model::{Draft, StoryId, UserId};
 use crate::ports::{
-    ActorKind, Alive, CloseReason, Concern, ConversationStore, Creation, MediaLinks, Observer, Outbound, RingStore,
-    Safety, Speaker, StoryEvent, TurnRecord,
+    ActorKind, Alive, CloseReason, Concern, ConversationStore, Creation, MediaLinks, Observer, Outbound, Residency,
+    RingStore, Safety, Speaker, StoryEvent, TurnRecord,
 };
 use crate::protocol::{ClientMessage, Refusal, RequirementsView, ServerEvent, encode};
 use crate::rate::TokenBucket;
@@ -58,6 +58,8 @@ pub struct ConversationDeps {
     pub stories: StoryService,
     /// Turns media keys of story events into the URLs the app fetches.
     pub links: Arc<dyn MediaLinks>,
+    /// Told when a user's conversation is passivated (another machine may become their home).
+    pub residency: Arc<dyn Residency>,
 }
 
 /// Where an idle conversation asks to be passivated (its supervisor, which then asks back
@@ -128,6 +130,9 @@ pub enum ConversationMessage {
     SignOut,
     /// From the supervisor: stop if still idle (replies whether it will).
     TryPassivate(RpcReplyPort<bool>),
+    /// Another machine is the user's home now: close every socket (the app reconnects there)
+    /// and stop, writing nothing more (the writes would be refused).
+    HomeMoved,
 }
 
 pub struct ConversationState {
@@ -151,6 +156,8 @@ pub struct ConversationState {
     _alive: Alive,
     /// Set by `post_stop`, which ractor runs only when the actor stops normally.
     stopped_normally: bool,
+    /// Another machine is the user's home: nothing is written on the way out.
+    moved: bool,
 }
 
 /// An actor that failed (ractor then skips `post_stop`) closes the sockets still attached
@@ -212,6 +219,7 @@ impl Actor for ConversationActor {
             turn_budget,
             _alive: alive,
             stopped_normally: false,
+            moved: false,
         })
     }
 
@@ -219,6 +227,9 @@ impl Actor for ConversationActor {
     /// ring is kept for the user's next actor, so no event of this one is lost to a client.
     async fn post_stop(&self, _: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
         state.stopped_normally = true;
+        if state.moved {
+            return Ok(());
+        }
         if let Some(stream) = &state.stream {
             // A model still writing is cut where it is; the builtin agent's words are known whole.
             let cancelled = stream.is_model_writing();
@@ -289,6 +300,14 @@ impl Actor for ConversationActor {
             ConversationMessage::TryPassivate(reply) => {
                 state.passivating = state.is_idle();
                 let _ = reply.send(state.passivating);
+            }
+            ConversationMessage::HomeMoved => {
+                state.moved = true;
+                state.abandon_stream();
+                for (_, outbound) in state.conns.drain(..) {
+                    outbound.close(CloseReason::HomeMoved);
+                }
+                myself.stop(Some("home moved".into()));
             }
         }
         Ok(())

@@ -2,7 +2,9 @@
 //! event for a user with none alive —, finds it again through its registry, and passivates it
 //! when idle. Passivation is a handshake (`TryPassivate`), so a socket attaching at that moment
 //! is told to come back for a fresh actor; the passivated actor drains its mailbox and keeps its
-//! ring before the next one for that user starts, so no event falls between the two.
+//! ring before the next one for that user starts, so no event falls between the two. When
+//! another machine becomes a user's home, their conversation here is evicted: its sockets close
+//! (the app reconnects to the new home) and it stops without writing.
 
 use crate::conversation::{ConversationActor, ConversationDeps, ConversationMessage, PassivationRequests};
 use crate::model::UserId;
@@ -140,6 +142,8 @@ pub enum ConversationSupervisorMessage {
     Idle(UserId),
     /// Periodic: ask every conversation whether it is idle (one timer for all of them).
     Sweep,
+    /// Another machine is this user's home now: stop their conversation here.
+    Evict(UserId),
 }
 
 pub struct ConversationSupervisorState {
@@ -242,6 +246,18 @@ impl Actor for ConversationSupervisor {
                     if actor.drain_and_wait(Some(STOP_WAIT)).await.is_err() {
                         tracing::warn!(%user, "a passivated conversation took too long to stop");
                     }
+                    state.deps.residency.passivated(user);
+                }
+            }
+            ConversationSupervisorMessage::Evict(user) => {
+                // Events waiting for an actor are dropped with it: the new home tells the story.
+                match state.registry.get(user) {
+                    Some(actor) => {
+                        state.registry.remove(user, Some(actor.get_id()));
+                        state.by_actor.remove(&actor.get_id());
+                        let _ = actor.send_message(ConversationMessage::HomeMoved);
+                    }
+                    None => state.registry.remove(user, None),
                 }
             }
         }

@@ -378,6 +378,9 @@ pub enum StoreErrorKind {
     Conflict,
     /// What is stored does not read back (a malformed row or file).
     Corrupt,
+    /// This machine is no longer the home of the user whose live state the write belongs to
+    /// (another machine took it over): the write was refused, and the user's actors here stop.
+    Fenced,
     /// Anything else: a bug, not a condition to wait out.
     Other,
 }
@@ -397,6 +400,7 @@ impl StoreErrorKind {
             Self::ReferenceGone => "reference_gone",
             Self::Conflict => "conflict",
             Self::Corrupt => "corrupt",
+            Self::Fenced => "fenced",
             Self::Other => "other",
         }
     }
@@ -424,6 +428,11 @@ impl StoreError {
         Self { kind: StoreErrorKind::NotFound, source: None }
     }
 
+    /// The write was refused: this machine is no longer the user's home.
+    pub fn fenced() -> Self {
+        Self { kind: StoreErrorKind::Fenced, source: None }
+    }
+
     pub fn kind(&self) -> StoreErrorKind {
         self.kind
     }
@@ -437,19 +446,25 @@ pub struct Progress {
     pub error: Option<String>,
 }
 
+/// A story and the user it belongs to: its writes are the owner's live state, made only by
+/// the owner's home (the store refuses them elsewhere with [`StoreErrorKind::Fenced`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct OwnedStory {
+    pub id: StoryId,
+    pub owner: UserId,
+}
+
 /// Persistence the story actors need. Every write is durable when it returns.
 #[async_trait]
 pub trait StoryStore: Send + Sync + 'static {
     async fn load_story(&self, id: StoryId) -> Result<Option<StoryState>, StoreError>;
     /// The plan and who wrote it. A cover drawn for an earlier plan is dropped with it (the
     /// model's plan, replaced by an offline one, keeps nothing of the model's).
-    async fn save_plan(&self, id: StoryId, plan: &StoryPlan, planned_by: Writer) -> Result<(), StoreError>;
+    async fn save_plan(&self, story: OwnedStory, plan: &StoryPlan, planned_by: Writer) -> Result<(), StoreError>;
     /// Idempotent on `(story, sequence)`: a scene saved twice is kept once.
-    async fn save_scene(&self, id: StoryId, scene: &Scene) -> Result<(), StoreError>;
-    async fn set_progress(&self, id: StoryId, progress: &Progress) -> Result<(), StoreError>;
-    async fn save_cover(&self, id: StoryId, key: &str) -> Result<(), StoreError>;
-    /// Stories left `pending` or `processing`, or with a page waiting to be redone, oldest first.
-    async fn unfinished_stories(&self) -> Result<Vec<StoryId>, StoreError>;
+    async fn save_scene(&self, story: OwnedStory, scene: &Scene) -> Result<(), StoreError>;
+    async fn set_progress(&self, story: OwnedStory, progress: &Progress) -> Result<(), StoreError>;
+    async fn save_cover(&self, story: OwnedStory, key: &str) -> Result<(), StoreError>;
     /// Put `scene` in place of the stored scene of its sequence and mark `redo` done, in one
     /// write: the old scene or the new one is stored, never neither. Returns the media keys of
     /// the old scene that nothing refers to any more (to be deleted).
@@ -551,7 +566,7 @@ pub struct EngineDown;
 /// Starts and stops the writing of stories (the story supervisor, behind the root).
 pub trait StoryLauncher: Send + Sync + 'static {
     /// Write this story; a no-op when it is already being written.
-    fn start(&self, id: StoryId) -> Result<(), EngineDown>;
+    fn start(&self, story: OwnedStory) -> Result<(), EngineDown>;
     /// Stop writing this story, with its in-flight pictures and narrations.
     fn cancel(&self, id: StoryId) -> Result<(), EngineDown>;
 }
@@ -740,6 +755,15 @@ pub enum CloseReason {
     ConversationUnavailable,
     /// This connection's own actor crashed.
     ConnectionCrashed,
+    /// Another machine became the user's home: reconnect (the proxy takes the app there).
+    HomeMoved,
+}
+
+/// Where the core says that a user's live state left this machine, so that the edge may let
+/// another machine become their home (the home follows the family).
+pub trait Residency: Send + Sync + 'static {
+    /// `user`'s conversation actor was passivated here (idle, no socket).
+    fn passivated(&self, user: UserId);
 }
 
 /// Turns a stored media key into the URL the app fetches (capability URLs live at the edge).

@@ -10,7 +10,8 @@ use crate::model::{StoryId, UserId, Writer};
 pub use crate::ports::EngineDown;
 use crate::ports::{
     ActorKind, Alive, ChatModel, ConversationStore, Illustrator, InFlightCaps, Llm, MediaLinks, MediaStore, Narrator,
-    Observer, Outbound, RingStore, Safety, StoryCatalog, StoryLauncher, StoryStore, Understander,
+    Observer, Outbound, OwnedStory, Residency, RingStore, Safety, StoryCatalog, StoryLauncher, StoryStore,
+    Understander,
 };
 use crate::retry::RetryPolicy;
 use crate::stories::StoryService;
@@ -48,6 +49,8 @@ pub struct Ports {
     pub media: Arc<dyn MediaStore>,
     pub observer: Arc<dyn Observer>,
     pub links: Arc<dyn MediaLinks>,
+    /// Told when a user's live state leaves this machine.
+    pub residency: Arc<dyn Residency>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -95,8 +98,8 @@ pub enum RootMessage {
 
 /// Starting and stopping stories goes through the root, which knows the current supervisor.
 impl StoryLauncher for ActorRef<RootMessage> {
-    fn start(&self, id: StoryId) -> Result<(), EngineDown> {
-        self.send_message(RootMessage::Stories(StorySupervisorMessage::StartStory(id))).map_err(|_| EngineDown)
+    fn start(&self, story: OwnedStory) -> Result<(), EngineDown> {
+        self.send_message(RootMessage::Stories(StorySupervisorMessage::StartStory(story))).map_err(|_| EngineDown)
     }
 
     fn cancel(&self, id: StoryId) -> Result<(), EngineDown> {
@@ -136,14 +139,14 @@ pub struct RootState {
     _alive: Alive,
 }
 
+/// The story supervisor. It starts empty: unfinished stories are adopted by the edge, for the
+/// users this machine is home to (after a restart of the supervisor too, at the edge's next
+/// sweep).
 async fn spawn_stories(
     myself: &ActorRef<RootMessage>,
     deps: &Arc<StoryDeps>,
 ) -> Result<ActorRef<StorySupervisorMessage>, SpawnErr> {
-    let (stories, _) = Actor::spawn_linked(None, StorySupervisor, deps.clone(), myself.get_cell()).await?;
-    // Cannot fail: the supervisor was just started and nothing has stopped it yet.
-    let _ = stories.send_message(StorySupervisorMessage::AdoptUnfinished);
-    Ok(stories)
+    Ok(Actor::spawn_linked(None, StorySupervisor, deps.clone(), myself.get_cell()).await?.0)
 }
 
 async fn spawn_conversations(
@@ -195,6 +198,7 @@ impl Actor for RootActor {
             understander: ports.understander,
             stories,
             links: ports.links,
+            residency: ports.residency,
         });
         let stories = spawn_stories(&myself, &story_deps).await?;
         let conversations = spawn_conversations(&myself, &conversation_deps, &registry).await?;
@@ -296,7 +300,7 @@ impl Connection {
 }
 
 impl Engine {
-    /// Start the tree; unfinished stories are re-adopted straight away.
+    /// Start the tree. It writes no story until the edge adopts some (see [`Engine::adopt`]).
     pub async fn start(ports: Ports, config: EngineConfig) -> Result<Self, SpawnErr> {
         let registry = Registry::default();
         let observer = ports.observer.clone();
@@ -330,6 +334,26 @@ impl Engine {
     /// Conversation actors alive right now.
     pub fn conversations_alive(&self) -> usize {
         self.registry.len()
+    }
+
+    /// Whether `user` has a conversation actor alive here.
+    pub fn has_conversation(&self, user: UserId) -> bool {
+        self.registry.get(user).is_some()
+    }
+
+    /// Write these unfinished stories here (each unless it is already being written or waits
+    /// for storage): their owners' home is this machine.
+    pub fn adopt(&self, stories: Vec<OwnedStory>) {
+        if !stories.is_empty() {
+            let _ = self.root.send_message(RootMessage::Stories(StorySupervisorMessage::Adopt(stories)));
+        }
+    }
+
+    /// Another machine is `user`'s home now: their sockets here close (the app reconnects to
+    /// it), their conversation and stories here stop, writing nothing more.
+    pub fn lost_home(&self, user: UserId) {
+        let _ = self.root.send_message(RootMessage::Conversations(ConversationSupervisorMessage::Evict(user)));
+        let _ = self.root.send_message(RootMessage::Stories(StorySupervisorMessage::StopOwner(user)));
     }
 
     /// Start the ConnectionActor for a new socket of `user`, attached to their conversation.

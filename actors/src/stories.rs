@@ -5,7 +5,7 @@
 
 use crate::model::{StoryId, StorySpec, StoryStatus, UserId};
 use crate::ports::{
-    Creation, EngineDown, Idempotency, InFlightCaps, MediaStore, Observer, RedoRequest, Reset, StoreError,
+    Creation, EngineDown, Idempotency, InFlightCaps, MediaStore, Observer, OwnedStory, RedoRequest, Reset, StoreError,
     StoryCatalog, StoryLauncher,
 };
 use std::sync::Arc;
@@ -49,7 +49,7 @@ impl StoryService {
         let creation = self.catalog.create_story(user, spec, idempotency, self.caps).await?;
         if let Creation::Created(id) = creation {
             self.observer.status_changed(id, StoryStatus::Pending);
-            if self.launcher.start(id).is_err() {
+            if self.launcher.start(OwnedStory { id, owner: user }).is_err() {
                 tracing::error!(story = %id, "story engine is down; story left pending");
             }
         }
@@ -57,11 +57,11 @@ impl StoryService {
     }
 
     /// Resume a failed story from its last finished scene (within the caps).
-    pub async fn retry(&self, id: StoryId) -> Result<Reset, StoryServiceError> {
-        let reset = self.catalog.reset_failed_story(id, self.caps).await?;
+    pub async fn retry(&self, story: OwnedStory) -> Result<Reset, StoryServiceError> {
+        let reset = self.catalog.reset_failed_story(story.id, self.caps).await?;
         if reset == Reset::Reset {
-            self.observer.status_changed(id, StoryStatus::Pending);
-            self.launcher.start(id)?;
+            self.observer.status_changed(story.id, StoryStatus::Pending);
+            self.launcher.start(story)?;
         }
         Ok(reset)
     }
@@ -70,14 +70,14 @@ impl StoryService {
     /// checked), within `per_day` redos of the story a day, and start its actor to do it.
     pub async fn redo(
         &self,
-        id: StoryId,
+        story: OwnedStory,
         sequence: u32,
         hint: Option<&str>,
         per_day: u32,
     ) -> Result<RedoRequest, StoryServiceError> {
-        let request = self.catalog.request_redo(id, sequence, hint, per_day).await?;
+        let request = self.catalog.request_redo(story.id, sequence, hint, per_day).await?;
         if request == RedoRequest::Queued {
-            self.launcher.start(id)?;
+            self.launcher.start(story)?;
         }
         Ok(request)
     }

@@ -18,8 +18,8 @@ mod writing;
 use crate::fair::FairPermits;
 use crate::model::{Scene, SceneId, Stage, StoryId, StoryState, StoryStatus, UserId, Writer};
 use crate::ports::{
-    ActorKind, Alive, Illustrator, Llm, MediaStore, Narrator, Observer, Progress, ProviderError, Safety, SceneRequest,
-    StoreError, StoreErrorKind, StoryEvent, StoryEvents, StoryStore,
+    ActorKind, Alive, Illustrator, Llm, MediaStore, Narrator, Observer, OwnedStory, Progress, ProviderError, Safety,
+    SceneRequest, StoreError, StoreErrorKind, StoryEvent, StoryEvents, StoryStore,
 };
 use crate::retry::RetryPolicy;
 use checks::SceneRules;
@@ -220,9 +220,17 @@ impl Actor for StoryActor {
             {
                 myself.stop(None)
             }
+            // Another machine is the owner's home now: it goes on from the last stored scene.
+            Err(StepError::Store(e)) if e.kind() == StoreErrorKind::Fenced => {
+                tracing::info!(story = %state.story_id, "no longer this user's home; the story goes on elsewhere");
+                myself.stop(None)
+            }
             Err(StepError::Provider(e)) => {
                 tracing::warn!(story = %state.story_id, error = %e, "story failed");
-                fail(state, &e.message).await?;
+                match fail(state, &e.message).await {
+                    Err(e) if e.kind() == StoreErrorKind::Fenced => {}
+                    other => other?,
+                }
                 myself.stop(None);
             }
             // Any other storage failure is the supervisor's business: it pauses the story while
@@ -231,6 +239,11 @@ impl Actor for StoryActor {
         }
         Ok(())
     }
+}
+
+/// The story as its owner's writes name it.
+fn owned(story: &StoryState) -> OwnedStory {
+    OwnedStory { id: story.story_id, owner: story.user_id }
 }
 
 async fn loaded(state: &mut StoryActorState) -> Result<&mut StoryState, StoreError> {
@@ -265,7 +278,7 @@ async fn advance(state: &mut StoryActorState, myself: &ActorRef<StoryMessage>) -
                 (writing::offline_plan(&deps, id, &story.spec).await?, Writer::Offline)
             }
         };
-        deps.store.save_plan(id, &plan, by).await?;
+        deps.store.save_plan(owned(story), &plan, by).await?;
         deps.observer.story_step(Stage::Planning, asked.elapsed());
         story.plan = Some(plan);
         story.planned_by = Some(by);
@@ -376,7 +389,7 @@ async fn rewrite_offline(state: &mut StoryActorState) -> Result<Next, StepError>
     let deps = state.deps.clone();
     let story = state.story.as_mut().ok_or_else(StoreError::not_found)?;
     let plan = writing::offline_plan(&deps, story.story_id, &story.spec).await?;
-    deps.store.save_plan(story.story_id, &plan, Writer::Offline).await?;
+    deps.store.save_plan(owned(story), &plan, Writer::Offline).await?;
     story.plan = Some(plan);
     story.planned_by = Some(Writer::Offline);
     story.cover_key = None;
@@ -394,7 +407,7 @@ async fn media_ready(
     match target {
         MediaTarget::Cover => {
             let story = loaded(state).await?;
-            deps.store.save_cover(story.story_id, &key).await?;
+            deps.store.save_cover(owned(story), &key).await?;
             story.cover_key = Some(key);
         }
         MediaTarget::Image(sequence) | MediaTarget::Audio(sequence) => {
@@ -418,7 +431,7 @@ async fn media_ready(
         let Some((_, done)) = state.pending.pop_first() else { break };
         let story = loaded(state).await?;
         let (user, id) = (story.user_id, story.story_id);
-        deps.store.save_scene(id, &done.scene).await?;
+        deps.store.save_scene(owned(story), &done.scene).await?;
         deps.observer.scene_saved(id, &done.scene);
         if done.scene.sequence == 1 {
             deps.observer.first_scene(id, started.elapsed());
@@ -469,7 +482,7 @@ async fn set_progress(
     status: StoryStatus,
     stage: Stage,
 ) -> Result<(), StoreError> {
-    deps.store.set_progress(story.story_id, &Progress { status, stage, error: None }).await?;
+    deps.store.set_progress(owned(story), &Progress { status, stage, error: None }).await?;
     if story.status != status {
         if status == StoryStatus::Processing {
             deps.publish(story.user_id, StoryEvent::Started { story_id: story.story_id });
@@ -481,30 +494,19 @@ async fn set_progress(
     Ok(())
 }
 
-async fn fail(state: &StoryActorState, reason: &str) -> Result<(), StoreError> {
-    let user = state.story.as_ref().map(|s| s.user_id);
-    mark_failed(&state.deps, state.story_id, user, reason).await?;
+async fn fail(state: &mut StoryActorState, reason: &str) -> Result<(), StoreError> {
+    let story = owned(loaded(state).await?);
+    mark_failed(&state.deps, story, reason).await?;
     state.deps.observer.story_finished(state.story_id, StoryStatus::Failed, state.started.elapsed());
     Ok(())
 }
 
 /// Record a story as failed with a reason the app can show, and tell the owner.
-pub(crate) async fn mark_failed(
-    deps: &StoryDeps,
-    id: StoryId,
-    user: Option<UserId>,
-    reason: &str,
-) -> Result<(), StoreError> {
+pub(crate) async fn mark_failed(deps: &StoryDeps, story: OwnedStory, reason: &str) -> Result<(), StoreError> {
     let progress = Progress { status: StoryStatus::Failed, stage: Stage::Failed, error: Some(reason.to_owned()) };
-    deps.store.set_progress(id, &progress).await?;
-    deps.observer.status_changed(id, StoryStatus::Failed);
-    let user = match user {
-        Some(user) => Some(user),
-        None => deps.store.load_story(id).await?.map(|s| s.user_id),
-    };
-    if let Some(user) = user {
-        deps.publish(user, StoryEvent::Failed { story_id: id, error: reason.to_owned() });
-    }
+    deps.store.set_progress(story, &progress).await?;
+    deps.observer.status_changed(story.id, StoryStatus::Failed);
+    deps.publish(story.owner, StoryEvent::Failed { story_id: story.id, error: reason.to_owned() });
     Ok(())
 }
 

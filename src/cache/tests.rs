@@ -55,7 +55,7 @@ async fn a_detail_is_rendered_once_served_from_the_cache_and_rendered_again_afte
     // A write through the one write path: the next read renders what was written, new ETag.
     let writes = CachedStories { db: db.clone(), cache: details.clone() };
     let progress = Progress { status: StoryStatus::Processing, stage: Stage::Planning, error: None };
-    writes.set_progress(id, &progress).await.unwrap();
+    writes.set_progress(actors::ports::OwnedStory { id, owner: user }, &progress).await.unwrap();
     let after = details.get(id).await.unwrap().unwrap();
     assert_eq!(renders.load(SeqCst), 2);
     assert_eq!(&after.body[..], br#"{"scenes":0,"status":"processing"}"#);

@@ -60,8 +60,16 @@ impl ConversationStore for Db {
     }
 
     fn record_turn_soon(&self, user: UserId, conversation_id: &str, turn: &TurnRecord) {
+        let fence = match self.fence_for(user) {
+            Ok(fence) => fence,
+            Err(e) => {
+                tracing::warn!(%user, error = %e, "a conversation turn was not saved");
+                return;
+            }
+        };
         let work = Work::Turn(turn.clone());
-        self.queue_write(Job { user, conversation_id: conversation_id.to_owned(), work, draft: None, done: None });
+        let conversation_id = conversation_id.to_owned();
+        self.queue_write(Job { user, conversation_id, work, draft: None, fence, done: None });
     }
 
     async fn record_understanding(&self, user: UserId, conversation_id: &str, draft: &Draft) -> Result<(), StoreError> {
@@ -83,9 +91,10 @@ impl Db {
         work: Work,
         draft: &Draft,
     ) -> Result<bool, StoreError> {
+        let fence = self.fence_for(user)?;
         let (done, written) = oneshot::channel();
         let conversation_id = conversation_id.to_owned();
-        self.queue_write(Job { user, conversation_id, work, draft: Some(draft.clone()), done: Some(done) });
+        self.queue_write(Job { user, conversation_id, work, draft: Some(draft.clone()), fence, done: Some(done) });
         Ok(written.await.unwrap_or(Err(DbError::WriterGone))?)
     }
 }

@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "0005_written_by", include_str!("../../schema/0005_written_by.sql")),
     (6, "0006_story_cast", include_str!("../../schema/0006_story_cast.sql")),
     (7, "0007_scene_redos", include_str!("../../schema/0007_scene_redos.sql")),
+    (8, "0008_homes", include_str!("../../schema/0008_homes.sql")),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \

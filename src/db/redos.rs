@@ -215,11 +215,12 @@ mod tests {
         let request = SpecRequest { prompt: "a fox".into(), num_scenes: Some(2), ..SpecRequest::default() };
         let spec = StorySpec::new(request, &SpecLimits::default()).expect("a valid story");
         let Creation::Created(id) = db.create_story(user, &spec, None, None).await.unwrap() else { panic!("created") };
+        let story = actors::ports::OwnedStory { id, owner: user };
         for (sequence, image) in [(1, "a.png"), (2, "b.png")] {
-            db.save_scene(id, &scene(sequence, image)).await.unwrap();
+            db.save_scene(story, &scene(sequence, image)).await.unwrap();
         }
         let done = Progress { status: StoryStatus::Completed, stage: Stage::Done, error: None };
-        db.set_progress(id, &done).await.unwrap();
+        db.set_progress(story, &done).await.unwrap();
         id
     }
 
@@ -265,7 +266,8 @@ mod tests {
         assert!(db.redos_waiting(id).await.unwrap().is_empty());
         let not_completed = {
             let processing = Progress { status: StoryStatus::Processing, stage: Stage::Writing, error: None };
-            db.set_progress(id, &processing).await.unwrap();
+            let owner = db.story(id).await.unwrap().unwrap().user_id;
+            db.set_progress(actors::ports::OwnedStory { id, owner }, &processing).await.unwrap();
             db.request_redo(id, 1, None, 5).await.unwrap()
         };
         assert_eq!(not_completed, RedoRequest::NotCompleted);

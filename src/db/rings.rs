@@ -1,6 +1,8 @@
 //! The libSQL implementation of the core's `RingStore` port: one row per user holding the event
-//! ring a conversation kept when it stopped, deleted when the next one takes it back.
+//! ring a conversation kept when it stopped, deleted when the next one takes it back. Both are
+//! the user's live state: fenced by this process's claim on their home.
 
+use super::fence::{condition, values};
 use super::{Db, DbError, Sql, now_text};
 use actors::model::UserId;
 use actors::ports::{KeptRing, RingStore, StoreError};
@@ -22,22 +24,44 @@ impl RingStore for Db {
     async fn keep_ring(&self, user: UserId, ring: &KeptRing) -> Result<(), StoreError> {
         let events: Vec<(u64, &str)> = ring.events.iter().map(|(seq, frame)| (*seq, &**frame)).collect();
         let events = serde_json::to_string(&events).map_err(DbError::Encode)?;
+        let fence = self.fence_for(user)?;
+        let [holder, epoch] = values(fence.as_ref());
         let keep = Sql::new(
-            "INSERT INTO conversation_rings (user_id, complete_after, last_seq, events, kept_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (user_id) DO UPDATE SET complete_after = excluded.complete_after,
-                 last_seq = excluded.last_seq, events = excluded.events, kept_at = excluded.kept_at",
-            libsql::params![user.to_string(), stored(ring.complete_after), stored(ring.last_seq), events, now_text()],
+            format!(
+                "INSERT INTO conversation_rings (user_id, complete_after, last_seq, events, kept_at)
+                 SELECT ?1, ?4, ?5, ?6, ?7 WHERE {}
+                 ON CONFLICT (user_id) DO UPDATE SET complete_after = excluded.complete_after,
+                     last_seq = excluded.last_seq, events = excluded.events, kept_at = excluded.kept_at",
+                condition(1)
+            ),
+            libsql::params![
+                user.to_string(),
+                holder,
+                epoch,
+                stored(ring.complete_after),
+                stored(ring.last_seq),
+                events,
+                now_text()
+            ],
         )?;
-        self.writer().await.write(keep).await?;
+        let conn = self.writer().await;
+        if conn.write(keep).await? == 0 && self.refused_by_fence(&conn, user, fence.as_ref()).await? {
+            return Err(StoreError::fenced());
+        }
         Ok(())
     }
 
     async fn take_ring(&self, user: UserId) -> Result<Option<KeptRing>, StoreError> {
-        // One statement: the ring is handed out and gone together, or neither.
+        // One statement: the ring is handed out and gone together, or neither (and only to
+        // the user's home).
+        let fence = self.fence_for(user)?;
+        let [holder, epoch] = values(fence.as_ref());
         let take = Sql::new(
-            "DELETE FROM conversation_rings WHERE user_id = ?1 RETURNING complete_after, last_seq, events",
-            libsql::params![user.to_string()],
+            format!(
+                "DELETE FROM conversation_rings WHERE user_id = ?1 AND {} RETURNING complete_after, last_seq, events",
+                condition(1)
+            ),
+            libsql::params![user.to_string(), holder, epoch],
         )?;
         let rows = self
             .writer()

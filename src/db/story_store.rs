@@ -1,15 +1,13 @@
-//! The libSQL implementation of the core's `StoryStore` port.
+//! The libSQL implementation of the core's `StoryStore` port. Every write is of the owner's
+//! live state: fenced by this process's claim on their home (see `fence`).
 
+use super::fence::{condition, values};
 use super::redos::waiting;
 use super::stories::{scenes_of, story_exists, story_row};
-use super::{Db, DbError, Sql, now_text, query_all};
+use super::{Db, DbError, Fence, Sql, now_text, query_all};
 use actors::model::{Redo, Scene, StoryId, StoryPlan, StoryState, Writer};
-use actors::ports::{Progress, StoreError, StoryStore};
+use actors::ports::{OwnedStory, Progress, StoreError, StoryStore};
 use async_trait::async_trait;
-
-fn found(changed: u64) -> Result<(), StoreError> {
-    if changed == 0 { Err(StoreError::not_found()) } else { Ok(()) }
-}
 
 #[async_trait]
 impl StoryStore for Db {
@@ -33,33 +31,24 @@ impl StoryStore for Db {
         }))
     }
 
-    async fn save_plan(&self, id: StoryId, plan: &StoryPlan, planned_by: Writer) -> Result<(), StoreError> {
+    async fn save_plan(&self, story: OwnedStory, plan: &StoryPlan, planned_by: Writer) -> Result<(), StoreError> {
         let json = serde_json::to_string(plan).map_err(DbError::from)?;
-        let update = Sql::new(
-            "UPDATE stories SET plan = ?1, planned_by = ?2, cover_key = NULL, updated_at = ?3 WHERE id = ?4",
-            libsql::params![json, planned_by.as_str(), now_text(), id.to_string()],
-        )?;
-        found(self.writer().await.write(update).await?)
+        let set = "plan = ?5, planned_by = ?6, cover_key = NULL";
+        update_story(self, story, set, vec![json.into(), planned_by.as_str().into()]).await
     }
 
-    async fn save_scene(&self, id: StoryId, scene: &Scene) -> Result<(), StoreError> {
-        if insert_scene(self, id, scene).await? { Ok(()) } else { Err(StoreError::not_found()) }
+    async fn save_scene(&self, story: OwnedStory, scene: &Scene) -> Result<(), StoreError> {
+        insert_scene(self, story, scene).await
     }
 
-    async fn set_progress(&self, id: StoryId, p: &Progress) -> Result<(), StoreError> {
-        let update = Sql::new(
-            "UPDATE stories SET status = ?1, stage = ?2, error = ?3, updated_at = ?4 WHERE id = ?5",
-            libsql::params![p.status.as_str(), p.stage.as_str(), p.error.clone(), now_text(), id.to_string()],
-        )?;
-        found(self.writer().await.write(update).await?)
+    async fn set_progress(&self, story: OwnedStory, p: &Progress) -> Result<(), StoreError> {
+        let set = "status = ?5, stage = ?6, error = ?7";
+        let values = vec![p.status.as_str().into(), p.stage.as_str().into(), p.error.clone().into()];
+        update_story(self, story, set, values).await
     }
 
-    async fn save_cover(&self, id: StoryId, key: &str) -> Result<(), StoreError> {
-        let update = Sql::new(
-            "UPDATE stories SET cover_key = ?1, updated_at = ?2 WHERE id = ?3",
-            libsql::params![key, now_text(), id.to_string()],
-        )?;
-        found(self.writer().await.write(update).await?)
+    async fn save_cover(&self, story: OwnedStory, key: &str) -> Result<(), StoreError> {
+        update_story(self, story, "cover_key = ?5", vec![key.into()]).await
     }
 
     async fn replace_scene(&self, id: StoryId, redo: &Redo, scene: &Scene) -> Result<Vec<String>, StoreError> {
@@ -69,19 +58,30 @@ impl StoryStore for Db {
     async fn give_up_redo(&self, _: StoryId, redo: &Redo) -> Result<(), StoreError> {
         Ok(Db::give_up_redo(self, redo).await?)
     }
+}
 
-    async fn unfinished_stories(&self) -> Result<Vec<StoryId>, StoreError> {
-        let conn = self.reader().await;
-        let ids = query_all(
-            &conn,
-            "SELECT id FROM stories WHERE status IN ('pending', 'processing')
-                OR id IN (SELECT story_id FROM scene_redos WHERE finished_at IS NULL) ORDER BY created_at",
-            (),
-            |r| super::parse(&r.get::<String>(0)?, "story id"),
-        )
-        .await?;
-        Ok(ids)
+/// `UPDATE stories SET {set}` (its values from `?5` on) for `story`, fenced; refused when the
+/// fence says no, not found when the story is gone.
+async fn update_story(db: &Db, story: OwnedStory, set: &str, set_values: Vec<libsql::Value>) -> Result<(), StoreError> {
+    let fence = db.fence_for(story.owner)?;
+    let [holder, epoch] = values(fence.as_ref());
+    let mut all = vec![story.owner.to_string().into(), holder, epoch, story.id.to_string().into()];
+    all.extend(set_values);
+    all.push(now_text().into());
+    let at_now = all.len();
+    let update = Sql {
+        text: format!("UPDATE stories SET {set}, updated_at = ?{at_now} WHERE id = ?4 AND {}", condition(1)).into(),
+        values: all,
+    };
+    let conn = db.writer().await;
+    if conn.write(update).await? > 0 {
+        return Ok(());
     }
+    Err(if db.refused_by_fence(&conn, story.owner, fence.as_ref()).await? {
+        StoreError::fenced()
+    } else {
+        StoreError::not_found()
+    })
 }
 
 /// Unfinished stories in one stage: how many, and the seconds since the least recently
@@ -108,18 +108,27 @@ impl Db {
     }
 }
 
-/// Insert a scene and touch its story in one transaction; whether the story is still there.
-async fn insert_scene(db: &Db, id: StoryId, scene: &Scene) -> Result<bool, DbError> {
+/// Insert a scene and touch its story in one transaction, fenced; refused when the fence says
+/// no, not found when the story is gone.
+async fn insert_scene(db: &Db, story: OwnedStory, scene: &Scene) -> Result<(), StoreError> {
+    let fence: Option<Fence> = db.fence_for(story.owner)?;
+    let [holder, epoch] = values(fence.as_ref());
     let now = now_text();
     // Only for a story that still exists; a sequence already saved is kept as it was (so a
     // retry of a write that reached a replica's primary changes nothing).
     let insert = Sql::new(
-        "INSERT INTO scenes (id, story_id, sequence, title, text, image_key, audio_key, created_at, written_by)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE EXISTS (SELECT 1 FROM stories WHERE id = ?2)
+        format!(
+            "INSERT INTO scenes (id, story_id, sequence, title, text, image_key, audio_key, created_at, written_by)
+             SELECT ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 WHERE EXISTS (SELECT 1 FROM stories WHERE id = ?5) AND {}
              ON CONFLICT (story_id, sequence) DO NOTHING",
+            condition(1)
+        ),
         libsql::params![
+            story.owner.to_string(),
+            holder.clone(),
+            epoch.clone(),
             scene.scene_id.to_string(),
-            id.to_string(),
+            story.id.to_string(),
             i64::from(scene.sequence),
             scene.title.as_str(),
             scene.text.as_str(),
@@ -129,8 +138,18 @@ async fn insert_scene(db: &Db, id: StoryId, scene: &Scene) -> Result<bool, DbErr
             scene.written_by.map(Writer::as_str)
         ],
     )?;
-    let touch = Sql::new("UPDATE stories SET updated_at = ?1 WHERE id = ?2", libsql::params![now, id.to_string()])?;
+    let touch = Sql::new(
+        format!("UPDATE stories SET updated_at = ?4 WHERE id = ?5 AND {}", condition(1)),
+        libsql::params![story.owner.to_string(), holder, epoch, now, story.id.to_string()],
+    )?;
     let conn = db.writer().await;
     conn.batch(vec![insert, touch]).await?;
-    story_exists(&conn, id).await
+    // A batch tells no row counts: whether it went through is read back.
+    if !story_exists(&conn, story.id).await? {
+        return Err(StoreError::not_found());
+    }
+    if db.refused_by_fence(&conn, story.owner, fence.as_ref()).await? {
+        return Err(StoreError::fenced());
+    }
+    Ok(())
 }

@@ -4,17 +4,21 @@
 //! connection and writes everything queued, in order, with statements prepared once, then
 //! commits once (one bad write sinks no other: see `write_batch`). Under load the queue fills
 //! while the previous batch commits, so batches grow by themselves; alone, a write is made at
-//! once. Through a replica the batch goes to the primary as one call (`delegated`).
+//! once. Through a replica the batch goes to the primary as one call (`delegated`). Every
+//! statement is fenced: it goes through only while this process is the user's home (a job
+//! so refused fails with `Fenced`, and sinks no other).
 
 #[cfg(feature = "replica")]
 mod delegated;
+mod local;
+
+pub(super) use local::TurnStatements;
 
 use super::understood::Understood;
 use super::writer::Mode;
-use super::{Db, DbError, Inner, now_text};
+use super::{Db, DbError, Fence, Inner};
 use actors::model::{Draft, UserId};
 use actors::ports::{Speaker, TurnRecord};
-use libsql::{Connection, Statement};
 use std::sync::Weak;
 use tokio::sync::{Notify, oneshot};
 
@@ -38,8 +42,31 @@ pub(super) struct Job {
     /// The draft after the write, written unless it is stored as it is. `None`: the write
     /// changes no draft (the agent's reply).
     pub draft: Option<Draft>,
+    /// This process's claim on the user's home (`None`: unfenced, the database's own tests).
+    pub fence: Option<Fence>,
     /// `Ok(false)`: a resend (its `client_id` was stored before). `None`: nobody waits.
     pub done: Option<oneshot::Sender<Result<bool, DbError>>>,
+}
+
+/// How one job's write went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Written {
+    Stored,
+    /// A child's turn whose `client_id` was stored before.
+    Resend,
+    /// Refused: this process is not the user's home any more.
+    Fenced,
+}
+
+impl Written {
+    /// What the job's caller is told: `false` for a resend.
+    fn result(self) -> Result<bool, DbError> {
+        match self {
+            Self::Stored => Ok(true),
+            Self::Resend => Ok(false),
+            Self::Fenced => Err(DbError::Fenced),
+        }
+    }
 }
 
 /// Send each job its result (or log it, when nobody waits).
@@ -62,17 +89,22 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, DbError> {
     Ok(serde_json::to_string(value)?)
 }
 
+// Each statement is fenced (`?9`/`?10`, `?3`/`?4`, `?5`/`?6`: this process and its epoch, as
+// `fence::condition` spells it; NULL when unfenced), so a turn stays one statement.
 const INSERT_TURN: &str = "INSERT OR IGNORE INTO conversation_turns
      (user_id, conversation_id, speaker, content, client_id, created_at, transcript_id, requirements)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
+     WHERE ?9 IS NULL OR EXISTS (SELECT 1 FROM homes WHERE user_id = ?1 AND holder = ?9 AND epoch = ?10)";
 
 /// What was understood from a child's turn, kept with the user's latest one.
 const UPDATE_REQUIREMENTS: &str = "UPDATE conversation_turns SET requirements = ?1 WHERE id = (SELECT id FROM
-     conversation_turns WHERE user_id = ?2 AND speaker = 'child' ORDER BY id DESC LIMIT 1)";
+     conversation_turns WHERE user_id = ?2 AND speaker = 'child' ORDER BY id DESC LIMIT 1)
+     AND (?3 IS NULL OR EXISTS (SELECT 1 FROM homes WHERE user_id = ?2 AND holder = ?3 AND epoch = ?4))";
 
 /// A draft that is already stored as it is is not written again.
-const UPSERT_DRAFT: &str =
-    "INSERT INTO conversations (user_id, conversation_id, draft, updated_at) VALUES (?1, ?2, ?3, ?4)
+const UPSERT_DRAFT: &str = "INSERT INTO conversations (user_id, conversation_id, draft, updated_at)
+     SELECT ?1, ?2, ?3, ?4
+     WHERE ?5 IS NULL OR EXISTS (SELECT 1 FROM homes WHERE user_id = ?1 AND holder = ?5 AND epoch = ?6)
      ON CONFLICT (user_id) DO UPDATE SET conversation_id = excluded.conversation_id, draft = excluded.draft,
      updated_at = excluded.updated_at
      WHERE conversation_id IS NOT excluded.conversation_id OR draft IS NOT excluded.draft";
@@ -108,7 +140,12 @@ pub(super) fn plan(job: &Job, now: &str) -> Result<Plan, DbError> {
     let user = job.user.to_string();
     // What was understood, as kept with a child's turn.
     let requirements = || job.draft.as_ref().map_or(Ok("{}".to_owned()), |d| to_json(&Understood::of(d)));
-    let values = |v: Vec<libsql::Result<libsql::Value>>| v.into_iter().collect::<Result<Vec<_>, _>>();
+    // Each statement's values, then the fence's.
+    let values = |v: Vec<libsql::Result<libsql::Value>>| {
+        let mut values = v.into_iter().collect::<Result<Vec<_>, _>>()?;
+        values.extend(super::fence::values(job.fence.as_ref()));
+        Ok::<_, DbError>(values)
+    };
     let mut transcript_id = None;
     let step = match &job.work {
         Work::Turn(turn) => {
@@ -144,95 +181,6 @@ pub(super) fn plan(job: &Job, now: &str) -> Result<Plan, DbError> {
     Ok(Plan { step, draft, transcript_id })
 }
 
-/// The statements of the turn path, prepared once on the write connection: compiling them
-/// again for every turn cost more than running them.
-pub(super) struct TurnStatements {
-    begin: Statement,
-    commit: Statement,
-    rollback: Statement,
-    insert_turn: Statement,
-    upsert_draft: Statement,
-    update_requirements: Statement,
-}
-
-/// Run a prepared statement and make it ready for the next run, whatever happened.
-async fn run(statement: &Statement, params: impl libsql::params::IntoParams) -> Result<usize, DbError> {
-    let result = statement.execute(params).await;
-    statement.reset();
-    Ok(result?)
-}
-
-impl TurnStatements {
-    pub(super) async fn prepare(conn: &Connection) -> Result<Self, DbError> {
-        Ok(Self {
-            begin: conn.prepare("BEGIN").await?,
-            commit: conn.prepare("COMMIT").await?,
-            rollback: conn.prepare("ROLLBACK").await?,
-            insert_turn: conn.prepare(INSERT_TURN).await?,
-            upsert_draft: conn.prepare(UPSERT_DRAFT).await?,
-            update_requirements: conn.prepare(UPDATE_REQUIREMENTS).await?,
-        })
-    }
-
-    /// The statements of one job (see [`plan`]); `false`: a resend, and nothing more is written.
-    async fn write_one(&self, job: &Job, now: &str) -> Result<bool, DbError> {
-        let plan = plan(job, now)?;
-        if let Some((step, values)) = plan.step {
-            let statement = match step {
-                Step::InsertTurn => &self.insert_turn,
-                Step::UpdateRequirements => &self.update_requirements,
-            };
-            if run(statement, values).await? == 0 && step == Step::InsertTurn {
-                return Ok(false);
-            }
-        }
-        if let Some(values) = plan.draft {
-            run(&self.upsert_draft, values).await?;
-        }
-        Ok(true)
-    }
-
-    /// Write `jobs` in one transaction and answer each after the commit. A turn that fails
-    /// (its user was just deleted, say) is rare: then the batch is rolled back and each turn
-    /// written on its own, so one bad turn sinks no other. (A savepoint per turn did the same
-    /// at all times, at the cost of two more statements and a sub-journal per turn.)
-    async fn write_batch(&self, jobs: Vec<Job>) {
-        let now = now_text();
-        let results: Vec<Result<bool, DbError>> = match self.write_all(&jobs, &now).await {
-            Ok(inserted) => inserted.into_iter().map(Ok).collect(),
-            Err(e) if jobs.len() == 1 => vec![Err(e)],
-            Err(_) => {
-                let mut results = Vec::with_capacity(jobs.len());
-                for job in &jobs {
-                    let result = self.write_all(std::slice::from_ref(job), &now).await;
-                    results.push(result.map(|inserted| inserted.first().copied().unwrap_or(false)));
-                }
-                results
-            }
-        };
-        answer(jobs, results);
-    }
-
-    /// `jobs` in one transaction: whether each was inserted (`false`: a resend), or nothing.
-    async fn write_all(&self, jobs: &[Job], now: &str) -> Result<Vec<bool>, DbError> {
-        run(&self.begin, ()).await?;
-        let written = async {
-            let mut inserted = Vec::with_capacity(jobs.len());
-            for job in jobs {
-                inserted.push(self.write_one(job, now).await?);
-            }
-            run(&self.commit, ()).await?;
-            Ok(inserted)
-        }
-        .await;
-        if written.is_err() {
-            // Whatever failed, the transaction must not stay open on the shared connection.
-            let _ = run(&self.rollback, ()).await;
-        }
-        written
-    }
-}
-
 /// The turn writer: wakes when turns are queued and writes them, until the database is gone.
 pub(super) fn spawn_writer(db: Weak<Inner>, wake: std::sync::Arc<Notify>) {
     tokio::spawn(async move {
@@ -264,16 +212,22 @@ impl Db {
                 histogram.observe(jobs.len() as f64);
             }
             let started = std::time::Instant::now();
-            match conn.mode() {
-                Mode::Local(turns) => turns.write_batch(jobs).await,
+            let results = match conn.mode() {
+                Mode::Local(turns) => turns.write_batch(&jobs).await,
                 #[cfg(feature = "replica")]
-                Mode::Delegated { .. } => delegated::write_batch(conn, jobs).await,
+                Mode::Delegated { .. } => delegated::write_batch(conn, &jobs).await,
                 #[cfg(not(feature = "replica"))]
                 Mode::Delegated { .. } => unreachable!("replicas are opened only with the `replica` feature"),
-            }
+            };
             if let Some(timings) = self.inner.timings.get() {
                 timings.commit.observe(started.elapsed().as_secs_f64());
             }
+            for (job, result) in jobs.iter().zip(&results) {
+                if matches!(result, Err(DbError::Fenced)) {
+                    self.note_fenced(job.user);
+                }
+            }
+            answer(jobs, results);
         }
     }
 }

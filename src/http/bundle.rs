@@ -3,8 +3,8 @@
 //! Streamed: entries are written as their bytes come out of storage.
 
 use super::stories::StoryDetail;
-use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::homes::HomeUser;
 use crate::media::content_type_of;
 use crate::state::AppState;
 use crate::zipstream::ZipWriter;
@@ -32,7 +32,7 @@ fn extension(key: &str) -> &str {
     responses((status = 200, description = "a zip archive", content_type = "application/zip"), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn bundle(
     State(state): State<AppState>,
-    caller: AuthUser,
+    HomeUser(caller): HomeUser,
     Path(story_id): Path<String>,
 ) -> ApiResult<Response> {
     let id = super::stories::parse_story_id(&story_id)?;

@@ -1,9 +1,9 @@
 //! `/conversation/{user_id}/history` and `/transcripts`: the seed app's conversation history.
 //! The WebSocket conversation writes every child message here too.
 
-use crate::auth::AuthUser;
 use crate::db::transcripts::Transcript;
 use crate::error::{ApiError, ApiResult};
+use crate::homes::HomeUser;
 use crate::http::{ApiJson, page_limit};
 use crate::state::AppState;
 use axum::Router;
@@ -54,7 +54,7 @@ pub struct HistoryParams {
     responses((status = 200, body = [TranscriptView]), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn history(
     State(state): State<AppState>,
-    caller: AuthUser,
+    HomeUser(caller): HomeUser,
     Path(user_id): Path<String>,
     Query(params): Query<HistoryParams>,
 ) -> ApiResult<ApiJson<Vec<TranscriptView>>> {
@@ -70,7 +70,7 @@ pub async fn history(
     responses((status = 201, body = TranscriptView), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn add_transcript(
     State(state): State<AppState>,
-    caller: AuthUser,
+    HomeUser(caller): HomeUser,
     Path(user_id): Path<String>,
     ApiJson(body): ApiJson<NewTranscript>,
 ) -> ApiResult<(StatusCode, ApiJson<TranscriptView>)> {

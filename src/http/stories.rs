@@ -5,10 +5,11 @@ use crate::auth::AuthUser;
 use crate::db::stories::StoryRow;
 use crate::digest::sha256_hex;
 use crate::error::{ApiError, ApiResult};
+use crate::homes::HomeUser;
 use crate::http::{ApiJson, page_limit};
 use crate::state::AppState;
 use actors::model::{StoryId, StoryStatus};
-use actors::ports::{Creation, Idempotency, MediaLinks, Reset};
+use actors::ports::{Creation, Idempotency, MediaLinks, OwnedStory, Reset};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -67,7 +68,7 @@ async fn owned_story(state: &AppState, caller: AuthUser, raw_id: &str) -> ApiRes
         (status = 503, body = crate::error::ErrorBody, description = "`busy`: the service's stories in flight are at the cap")))]
 pub async fn create_story(
     State(state): State<AppState>,
-    caller: AuthUser,
+    HomeUser(caller): HomeUser,
     headers: HeaderMap,
     ApiJson(mut request): ApiJson<CreateStoryRequest>,
 ) -> ApiResult<Response> {
@@ -126,7 +127,7 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     responses((status = 200, body = StoryDetail), (status = 304), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn story_detail(
     State(state): State<AppState>,
-    caller: AuthUser,
+    HomeUser(caller): HomeUser,
     Path(story_id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
@@ -156,7 +157,7 @@ pub fn detail_renderer(links: Arc<crate::media_links::MediaUrls>) -> crate::cach
     responses((status = 200, body = StoryStatusView), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn story_status(
     State(state): State<AppState>,
-    caller: AuthUser,
+    HomeUser(caller): HomeUser,
     Path(story_id): Path<String>,
 ) -> ApiResult<ApiJson<StoryStatusView>> {
     let story = owned_story(&state, caller, &story_id).await?;
@@ -175,7 +176,7 @@ pub async fn story_status(
     params(("story_id" = String, Path)), responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn delete_story(
     State(state): State<AppState>,
-    caller: AuthUser,
+    HomeUser(caller): HomeUser,
     Path(story_id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let story = owned_story(&state, caller, &story_id).await?;
@@ -191,11 +192,11 @@ pub async fn delete_story(
     responses((status = 202, body = CreateStoryResponse), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn retry_story(
     State(state): State<AppState>,
-    caller: AuthUser,
+    HomeUser(caller): HomeUser,
     Path(story_id): Path<String>,
 ) -> ApiResult<(StatusCode, ApiJson<CreateStoryResponse>)> {
     let story = owned_story(&state, caller, &story_id).await?;
-    match state.engine.stories().retry(story.id).await? {
+    match state.engine.stories().retry(OwnedStory { id: story.id, owner: story.user_id }).await? {
         Reset::Reset => {}
         Reset::NotFailed => {
             return Err(ApiError::Conflict {
@@ -215,7 +216,7 @@ pub async fn retry_story(
     responses((status = 200, body = StoryList), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list_stories(
     State(state): State<AppState>,
-    caller: AuthUser,
+    HomeUser(caller): HomeUser,
     Path(user_id): Path<String>,
     Query(params): Query<ListParams>,
 ) -> ApiResult<ApiJson<StoryList>> {

@@ -21,6 +21,8 @@ pub fn code_and_text(reason: CloseReason) -> (u16, &'static str) {
         CloseReason::ConversationCrashed => (1011, "conversation restarted; reconnect"),
         CloseReason::ConversationUnavailable => (1011, "conversation unavailable"),
         CloseReason::ConnectionCrashed => (1011, "connection error; reconnect"),
+        // 1012, "service restart": the user's home is another machine now; reconnecting lands there.
+        CloseReason::HomeMoved => (1012, "home moved; reconnect"),
         CloseReason::TokenExpired => (TOKEN_EXPIRED, "access token expired; reconnect with a fresh one"),
     }
 }
@@ -45,6 +47,7 @@ mod tests {
             CloseReason::ConversationCrashed,
             CloseReason::ConversationUnavailable,
             CloseReason::ConnectionCrashed,
+            CloseReason::HomeMoved,
             CloseReason::TokenExpired,
         ] {
             let (code, text) = code_and_text(reason);

@@ -222,6 +222,14 @@ impl ConversationState {
 
     /// End the reply in progress: whole, or as far as it got when `cancelled` (the model, if
     /// one is writing, is stopped).
+    /// Stop the reply in progress without saying or storing anything (another machine is the
+    /// user's home now).
+    pub(super) fn abandon_stream(&mut self) {
+        if let Some(task) = self.stream.take().and_then(|stream| stream.model) {
+            task.abort();
+        }
+    }
+
     pub(super) async fn finish_stream(&mut self, cancelled: bool) {
         let Some(stream) = self.stream.take() else { return };
         if let Some(task) = &stream.model {

@@ -8,7 +8,8 @@ use crate::ports::StoreErrorKind;
 pub fn storage_error_code(kind: StoreErrorKind) -> &'static str {
     match kind {
         StoreErrorKind::NotFound => "not_found",
-        StoreErrorKind::Full | StoreErrorKind::Unavailable => "unavailable",
+        // Fenced: this machine is no longer the user's home; the app reconnects to the new one.
+        StoreErrorKind::Full | StoreErrorKind::Unavailable | StoreErrorKind::Fenced => "unavailable",
         StoreErrorKind::Busy => "busy",
         // A valid token of an account deleted since: sign in again.
         StoreErrorKind::ReferenceGone => "unauthorized",
@@ -22,7 +23,9 @@ impl ServerEvent {
     pub fn not_saved(kind: StoreErrorKind) -> Self {
         let message = match kind {
             StoreErrorKind::ReferenceGone => "This account no longer exists.",
-            _ if kind.is_transient() => "Your message could not be saved; please send it again in a moment.",
+            _ if kind.is_transient() || kind == StoreErrorKind::Fenced => {
+                "Your message could not be saved; please send it again in a moment."
+            }
             _ => "Your message could not be saved.",
         };
         Self::Error { code: storage_error_code(kind).to_owned(), message: message.into() }
@@ -33,14 +36,16 @@ impl ServerEvent {
 mod tests {
     use super::*;
 
+    /// A message refused because another machine became the user's home is sent again to it
+    /// (the socket closes with 1012 right after, and the app reconnects there).
     #[test]
     fn the_event_carries_the_kinds_code_and_only_waiting_is_asked_to_resend() {
         use StoreErrorKind::*;
         let resend = "Your message could not be saved; please send it again in a moment.";
-        for kind in [NotFound, Full, Unavailable, Busy, ReferenceGone, Conflict, Corrupt, Other] {
+        for kind in [NotFound, Full, Unavailable, Busy, ReferenceGone, Conflict, Corrupt, Fenced, Other] {
             let ServerEvent::Error { code, message } = ServerEvent::not_saved(kind) else { unreachable!() };
             assert_eq!(code, storage_error_code(kind));
-            assert_eq!(message == resend, kind.is_transient(), "{kind:?}: {message}");
+            assert_eq!(message == resend, kind.is_transient() || kind == Fenced, "{kind:?}: {message}");
         }
         let codes = [Full, Unavailable, Busy, ReferenceGone, Other].map(storage_error_code);
         assert_eq!(codes, ["unavailable", "unavailable", "busy", "unauthorized", "internal"]);

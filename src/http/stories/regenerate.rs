@@ -4,12 +4,12 @@
 //! (`scene_ready` for that page, then `story_completed`) show the new one.
 
 use super::owned_story;
-use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::homes::HomeUser;
 use crate::http::ApiJson;
 use crate::state::AppState;
 use actors::model::StoryId;
-use actors::ports::RedoRequest;
+use actors::ports::{OwnedStory, RedoRequest};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -42,7 +42,7 @@ pub struct RegenerateResponse {
         (status = 429, body = crate::error::ErrorBody, description = "`rate_limited`: the story's redos of the last day are at the limit; see Retry-After")))]
 pub async fn regenerate(
     State(state): State<AppState>,
-    caller: AuthUser,
+    HomeUser(caller): HomeUser,
     Path((story_id, sequence)): Path<(String, String)>,
     body: Option<ApiJson<RegenerateRequest>>,
 ) -> ApiResult<(StatusCode, ApiJson<RegenerateResponse>)> {
@@ -59,7 +59,8 @@ pub async fn regenerate(
         None => None,
     };
     let per_day = state.config.limits.max_redos_per_story_per_day;
-    match state.engine.stories().redo(story.id, sequence, hint.as_deref(), per_day).await? {
+    let owned = OwnedStory { id: story.id, owner: story.user_id };
+    match state.engine.stories().redo(owned, sequence, hint.as_deref(), per_day).await? {
         RedoRequest::Queued => {}
         RedoRequest::NoSuchScene => return Err(ApiError::NotFound("scene")),
         RedoRequest::NotCompleted => {
