@@ -91,6 +91,9 @@ pub enum DbError {
     /// A write of a user's live state refused: this process is not their home (any more).
     #[error("this machine is no longer the user's home")]
     Fenced,
+    /// A fenced write of a user who no longer exists (their home went with them).
+    #[error("the user this write belongs to no longer exists")]
+    UserGone,
     /// The group commit this write was part of failed (the cause is shared by its writes).
     #[error("the group commit of this write failed")]
     GroupCommit {
@@ -112,6 +115,7 @@ impl DbError {
             }
             Self::WriterGone | Self::PrimaryTimeout(_) | Self::NotSynced { .. } => StoreErrorKind::Unavailable,
             Self::Fenced => StoreErrorKind::Fenced,
+            Self::UserGone => StoreErrorKind::ReferenceGone,
         }
     }
 

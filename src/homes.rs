@@ -22,7 +22,7 @@ use crate::db::{Db, DbError, Fence, Fences};
 use crate::metrics::{ClaimReason, HomeMetrics};
 use actors::Engine;
 use actors::model::UserId;
-use actors::ports::Residency;
+use actors::ports::{Residency, StoreErrorKind};
 use leases::Leases;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Instant;
@@ -31,7 +31,7 @@ use std::time::Instant;
 const STRIPES: usize = 64;
 
 /// Where a request of a user is served.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Placement {
     /// This machine is (now) the user's home.
     Here,
@@ -40,6 +40,8 @@ pub enum Placement {
     /// Not here, and not to be replayed (it was replayed here already, or no home can be
     /// settled now): come back shortly.
     NotHere,
+    /// No home for this user: the account is gone (a valid token of a deleted account).
+    NoSuchUser(DbError),
 }
 
 pub struct Homes {
@@ -135,6 +137,7 @@ impl Homes {
                 Some(elsewhere) => not_here(elsewhere),
                 None => Placement::NotHere,
             },
+            Err(e) if e.kind() == StoreErrorKind::ReferenceGone => Placement::NoSuchUser(e),
             Err(e) => {
                 tracing::warn!(%user, error = %e, "could not claim a user's home");
                 match known.ok().flatten().and_then(|h| self.elsewhere(&h)) {

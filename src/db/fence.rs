@@ -34,13 +34,21 @@ pub(crate) fn condition(at: usize) -> String {
     )
 }
 
+/// Asks whether a fence holds: `homes` has a row for every user ever claimed (a release keeps
+/// it), so no row means the user was deleted (their home with them).
+pub(crate) const HOLDS: &str = "SELECT holder = ?2 AND epoch = ?3 FROM homes WHERE user_id = ?1";
+
+/// What [`HOLDS`] answered: whether the fence holds; `UserGone` when the user no longer exists.
+pub(crate) fn held(answer: Option<bool>) -> DbResult<bool> {
+    answer.ok_or(DbError::UserGone)
+}
+
 /// Whether `fence` still holds `user`'s home, read on `conn` after a write: a replica has caught
 /// up with the primary by then (a delegated write syncs before it returns), the local file
 /// always has.
 pub(crate) async fn holds(conn: &Connection, user: UserId, fence: &Fence) -> DbResult<bool> {
-    let sql = "SELECT 1 FROM homes WHERE user_id = ?1 AND holder = ?2 AND epoch = ?3";
     let params = libsql::params![user.to_string(), fence.holder.to_string(), fence.epoch];
-    Ok(query_one(conn, sql, params, |_| Ok(())).await?.is_some())
+    held(query_one(conn, HOLDS, params, |row| Ok(row.get::<bool>(0)?)).await?)
 }
 
 /// The holder and epoch values of the condition (NULLs when nothing fences).

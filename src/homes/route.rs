@@ -29,6 +29,7 @@ pub async fn route(state: &AppState, user: UserId, headers: &HeaderMap, read: bo
             Err(ApiError::Misdirected { home })
         }
         Placement::NotHere => Err(ApiError::NotHome),
+        Placement::NoSuchUser(e) => Err(e.into()),
     }
 }
 

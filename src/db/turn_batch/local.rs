@@ -34,7 +34,7 @@ impl TurnStatements {
             insert_turn: conn.prepare(INSERT_TURN).await?,
             upsert_draft: conn.prepare(UPSERT_DRAFT).await?,
             update_requirements: conn.prepare(UPDATE_REQUIREMENTS).await?,
-            holds_home: conn.prepare("SELECT 1 FROM homes WHERE user_id = ?1 AND holder = ?2 AND epoch = ?3").await?,
+            holds_home: conn.prepare(crate::db::fence::HOLDS).await?,
         })
     }
 
@@ -42,9 +42,14 @@ impl TurnStatements {
     async fn refused(&self, job: &Job) -> Result<bool, DbError> {
         let Some(fence) = &job.fence else { return Ok(false) };
         let params = libsql::params![job.user.to_string(), fence.holder.to_string(), fence.epoch];
-        let held = self.holds_home.query(params).await?.next().await.map(|row| row.is_some());
+        // Read to the end before the statement is reset, whatever happened.
+        let answer: Result<Option<bool>, libsql::Error> = async {
+            let row = self.holds_home.query(params).await?.next().await?;
+            row.map(|row| row.get::<bool>(0)).transpose()
+        }
+        .await;
         self.holds_home.reset();
-        Ok(!held?)
+        Ok(!crate::db::fence::held(answer?)?)
     }
 
     /// The statements of one job (see [`plan`]). A resend writes nothing more. Only a job whose
