@@ -11,10 +11,14 @@
 //!    primary (`sqld`), in the same run: one client's latency, and 16 clients' creations/s.
 //! 4. Time to the first page (`story/first_page.rs`): the first words, the first whole text and
 //!    the first stored scene of a story, with realistic provider latencies, against their floors.
+//! 5. A takeover: two real processes with replicas of a local `sqld`; the home of a user is
+//!    killed (SIGKILL) mid-story; how long until the other machine holds the user and stores
+//!    the story's next scene.
 //!
 //! ```text
 //! cargo bench --bench story                  # `-- --quick` for a smoke run
 //! cargo bench --bench story -- first-page    # only table 4 (`--quick`: one story)
+//! cargo bench --bench story -- takeover      # only table 5 (`--quick`: one run per lease)
 //! ```
 
 use actors::model::{SceneDraft, StoryId, StoryPlan, StorySpec};
@@ -29,6 +33,8 @@ use storymimi::{Application, Overrides};
 
 #[path = "support/sqld.rs"]
 mod sqld;
+#[path = "support/takeover.rs"]
+mod takeover;
 
 #[path = "story/first_page.rs"]
 mod first_page;
@@ -234,6 +240,10 @@ fn main() {
         runtime.block_on(first_page::run(if quick { 1 } else { 3 }));
         return;
     }
+    if std::env::args().any(|a| a == "takeover") {
+        runtime.block_on(takeover::takeover(quick));
+        return;
+    }
     runtime.block_on(async {
         println!(
             "Story makespan, fixed-latency providers (LLM {LLM:?}/call, picture {IMAGE:?}, narration {AUDIO:?}):\n"
@@ -322,6 +332,7 @@ fn main() {
         println!("\nhot / none: {:.2}×", rates[1].1 / rates[0].1);
         creations(measure).await;
         first_page::run(if quick { 1 } else { 3 }).await;
+        takeover::takeover(quick).await;
     });
 }
 
