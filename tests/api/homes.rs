@@ -4,17 +4,15 @@
 //! mid-story is taken over within the lease and the sweep, the story finishing once per scene;
 //! a home paused past its lease writes nothing more when it wakes and closes its sockets 1012.
 
+mod model;
+
 use crate::binary::{self, Server};
 use crate::cluster::{Machine, Primary, replica_env};
 use crate::fly_proxy::FlyProxy;
 use crate::helpers::{metric_sum, metric_value};
-use crate::openai::{OUTLINES, SCENE, sse};
 use crate::ws_client::{Auth, Ws, try_connect};
-use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use model::start_model;
 use serde_json::{Value, json};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
@@ -181,46 +179,6 @@ async fn a_users_requests_reach_their_home_wherever_they_land_and_one_conversati
     assert_eq!(media.status(), 200);
 }
 
-/// An OpenAI-compatible model shared by the machines: plans from `OUTLINES`, each scene
-/// written slowly and counted by the outline it was asked for.
-#[derive(Default)]
-struct Model {
-    plans: Mutex<u32>,
-    /// Calls per scene (1-based, by outline).
-    scenes: Mutex<HashMap<usize, u32>>,
-    scene_time: Duration,
-}
-
-async fn chat(State(model): State<Arc<Model>>, axum::Json(request): axum::Json<Value>) -> Response {
-    let prompt = request["messages"][1]["content"].as_str().unwrap_or_default().to_owned();
-    if prompt.starts_with("Plan") {
-        *model.plans.lock().unwrap() += 1;
-        let n: usize = prompt.split("exactly ").nth(1).and_then(|r| r.split(' ').next()?.parse().ok()).unwrap();
-        let scenes: Vec<Value> =
-            (1..=n).map(|i| json!({"title": format!("Part {i}"), "outline": OUTLINES[i - 1]})).collect();
-        let content = json!({"title": "Ruby and the Secret Meadow", "scenes": scenes}).to_string();
-        let answer = json!({"choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}]});
-        return axum::Json(answer).into_response();
-    }
-    if let Some(scene) = OUTLINES.iter().position(|outline| prompt.contains(outline)) {
-        *model.scenes.lock().unwrap().entry(scene + 1).or_default() += 1;
-        tokio::time::sleep(model.scene_time).await;
-    }
-    let mut events: Vec<Value> =
-        SCENE.split_inclusive(' ').map(|w| json!({"choices": [{"index": 0, "delta": {"content": w}}]})).collect();
-    events.push(json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}));
-    ([("content-type", "text/event-stream")], sse(&events, true)).into_response()
-}
-
-async fn start_model(scene_time: Duration) -> (Arc<Model>, String) {
-    let model = Arc::new(Model { scene_time, ..Model::default() });
-    let app = axum::Router::new().route("/v1/chat/completions", axum::routing::post(chat)).with_state(model.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}/v1", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (model, base)
-}
-
 /// A cluster writing stories with `model` (pictures builtin, no narration).
 async fn cluster_with_model(primary: &Primary, base: &str) -> (Vec<Machine>, FlyProxy, TempDir) {
     let env = [
@@ -335,4 +293,32 @@ async fn a_home_paused_past_its_lease_writes_nothing_when_it_wakes_and_closes_it
     again.until("agent_message").await;
     assert_eq!(metric_sum(&metrics(&machines[1]).await, "storymimi_actors_alive", "kind=\"connection\""), 1.0);
     assert!(model.scenes.lock().unwrap().values().all(|calls| *calls <= 2));
+}
+
+#[tokio::test]
+async fn an_idle_users_home_is_let_go_and_the_next_machine_they_reach_becomes_it() {
+    let Some(primary) = Primary::start().await else { return };
+    let (machines, proxy, _media) = cluster(&primary, 2, &[("STORYMIMI_CONVERSATION_IDLE_SECS", "1")]).await;
+    let (user, token) = sign_up(&proxy).await;
+    let ws = socket(&proxy, &user, &token, Some("m1")).await;
+    assert_eq!(home_on_primary(&primary, &user).await, Some(("m1".into(), true, 1)));
+    drop(ws);
+    // Passivated with no socket and no story: let go, the row (and its epoch) kept.
+    until("m1 lets the home go", 30, async || home_on_primary(&primary, &user).await == Some(("m1".into(), false, 1)))
+        .await;
+    until("m1 holds nothing", 30, async || metric(&machines[0], "storymimi_homes_held").await == 0.0).await;
+    // The family shows up at m2 (straight, no proxy: a 421 only means m2's replica has not yet
+    // synced the release, every 200 ms here).
+    let stories = format!("{}/users/{user}/stories", machines[1].base);
+    until("m2 serves the user", 30, async || {
+        machines[1].client.get(&stories).bearer_auth(&token).send().await.unwrap().status() == 200
+    })
+    .await;
+    assert_eq!(home_on_primary(&primary, &user).await, Some(("m2".into(), true, 2)));
+    let replays = proxy.replays();
+    let _ws = socket(&proxy, &user, &token, Some("m2")).await;
+    assert_eq!(proxy.replays(), replays, "its socket is served where it landed");
+    let on_m2 = metrics(&machines[1]).await;
+    assert_eq!(metric_value(&on_m2, "storymimi_home_claims_total{reason=\"request\"}"), Some(1.0));
+    assert_eq!(metric_value(&on_m2, "storymimi_home_takeovers_total"), Some(0.0), "released, not lapsed");
 }
