@@ -104,3 +104,84 @@ impl Db {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::testing::{temp_db, users};
+    use actors::model::{Draft, Scene, SceneId, Stage, StoryStatus};
+    use actors::ports::{
+        ConversationStore, Creation, KeptRing, OwnedStory, Progress, RingStore, Speaker, StoreErrorKind, StoryStore,
+        TurnRecord,
+    };
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    /// A process that believes it holds the home with the epoch it claimed, and counts refusals.
+    struct Believer(Fence, Mutex<u32>);
+
+    impl Fences for Believer {
+        fn fence(&self, _: UserId) -> Option<Fence> {
+            Some(self.0.clone())
+        }
+        fn fenced(&self, _: UserId) {
+            *self.1.lock().unwrap() += 1;
+        }
+    }
+
+    /// The process's in-memory belief is stale (it was paused past its lease): only the
+    /// condition in each statement, decided where the writes meet, stops its writes.
+    #[tokio::test]
+    async fn writes_with_a_lost_epoch_are_refused_by_the_database_and_change_nothing() {
+        let (_dir, db) = temp_db(1).await;
+        let user = users(&db, 1).await[0];
+        let lease = Duration::from_secs(15);
+        let epoch = db.claim_home(user, "m1", "m1/a", lease).await.unwrap().unwrap().epoch;
+        let believer = Arc::new(Believer(Fence { holder: "m1/a".into(), epoch }, Mutex::new(0)));
+        let fences: Arc<dyn Fences> = believer.clone();
+        db.fence_with(&fences);
+        let request = actors::requirements::request_from("a fox called Ruby");
+        let spec = actors::model::StorySpec::new(request, &actors::model::SpecLimits::default()).unwrap();
+        let Creation::Created(id) = db.create_story(user, &spec, None, None).await.unwrap() else { panic!() };
+        let story = OwnedStory { id, owner: user };
+        let progress = Progress { status: StoryStatus::Processing, stage: Stage::Writing, error: None };
+        db.set_progress(story, &progress).await.unwrap();
+        let turn = TurnRecord { speaker: Speaker::Child, content: "a fox".into(), client_id: Some("c1".into()) };
+        assert!(db.record_turn(user, "c", &turn, &Draft::default()).await.unwrap(), "held: written");
+
+        // Its lease lapses and another machine takes the user over.
+        db.renew_homes("m1/a", Duration::ZERO).await.unwrap();
+        assert_eq!(db.claim_home(user, "m2", "m2/b", lease).await.unwrap().unwrap().epoch, epoch + 1);
+        let conversation = async || format!("{:?}", db.load_conversation(user).await.unwrap());
+        let before = (db.story(id).await.unwrap().unwrap().updated_at, conversation().await);
+
+        let scene = Scene {
+            scene_id: SceneId::new(),
+            sequence: 1,
+            title: "One".into(),
+            text: "Ruby ran.".into(),
+            image_key: None,
+            audio_key: None,
+            written_by: None,
+        };
+        let done = Progress { status: StoryStatus::Completed, stage: Stage::Done, error: None };
+        let turn = TurnRecord { speaker: Speaker::Child, content: "a bear".into(), client_id: Some("c2".into()) };
+        let ring = KeptRing { complete_after: 0, last_seq: 1, events: vec![(1, "{}".into())] };
+        let kinds = [
+            db.save_scene(story, &scene).await.map(drop),
+            db.set_progress(story, &done).await,
+            db.save_cover(story, "cover").await,
+            db.record_turn(user, "c", &turn, &Draft::default()).await.map(drop),
+            db.save_draft(user, "d", &Draft::default()).await,
+            db.keep_ring(user, &ring).await,
+        ]
+        .map(|written| written.map_err(|e| e.kind()));
+        assert_eq!(kinds, [Err(StoreErrorKind::Fenced); 6]);
+        assert_eq!(*believer.1.lock().unwrap(), 6, "each refusal told");
+        let stored = db.story(id).await.unwrap().unwrap();
+        assert_eq!((stored.status, stored.cover_key.as_deref()), (StoryStatus::Processing, None));
+        assert_eq!((stored.updated_at, conversation().await), before, "nothing changed");
+        assert!(db.load_story(id).await.unwrap().unwrap().scenes.is_empty());
+        assert_eq!(db.take_ring(user).await.map_err(|e| e.kind()), Err(StoreErrorKind::Fenced));
+    }
+}

@@ -63,12 +63,16 @@ impl RingStore for Db {
             ),
             libsql::params![user.to_string(), holder, epoch],
         )?;
-        let rows = self
-            .writer()
-            .await
-            .write_returning(take, |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?, r.get::<String>(2)?)))
-            .await?;
-        let Some((complete_after, last_seq, events)) = rows.into_iter().next() else { return Ok(None) };
+        let conn = self.writer().await;
+        let rows =
+            conn.write_returning(take, |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?, r.get::<String>(2)?))).await?;
+        let Some((complete_after, last_seq, events)) = rows.into_iter().next() else {
+            // Nothing kept, or nothing handed out: the ring waits for the user's real home.
+            if self.refused_by_fence(&conn, user, fence.as_ref()).await? {
+                return Err(StoreError::fenced());
+            }
+            return Ok(None);
+        };
         let events: Vec<(u64, String)> = serde_json::from_str(&events)
             .map_err(|e| DbError::corrupt(format!("conversation ring of user {user}"), e))?;
         Ok(Some(KeptRing {
