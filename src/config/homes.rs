@@ -123,7 +123,10 @@ mod tests {
         assert_eq!((settings.lease, settings.renew_every()), (Duration::from_secs(15), Duration::from_secs(5)));
         assert_eq!(settings.sweep, Duration::from_secs(5));
         let parse = |toml: &str| {
-            Figment::from(Serialized::defaults(config.clone())).merge(Toml::string(toml)).extract::<Config>()
+            Figment::from(Serialized::defaults(config.clone()))
+                .merge(Toml::string(toml))
+                .extract::<Config>()
+                .map_err(Box::new)
         };
         let named = parse("instance_id = \"m1\"\nhome_sweep_secs = 2").unwrap();
         assert_eq!((named.homes(InstanceId::random).instance.as_str(), named.homes.sweep_secs), ("m1", 2));
