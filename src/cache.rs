@@ -152,14 +152,14 @@ impl StoryStore for CachedStories {
         result
     }
 
-    async fn replace_scene(&self, id: StoryId, redo: &Redo, scene: &Scene) -> Result<Vec<String>, StoreError> {
-        let result = StoryStore::replace_scene(&self.db, id, redo, scene).await;
-        self.cache.invalidate(id).await;
+    async fn replace_scene(&self, story: OwnedStory, redo: &Redo, scene: &Scene) -> Result<Vec<String>, StoreError> {
+        let result = StoryStore::replace_scene(&self.db, story, redo, scene).await;
+        self.cache.invalidate(story.id).await;
         result
     }
 
-    async fn give_up_redo(&self, id: StoryId, redo: &Redo) -> Result<(), StoreError> {
-        StoryStore::give_up_redo(&self.db, id, redo).await
+    async fn give_up_redo(&self, story: OwnedStory, redo: &Redo) -> Result<(), StoreError> {
+        StoryStore::give_up_redo(&self.db, story, redo).await
     }
 }
 

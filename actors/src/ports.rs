@@ -468,10 +468,10 @@ pub trait StoryStore: Send + Sync + 'static {
     /// Put `scene` in place of the stored scene of its sequence and mark `redo` done, in one
     /// write: the old scene or the new one is stored, never neither. Returns the media keys of
     /// the old scene that nothing refers to any more (to be deleted).
-    async fn replace_scene(&self, id: StoryId, redo: &Redo, scene: &Scene) -> Result<Vec<String>, StoreError>;
+    async fn replace_scene(&self, story: OwnedStory, redo: &Redo, scene: &Scene) -> Result<Vec<String>, StoreError>;
     /// The redo could not be done (the model kept failing, a provider stayed down): the old
     /// scene stays and the redo is over.
-    async fn give_up_redo(&self, id: StoryId, redo: &Redo) -> Result<(), StoreError>;
+    async fn give_up_redo(&self, story: OwnedStory, redo: &Redo) -> Result<(), StoreError>;
 }
 
 /// How a creation request ended.

@@ -148,6 +148,25 @@ mod tests {
         db.set_progress(story, &progress).await.unwrap();
         let turn = TurnRecord { speaker: Speaker::Child, content: "a fox".into(), client_id: Some("c1".into()) };
         assert!(db.record_turn(user, "c", &turn, &Draft::default()).await.unwrap(), "held: written");
+        // A finished story with a page waiting to be redone.
+        let request = actors::requirements::request_from("an owl called Hoot");
+        let spec = actors::model::StorySpec::new(request, &actors::model::SpecLimits::default()).unwrap();
+        let Creation::Created(other) = db.create_story(user, &spec, None, None).await.unwrap() else { panic!() };
+        let finished = OwnedStory { id: other, owner: user };
+        let page = |text: &str| Scene {
+            scene_id: SceneId::new(),
+            sequence: 1,
+            title: "One".into(),
+            text: text.into(),
+            image_key: None,
+            audio_key: None,
+            written_by: None,
+        };
+        db.save_scene(finished, &page("Hoot flew.")).await.unwrap();
+        let done = Progress { status: StoryStatus::Completed, stage: Stage::Done, error: None };
+        db.set_progress(finished, &done).await.unwrap();
+        db.request_redo(other, 1, None, 3).await.unwrap();
+        let redo = db.redos_waiting(other).await.unwrap().remove(0);
 
         // Its lease lapses and another machine takes the user over.
         db.renew_homes("m1/a", Duration::ZERO).await.unwrap();
@@ -183,5 +202,10 @@ mod tests {
         assert_eq!((stored.updated_at, conversation().await), before, "nothing changed");
         assert!(db.load_story(id).await.unwrap().unwrap().scenes.is_empty());
         assert_eq!(db.take_ring(user).await.map_err(|e| e.kind()), Err(StoreErrorKind::Fenced));
+        let redone = StoryStore::replace_scene(&db, finished, &redo, &page("Hoot swam.")).await;
+        let kept = StoryStore::give_up_redo(&db, finished, &redo).await;
+        assert_eq!([redone.map(drop), kept].map(|r| r.map_err(|e| e.kind())), [Err(StoreErrorKind::Fenced); 2]);
+        assert_eq!(db.redos_waiting(other).await.unwrap(), [redo], "the redo waits for the real home");
+        assert_eq!(db.load_story(other).await.unwrap().unwrap().scenes[0].text, "Hoot flew.");
     }
 }

@@ -3,9 +3,10 @@
 //! write is one call with its conditions in the statements (as a replica's primary needs),
 //! its outcome read back.
 
+use super::fence::{condition, values};
 use super::{Db, DbError, DbResult, Sql, now_text, parse, query_all, query_one};
 use actors::model::{Redo, Scene, StoryId, StoryStatus, Writer};
-use actors::ports::RedoRequest;
+use actors::ports::{OwnedStory, RedoRequest};
 use chrono::{DateTime, SecondsFormat, Utc};
 use libsql::Connection;
 use std::time::Duration;
@@ -100,13 +101,23 @@ impl Db {
     /// scene is replaced only while the redo is not done, so a retried write changes nothing).
     /// The old scene's media keys nothing refers to any more; `None` when nothing was replaced
     /// (the story is gone, or the redo is not waiting any more).
-    pub async fn replace_scene(&self, id: StoryId, redo: &Redo, scene: &Scene) -> DbResult<Option<Vec<String>>> {
+    pub async fn replace_scene(&self, owned: OwnedStory, redo: &Redo, scene: &Scene) -> DbResult<Option<Vec<String>>> {
+        // Fenced: only the owner's home redoes a page (see `fence`).
+        let fence = self.fence_for(owned.owner)?;
+        let [holder, epoch] = values(fence.as_ref());
+        let (id, owner) = (owned.id, owned.owner.to_string());
         let (story, at, now) = (id.to_string(), i64::from(scene.sequence), now_text());
         let replace = Sql::new(
-            "UPDATE scenes SET id = ?1, title = ?2, text = ?3, image_key = ?4, audio_key = ?5, written_by = ?6,
-             created_at = ?7 WHERE story_id = ?8 AND sequence = ?9
-             AND EXISTS (SELECT 1 FROM scene_redos WHERE id = ?10 AND finished_at IS NULL)",
+            format!(
+                "UPDATE scenes SET id = ?4, title = ?5, text = ?6, image_key = ?7, audio_key = ?8, written_by = ?9,
+                 created_at = ?10 WHERE story_id = ?11 AND sequence = ?12
+                 AND EXISTS (SELECT 1 FROM scene_redos WHERE id = ?13 AND finished_at IS NULL) AND {}",
+                condition(1)
+            ),
             libsql::params![
+                owner.as_str(),
+                holder.clone(),
+                epoch.clone(),
                 scene.scene_id.to_string(),
                 scene.title.as_str(),
                 scene.text.as_str(),
@@ -120,12 +131,15 @@ impl Db {
             ],
         )?;
         let done = Sql::new(
-            "UPDATE scene_redos SET finished_at = ?1, outcome = 'redone' WHERE id = ?2 AND finished_at IS NULL",
-            libsql::params![now.as_str(), redo.id.as_str()],
+            format!(
+                "UPDATE scene_redos SET finished_at = ?4, outcome = 'redone' WHERE id = ?5 AND finished_at IS NULL AND {}",
+                condition(1)
+            ),
+            libsql::params![owner.as_str(), holder.clone(), epoch.clone(), now.as_str(), redo.id.as_str()],
         )?;
         let touch = Sql::new(
-            "UPDATE stories SET updated_at = ?1 WHERE id = ?2",
-            libsql::params![now.as_str(), story.as_str()],
+            format!("UPDATE stories SET updated_at = ?4 WHERE id = ?5 AND {}", condition(1)),
+            libsql::params![owner.as_str(), holder, epoch, now.as_str(), story.as_str()],
         )?;
         let conn = self.writer().await;
         let old = query_one(
@@ -140,8 +154,12 @@ impl Db {
         let now_stored = "SELECT id FROM scenes WHERE story_id = ?1 AND sequence = ?2";
         let stored =
             query_one(&conn, now_stored, libsql::params![story.as_str(), at], |r| Ok(r.get::<String>(0)?)).await?;
-        // Gone, or the redo was no longer waiting (nothing was replaced): nothing to announce.
+        // Gone, or the redo was no longer waiting, or the fence refused it (nothing was
+        // replaced): nothing to announce.
         if stored.is_none_or(|stored| stored == old_id && old_id != scene.scene_id.to_string()) {
+            if self.refused_by_fence(&conn, owned.owner, fence.as_ref()).await? {
+                return Err(DbError::Fenced);
+            }
             return Ok(None);
         }
         let mut orphans = Vec::new();
@@ -161,12 +179,20 @@ impl Db {
     }
 
     /// `redo` is over without a new page: the old one stays.
-    pub async fn give_up_redo(&self, redo: &Redo) -> DbResult<()> {
+    pub async fn give_up_redo(&self, owned: OwnedStory, redo: &Redo) -> DbResult<()> {
+        let fence = self.fence_for(owned.owner)?;
+        let [holder, epoch] = values(fence.as_ref());
         let update = Sql::new(
-            "UPDATE scene_redos SET finished_at = ?1, outcome = 'kept' WHERE id = ?2 AND finished_at IS NULL",
-            libsql::params![now_text(), redo.id.as_str()],
+            format!(
+                "UPDATE scene_redos SET finished_at = ?4, outcome = 'kept' WHERE id = ?5 AND finished_at IS NULL AND {}",
+                condition(1)
+            ),
+            libsql::params![owned.owner.to_string(), holder, epoch, now_text(), redo.id.as_str()],
         )?;
-        self.writer().await.write(update).await?;
+        let conn = self.writer().await;
+        if conn.write(update).await? == 0 && self.refused_by_fence(&conn, owned.owner, fence.as_ref()).await? {
+            return Err(DbError::Fenced);
+        }
         Ok(())
     }
 }
@@ -210,7 +236,7 @@ mod tests {
     }
 
     /// A completed story of two scenes whose pictures are `a.png` and `b.png`.
-    async fn finished(db: &Db) -> StoryId {
+    async fn finished(db: &Db) -> OwnedStory {
         let user = users(db, 1).await[0];
         let request = SpecRequest { prompt: "a fox".into(), num_scenes: Some(2), ..SpecRequest::default() };
         let spec = StorySpec::new(request, &SpecLimits::default()).expect("a valid story");
@@ -221,13 +247,14 @@ mod tests {
         }
         let done = Progress { status: StoryStatus::Completed, stage: Stage::Done, error: None };
         db.set_progress(story, &done).await.unwrap();
-        id
+        story
     }
 
     #[tokio::test]
     async fn a_redo_is_queued_once_per_page_within_the_days_limit_and_numbered() {
         let (_dir, db) = temp_db(1).await;
-        let id = finished(&db).await;
+        let story = finished(&db).await;
+        let id = story.id;
         assert_eq!(db.request_redo(id, 3, None, 3).await.unwrap(), RedoRequest::NoSuchScene);
         assert_eq!(db.request_redo(id, 1, Some("bigger"), 3).await.unwrap(), RedoRequest::Queued);
         assert_eq!(db.request_redo(id, 1, None, 3).await.unwrap(), RedoRequest::InProgress);
@@ -236,11 +263,11 @@ mod tests {
         let seen: Vec<(u32, Option<&str>, u32)> =
             waiting.iter().map(|r| (r.sequence, r.hint.as_deref(), r.take)).collect();
         assert_eq!(seen, [(1, Some("bigger"), 1), (2, None, 1)], "oldest first");
-        db.give_up_redo(&waiting[0]).await.unwrap();
+        db.give_up_redo(story, &waiting[0]).await.unwrap();
         assert_eq!(db.request_redo(id, 1, None, 3).await.unwrap(), RedoRequest::Queued);
         let waiting_now = db.redos_waiting(id).await.unwrap();
         assert_eq!(waiting_now[1].take, 2, "the page's second redo: {waiting_now:?}");
-        db.give_up_redo(&waiting[1]).await.unwrap();
+        db.give_up_redo(story, &waiting[1]).await.unwrap();
         let RedoRequest::Limited { limit: 3, retry_after } = db.request_redo(id, 2, None, 3).await.unwrap() else {
             panic!("three redos in a day")
         };
@@ -250,14 +277,15 @@ mod tests {
     #[tokio::test]
     async fn a_page_is_replaced_once_and_its_unshared_media_are_named() {
         let (_dir, db) = temp_db(1).await;
-        let id = finished(&db).await;
+        let story = finished(&db).await;
+        let id = story.id;
         db.request_redo(id, 1, None, 5).await.unwrap();
         let redo = db.redos_waiting(id).await.unwrap().remove(0);
         // The new page shares its picture with page 2: nothing of page 1 is left to delete but a.png.
         let new = scene(1, "b.png");
-        assert_eq!(db.replace_scene(id, &redo, &new).await.unwrap(), Some(vec!["a.png".to_owned()]));
+        assert_eq!(db.replace_scene(story, &redo, &new).await.unwrap(), Some(vec!["a.png".to_owned()]));
         assert_eq!(
-            db.replace_scene(id, &redo, &scene(1, "c.png")).await.unwrap(),
+            db.replace_scene(story, &redo, &scene(1, "c.png")).await.unwrap(),
             None,
             "done once: a retry changes nothing"
         );

@@ -51,12 +51,12 @@ impl StoryStore for Db {
         update_story(self, story, "cover_key = ?5", vec![key.into()]).await
     }
 
-    async fn replace_scene(&self, id: StoryId, redo: &Redo, scene: &Scene) -> Result<Vec<String>, StoreError> {
-        Db::replace_scene(self, id, redo, scene).await?.ok_or_else(StoreError::not_found)
+    async fn replace_scene(&self, story: OwnedStory, redo: &Redo, scene: &Scene) -> Result<Vec<String>, StoreError> {
+        Db::replace_scene(self, story, redo, scene).await?.ok_or_else(StoreError::not_found)
     }
 
-    async fn give_up_redo(&self, _: StoryId, redo: &Redo) -> Result<(), StoreError> {
-        Ok(Db::give_up_redo(self, redo).await?)
+    async fn give_up_redo(&self, story: OwnedStory, redo: &Redo) -> Result<(), StoreError> {
+        Ok(Db::give_up_redo(self, story, redo).await?)
     }
 }
 

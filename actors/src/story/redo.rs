@@ -9,7 +9,7 @@ use super::stream::SceneStream;
 use super::writing::{self, Outcome, fell_back};
 use super::{FallbackPolicy, MediaTarget, Next, Pending, StepError, StoryActorState, StoryMessage, loaded, voice};
 use crate::model::{Redo, Scene, SceneId, Writer};
-use crate::ports::{RedoContext, SceneRequest, StoryEvent};
+use crate::ports::{OwnedStory, RedoContext, SceneRequest, StoryEvent};
 use crate::story::checks::SceneRules;
 use crate::story::media::spawn_media;
 use ractor::ActorRef;
@@ -111,12 +111,13 @@ pub(super) async fn media_ready(
     scene.image_key = image_key.clone().or(scene.image_key.take());
     scene.audio_key = audio_key.clone().or(scene.audio_key.take());
     let user = loaded(state).await?.user_id;
+    let owned = OwnedStory { id, owner: user };
     deps.publish(user, StoryEvent::SceneMedia { story_id: id, sequence, image_key, audio_key });
     if !state.redo.as_ref().is_some_and(|f| f.pending.complete()) {
         return Ok(Next::Wait);
     }
     let Some(InFlight { redo, pending }) = state.redo.take() else { return Ok(Next::Wait) };
-    let orphans = deps.store.replace_scene(id, &redo, &pending.scene).await?;
+    let orphans = deps.store.replace_scene(owned, &redo, &pending.scene).await?;
     // A file that cannot be deleted now is left to the media sweep, never a broken page.
     for key in orphans {
         if let Err(e) = deps.media.delete(&key).await {
@@ -135,8 +136,8 @@ pub(super) async fn media_ready(
 /// The old page stays and the redo is over; the owner hears the story is complete as it was.
 async fn give_up(state: &mut StoryActorState, redo: Redo) -> Result<Next, StepError> {
     let deps = state.deps.clone();
-    deps.store.give_up_redo(state.story_id, &redo).await?;
     let user = loaded(state).await?.user_id;
+    deps.store.give_up_redo(OwnedStory { id: state.story_id, owner: user }, &redo).await?;
     deps.publish(user, StoryEvent::Completed { story_id: state.story_id });
     state.story = None;
     Ok(Next::Continue)
