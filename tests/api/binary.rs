@@ -100,7 +100,7 @@ impl Starting {
                 child,
                 base: format!("http://{addr}"),
                 output: self.output.clone(),
-                client: reqwest::Client::new(),
+                client: crate::helpers::client(),
             }),
             Err(_) => {
                 let _ = child.kill();

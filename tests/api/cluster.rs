@@ -62,7 +62,7 @@ impl Primary {
         let sqld = sqld()?;
         let turn = ONE_AT_A_TIME.lock().await;
         let dir = tempfile::tempdir().unwrap();
-        let (http, grpc, client) = (free_port(), free_port(), reqwest::Client::new());
+        let (http, grpc, client) = (free_port(), free_port(), crate::helpers::client());
         let args = args.iter().map(|a| a.to_string()).collect();
         let token = token.map(str::to_owned);
         let mut primary =

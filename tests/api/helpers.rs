@@ -29,6 +29,13 @@ pub struct User {
     pub refresh: String,
 }
 
+/// A client that lets go of an idle connection before the server does: the server closes a
+/// kept-alive connection idle for `http_header_read_timeout_secs` (10 s), and a request sent on a
+/// connection it is closing is lost (hyper's `IncompleteMessage`), as with any HTTP client.
+pub fn client() -> Client {
+    Client::builder().pool_idle_timeout(Duration::from_secs(4)).build().unwrap()
+}
+
 pub fn test_config(data: &TempDir) -> Config {
     let mut config =
         Config { data_dir: data.path().to_owned(), log: "warn".into(), shutdown_grace_secs: 5, ..Config::default() };
@@ -59,7 +66,7 @@ pub async fn start(config: Config, data: TempDir, overrides: Overrides) -> TestA
     let handle = tokio::spawn(app.run_until_stopped(async {
         let _ = rx.await;
     }));
-    TestApp { base, client: Client::new(), config, data, shutdown: Some(tx), handle: Some(handle) }
+    TestApp { base, client: client(), config, data, shutdown: Some(tx), handle: Some(handle) }
 }
 
 impl TestApp {
