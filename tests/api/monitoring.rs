@@ -5,6 +5,7 @@
 //! promtool cases that fire it and keep it silent. The levels behind the newer alerts move.
 
 mod exposition;
+mod placement;
 mod promql;
 
 use crate::cluster::{Primary, start_machines};
