@@ -162,20 +162,7 @@ impl Db {
             }
             return Ok(None);
         }
-        let mut orphans = Vec::new();
-        for key in old_keys.into_iter().flatten() {
-            let used = query_one(
-                &conn,
-                "SELECT 1 FROM scenes WHERE image_key = ?1 OR audio_key = ?1 UNION SELECT 1 FROM stories WHERE cover_key = ?1 LIMIT 1",
-                [key.as_str()],
-                |_| Ok(()),
-            )
-            .await?;
-            if used.is_none() && !orphans.contains(&key) {
-                orphans.push(key);
-            }
-        }
-        Ok(Some(orphans))
+        Ok(Some(super::stories::unreferenced(&conn, old_keys.into_iter().flatten()).await?))
     }
 
     /// `redo` is over without a new page: the old one stays.

@@ -238,21 +238,7 @@ impl Db {
         if conn.write(Sql::new("DELETE FROM stories WHERE id = ?1", libsql::params![id.to_string()])?).await? == 0 {
             return Ok(None);
         }
-        // Content addresses can be shared between stories: keep what is still referenced.
-        let mut orphans = Vec::with_capacity(keys.len());
-        for key in keys {
-            let used = query_one(
-                &conn,
-                "SELECT 1 FROM scenes WHERE image_key = ?1 OR audio_key = ?1 UNION SELECT 1 FROM stories WHERE cover_key = ?1 LIMIT 1",
-                [key.as_str()],
-                |_| Ok(()),
-            )
-            .await?;
-            if used.is_none() {
-                orphans.push(key);
-            }
-        }
-        Ok(Some(orphans))
+        Ok(Some(unreferenced(&conn, keys).await?))
     }
 
     /// Put a failed story back in the queue, within `caps` (decided in the update itself).
@@ -300,6 +286,25 @@ impl Db {
         .await?;
         Ok(keys.into_iter().collect())
     }
+}
+
+/// Of `keys`, each once, those no scene and no cover refers to any more: content addresses can
+/// be shared between stories, so a file is deleted only when nothing else uses it.
+pub(super) async fn unreferenced(conn: &Connection, keys: impl IntoIterator<Item = String>) -> DbResult<Vec<String>> {
+    let mut orphans = Vec::new();
+    for key in keys {
+        let used = query_one(
+            conn,
+            "SELECT 1 FROM scenes WHERE image_key = ?1 OR audio_key = ?1 UNION SELECT 1 FROM stories WHERE cover_key = ?1 LIMIT 1",
+            [key.as_str()],
+            |_| Ok(()),
+        )
+        .await?;
+        if used.is_none() && !orphans.contains(&key) {
+            orphans.push(key);
+        }
+    }
+    Ok(orphans)
 }
 
 /// Stories pending or being written: the user's, and everyone's.
