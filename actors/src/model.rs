@@ -251,6 +251,14 @@ pub struct Scene {
     pub written_by: Option<Writer>,
 }
 
+impl Scene {
+    /// A newly written scene, with a new id and no media yet.
+    pub fn written(sequence: u32, draft: SceneDraft, by: Writer) -> Self {
+        let SceneDraft { title, text } = draft;
+        Self { scene_id: SceneId::new(), sequence, title, text, image_key: None, audio_key: None, written_by: Some(by) }
+    }
+}
+
 /// A page of a finished story to be written again, as asked (`POST …/regenerate`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Redo {

@@ -16,7 +16,7 @@ mod stream;
 mod writing;
 
 use crate::fair::FairPermits;
-use crate::model::{Scene, SceneId, Stage, StoryId, StoryState, StoryStatus, UserId, Writer};
+use crate::model::{Scene, Stage, StoryId, StoryState, StoryStatus, UserId, Writer};
 use crate::ports::{
     ActorKind, Alive, Illustrator, Llm, MediaStore, Narrator, Observer, OwnedStory, Progress, ProviderError, Safety,
     SceneRequest, StoreError, StoreErrorKind, StoryEvent, StoryEvents, StoryStore,
@@ -340,15 +340,7 @@ async fn advance(state: &mut StoryActorState, myself: &ActorRef<StoryMessage>) -
     let (title, text) = (draft.title.clone(), draft.text.clone());
     deps.publish(story.user_id, StoryEvent::SceneText { story_id: story.story_id, sequence, title, text });
     state.shown.insert(sequence);
-    let scene = Scene {
-        scene_id: SceneId::new(),
-        sequence,
-        title: draft.title,
-        text: draft.text,
-        image_key: None,
-        audio_key: None,
-        written_by: Some(by),
-    };
+    let scene = Scene::written(sequence, draft, by);
     let story = state.story.as_ref().ok_or_else(StoreError::not_found)?;
     state.media_tasks.0.retain(|t| !t.is_finished());
     let made_for = (story, state.draft);
@@ -515,15 +507,7 @@ mod tests {
     use super::*;
 
     fn scene(sequence: u32) -> Scene {
-        Scene {
-            scene_id: SceneId::new(),
-            sequence,
-            title: String::new(),
-            text: String::new(),
-            image_key: None,
-            audio_key: None,
-            written_by: Some(Writer::Model),
-        }
+        Scene::written(sequence, crate::model::SceneDraft { title: String::new(), text: String::new() }, Writer::Model)
     }
 
     #[test]

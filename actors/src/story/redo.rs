@@ -8,7 +8,7 @@
 use super::stream::SceneStream;
 use super::writing::{self, Outcome, fell_back};
 use super::{FallbackPolicy, MediaTarget, Next, Pending, StepError, StoryActorState, StoryMessage, loaded, voice};
-use crate::model::{Redo, Scene, SceneId, Writer};
+use crate::model::{Redo, Scene, Writer};
 use crate::ports::{OwnedStory, RedoContext, SceneRequest, StoryEvent};
 use crate::story::checks::SceneRules;
 use crate::story::media::spawn_media;
@@ -58,15 +58,7 @@ pub(super) async fn next(state: &mut StoryActorState, myself: &ActorRef<StoryMes
     };
     let (title, text) = (draft.title.clone(), draft.text.clone());
     deps.publish(user, StoryEvent::SceneText { story_id: id, sequence, title, text });
-    let scene = Scene {
-        scene_id: SceneId::new(),
-        sequence,
-        title: draft.title,
-        text: draft.text,
-        image_key: None,
-        audio_key: None,
-        written_by: Some(by),
-    };
+    let scene = Scene::written(sequence, draft, by);
     // Media made for an earlier redo (given up) are not used for this one.
     state.draft += 1;
     let story = state.story.as_ref().ok_or_else(crate::ports::StoreError::not_found)?;
