@@ -194,4 +194,6 @@ fn next_step(draft: &mut Draft, heard: Heard) -> Turn {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod timing;
+#[cfg(test)]
 mod utterances;
