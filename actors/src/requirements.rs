@@ -3,6 +3,7 @@
 //! once, and by the conversation agent to fill its draft.
 
 mod characters;
+mod index;
 mod lexicon;
 mod places;
 mod wish;

@@ -2,7 +2,8 @@
 //! where someone "lives in / on / at / under …", kept in the child's words when no setting fits.
 
 use super::lexicon::{SETTINGS, STYLE_WORDS, WEAK_SETTING_WORDS};
-use super::words::{is_mark, typo_of};
+use super::index::{self, PLACE_TYPOS};
+use super::words::is_mark;
 use crate::model::{Place, Setting};
 
 /// Words that say where someone is at home, and the words that start the place after them.
@@ -64,13 +65,13 @@ fn lives_at(lower: &[String], names: &[bool]) -> Option<Place> {
 
 /// A misspelt place ("forrest", "castel").
 fn misspelt(lower: &[String], names: &[bool]) -> Option<Place> {
-    let places = SETTINGS.iter().flat_map(|(_, words)| words.iter().copied());
     lower
         .iter()
         .zip(names)
         .filter(|(_, name)| !**name)
-        .find_map(|(w, _)| typo_of(w, places.clone()))
-        .and_then(|typo| SETTINGS.iter().find(|(_, words)| words.contains(&typo)).map(|(s, _)| Place::Known(*s)))
+        .find_map(|(w, _)| PLACE_TYPOS.of(w))
+        .and_then(index::setting)
+        .map(Place::Known)
 }
 
 #[cfg(test)]

@@ -1,7 +1,10 @@
 //! Words one at a time: tokens, kinds (with species, several-word kinds and typos), numbers,
 //! and whether a word can be a name.
 
-use super::lexicon::{KINDS, NOT_NAME_WORDS, NOT_NAMES, NOT_TYPOS, NUMBERS, SPECIES};
+#[cfg(doc)]
+use super::lexicon::KINDS;
+use super::index::{self, KIND_TYPOS, with_lower};
+use super::lexicon::NOT_NAME_WORDS;
 
 /// Words of `text`, and its clause marks (`,` `.` `!` `?` `;` `:`) as tokens of their own, so a
 /// name or a place ends where the sentence does.
@@ -30,14 +33,17 @@ pub fn is_mark(token: &str) -> bool {
     matches!(token, "," | "." | "!" | "?" | ";" | ":")
 }
 
-/// A kind of character named at `lower[i..]`: the kind as the story will say it, and how many
-/// words it took ("golden retriever" is two). Several-word species are tried first.
+/// A kind of character named at `lower[i..]` (tokens in lower case): the kind as the story will
+/// say it, and how many words it took ("golden retriever" is two). Several-word species are
+/// tried first, joined only when the word starts one.
 pub fn kind_at(lower: &[String], i: usize) -> Option<(String, usize)> {
-    for len in [3, 2] {
-        if i + len <= lower.len() {
-            let phrase = lower[i..i + len].join(" ");
-            if let Some(said) = species_named(&phrase) {
-                return Some((said.to_owned(), len));
+    if index::starts_a_species(&lower[i]) {
+        for len in [3, 2] {
+            if i + len <= lower.len() {
+                let phrase = lower[i..i + len].join(" ");
+                if let Some(said) = species_named(&phrase) {
+                    return Some((said.to_owned(), len));
+                }
             }
         }
     }
@@ -48,32 +54,20 @@ pub fn kind_at(lower: &[String], i: usize) -> Option<(String, usize)> {
     kind_or_typo(word).map(|k| (k.to_owned(), 1))
 }
 
-/// A species or pet word (`puppies` → `puppy`), as the story says it.
+/// A species or pet word in lower case (`puppies` → `puppy`), as the story says it.
 fn species_named(lower: &str) -> Option<&'static str> {
-    SPECIES.iter().find(|(said, alts, _)| said.eq_ignore_ascii_case(lower) || alts.contains(&lower)).map(|(s, _, _)| *s)
+    index::species(lower).map(|(s, _, _)| *s)
 }
 
 /// The kind a word names exactly (`dragons` → `dragon`).
 pub fn kind_of(word: &str) -> Option<&'static str> {
-    let w = word.to_lowercase();
-    KINDS
-        .iter()
-        .find(|(k, alts)| *k == w || alts.contains(&w.as_str()))
-        .map(|(k, _)| *k)
-        .or_else(|| species_named(&w).and_then(base_kind))
+    with_lower(word, |w| index::kind(w).or_else(|| species_named(w).and_then(base_kind)))
 }
 
 /// The kind a stored kind is drawn as: itself when it is one of [`KINDS`], the kind of a species
 /// ("puppy" → "dog"), else `None` (a kind the child made up: the nearest shape is drawn).
 pub fn base_kind(kind: &str) -> Option<&'static str> {
-    let lower = kind.to_lowercase();
-    if let Some((base, _)) = KINDS.iter().find(|(k, alts)| *k == lower || alts.contains(&lower.as_str())) {
-        return Some(base);
-    }
-    SPECIES
-        .iter()
-        .find(|(said, alts, _)| said.eq_ignore_ascii_case(&lower) || alts.contains(&lower.as_str()))
-        .map(|(_, _, base)| *base)
+    with_lower(kind, |lower| index::kind(lower).or_else(|| index::species(lower).map(|(_, _, base)| *base)))
 }
 
 /// One letter added, removed, changed, or two neighbours swapped.
@@ -101,26 +95,13 @@ fn edit_apart<T: PartialEq>(a: &[T], b: &[T]) -> bool {
     }
 }
 
-/// A misspelt word of five letters or more, read as the one candidate it is one edit from.
-pub fn typo_of<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let w = word.to_lowercase();
-    if w.chars().count() < 5 || NOT_TYPOS.contains(&w.as_str()) || !w.chars().all(char::is_alphabetic) {
-        return None;
-    }
-    candidates.filter(|c| c.chars().count() >= 5).find(|c| one_edit_apart(&w, c))
-}
-
 /// The kind a word names, forgiving one typo in longer words ("dragn", "unicron").
 fn kind_or_typo(word: &str) -> Option<&'static str> {
-    kind_of(word).or_else(|| {
-        let all = KINDS.iter().flat_map(|(k, alts)| std::iter::once(*k).chain(alts.iter().copied()));
-        typo_of(word, all).and_then(kind_of)
-    })
+    kind_of(word).or_else(|| KIND_TYPOS.of(word).and_then(kind_of))
 }
 
 pub fn number(word: &str) -> Option<u8> {
-    let w = word.to_lowercase();
-    w.parse().ok().or_else(|| NUMBERS.iter().find(|(n, _)| *n == w).map(|(_, v)| *v))
+    with_lower(word, index::number)
 }
 
 /// A capitalised word that is not a known non-name or a kind: "Pip", "Étoile", "O'Malley".
@@ -129,7 +110,7 @@ pub fn looks_like_name(word: &str) -> bool {
     chars.next().is_some_and(char::is_uppercase)
         && chars.all(|c| c.is_lowercase() || c == '\'' || c == '-')
         && word.chars().count() > 1
-        && !NOT_NAMES.contains(&word)
+        && !index::not_a_name(word)
         && kind_of(word).is_none()
 }
 

@@ -1,0 +1,142 @@
+//! The lexicon indexed once (issue 23): every message looks up each of its words as a kind, a
+//! species, a number and a name, and tries its longer words as typos of kinds and places.
+//! Scanning the tables (and lower-casing a copy of each word) for every lookup was a quarter of
+//! the server's CPU per message; these maps answer exactly as the scans did.
+
+use super::lexicon::{KINDS, NOT_NAMES, NOT_TYPOS, NUMBERS, SETTINGS, SPECIES};
+use super::words::one_edit_apart;
+use crate::model::Setting;
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+
+/// `f` of `word` in lower case, without a copy when it already is (most words a child types
+/// are) or when it is a short ASCII word.
+pub fn with_lower<R>(word: &str, f: impl FnOnce(&str) -> R) -> R {
+    if word.is_ascii() {
+        if !word.bytes().any(|b| b.is_ascii_uppercase()) {
+            return f(word);
+        }
+        let mut buf = [0u8; 32];
+        if let Some(short) = buf.get_mut(..word.len()) {
+            short.copy_from_slice(word.as_bytes());
+            short.make_ascii_lowercase();
+            // ASCII in, ASCII out: always UTF-8, and ASCII's lower case is Unicode's.
+            if let Ok(lower) = std::str::from_utf8(short) {
+                return f(lower);
+            }
+        }
+    }
+    f(&word.to_lowercase())
+}
+
+/// A table's words as a set.
+fn set(words: &'static [&'static str]) -> HashSet<&'static str> {
+    words.iter().copied().collect()
+}
+
+/// Each word of [`KINDS`] (the kind and its other forms) → the kind; the first row wins.
+static KIND: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| {
+    let mut kinds = HashMap::new();
+    for (kind, alts) in KINDS {
+        for word in std::iter::once(kind).chain(*alts) {
+            kinds.entry(*word).or_insert(*kind);
+        }
+    }
+    kinds
+});
+
+/// Each word of [`SPECIES`] in lower case (the species as said, and its other forms) → its row;
+/// the first row wins.
+static SPECIES_ROW: LazyLock<HashMap<String, usize>> = LazyLock::new(|| {
+    let mut rows = HashMap::new();
+    for (row, (said, alts, _)) in SPECIES.iter().enumerate() {
+        rows.entry(said.to_ascii_lowercase()).or_insert(row);
+        for alt in *alts {
+            rows.entry((*alt).to_owned()).or_insert(row);
+        }
+    }
+    rows
+});
+
+/// The first words of the species of several words ("golden" of "golden retriever"): only
+/// these start a phrase worth joining and looking up.
+static SPECIES_FIRST_WORDS: LazyLock<HashSet<String>> =
+    LazyLock::new(|| SPECIES_ROW.keys().filter_map(|k| k.split_once(' ')).map(|(first, _)| first.to_owned()).collect());
+
+static NOT_TYPO: LazyLock<HashSet<&'static str>> = LazyLock::new(|| set(NOT_TYPOS));
+static NOT_NAME: LazyLock<HashSet<&'static str>> = LazyLock::new(|| set(NOT_NAMES));
+
+/// The kind a lower-case word names in [`KINDS`].
+pub fn kind(lower: &str) -> Option<&'static str> {
+    KIND.get(lower).copied()
+}
+
+/// The row of [`SPECIES`] a lower-case word or phrase names: as said (ignoring ASCII case) or
+/// as one of its other forms.
+pub fn species(lower: &str) -> Option<&'static (&'static str, &'static [&'static str], &'static str)> {
+    SPECIES_ROW.get(lower).map(|row| &SPECIES[*row])
+}
+
+/// Whether a lower-case word starts a species of several words.
+pub fn starts_a_species(lower: &str) -> bool {
+    SPECIES_FIRST_WORDS.contains(lower)
+}
+
+pub fn not_a_typo(lower: &str) -> bool {
+    NOT_TYPO.contains(lower)
+}
+
+pub fn not_a_name(word: &str) -> bool {
+    NOT_NAME.contains(word)
+}
+
+/// The number a lower-case word says ("7", "seven").
+pub fn number(lower: &str) -> Option<u8> {
+    lower.parse().ok().or_else(|| NUMBERS.iter().find(|(n, _)| *n == lower).map(|(_, v)| *v))
+}
+
+/// Words a misspelling may be read as: the ones of five letters or more, with their length
+/// in characters, so a word is compared only with those one letter longer or shorter.
+pub struct Typos(Vec<(&'static str, usize)>);
+
+impl Typos {
+    fn new(words: impl Iterator<Item = &'static str>) -> Self {
+        Typos(words.map(|w| (w, w.chars().count())).filter(|(_, len)| *len >= 5).collect())
+    }
+
+    /// A misspelt word of five letters or more, read as the first candidate it is one edit from.
+    pub fn of(&self, word: &str) -> Option<&'static str> {
+        with_lower(word, |w| {
+            let len = w.chars().count();
+            if len < 5 || not_a_typo(w) || !w.chars().all(char::is_alphabetic) {
+                return None;
+            }
+            // Words further apart in length than one letter are never one edit apart.
+            self.0.iter().filter(|(_, l)| l.abs_diff(len) <= 1).map(|(c, _)| *c).find(|c| one_edit_apart(w, c))
+        })
+    }
+}
+
+/// What a misspelt kind may be meant as: every word of [`KINDS`].
+pub static KIND_TYPOS: LazyLock<Typos> =
+    LazyLock::new(|| Typos::new(KINDS.iter().flat_map(|(k, alts)| std::iter::once(*k).chain(alts.iter().copied()))));
+
+/// What a misspelt place may be meant as: every word of [`SETTINGS`].
+pub static PLACE_TYPOS: LazyLock<Typos> =
+    LazyLock::new(|| Typos::new(SETTINGS.iter().flat_map(|(_, words)| words.iter().copied())));
+
+/// Each word of [`SETTINGS`] → its setting; the first row wins.
+static SETTING: LazyLock<HashMap<&'static str, Setting>> = LazyLock::new(|| {
+    let mut settings = HashMap::new();
+    for (setting, words) in SETTINGS {
+        for word in *words {
+            settings.entry(*word).or_insert(*setting);
+        }
+    }
+    settings
+});
+
+/// The setting a word of [`SETTINGS`] names.
+pub fn setting(word: &str) -> Option<Setting> {
+    SETTING.get(word).copied()
+}
