@@ -12,9 +12,19 @@ mod words;
 pub use crate::model::Character;
 use crate::model::{Age, Place, SceneCount, SpecRequest, StoryCast, Style};
 use lexicon::{STYLE_HINTS, STYLE_WORDS};
+use crate::text::Phrases;
 use serde::{Deserialize, Serialize};
+use std::sync::LazyLock;
 use words::number;
 pub use words::{base_kind, capitalise};
+
+/// The words of [`STYLE_WORDS`] and [`STYLE_HINTS`], each with its row and style.
+static STYLE_WORD_ROWS: LazyLock<Phrases<(usize, Style)>> = LazyLock::new(|| rows(STYLE_WORDS));
+static STYLE_HINT_ROWS: LazyLock<Phrases<(usize, Style)>> = LazyLock::new(|| rows(STYLE_HINTS));
+
+fn rows(table: &'static [(Style, &'static [&'static str])]) -> Phrases<(usize, Style)> {
+    Phrases::new(table.iter().enumerate().flat_map(|(row, (style, words))| words.iter().map(move |w| (*w, (row, *style)))))
+}
 
 /// Everything that could be read from the text; absent fields were not mentioned.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -96,14 +106,10 @@ pub fn extract(text: &str) -> Extracted {
         joined.push_str(word);
         joined.push(' ');
     }
-    let style_in = |table: &[(Style, &[&str])]| {
-        table
-            .iter()
-            .find(|(_, words)| words.iter().any(|w| crate::text::has_phrase(&joined, w)))
-            .map(|(style, _)| *style)
-    };
-    out.style = style_in(STYLE_WORDS);
-    out.style_hint = style_in(STYLE_HINTS);
+    // The first row of the table with a word in the text.
+    let style_in = |table: &Phrases<(usize, Style)>| table.find_in(&joined).map(|(_, _, row)| row).min().map(|(_, s)| s);
+    out.style = style_in(&STYLE_WORD_ROWS);
+    out.style_hint = style_in(&STYLE_HINT_ROWS);
     for (i, word) in lower.iter().enumerate() {
         let next = lower.get(i + 1).map(String::as_str);
         if let (Some(n), Some("scenes" | "scene" | "parts" | "part" | "chapters" | "chapter" | "pages" | "page")) =

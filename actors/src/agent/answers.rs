@@ -1,6 +1,9 @@
 //! How a child answers: yes, no, a change of mind, "you choose", "I don't know" — in the many
 //! ways children say them ("yesss", "sure!", "nah", "dunno", "surprise me").
 
+use crate::text::Phrases;
+use std::sync::LazyLock;
+
 const YES: &[&str] = &[
     "yes",
     "yess",
@@ -97,6 +100,13 @@ const YES_AFTER_MAKE_IT: &[&str] =
 /// The agent should choose everything still open, not just what it asked.
 const ALL_OF_IT: &[&str] = &["the rest", "everything", "all of it", "all the rest", "you choose everything"];
 
+static YES_ANSWERS: Answers = LazyLock::new(|| answers(YES));
+static NO_ANSWERS: Answers = LazyLock::new(|| answers(NO));
+static DELEGATE_ANSWERS: Answers = LazyLock::new(|| answers(DELEGATE));
+static UNSURE_ANSWERS: Answers = LazyLock::new(|| answers(UNSURE));
+static CHANGE_ANSWERS: Answers = LazyLock::new(|| answers(CHANGE));
+static ALL_OF_IT_ANSWERS: Answers = LazyLock::new(|| answers(ALL_OF_IT));
+
 /// `lower`, padded with spaces, punctuation as spaces, a letter that follows two of itself
 /// dropped ("yesss" is "yes").
 fn padded(lower: &str) -> String {
@@ -116,34 +126,41 @@ fn padded(lower: &str) -> String {
 
 /// Whether `lower` has one of `phrases` as whole words; a phrase ending in a comma ("no,")
 /// must begin the answer.
-pub(super) fn has_phrase(lower: &str, phrases: &[&str]) -> bool {
-    let padded = padded(lower);
-    phrases.iter().any(|p| crate::text::has_phrase(&padded, p) || lower.starts_with(p) && p.ends_with(','))
+pub(super) fn has_phrase(lower: &str, phrases: &Answers) -> bool {
+    let (index, phrases) = &**phrases;
+    index.any_in(&padded(lower)) || phrases.iter().any(|p| lower.starts_with(p) && p.ends_with(','))
+}
+
+/// A table of answers, and its phrases filed by their first word.
+type Answers = LazyLock<(Phrases<()>, &'static [&'static str])>;
+
+fn answers(phrases: &'static [&'static str]) -> (Phrases<()>, &'static [&'static str]) {
+    (Phrases::new(phrases.iter().map(|p| (*p, ()))), phrases)
 }
 
 pub(super) fn is_yes(lower: &str) -> bool {
-    has_phrase(lower, YES)
+    has_phrase(lower, &YES_ANSWERS)
 }
 
 pub(super) fn is_no(lower: &str) -> bool {
-    has_phrase(lower, NO)
+    has_phrase(lower, &NO_ANSWERS)
 }
 
 pub(super) fn delegates(lower: &str) -> bool {
-    has_phrase(lower, DELEGATE)
+    has_phrase(lower, &DELEGATE_ANSWERS)
 }
 
 pub(super) fn unsure(lower: &str) -> bool {
-    has_phrase(lower, UNSURE)
+    has_phrase(lower, &UNSURE_ANSWERS)
 }
 
 pub(super) fn all_of_it(lower: &str) -> bool {
-    has_phrase(lower, ALL_OF_IT)
+    has_phrase(lower, &ALL_OF_IT_ANSWERS)
 }
 
 /// A change of mind: never a yes, even with "make it" in it ("actually make it a unicorn").
 pub(super) fn is_correction(lower: &str) -> bool {
-    if has_phrase(lower, CHANGE) {
+    if has_phrase(lower, &CHANGE_ANSWERS) {
         return true;
     }
     // "no a kitten", "nah make her a mermaid": a no that goes on to say what instead.

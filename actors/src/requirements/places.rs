@@ -5,8 +5,16 @@ use super::lexicon::{SETTINGS, STYLE_WORDS, WEAK_SETTING_WORDS};
 use super::index::{self, PLACE_TYPOS};
 use super::words::is_mark;
 use crate::model::{Place, Setting};
+use crate::text::Phrases;
+use std::sync::LazyLock;
 
 /// Words that say where someone is at home, and the words that start the place after them.
+/// Every word of [`SETTINGS`] with its setting, and whether it only describes one.
+static SETTING_WORDS: LazyLock<Phrases<(bool, Setting)>> = LazyLock::new(|| {
+    Phrases::new(SETTINGS.iter().flat_map(|(setting, words)| {
+        words.iter().map(move |w| (*w, (WEAK_SETTING_WORDS.contains(w), *setting)))
+    }))
+});
 const LIVES: &[&str] = &["lives", "live", "living", "lived", "stays", "sleeps"];
 const PREPOSITIONS: &[&str] =
     &["in", "on", "at", "under", "inside", "near", "by", "above", "beneath", "behind", "beyond", "up", "over"];
@@ -28,15 +36,7 @@ pub(super) fn place(lower: &[String], names: &[bool]) -> Option<Place> {
 
 /// The first setting named wins, but a place noun beats a describing word ("a snowy castle").
 fn named(joined: &str) -> Option<Setting> {
-    SETTINGS
-        .iter()
-        .flat_map(|(setting, words)| {
-            words.iter().filter_map(move |w| {
-                crate::text::find_phrase(joined, w).map(|pos| (WEAK_SETTING_WORDS.contains(w), pos, *setting))
-            })
-        })
-        .min()
-        .map(|(_, _, s)| s)
+    SETTING_WORDS.find_in(joined).map(|(pos, _, (weak, setting))| (weak, pos, setting)).min().map(|(_, _, s)| s)
 }
 
 /// "she lives in the clouds", "a troll who lives under a bridge": the words after the

@@ -2,6 +2,9 @@
 //! "wanted to fly", "who is afraid of the dark" → "was afraid of the dark", "Hansel and Gretel
 //! find a house made of sweets" → "wanted to find a house made of sweets".
 
+use crate::text::Phrases;
+use std::sync::LazyLock;
+
 /// Verbs after "who"/"that", and how the story says them.
 const WHO: &[(&str, &str)] = &[
     ("wants", "wanted"),
@@ -46,6 +49,9 @@ const QUESTS: &[(&str, &str)] = &[
     ("tries to", "try to"),
 ];
 
+static QUEST_PHRASES: LazyLock<Phrases<(usize, &'static str)>> =
+    LazyLock::new(|| Phrases::new(QUESTS.iter().enumerate().map(|(row, (said, verb))| (*said, (row, *verb)))));
+
 /// The clause after `start` in `lower`, up to punctuation, "and"/"but"/"so"/"because", or a
 /// place after the first three words ("… in the snowy mountains").
 fn clause(lower: &str, start: usize) -> Vec<&str> {
@@ -74,10 +80,11 @@ pub(super) fn wish(text: &str) -> Option<String> {
         }
     }
     let padded = format!(" {lower} ");
-    let (at, verb) = QUESTS
-        .iter()
-        .filter_map(|(said, verb)| crate::text::find_phrase(&padded, said).map(|at| (at + said.len() + 1, *verb)))
-        .min_by_key(|(at, _)| *at)?;
+    // The quest that ends first; of two ending at the same place, the one listed first.
+    let (at, _, verb) = QUEST_PHRASES
+        .find_in(&padded)
+        .map(|(at, said, (row, verb))| (at + said.len() + 1, row, verb))
+        .min_by_key(|(at, row, _)| (*at, *row))?;
     let words = clause(&padded, at);
     let verb = match verb {
         "wants to" | "want to" => "",
