@@ -6,7 +6,7 @@
 use super::lexicon::{KINDS, NOT_NAMES, NOT_TYPOS, NUMBERS, SETTINGS, SPECIES};
 use super::words::one_edit_apart;
 use crate::model::Setting;
-use std::collections::{HashMap, HashSet};
+use crate::text::{FastMap as HashMap, FastSet as HashSet};
 use std::sync::LazyLock;
 
 /// `f` of `word` in lower case, without a copy when it already is (most words a child types
@@ -36,7 +36,7 @@ fn set(words: &'static [&'static str]) -> HashSet<&'static str> {
 
 /// Each word of [`KINDS`] (the kind and its other forms) → the kind; the first row wins.
 static KIND: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| {
-    let mut kinds = HashMap::new();
+    let mut kinds = HashMap::default();
     for (kind, alts) in KINDS {
         for word in std::iter::once(kind).chain(*alts) {
             kinds.entry(*word).or_insert(*kind);
@@ -48,7 +48,7 @@ static KIND: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| {
 /// Each word of [`SPECIES`] in lower case (the species as said, and its other forms) → its row;
 /// the first row wins.
 static SPECIES_ROW: LazyLock<HashMap<String, usize>> = LazyLock::new(|| {
-    let mut rows = HashMap::new();
+    let mut rows = HashMap::default();
     for (row, (said, alts, _)) in SPECIES.iter().enumerate() {
         rows.entry(said.to_ascii_lowercase()).or_insert(row);
         for alt in *alts {
@@ -95,13 +95,20 @@ pub fn number(lower: &str) -> Option<u8> {
     lower.parse().ok().or_else(|| NUMBERS.iter().find(|(n, _)| *n == lower).map(|(_, v)| *v))
 }
 
-/// Words a misspelling may be read as: the ones of five letters or more, with their length
-/// in characters, so a word is compared only with those one letter longer or shorter.
-pub struct Typos(Vec<(&'static str, usize)>);
+/// Words a misspelling may be read as: the ones of five letters or more, with their length in
+/// characters and their first two bytes when ASCII, so a word is compared only with those it
+/// can be one edit from.
+pub struct Typos(Vec<(&'static str, usize, Option<[u8; 2]>)>);
+
+/// An ASCII word's first two letters: two ASCII words one edit apart share one of them, in place
+/// or swapped (the edit is after the first letter, or it changes, drops, adds or swaps it).
+fn head(word: &str) -> Option<[u8; 2]> {
+    word.is_ascii().then(|| word.as_bytes().first_chunk().copied()).flatten()
+}
 
 impl Typos {
     fn new(words: impl Iterator<Item = &'static str>) -> Self {
-        Typos(words.map(|w| (w, w.chars().count())).filter(|(_, len)| *len >= 5).collect())
+        Typos(words.map(|w| (w, w.chars().count(), head(w))).filter(|(_, len, _)| *len >= 5).collect())
     }
 
     /// A misspelt word of five letters or more, read as the first candidate it is one edit from.
@@ -111,8 +118,16 @@ impl Typos {
             if len < 5 || not_a_typo(w) || !w.chars().all(char::is_alphabetic) {
                 return None;
             }
-            // Words further apart in length than one letter are never one edit apart.
-            self.0.iter().filter(|(_, l)| l.abs_diff(len) <= 1).map(|(c, _)| *c).find(|c| one_edit_apart(w, c))
+            let mine = head(w);
+            let near = |(_, l, h): &&(&str, usize, Option<[u8; 2]>)| {
+                // Words further apart in length than one letter are never one edit apart.
+                l.abs_diff(len) <= 1
+                    && match (mine, h) {
+                        (Some([a0, a1]), Some([b0, b1])) => a0 == *b0 || a1 == *b1 || a0 == *b1 || a1 == *b0,
+                        _ => true,
+                    }
+            };
+            self.0.iter().filter(near).map(|(c, _, _)| *c).find(|c| one_edit_apart(w, c))
         })
     }
 }
@@ -127,7 +142,7 @@ pub static PLACE_TYPOS: LazyLock<Typos> =
 
 /// Each word of [`SETTINGS`] → its setting; the first row wins.
 static SETTING: LazyLock<HashMap<&'static str, Setting>> = LazyLock::new(|| {
-    let mut settings = HashMap::new();
+    let mut settings = HashMap::default();
     for (setting, words) in SETTINGS {
         for word in *words {
             settings.entry(*word).or_insert(*setting);
