@@ -100,16 +100,7 @@ pub fn extract(text: &str) -> Extracted {
         wish: wish::wish(text),
         ..Extracted::default()
     };
-    let mut joined = String::with_capacity(text.len() + 2);
-    joined.push(' ');
-    for word in lower.iter().filter(|w| !words::is_mark(w)) {
-        joined.push_str(word);
-        joined.push(' ');
-    }
-    // The first row of the table with a word in the text.
-    let style_in = |table: &Phrases<(usize, Style)>| table.find_in(&joined).map(|(_, _, row)| row).min().map(|(_, s)| s);
-    out.style = style_in(&STYLE_WORD_ROWS);
-    out.style_hint = style_in(&STYLE_HINT_ROWS);
+    (out.style, out.style_hint) = styles_in(&lower);
     for (i, word) in lower.iter().enumerate() {
         let next = lower.get(i + 1).map(String::as_str);
         if let (Some(n), Some("scenes" | "scene" | "parts" | "part" | "chapters" | "chapter" | "pages" | "page")) =
@@ -128,6 +119,26 @@ pub fn extract(text: &str) -> Extracted {
         }
     }
     out
+}
+
+/// The style `text` names and the style it hints at, as [`extract`] reads them (without reading
+/// the rest: the agent asks this of single words).
+pub fn styles(text: &str) -> (Option<Style>, Option<Style>) {
+    let lower: Vec<String> = words::tokens(text).iter().map(|t| t.to_lowercase()).collect();
+    styles_in(&lower)
+}
+
+/// The style named and the style hinted at by `lower` (a text's tokens in lower case).
+fn styles_in(lower: &[String]) -> (Option<Style>, Option<Style>) {
+    let mut joined = String::with_capacity(lower.iter().map(|w| w.len() + 1).sum::<usize>() + 1);
+    joined.push(' ');
+    for word in lower.iter().filter(|w| !words::is_mark(w)) {
+        joined.push_str(word);
+        joined.push(' ');
+    }
+    // The first row of the table with a word in the text.
+    let style_in = |table: &Phrases<(usize, Style)>| table.find_in(&joined).map(|(_, _, row)| row).min().map(|(_, s)| s);
+    (style_in(&STYLE_WORD_ROWS), style_in(&STYLE_HINT_ROWS))
 }
 
 /// "a owl" → "an owl", "A elephant" → "An elephant"; "a unicorn" stays.

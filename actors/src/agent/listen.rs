@@ -163,7 +163,7 @@ fn pick(draft: &mut Draft, everything: bool, limits: &AgentLimits, picked: &mut 
             }
             Slot::Style => {
                 // What suits the hero: a robot gets a space story, a dragon a magical one.
-                let hint = draft.hero.kind.as_deref().and_then(|k| requirements::extract(k).style_hint);
+                let hint = draft.hero.kind.as_deref().and_then(|k| requirements::styles(k).1);
                 let style = hint.unwrap_or(Style::Fantasy);
                 picked.push(format!("a {} story", style.as_str()));
                 draft.style = Some(style);
@@ -252,11 +252,11 @@ fn free_setting(lower: &str) -> Option<Place> {
     let trimmed = lower.trim_matches(|c: char| !c.is_alphanumeric());
     let words: Vec<&str> = trimmed.split_whitespace().collect();
     let clean = |w: &&str| w.trim_matches(|c: char| !c.is_alphanumeric()).to_owned();
-    let styled = words.iter().map(clean).any(|w| requirements::extract(&w).style.is_some());
+    let styled = words.iter().map(clean).any(|w| requirements::styles(&w).0.is_some());
     let rest = words
         .iter()
         .map(clean)
-        .filter(|w| !w.is_empty() && !NOT_PLACE_WORDS.contains(&w.as_str()) && requirements::extract(w).style.is_none())
+        .filter(|w| !w.is_empty() && !NOT_PLACE_WORDS.contains(&w.as_str()) && requirements::styles(w).0.is_none())
         .count();
     // With a style named, one word left over is not a place either ("spooky castle" has a
     // setting word and is read as one before this).
