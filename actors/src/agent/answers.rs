@@ -127,8 +127,13 @@ fn padded(lower: &str) -> String {
 /// Whether `lower` has one of `phrases` as whole words; a phrase ending in a comma ("no,")
 /// must begin the answer.
 pub(super) fn has_phrase(lower: &str, phrases: &Answers) -> bool {
+    has_phrase_in(lower, &padded(lower), phrases)
+}
+
+/// [`has_phrase`], with `lower` already padded.
+fn has_phrase_in(lower: &str, padded: &str, phrases: &Answers) -> bool {
     let (index, phrases) = &**phrases;
-    index.any_in(&padded(lower)) || phrases.iter().any(|p| lower.starts_with(p) && p.ends_with(','))
+    index.any_in(padded) || phrases.iter().any(|p| lower.starts_with(p) && p.ends_with(','))
 }
 
 /// A table of answers, and its phrases filed by their first word.
@@ -160,7 +165,8 @@ pub(super) fn all_of_it(lower: &str) -> bool {
 
 /// A change of mind: never a yes, even with "make it" in it ("actually make it a unicorn").
 pub(super) fn is_correction(lower: &str) -> bool {
-    if has_phrase(lower, &CHANGE_ANSWERS) {
+    let padded = padded(lower);
+    if has_phrase_in(lower, &padded, &CHANGE_ANSWERS) {
         return true;
     }
     // "no a kitten", "nah make her a mermaid": a no that goes on to say what instead.
@@ -176,7 +182,6 @@ pub(super) fn is_correction(lower: &str) -> bool {
     if no && instead {
         return true;
     }
-    let padded = padded(lower);
     let mut rest = padded.as_str();
     while let Some(at) = crate::text::find_phrase(rest, "make it") {
         let after = &rest[at + " make it".len()..];

@@ -297,8 +297,11 @@ fn length_answer(lower: &str, limits: &AgentLimits) -> Option<u8> {
 /// text: an index into a lower-cased copy can fall inside a character of the original, because
 /// lower case can change a character's byte length ("İ" → "i̇").
 fn end_of_phrase(text: &str, phrase: &str) -> Option<usize> {
+    // The first letter is compared before the slice: a match starts with it.
+    let first = phrase.bytes().next();
     text.char_indices()
         .map(|(i, _)| i)
+        .filter(|&i| first.is_none_or(|f| text.as_bytes()[i].eq_ignore_ascii_case(&f)))
         .find(|&i| text.get(i..i + phrase.len()).is_some_and(|s| s.eq_ignore_ascii_case(phrase)))
         .map(|i| i + phrase.len())
 }

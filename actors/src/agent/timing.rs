@@ -39,8 +39,8 @@ fn timing_of_respond() {
         ("yes!", &["a dragon called Pip in a castle, funny, 3 parts"], "yes!"),
     ];
     for (what, before, line) in lines {
-        // The best of three runs: another process on the machine only ever adds time.
-        let best = (0..3).map(|_| time(before, line)).fold(f64::INFINITY, f64::min);
+        // The best of five runs: another process on the machine only ever adds time.
+        let best = (0..5).map(|_| time(before, line)).fold(f64::INFINITY, f64::min);
         println!("respond {what:<20} {best:>8.2} µs/call   ({line:?})");
     }
 }
