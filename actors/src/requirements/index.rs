@@ -96,19 +96,30 @@ pub fn number(lower: &str) -> Option<u8> {
 }
 
 /// Words a misspelling may be read as: the ones of five letters or more, with their length in
-/// characters and their first two bytes when ASCII, so a word is compared only with those it
-/// can be one edit from.
-pub struct Typos(Vec<(&'static str, usize, Option<[u8; 2]>)>);
+/// characters and their ends when ASCII, so a word is compared only with those it can be one
+/// edit from.
+pub struct Typos(Vec<(&'static str, usize, Option<Ends>)>);
 
-/// An ASCII word's first two letters: two ASCII words one edit apart share one of them, in place
-/// or swapped (the edit is after the first letter, or it changes, drops, adds or swaps it).
-fn head(word: &str) -> Option<[u8; 2]> {
-    word.is_ascii().then(|| word.as_bytes().first_chunk().copied()).flatten()
+/// An ASCII word's first two and last two letters.
+type Ends = [u8; 4];
+
+fn ends(word: &str) -> Option<Ends> {
+    let bytes = word.as_bytes();
+    let (head, tail) = (bytes.first_chunk::<2>()?, bytes.last_chunk::<2>()?);
+    word.is_ascii().then_some([head[0], head[1], tail[1], tail[0]])
+}
+
+/// Two ASCII words one edit apart share one of their first two letters, in place or swapped
+/// (the edit is after the first letter, or it changes, drops, adds or swaps it); and, read
+/// backwards, one of their last two.
+fn may_be_one_edit_apart(a: Ends, b: Ends) -> bool {
+    let near = |x: [u8; 2], y: [u8; 2]| x[0] == y[0] || x[1] == y[1] || x[0] == y[1] || x[1] == y[0];
+    near([a[0], a[1]], [b[0], b[1]]) && near([a[2], a[3]], [b[2], b[3]])
 }
 
 impl Typos {
     fn new(words: impl Iterator<Item = &'static str>) -> Self {
-        Typos(words.map(|w| (w, w.chars().count(), head(w))).filter(|(_, len, _)| *len >= 5).collect())
+        Typos(words.map(|w| (w, w.chars().count(), ends(w))).filter(|(_, len, _)| *len >= 5).collect())
     }
 
     /// A misspelt word of five letters or more, read as the first candidate it is one edit from.
@@ -118,14 +129,10 @@ impl Typos {
             if len < 5 || not_a_typo(w) || !w.chars().all(char::is_alphabetic) {
                 return None;
             }
-            let mine = head(w);
-            let near = |(_, l, h): &&(&str, usize, Option<[u8; 2]>)| {
-                // Words further apart in length than one letter are never one edit apart.
-                l.abs_diff(len) <= 1
-                    && match (mine, h) {
-                        (Some([a0, a1]), Some([b0, b1])) => a0 == *b0 || a1 == *b1 || a0 == *b1 || a1 == *b0,
-                        _ => true,
-                    }
+            let mine = ends(w);
+            // Words further apart in length than one letter are never one edit apart.
+            let near = |(_, l, e): &&(&str, usize, Option<Ends>)| {
+                l.abs_diff(len) <= 1 && mine.zip(*e).is_none_or(|(a, b)| may_be_one_edit_apart(a, b))
             };
             self.0.iter().filter(near).map(|(c, _, _)| *c).find(|c| one_edit_apart(w, c))
         })
