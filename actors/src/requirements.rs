@@ -11,8 +11,8 @@ mod words;
 
 pub use crate::model::Character;
 use crate::model::{Age, Place, SceneCount, SpecRequest, StoryCast, Style};
-use lexicon::{STYLE_HINTS, STYLE_WORDS};
 use crate::text::Phrases;
+use lexicon::{STYLE_HINTS, STYLE_WORDS};
 use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
 use words::number;
@@ -23,7 +23,9 @@ static STYLE_WORD_ROWS: LazyLock<Phrases<(usize, Style)>> = LazyLock::new(|| row
 static STYLE_HINT_ROWS: LazyLock<Phrases<(usize, Style)>> = LazyLock::new(|| rows(STYLE_HINTS));
 
 fn rows(table: &'static [(Style, &'static [&'static str])]) -> Phrases<(usize, Style)> {
-    Phrases::new(table.iter().enumerate().flat_map(|(row, (style, words))| words.iter().map(move |w| (*w, (row, *style)))))
+    Phrases::new(
+        table.iter().enumerate().flat_map(|(row, (style, words))| words.iter().map(move |w| (*w, (row, *style)))),
+    )
 }
 
 /// Everything that could be read from the text; absent fields were not mentioned.
@@ -137,7 +139,8 @@ fn styles_in(lower: &[String]) -> (Option<Style>, Option<Style>) {
         joined.push(' ');
     }
     // The first row of the table with a word in the text.
-    let style_in = |table: &Phrases<(usize, Style)>| table.find_in(&joined).map(|(_, _, row)| row).min().map(|(_, s)| s);
+    let style_in =
+        |table: &Phrases<(usize, Style)>| table.find_in(&joined).map(|(_, _, row)| row).min().map(|(_, s)| s);
     (style_in(&STYLE_WORD_ROWS), style_in(&STYLE_HINT_ROWS))
 }
 

@@ -52,9 +52,10 @@ impl<T: Copy> Phrases<T> {
             let rest = &padded[i + 1..];
             let word = rest.split(' ').next().unwrap_or(rest);
             let found = self.by_first_word.get(word).map_or(&[][..], Vec::as_slice);
-            found.iter().filter(move |(phrase, _)| {
-                rest.starts_with(phrase) && text.get(i + 1 + phrase.len()) == Some(&b' ')
-            }).map(move |(phrase, value)| (i, *phrase, *value))
+            found
+                .iter()
+                .filter(move |(phrase, _)| rest.starts_with(phrase) && text.get(i + 1 + phrase.len()) == Some(&b' '))
+                .map(move |(phrase, value)| (i, *phrase, *value))
         })
     }
 

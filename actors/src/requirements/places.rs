@@ -1,8 +1,8 @@
 //! Where a text says the story happens: a setting named (or misspelt) anywhere, else the place
 //! where someone "lives in / on / at / under …", kept in the child's words when no setting fits.
 
-use super::lexicon::{SETTINGS, STYLE_WORDS, WEAK_SETTING_WORDS};
 use super::index::{self, PLACE_TYPOS};
+use super::lexicon::{SETTINGS, STYLE_WORDS, WEAK_SETTING_WORDS};
 use super::words::is_mark;
 use crate::model::{Place, Setting};
 use crate::text::Phrases;
@@ -11,9 +11,11 @@ use std::sync::LazyLock;
 /// Words that say where someone is at home, and the words that start the place after them.
 /// Every word of [`SETTINGS`] with its setting, and whether it only describes one.
 static SETTING_WORDS: LazyLock<Phrases<(bool, Setting)>> = LazyLock::new(|| {
-    Phrases::new(SETTINGS.iter().flat_map(|(setting, words)| {
-        words.iter().map(move |w| (*w, (WEAK_SETTING_WORDS.contains(w), *setting)))
-    }))
+    Phrases::new(
+        SETTINGS
+            .iter()
+            .flat_map(|(setting, words)| words.iter().map(move |w| (*w, (WEAK_SETTING_WORDS.contains(w), *setting)))),
+    )
 });
 const LIVES: &[&str] = &["lives", "live", "living", "lived", "stays", "sleeps"];
 const PREPOSITIONS: &[&str] =

@@ -1,9 +1,9 @@
 //! Words one at a time: tokens, kinds (with species, several-word kinds and typos), numbers,
 //! and whether a word can be a name.
 
+use super::index::{self, KIND_TYPOS, with_lower};
 #[cfg(doc)]
 use super::lexicon::KINDS;
-use super::index::{self, KIND_TYPOS, with_lower};
 use super::lexicon::NOT_NAME_WORDS;
 
 /// Words of `text`, and its clause marks (`,` `.` `!` `?` `;` `:`) as tokens of their own, so a
