@@ -162,3 +162,54 @@ static SETTING: LazyLock<HashMap<&'static str, Setting>> = LazyLock::new(|| {
 pub fn setting(word: &str) -> Option<Setting> {
     SETTING.get(word).copied()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What [`Typos::of`] must answer: the first candidate of five letters or more one edit
+    /// from the word, every candidate compared.
+    fn every_candidate(word: &str, candidates: &[&'static str]) -> Option<&'static str> {
+        let w = word.to_lowercase();
+        if w.chars().count() < 5 || NOT_TYPOS.contains(&w.as_str()) || !w.chars().all(char::is_alphabetic) {
+            return None;
+        }
+        candidates.iter().copied().filter(|c| c.chars().count() >= 5).find(|c| one_edit_apart(&w, c))
+    }
+
+    /// Each edit of `word` at its first two and last two letters (where the filter looks).
+    fn edits_at_the_ends(word: &str) -> Vec<String> {
+        let chars: Vec<char> = word.chars().collect();
+        let n = chars.len();
+        let mut out = Vec::new();
+        for i in [0, 1, n.saturating_sub(2), n.saturating_sub(1)] {
+            let with = |f: &dyn Fn(&mut Vec<char>)| {
+                let mut c = chars.clone();
+                f(&mut c);
+                c.into_iter().collect::<String>()
+            };
+            out.push(with(&|c| {
+                c.remove(i);
+            }));
+            out.push(with(&|c| c.insert(i, 'q')));
+            out.push(with(&|c| c[i] = 'q'));
+            out.push(with(&|c| c.swap(i, (i + 1).min(n - 1))));
+        }
+        out
+    }
+
+    #[test]
+    fn typos_at_either_end_are_found_as_by_comparing_every_candidate() {
+        let kinds: Vec<&str> =
+            KINDS.iter().flat_map(|(k, alts)| std::iter::once(*k).chain(alts.iter().copied())).collect();
+        let places: Vec<&str> = SETTINGS.iter().flat_map(|(_, words)| words.iter().copied()).collect();
+        for (typos, candidates) in [(&*KIND_TYPOS, &kinds), (&*PLACE_TYPOS, &places)] {
+            for word in candidates.iter().flat_map(|w| edits_at_the_ends(w)) {
+                assert_eq!(typos.of(&word), every_candidate(&word, candidates), "{word}");
+            }
+        }
+        assert_eq!(KIND_TYPOS.of("rdagon"), Some("dragon"));
+        assert_eq!(KIND_TYPOS.of("Unicorm"), Some("unicorn"));
+        assert_eq!(PLACE_TYPOS.of("orest"), Some("forest"));
+    }
+}
