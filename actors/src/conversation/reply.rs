@@ -38,11 +38,11 @@ impl Stream {
         self.model.is_some()
     }
 
-    fn new(number: u64, reply: String) -> Self {
+    fn new(number: u64, reply: String, paced: bool) -> Self {
         Self {
             number,
             message_id: uuid::Uuid::new_v4().to_string(),
-            pending: chunks(&reply),
+            pending: chunks(&reply, paced),
             sent: String::new(),
             full: reply.clone(),
             held: String::new(),
@@ -53,7 +53,13 @@ impl Stream {
     }
 }
 
-fn chunks(text: &str) -> VecDeque<String> {
+/// Words known in advance, as the deltas that say them: a few words at a time when paced (the
+/// typing pause between them is what makes it read as speech), else all at once. Unpaced, more
+/// deltas would only cost frames: they would leave together anyway.
+fn chunks(text: &str, paced: bool) -> VecDeque<String> {
+    if !paced {
+        return VecDeque::from([text.to_owned()]);
+    }
     let words: Vec<&str> = text.split_inclusive(' ').collect();
     words.chunks(3).map(|c| c.concat()).collect()
 }
@@ -81,6 +87,11 @@ fn prompt(draft: &Draft, turns: &VecDeque<TurnRecord>, guidance: &str) -> Vec<Ch
 }
 
 impl ConversationState {
+    /// Whether the builtin words are said with a typing pause (a few words per delta).
+    fn paced(&self) -> bool {
+        !self.deps.config.delta_delay.is_zero()
+    }
+
     /// Start saying `reply`: through the chat model when there is one and `through_model`,
     /// else as it is.
     pub(super) async fn begin_stream(
@@ -91,7 +102,7 @@ impl ConversationState {
     ) {
         self.streams_started += 1;
         let number = self.streams_started;
-        let mut stream = Stream::new(number, reply);
+        let mut stream = Stream::new(number, reply, self.paced());
         stream.asked = self.reply_asked.take();
         let Some(chat) = self.deps.chat.clone().filter(|_| through_model) else {
             self.stream = Some(stream);
@@ -159,6 +170,7 @@ impl ConversationState {
         number: u64,
         result: Result<(), ProviderError>,
     ) {
+        let paced = self.paced();
         let Some(stream) = self.stream.as_mut().filter(|s| s.number == number && s.model.is_some()) else { return };
         stream.model = None;
         let rest = std::mem::take(&mut stream.held);
@@ -174,7 +186,7 @@ impl ConversationState {
             let reason = failed.unwrap_or(Reason::Length);
             self.deps.observer.provider_fallback("reply", reason);
             tracing::warn!(user = %self.user, reason = reason.as_str(), "the builtin agent's words replace the model's reply");
-            stream.pending = chunks(&stream.fallback);
+            stream.pending = chunks(&stream.fallback, paced);
             stream.full = stream.fallback.clone();
             self.stream_next(myself, number).await;
         } else if stream.pending.is_empty() {
@@ -186,6 +198,7 @@ impl ConversationState {
     /// Send the model's `text` if, with what was already said, it is safe and not too long;
     /// otherwise stop the model and finish with what was safely said (or the builtin words).
     async fn release(&mut self, myself: &ActorRef<ConversationMessage>, number: u64, text: String) {
+        let paced = self.paced();
         let Some(stream) = self.stream.as_ref() else { return };
         let candidate = format!("{}{text}", stream.sent);
         let flagged = self.deps.safety.check(&candidate).await;
@@ -203,7 +216,7 @@ impl ConversationState {
                 let reason = if flagged.is_some() { Reason::Unsafe } else { Reason::Length };
                 self.deps.observer.provider_fallback("reply", reason);
                 tracing::warn!(user = %self.user, reason = reason.as_str(), "the builtin agent's words replace the model's reply");
-                stream.pending = chunks(&stream.fallback);
+                stream.pending = chunks(&stream.fallback, paced);
                 stream.full = stream.fallback.clone();
                 self.stream_next(myself, number).await;
             } else {
