@@ -5,7 +5,7 @@
 use crate::conversation::ConversationMessage;
 use crate::model::UserId;
 use crate::ports::{ActorKind, Alive, CloseReason, Observer, Outbound};
-use crate::protocol::{Refusal, parse_client};
+use crate::protocol::{ClientMessage, Refusal, ServerEvent, encode, parse_client};
 use crate::rate::TokenBucket;
 use async_trait::async_trait;
 use ractor::rpc::CallResult;
@@ -150,6 +150,9 @@ impl ConnectionState {
             return;
         }
         match parse_client(&text) {
+            // Keepalive is about this socket: answered here, one hop sooner than the conversation
+            // could, and it says nothing to the user's other sockets.
+            Ok(ClientMessage::Ping) => self.pong(),
             Ok(message) => {
                 let conn = myself.get_id();
                 if let Err(e) = self.conversation.send_message(ConversationMessage::Client { conn, message }) {
@@ -170,6 +173,19 @@ impl ConnectionState {
                 }
             }
             Err((refusal, message)) => self.refuse(myself, refusal, message),
+        }
+    }
+
+    fn pong(&mut self) {
+        let observer = &self.args.observer;
+        observer.message_in(ClientMessage::Ping.kind());
+        if self.args.outbound.send(encode(None, &ServerEvent::Pong).into()).is_ok() {
+            observer.message_out(ServerEvent::Pong.kind(), 1);
+        } else {
+            // Like any event to a socket whose queue is full: the client is not reading.
+            self.closing = true;
+            self.args.outbound.close(CloseReason::TooSlow);
+            observer.outbound_dropped();
         }
     }
 
