@@ -21,6 +21,7 @@ use async_trait::async_trait;
 pub struct Builtin {
     allowed: allowed::Allowed,
     lists: lists::WordLists,
+    profanity: profanity::Profanity,
     personal: personal::Patterns,
 }
 
@@ -30,7 +31,7 @@ impl Builtin {
     pub fn concern(&self, text: &str) -> Option<Concern> {
         self.lists
             .concern(&self.allowed.without_phrases(text))
-            .or_else(|| profanity::concern(&self.allowed.without_all(text)))
+            .or_else(|| self.profanity.concern(&self.allowed.without_all(text)))
     }
 }
 
