@@ -5,6 +5,7 @@ mod auth;
 mod bundle;
 mod conditional;
 mod conversation;
+mod edge;
 pub(crate) mod health;
 mod json;
 mod media;
@@ -14,28 +15,17 @@ mod users;
 mod web;
 
 use crate::error::ApiError;
-use crate::metrics::track_http;
 use crate::state::AppState;
-use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderName, Uri};
-use axum::middleware::from_fn_with_state;
+use axum::extract::DefaultBodyLimit;
+use axum::http::Uri;
 use axum::{Extension, Router};
-use std::sync::Arc;
-use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 
 pub use json::ApiJson;
 pub use stories::detail_renderer;
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// Every route of the service, with its layers.
+/// Every route of the service, with its layers (see `edge` for what every request goes through).
 pub fn router(state: AppState) -> Router {
-    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request| {
-        let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-        // The path only: query strings may carry tokens (`?access_token=`).
-        tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id)
-    });
+    let edge = edge::EdgeLayer::new(state.metrics.clone(), state.draining.clone());
     Router::new()
         .merge(auth::router())
         .merge(users::router())
@@ -48,16 +38,11 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::ws::router())
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::BadRequest("method not allowed on this route".into()) })
-        .layer(axum::middleware::map_response(json_errors))
-        .layer(from_fn_with_state(state.metrics.clone(), track_http))
         .layer(DefaultBodyLimit::max(state.config.http.max_body_bytes))
         .layer(Extension(json::BodyLimit(state.config.http.max_body_bytes)))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(trace)
-        .layer(SetRequestIdLayer::new(REQUEST_ID, SequentialIds::default()))
-        .with_state(state.clone())
+        .with_state(state)
         .merge(openapi::router())
-        .layer(from_fn_with_state(state, health::refuse_while_draining))
+        .layer(edge)
 }
 
 /// Text a client sends for a child's story (`field` of the request): personal data taken out,
@@ -116,28 +101,6 @@ async fn json_errors(response: axum::response::Response) -> axum::response::Resp
         rewritten.headers_mut().insert(name.clone(), value.clone());
     }
     rewritten
-}
-
-/// Request ids: a random prefix per process and a counter. Unique is all an id needs; a random
-/// UUID per request cost a system call on the hot path.
-#[derive(Clone)]
-struct SequentialIds {
-    prefix: Arc<str>,
-    next: Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl Default for SequentialIds {
-    fn default() -> Self {
-        let prefix = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-        Self { prefix: prefix.into(), next: Arc::default() }
-    }
-}
-
-impl MakeRequestId for SequentialIds {
-    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        axum::http::HeaderValue::from_str(&format!("{}-{n:x}", self.prefix)).ok().map(RequestId::new)
-    }
 }
 
 /// A list's `limit` parameter: `default` when absent, else 1..=`max` or a 422 naming `limit`.

@@ -18,14 +18,10 @@ use register::{Registrar, unregistered_counter, unregistered_float_gauge};
 
 use actors::model::{Scene, Stage, StoryId, StoryStatus};
 use actors::ports::{ActorKind, Concern, Observer, ProviderError, Reason};
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
 use prometheus::{
     Encoder, Gauge, Histogram, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Registry, TextEncoder,
 };
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub struct Metrics {
     registry: Registry,
@@ -205,23 +201,12 @@ impl Metrics {
         }
     }
 
-    fn observe_http(&self, method: &str, route: &str, status: &str, elapsed: Duration) {
+    /// Count and time a request by its route template (never the raw path, which would explode
+    /// label cardinality and could carry ids).
+    pub fn observe_http(&self, method: &str, route: &str, status: &str, elapsed: Duration) {
         self.http_requests.with_label_values(&[method, route, status]).inc();
         self.http_duration.with_label_values(&[method, route]).observe(elapsed.as_secs_f64());
     }
-}
-
-/// Middleware: count and time every request by its route template (never the raw path,
-/// which would explode label cardinality and could carry ids).
-pub async fn track_http(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
-    // Cheap clones (an `Arc<str>` and a standard method): no allocation per request.
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let method = request.method().clone();
-    let start = Instant::now();
-    let response = next.run(request).await;
-    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
-    metrics.observe_http(method.as_str(), route, response.status().as_str(), start.elapsed());
-    response
 }
 
 impl Observer for Metrics {

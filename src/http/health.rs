@@ -10,7 +10,6 @@ use crate::state::AppState;
 use crate::storage_errors::io_kind;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, Version, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -31,13 +30,12 @@ impl Draining {
     }
 }
 
-/// Answers every request but the health and metrics endpoints with 503 `unavailable`,
-/// `Retry-After` and `Connection: close` while draining: WebSocket upgrades included (before
+/// While draining, the answer to every request but the health and metrics endpoints: 503
+/// `unavailable`, `Retry-After` and `Connection: close`, WebSocket upgrades included (before
 /// any upgrade), so clients back off and reconnect to the next process.
-pub async fn refuse_while_draining(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let exempt = matches!(request.uri().path(), "/healthz" | "/readyz" | "/readyz/machine" | "/metrics");
-    if exempt || !state.draining.is_draining() {
-        return next.run(request).await;
+pub fn drain_refusal(request: &Request) -> Option<Response> {
+    if matches!(request.uri().path(), "/healthz" | "/readyz" | "/readyz/machine" | "/metrics") {
+        return None;
     }
     let mut response = ApiError::Unavailable("the server is restarting; try again shortly").into_response();
     // HTTP/1 keep-alive clients reconnect (to another machine, or the next process); HTTP/2
@@ -45,7 +43,7 @@ pub async fn refuse_while_draining(State(state): State<AppState>, request: Reque
     if request.version() <= Version::HTTP_11 {
         response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
-    response
+    Some(response)
 }
 
 /// Health and readiness; `/metrics` too unless it has a port of its own (`metrics_addr`).
