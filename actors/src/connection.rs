@@ -9,12 +9,10 @@ use crate::protocol::{ClientMessage, Refusal, ServerEvent, encode, parse_client}
 use crate::rate::TokenBucket;
 use async_trait::async_trait;
 use ractor::rpc::CallResult;
-use ractor::{Actor, ActorProcessingErr, ActorRef};
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
 
 #[derive(Clone, Copy, Debug)]
 pub struct ConnectionLimits {
@@ -36,48 +34,11 @@ pub trait ConversationLocator: Send + Sync + 'static {
 
 pub struct ConnectionActor;
 
-/// Between the socket's reader and its actor: one text message in the actor's hands at a time,
-/// so a fast client cannot queue work without bound; and whether to go on reading. A turn (not
-/// a reply per message) so the reader is woken only when its next message must wait, not
-/// after every message.
-pub struct Handoff {
-    turn: Semaphore,
-    closing: AtomicBool,
-}
-
-impl Handoff {
-    pub fn new() -> Arc<Self> {
-        Arc::new(Self { turn: Semaphore::new(1), closing: AtomicBool::new(false) })
-    }
-
-    /// Wait until the previous message is handled; `None` once the connection is closing.
-    pub async fn take(self: &Arc<Self>) -> Option<Handled> {
-        self.turn.acquire().await.ok()?.forget();
-        let handled = Handled(self.clone());
-        (!self.closing.load(Ordering::Acquire)).then_some(handled)
-    }
-}
-
-/// A message's turn with the actor: given back when dropped (handled, or lost with the actor).
-pub struct Handled(Arc<Handoff>);
-
-impl Handled {
-    fn done(self, closing: bool) {
-        if closing {
-            self.0.closing.store(true, Ordering::Release);
-        }
-    }
-}
-
-impl Drop for Handled {
-    fn drop(&mut self) {
-        self.0.turn.add_permits(1);
-    }
-}
-
 pub enum ConnectionMessage {
-    /// A whole text message (reassembled and size-checked by the edge), with its turn.
-    Text(String, Handled),
+    /// A whole text message (reassembled and size-checked by the edge). Replies when handled,
+    /// so the reader waits: a fast client cannot queue work without bound. The reply is
+    /// `false` once the connection is being closed: stop reading.
+    Text(String, RpcReplyPort<bool>),
     Binary,
     /// A message over the size limit (the edge closes the socket).
     TooLarge,
@@ -166,11 +127,11 @@ impl Actor for ConnectionActor {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            ConnectionMessage::Text(text, handled) => {
+            ConnectionMessage::Text(text, reply) => {
                 if !state.closing {
                     Box::pin(state.on_text(&myself, text)).await;
                 }
-                handled.done(state.closing);
+                let _ = reply.send(!state.closing);
             }
             ConnectionMessage::Binary => {
                 state.refuse(&myself, Refusal::Binary, "binary frames are not supported; send JSON text".into())

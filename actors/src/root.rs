@@ -2,9 +2,7 @@
 //! crashed supervisor, forwards requests to the current one, and parents the connection actors
 //! so that stopping the tree closes every socket (1001) before stopping the rest.
 
-use crate::connection::{
-    ConnectionActor, ConnectionArgs, ConnectionLimits, ConnectionMessage, ConversationLocator, Handoff,
-};
+use crate::connection::{ConnectionActor, ConnectionArgs, ConnectionLimits, ConnectionMessage, ConversationLocator};
 use crate::conversation::{ConversationConfig, ConversationDeps, ConversationMessage};
 use crate::conversation_supervisor::{ConversationSupervisor, ConversationSupervisorMessage, Registry, STOP_WAIT};
 use crate::fair::FairPermits;
@@ -275,15 +273,16 @@ pub struct Engine {
 /// The edge's handle on one socket's ConnectionActor.
 pub struct Connection {
     actor: ActorRef<ConnectionMessage>,
-    handoff: Arc<Handoff>,
 }
 
 impl Connection {
-    /// Hand over a text message once the previous one is handled (backpressure for the
-    /// reader). `false` when the connection is closing or gone: stop reading.
+    /// Hand over a text message; returns once it is handled (backpressure for the reader).
+    /// `false` when the connection is closing or gone: stop reading.
     pub async fn text(&self, text: String) -> bool {
-        let Some(turn) = self.handoff.take().await else { return false };
-        self.actor.send_message(ConnectionMessage::Text(text, turn)).is_ok()
+        matches!(
+            self.actor.call(|reply| ConnectionMessage::Text(text, reply), None).await,
+            Ok(CallResult::Success(true))
+        )
     }
 
     pub fn binary(&self) {
@@ -374,7 +373,7 @@ impl Engine {
         };
         let (actor, _) =
             Actor::spawn_linked(None, ConnectionActor, args, self.root.get_cell()).await.map_err(|_| EngineDown)?;
-        Ok(Connection { actor, handoff: Handoff::new() })
+        Ok(Connection { actor })
     }
 
     /// Stop the tree: sockets close (going away), in-flight story steps finish (at most the
