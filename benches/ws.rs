@@ -1,7 +1,7 @@
 //! WebSocket benchmark. Round-trip latency (p50/p99) and messages/s through StoryMimi's full
 //! path (socket → ConnectionActor → ConversationActor → reply event → socket) against a bare
 //! fastwebsockets echo server measured in the same run, with 1, 100 and 1000 concurrent
-//! sockets: for `ping` (answered by the conversation actor) and for `user_message` (the agent
+//! sockets: for `ping` (answered by the connection actor) and for `user_message` (the agent
 //! answers, the child's turn and the agent's are persisted before the answer, every event fans
 //! out); then `user_message` through an embedded replica of a local libSQL primary (`sqld`)
 //! beside the local file, in the same run: the price of delegated writes; then memory per
@@ -78,12 +78,21 @@ async fn next_text(socket: &mut Socket) {
     next_of(socket, None).await;
 }
 
+/// An event's type, read as a client reads it: the JSON decoded (as the outside harness's
+/// load generator does), not a substring searched for.
+#[derive(serde::Deserialize)]
+struct Typed<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
+}
+
 /// The next text frame, or the next one whose type is `kind`.
 async fn next_of(socket: &mut Socket, kind: Option<&str>) {
     loop {
         match socket.next().await {
             Some(Ok(Message::Text(text))) => {
-                if kind.is_none_or(|k| text.as_str().contains(k)) {
+                let typed: Option<Typed> = serde_json::from_str(text.as_str()).ok();
+                if kind.is_none_or(|k| typed.is_some_and(|t| t.kind == k)) {
                     return;
                 }
             }
@@ -97,12 +106,17 @@ async fn next_of(socket: &mut Socket, kind: Option<&str>) {
 #[derive(Clone, Copy)]
 enum Ask {
     Ping,
-    /// A child's message: answered when the whole `agent_message` has arrived.
+    /// A child's message (the outside harness's: [`SENTENCE`]): answered when the whole
+    /// `agent_message` has arrived.
     UserMessage,
     /// Child's messages that each change what the agent understood (the draft is stored with
     /// every turn, as in a real conversation), in a cycle.
     Changing,
 }
+
+/// What the outside harness (`../shared/bench/`, its load generator's default) says each turn:
+/// the same line, so both benches measure the same work.
+const SENTENCE: &str = "I want a magic story about a dragon called Sparky with three scenes";
 
 /// The `Changing` cycle: each line changes the hero, the setting or the style.
 const CHANGING: [&str; 4] = ["a dragon called Pip", "in a castle", "a unicorn called Sky", "under the sea"];
@@ -171,8 +185,8 @@ async fn load(server: &Server, sockets: Vec<Socket>, ask: Ask, warmup: Duration,
                 |content: &str| Message::text(json!({"type": "user_message", "content": content}).to_string());
             let (messages, answer) = match ask {
                 Ask::Ping => (vec![Message::text(r#"{"type":"ping"}"#)], None),
-                Ask::UserMessage => (vec![user_message("a dragon")], Some("\"agent_message\"")),
-                Ask::Changing => (CHANGING.iter().map(|c| user_message(c)).collect(), Some("\"agent_message\"")),
+                Ask::UserMessage => (vec![user_message(SENTENCE)], Some("agent_message")),
+                Ask::Changing => (CHANGING.iter().map(|c| user_message(c)).collect(), Some("agent_message")),
             };
             for message in messages.iter().cycle() {
                 let sent = Instant::now();
