@@ -175,30 +175,10 @@ async fn read_loop(
     };
     // A message being reassembled from fragments: its kind and bytes so far.
     let mut partial: Option<(OpCode, Vec<u8>)> = None;
-    // One idle deadline for the socket's life, moved on only when it fires early (a frame came
-    // since): re-arming a timer for every frame cost more than the rest of reading it.
-    let idle = tokio::time::sleep(limits.idle);
-    tokio::pin!(idle);
-    let mut last_frame = tokio::time::Instant::now();
     loop {
-        let read = reader.read_frame(&mut obligated);
-        tokio::pin!(read);
-        let frame = loop {
-            tokio::select! {
-                biased;
-                frame = &mut read => break Ok(frame),
-                () = &mut idle => {
-                    let deadline = last_frame + limits.idle;
-                    if deadline <= tokio::time::Instant::now() {
-                        break Err(());
-                    }
-                    idle.as_mut().reset(deadline);
-                }
-            }
-        };
-        // Dropping `read_frame` mid-frame is fine here: on idleness we close the socket anyway.
-        let frame = match frame {
-            Err(()) => {
+        // Dropping `read_frame` mid-frame is fine here: on timeout we close the socket anyway.
+        let frame = match tokio::time::timeout(limits.idle, reader.read_frame(&mut obligated)).await {
+            Err(_) => {
                 outbound.close(CloseReason::Idle);
                 return false;
             }
@@ -212,7 +192,6 @@ async fn read_loop(
             }
             Ok(Ok(frame)) => frame,
         };
-        last_frame = tokio::time::Instant::now();
         let message = match frame.opcode {
             // The peer closed; the echo is already queued.
             OpCode::Close => return true,
@@ -299,7 +278,7 @@ async fn write_loop(
             }
         }
         if !write(&mut writer, frame, write_timeout).await || last {
-            flush(&mut writer, write_timeout).await;
+            let _ = tokio::time::timeout(write_timeout, writer.flush()).await;
             return;
         }
         // Whatever else is already queued goes out with it, in one flush.
@@ -311,12 +290,12 @@ async fn write_loop(
                     return;
                 }
                 if last {
-                    flush(&mut writer, write_timeout).await;
+                    let _ = tokio::time::timeout(write_timeout, writer.flush()).await;
                     return;
                 }
             }
         }
-        if !flush(&mut writer, write_timeout).await {
+        if !matches!(tokio::time::timeout(write_timeout, writer.flush()).await, Ok(Ok(()))) {
             return;
         }
     }
@@ -333,21 +312,5 @@ fn frame_of(item: &Outgoing) -> Frame<'_> {
 /// Write one frame (into the buffer; a full buffer goes out); `false` on error or when the
 /// peer stopped reading for `timeout`.
 async fn write(writer: &mut Writer, frame: Frame<'_>, timeout: Duration) -> bool {
-    matches!(within(timeout, writer.write_frame(frame)).await, Some(Ok(())))
-}
-
-/// Send what is buffered; `false` on error or when the peer stopped reading for `timeout`.
-async fn flush(writer: &mut Writer, timeout: Duration) -> bool {
-    matches!(within(timeout, writer.flush()).await, Some(Ok(())))
-}
-
-/// `io` if it is done within `timeout`. Almost every write finishes at once (into the buffer, or
-/// the socket has room): the timer is armed only for one that has to wait.
-async fn within<T>(timeout: Duration, io: impl std::future::Future<Output = T>) -> Option<T> {
-    use futures_util::FutureExt as _;
-    let mut io = std::pin::pin!(io);
-    if let Some(done) = io.as_mut().now_or_never() {
-        return Some(done);
-    }
-    tokio::time::timeout(timeout, io).await.ok()
+    matches!(tokio::time::timeout(timeout, writer.write_frame(frame)).await, Ok(Ok(())))
 }
