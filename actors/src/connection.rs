@@ -35,10 +35,9 @@ pub trait ConversationLocator: Send + Sync + 'static {
 pub struct ConnectionActor;
 
 pub enum ConnectionMessage {
-    /// A whole text message (reassembled and size-checked by the edge). Replies when it is
-    /// taken up, so the reader waits: a fast client cannot queue work without bound (one
-    /// message handled, one waiting). The reply is `false` once the connection is being
-    /// closed: stop reading.
+    /// A whole text message (reassembled and size-checked by the edge). Replies when handled,
+    /// so the reader waits: a fast client cannot queue work without bound. The reply is
+    /// `false` once the connection is being closed: stop reading.
     Text(String, RpcReplyPort<bool>),
     Binary,
     /// A message over the size limit (the edge closes the socket).
@@ -129,16 +128,10 @@ impl Actor for ConnectionActor {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             ConnectionMessage::Text(text, reply) => {
-                // The reader is told before the message is handled, so the socket's writer,
-                // woken by the answer, is the task that runs next (tokio runs the last task
-                // woken first): the answer goes out before the reader reads on, not behind
-                // every other socket's task. One message waits in the mailbox at most; a close
-                // this message decides is seen by the reader with the next one (the socket is
-                // being closed meanwhile).
-                let _ = reply.send(!state.closing);
                 if !state.closing {
                     Box::pin(state.on_text(&myself, text)).await;
                 }
+                let _ = reply.send(!state.closing);
             }
             ConnectionMessage::Binary => {
                 state.refuse(&myself, Refusal::Binary, "binary frames are not supported; send JSON text".into())
