@@ -270,8 +270,10 @@ async fn run(quick: bool, only: Option<&str>) {
         (Duration::from_secs(1), Duration::from_secs(3))
     };
     let sizes: &[usize] = if quick { &[1, 100] } else { &[1, 100, 1000] };
-    let sizes_for_users = sizes.iter().chain(user_message_sizes(quick)).copied().max().unwrap_or(1);
     let idle_sockets = if quick { 500 } else { 5000 };
+    // A socket is only opened for a user that exists (the home check reads the account).
+    let sizes_for_users =
+        sizes.iter().chain(user_message_sizes(quick)).chain([&idle_sockets]).copied().max().unwrap_or(1);
 
     let users = register(data.path(), sizes_for_users).await;
     let echo = Target {
@@ -362,10 +364,11 @@ async fn run(quick: bool, only: Option<&str>) {
     println!("| server | bytes per socket |");
     println!("|---|---:|");
     let shared_data = tempfile::tempdir().expect("temp dir");
+    let one_user = register(shared_data.path(), 1).await[0];
     let shared = Target {
         name: "storymimi, one user for all sockets",
         server: spawn_storymimi(shared_data.path(), &[], Stdio::null()),
-        one_user: Some(actors::model::UserId::new()),
+        one_user: Some(one_user),
         users: Vec::new(),
         ..full
     };
