@@ -38,11 +38,15 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::ws::router())
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::BadRequest("method not allowed on this route".into()) })
-        .layer(DefaultBodyLimit::max(state.config.http.max_body_bytes))
-        .layer(Extension(json::BodyLimit(state.config.http.max_body_bytes)))
-        .with_state(state)
+        .with_state(state.clone())
         .merge(openapi::router())
-        .layer(edge)
+        // One layer of the router's: each is boxed around every route and cloned per request.
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(edge)
+                .layer(DefaultBodyLimit::max(state.config.http.max_body_bytes))
+                .layer(Extension(json::BodyLimit(state.config.http.max_body_bytes))),
+        )
 }
 
 /// Text a client sends for a child's story (`field` of the request): personal data taken out,

@@ -129,14 +129,14 @@ pub async fn story_detail(
     State(state): State<AppState>,
     HomeUser(caller): HomeUser,
     Path(story_id): Path<String>,
-    headers: HeaderMap,
+    if_none_match: super::conditional::IfNoneMatch,
 ) -> ApiResult<Response> {
     let id = parse_story_id(&story_id)?;
     let detail = match state.stories.get(id).await? {
         Some(detail) if detail.owner == caller.0 => detail,
         _ => return Err(ApiError::NotFound("story")),
     };
-    let matches = super::conditional::none_match(&headers, detail.etag.to_str().unwrap_or_default());
+    let matches = if_none_match.matches(detail.etag.to_str().unwrap_or_default());
     let etag_header = (header::ETAG, detail.etag.clone());
     let cache = (header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
     if matches {
