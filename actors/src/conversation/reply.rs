@@ -170,7 +170,6 @@ impl ConversationState {
         number: u64,
         result: Result<(), ProviderError>,
     ) {
-        let paced = self.paced();
         let Some(stream) = self.stream.as_mut().filter(|s| s.number == number && s.model.is_some()) else { return };
         stream.model = None;
         let rest = std::mem::take(&mut stream.held);
@@ -183,22 +182,28 @@ impl ConversationState {
         let Some(stream) = self.stream.as_mut().filter(|s| s.number == number) else { return };
         if stream.sent.trim().is_empty() {
             // Nothing usable came (a failure, or no words): say the builtin words instead.
-            let reason = failed.unwrap_or(Reason::Length);
-            self.deps.observer.provider_fallback("reply", reason);
-            tracing::warn!(user = %self.user, reason = reason.as_str(), "the builtin agent's words replace the model's reply");
-            stream.pending = chunks(&stream.fallback, paced);
-            stream.full = stream.fallback.clone();
-            self.stream_next(myself, number).await;
+            self.fall_back(myself, number, failed.unwrap_or(Reason::Length)).await;
         } else if stream.pending.is_empty() {
             stream.full = stream.sent.clone();
             self.finish_stream(false).await;
         }
     }
 
+    /// Nothing of the model's reply can be said: the builtin agent's words are, from the start.
+    async fn fall_back(&mut self, myself: &ActorRef<ConversationMessage>, number: u64, reason: Reason) {
+        self.deps.observer.provider_fallback("reply", reason);
+        tracing::warn!(user = %self.user, reason = reason.as_str(), "the builtin agent's words replace the model's reply");
+        let paced = self.paced();
+        if let Some(stream) = self.stream.as_mut().filter(|s| s.number == number) {
+            stream.pending = chunks(&stream.fallback, paced);
+            stream.full = stream.fallback.clone();
+        }
+        self.stream_next(myself, number).await;
+    }
+
     /// Send the model's `text` if, with what was already said, it is safe and not too long;
     /// otherwise stop the model and finish with what was safely said (or the builtin words).
     async fn release(&mut self, myself: &ActorRef<ConversationMessage>, number: u64, text: String) {
-        let paced = self.paced();
         let Some(stream) = self.stream.as_ref() else { return };
         let candidate = format!("{}{text}", stream.sent);
         let flagged = self.deps.safety.check(&candidate).await;
@@ -214,11 +219,7 @@ impl ConversationState {
             stream.held.clear();
             if stream.sent.trim().is_empty() {
                 let reason = if flagged.is_some() { Reason::Unsafe } else { Reason::Length };
-                self.deps.observer.provider_fallback("reply", reason);
-                tracing::warn!(user = %self.user, reason = reason.as_str(), "the builtin agent's words replace the model's reply");
-                stream.pending = chunks(&stream.fallback, paced);
-                stream.full = stream.fallback.clone();
-                self.stream_next(myself, number).await;
+                self.fall_back(myself, number, reason).await;
             } else {
                 stream.full = stream.sent.clone();
                 self.finish_stream(false).await;
