@@ -8,7 +8,6 @@ use crate::model::{Place, Setting};
 use crate::text::Phrases;
 use std::sync::LazyLock;
 
-/// Words that say where someone is at home, and the words that start the place after them.
 /// Every word of [`SETTINGS`] with its setting, and whether it only describes one.
 static SETTING_WORDS: LazyLock<Phrases<(bool, Setting)>> = LazyLock::new(|| {
     Phrases::new(
@@ -17,6 +16,8 @@ static SETTING_WORDS: LazyLock<Phrases<(bool, Setting)>> = LazyLock::new(|| {
             .flat_map(|(setting, words)| words.iter().map(move |w| (*w, (WEAK_SETTING_WORDS.contains(w), *setting)))),
     )
 });
+
+/// Words that say where someone is at home, and the words that start the place after them.
 const LIVES: &[&str] = &["lives", "live", "living", "lived", "stays", "sleeps"];
 const PREPOSITIONS: &[&str] =
     &["in", "on", "at", "under", "inside", "near", "by", "above", "beneath", "behind", "beyond", "up", "over"];
