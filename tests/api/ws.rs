@@ -228,6 +228,23 @@ async fn stories_created_over_rest_stream_to_open_sockets() {
     assert_eq!(ready, [1, 2]);
 }
 
+/// The builtin agent's words stream a few at a time when paced; unpaced (no typing pause) they
+/// are one delta, the whole reply. Either way the deltas spell the message.
+#[tokio::test]
+async fn a_reply_is_one_delta_unpaced_and_chunks_when_paced() {
+    for (delay_ms, one_delta) in [(0, true), (1, false)] {
+        let app = spawn_app_with(|c| c.conversation.agent_delta_delay_ms = delay_ms, Overrides::default()).await;
+        let user = app.register("ada@example.com").await;
+        let (mut ws, _, _) = connect(&app, &user).await;
+        ws.say("hello").await;
+        let (message, before) = ws.until("agent_message").await;
+        let deltas: Vec<&str> =
+            before.iter().filter(|e| e["type"] == "agent_delta").map(|e| e["delta"].as_str().unwrap()).collect();
+        assert_eq!(deltas.concat(), message["content"].as_str().unwrap(), "delay {delay_ms} ms");
+        assert_eq!(deltas.len() == 1, one_delta, "delay {delay_ms} ms: {deltas:?}");
+    }
+}
+
 #[tokio::test]
 async fn cancel_stops_a_streaming_reply() {
     let app = spawn_app_with(|c| c.conversation.agent_delta_delay_ms = 100, Overrides::default()).await;
